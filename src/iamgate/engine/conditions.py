@@ -1,0 +1,282 @@
+"""Condition operators, evaluated as IAM evaluates them.
+
+Reference: IAM User Guide, "IAM JSON policy elements: Condition operators", "Condition keys with
+multiple values" and "...IfExists condition operators".
+
+- A condition block is the AND of its operators, each operator the AND of its keys, and each key
+  the OR of its values.
+- A key that the request lacks: the operator is false, except ``…IfExists`` (true) and ``Null``.
+  For a negated operator (``StringNotEquals``, ``ArnNotLike`` …) a missing key is also false,
+  except under ``ForAllValues:`` which is true for an empty or absent key.
+- ``ForAllValues:`` — every request value matches some policy value; ``ForAnyValue:`` — at least one
+  does. Without a set qualifier a multi-valued request key matches when any of its values does
+  (and a negated operator when none does).
+- A policy or request value that cannot be read for the operator (not a number, not a date, not an
+  IP, not an ARN, an undefined policy variable) never matches, and is not turned into a match by
+  the negation either.
+"""
+from __future__ import annotations
+
+import base64
+import ipaddress
+import re
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Callable, Iterable, Optional, Tuple
+
+from ..model import Condition
+from .match import Context, PatternError, glob_match_escaped, literal, split_arn, substitute
+
+# A value-level comparison: True (match), False (no match) or None (error: unreadable value)
+Compare = Callable[[str, str], Optional[bool]]
+
+
+class _Err(Exception):
+    pass
+
+
+def _subst(policy_value: str, context: Context, variables: bool) -> str:
+    if variables and "${" in policy_value:
+        return substitute(policy_value, context)
+    return policy_value
+
+
+# ----------------------------------------------------------------- value comparisons
+
+
+def _string_equals(p: str, r: str) -> Optional[bool]:
+    return literal(p) == r
+
+
+def _string_equals_ic(p: str, r: str) -> Optional[bool]:
+    return literal(p).lower() == r.lower()
+
+
+def _string_like(p: str, r: str) -> Optional[bool]:
+    return glob_match_escaped(p, r)
+
+
+_NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _number(v: str) -> float:
+    v = v.strip()
+    if not _NUM.match(v):
+        raise _Err(v)
+    return float(v)
+
+
+@lru_cache(maxsize=4096)
+def _date(v: str) -> float:
+    """Seconds since the epoch from ISO 8601 (date, date-time, with or without zone) or epoch."""
+    s = v.strip()
+    if re.fullmatch(r"\d+", s):
+        n = int(s)
+        return n / 1000.0 if n >= 100_000_000_000 else float(n)
+    iso = s.replace("z", "Z")
+    if iso.endswith("Z"):
+        iso = iso[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(iso)
+    except ValueError:
+        raise _Err(v) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def _cmp(convert: Callable[[str], float], test: Callable[[float, float], bool]) -> Compare:
+    def compare(p: str, r: str) -> Optional[bool]:
+        try:
+            return test(convert(r), convert(literal(p)))
+        except _Err:
+            return None
+    return compare
+
+
+def _bool(p: str, r: str) -> Optional[bool]:
+    p, r = literal(p).lower(), r.lower()
+    if p not in ("true", "false") or r not in ("true", "false"):
+        return None
+    return p == r
+
+
+def _binary(p: str, r: str) -> Optional[bool]:
+    try:
+        return base64.b64decode(literal(p), validate=True) == base64.b64decode(r, validate=True)
+    except (ValueError, TypeError):
+        return literal(p) == r
+
+
+@lru_cache(maxsize=4096)
+def _network(v: str):
+    try:
+        return ipaddress.ip_network(v.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _address(v: str):
+    try:
+        return ipaddress.ip_address(v.strip())
+    except ValueError:
+        return None
+
+
+def _ip(p: str, r: str) -> Optional[bool]:
+    net, addr = _network(literal(p)), _address(r)
+    if net is None or addr is None:
+        return None
+    if net.version != addr.version:
+        return False
+    return addr in net
+
+
+def _arn_like(p: str, r: str) -> Optional[bool]:
+    pp, rp = p.split(":", 5), split_arn(r)
+    if len(pp) != 6 or pp[0] != "arn" or rp is None:
+        return None
+    if not literal(pp[1]) or not rp[1] or not literal(pp[2]) or not rp[2]:
+        return None
+    return all(glob_match_escaped(pp[i], rp[i]) for i in range(1, 6))
+
+
+def _arn_equals(p: str, r: str) -> Optional[bool]:
+    # ArnEquals behaves as ArnLike in IAM (both accept wildcards in each segment)
+    return _arn_like(p, r)
+
+
+# operator base name (lower case) -> (compare, negated)
+_OPERATORS: dict = {
+    "stringequals": (_string_equals, False),
+    "stringnotequals": (_string_equals, True),
+    "stringequalsignorecase": (_string_equals_ic, False),
+    "stringnotequalsignorecase": (_string_equals_ic, True),
+    "stringlike": (_string_like, False),
+    "stringnotlike": (_string_like, True),
+    "numericequals": (_cmp(_number, lambda a, b: a == b), False),
+    "numericnotequals": (_cmp(_number, lambda a, b: a == b), True),
+    "numericlessthan": (_cmp(_number, lambda a, b: a < b), False),
+    "numericlessthanequals": (_cmp(_number, lambda a, b: a <= b), False),
+    "numericgreaterthan": (_cmp(_number, lambda a, b: a > b), False),
+    "numericgreaterthanequals": (_cmp(_number, lambda a, b: a >= b), False),
+    "dateequals": (_cmp(_date, lambda a, b: a == b), False),
+    "datenotequals": (_cmp(_date, lambda a, b: a == b), True),
+    "datelessthan": (_cmp(_date, lambda a, b: a < b), False),
+    "datelessthanequals": (_cmp(_date, lambda a, b: a <= b), False),
+    "dategreaterthan": (_cmp(_date, lambda a, b: a > b), False),
+    "dategreaterthanequals": (_cmp(_date, lambda a, b: a >= b), False),
+    "bool": (_bool, False),
+    "binaryequals": (_binary, False),
+    "ipaddress": (_ip, False),
+    "notipaddress": (_ip, True),
+    "arnequals": (_arn_equals, False),
+    "arnlike": (_arn_like, False),
+    "arnnotequals": (_arn_equals, True),
+    "arnnotlike": (_arn_like, True),
+}
+
+KNOWN_OPERATORS = frozenset(_OPERATORS) | {"null"}
+
+
+def parse_operator(operator: str) -> Tuple[Optional[str], str, bool]:
+    """``ForAnyValue:StringLikeIfExists`` -> (``foranyvalue``, ``stringlike``, True)."""
+    qualifier = None
+    op = operator
+    if ":" in op:
+        q, _, op = op.partition(":")
+        qualifier = q.lower()
+    base = op.lower()
+    if_exists = False
+    if base.endswith("ifexists") and base != "null":
+        base = base[: -len("ifexists")]
+        if_exists = True
+    return qualifier, base, if_exists
+
+
+def is_known_operator(operator: str) -> bool:
+    qualifier, base, if_exists = parse_operator(operator)
+    if qualifier not in (None, "forallvalues", "foranyvalue"):
+        return False
+    if base == "null":
+        return not if_exists
+    return base in _OPERATORS
+
+
+def _value_matches(compare: Compare, policy_values: Iterable[str], request_value: str) -> Optional[bool]:
+    """OR over policy values; None if no value matched and one was unreadable."""
+    error = False
+    for p in policy_values:
+        m = compare(p, request_value)
+        if m:
+            return True
+        if m is None:
+            error = True
+    return None if error else False
+
+
+def condition_matches(cond: Condition, context: Context, variables: bool = True) -> bool:
+    """Whether one operator/key pair holds for the request context."""
+    qualifier, base, if_exists = parse_operator(cond.operator)
+    raw = context.get(cond.key.lower())
+    present = raw is not None and raw != ()
+    values: Tuple[str, ...] = () if raw is None else (raw if isinstance(raw, tuple) else (raw,))
+
+    if base == "null":
+        wants_null = [_bool(v, "true") for v in cond.values]
+        # "Null": true -> the key is absent; false -> present. Several values: any may hold.
+        return any(w is True and not present or w is False and present for w in wants_null)
+
+    entry = _OPERATORS.get(base)
+    if entry is None:
+        return False  # unknown operator: never matches
+    compare, negated = entry
+
+    try:
+        policy_values = tuple(_subst(v, context, variables) for v in cond.values)
+    except PatternError:
+        # an undefined variable: an error, not matched and not inverted by a negation
+        policy_values = None
+
+    if qualifier == "forallvalues":
+        if not present:
+            return True
+        if policy_values is None:
+            return False
+        for rv in values:
+            m = _value_matches(compare, policy_values, rv)
+            if m is None:
+                return False
+            if (not m) if not negated else m:
+                return False
+        return True
+
+    if not present:
+        return if_exists
+
+    if policy_values is None:
+        return False
+
+    if qualifier == "foranyvalue":
+        for rv in values:
+            m = _value_matches(compare, policy_values, rv)
+            if m is None:
+                continue
+            if (m and not negated) or (not m and negated):
+                return True
+        return False
+
+    # a single-valued operator over a (possibly multi-valued) key
+    results = [_value_matches(compare, policy_values, rv) for rv in values]
+    if negated:
+        if any(r is None for r in results):
+            return False
+        return not any(results)
+    return any(r is True for r in results)
+
+
+def conditions_match(conditions: Tuple[Condition, ...], context: Context, variables: bool = True
+                     ) -> Tuple[Condition, ...]:
+    """The conditions that fail (empty tuple: the block holds)."""
+    return tuple(c for c in conditions if not condition_matches(c, context, variables))

@@ -1,0 +1,392 @@
+"""The AWS policy evaluation logic: ``decide(request, policies) -> Decision``.
+
+Follows the IAM User Guide's "Policy evaluation logic" (single account and cross-account):
+
+1. ``sts:GetCallerIdentity`` is always allowed, whatever any policy says.
+2. An explicit Deny in any policy that applies — identity, boundary, session, SCP, RCP, resource,
+   VPC endpoint — decides ``explicit_deny``.
+3. SCPs (principal's account in an organization): every level, root to account, must allow.
+   Service-linked roles are exempt; a management account is passed as ``scp=None``.
+4. RCPs (resource's account in an organization): every level must allow; service principals and
+   service-linked roles are exempt.
+5. A role's trust policy (``sts:AssumeRole*`` on a role) and a KMS key policy (``kms:*`` on a key)
+   must allow explicitly: IAM policies count only when that policy trusts the account.
+6. Same account: the identity policies or the resource policy must allow. A resource policy that
+   names the IAM user or the role session itself is not limited by an implicit deny in a
+   permissions boundary or session policy; one that names the role ARN (or the account) is.
+   Cross-account: both the identity side and the resource policy must allow.
+7. A permissions boundary, session policies and a VPC endpoint policy must each allow.
+
+Statements that readers could not fully resolve (``Statement.unresolved``) never decide: where one
+could apply and the known statements do not allow, the result is ``unknown``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from ..model import Decision, Policy, Statement, TraceEntry
+from .conditions import conditions_match
+from .match import (Context, RequestPrincipal, action_matches, action_service, principal_element_applies,
+                    principal_value_matches, resource_element_applies, role_arn_of_session, split_arn)
+
+PRINCIPAL_TYPES = ("iam-user", "iam-role", "assumed-role", "federated-user", "root", "service",
+                   "anonymous", "other")
+
+_TRUST_ACTIONS = frozenset({"sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
+                            "sts:tagsession", "sts:setsourceidentity", "sts:setcontext"})
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API call to authorize. ``context`` keys may be given in any case."""
+
+    action: str
+    resource: str = "*"
+    principal_type: str = "iam-role"
+    principal_arn: Optional[str] = None
+    principal_account: Optional[str] = None
+    resource_account: Optional[str] = None
+    context: Mapping[str, object] = field(default_factory=dict)
+    canonical_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """Every policy that takes part in one decision.
+
+    ``None`` means "does not apply" (no boundary; not in an organization; no resource policy) and
+    is different from an empty tuple (a boundary that allows nothing).
+    """
+
+    identity: Tuple[Policy, ...] = ()
+    boundary: Optional[Tuple[Policy, ...]] = None
+    session: Optional[Tuple[Policy, ...]] = None
+    scp: Optional[Tuple[Tuple[Policy, ...], ...]] = None
+    rcp: Optional[Tuple[Tuple[Policy, ...], ...]] = None
+    resource: Optional[Tuple[Policy, ...]] = None
+    vpc_endpoint: Optional[Tuple[Policy, ...]] = None
+
+
+# ----------------------------------------------------------------- compiled policies
+
+
+class _Compiled:
+    """A policy's statements indexed by the service prefix their actions are confined to."""
+
+    __slots__ = ("policy", "by_service", "anywhere")
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.by_service: Dict[str, List[Statement]] = {}
+        self.anywhere: List[Statement] = []
+        for st in policy.statements:
+            if st.actions is None:  # NotAction (or no action at all) may reach any service
+                self.anywhere.append(st)
+                continue
+            services = {action_service(a) for a in st.actions}
+            if None in services:
+                self.anywhere.append(st)
+                continue
+            for s in services:
+                self.by_service.setdefault(s, []).append(st)
+
+    def candidates(self, service: str) -> List[Statement]:
+        own = self.by_service.get(service)
+        if not own:
+            return self.anywhere
+        if not self.anywhere:
+            return own
+        return [st for st in self.policy.statements if st in own or st in self.anywhere]
+
+
+_CACHE: Dict[int, _Compiled] = {}
+_CACHE_LIMIT = 8192
+
+
+def _compiled(policy: Policy) -> _Compiled:
+    c = _CACHE.get(id(policy))
+    if c is None or c.policy is not policy:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        c = _CACHE[id(policy)] = _Compiled(policy)
+    return c
+
+
+# ----------------------------------------------------------------- statement matching
+
+
+@dataclass
+class _Outcome:
+    """What one group of policies (e.g. all identity policies) says about the request."""
+
+    allows: List[TraceEntry] = field(default_factory=list)
+    denies: List[TraceEntry] = field(default_factory=list)
+    maybe: List[TraceEntry] = field(default_factory=list)
+    near: List[TraceEntry] = field(default_factory=list)
+
+
+def _action_applies(st: Statement, action: str) -> bool:
+    if st.actions is not None:
+        return any(action_matches(p, action) for p in st.actions)
+    if st.not_actions is not None:
+        return not any(action_matches(p, action) for p in st.not_actions)
+    return False
+
+
+def _resource_applies(st: Statement, resource: str, context: Context, policy_type: str,
+                      variables: bool) -> bool:
+    if st.resources is not None:
+        return resource_element_applies(st.resources, resource, context, False, policy_type, variables)
+    if st.not_resources is not None:
+        return resource_element_applies(st.not_resources, resource, context, True, policy_type, variables)
+    return True  # trust policies and some resource policies carry no Resource element
+
+
+def _principal_applies(st: Statement, principal: RequestPrincipal) -> bool:
+    if st.principals is not None:
+        return principal_element_applies(st.principals, principal, False)
+    if st.not_principals is not None:
+        return principal_element_applies(st.not_principals, principal, True)
+    return True
+
+
+_MATCH_TYPE = {"identity": "identity", "boundary": "pb", "session": "session", "scp": "scp", "rcp": "rcp",
+               "resource": "resource", "trust": "resource", "vpc_endpoint": "vpce"}
+
+
+def _evaluate_group(policies: Sequence[Policy], kind: str, req: Request, context: Context,
+                    principal: RequestPrincipal, out: _Outcome, check_principal: bool) -> None:
+    service = req.action.partition(":")[0].lower()
+    match_type = _MATCH_TYPE.get(kind, "identity")
+    for policy in policies:
+        variables = policy.version == "2012-10-17"
+        for st in _compiled(policy).candidates(service):
+            if not _action_applies(st, req.action):
+                continue
+            if not _resource_applies(st, req.resource, context, match_type, variables):
+                if "Resource" in st.unresolved:
+                    out.maybe.append(TraceEntry(kind, policy.name, st, "unresolved", "resource unresolved"))
+                else:
+                    out.near.append(TraceEntry(kind, policy.name, st, "near-miss", "resource"))
+                continue
+            if check_principal and not _principal_applies(st, principal):
+                if "Principal" in st.unresolved:
+                    out.maybe.append(TraceEntry(kind, policy.name, st, "unresolved", "principal unresolved"))
+                else:
+                    out.near.append(TraceEntry(kind, policy.name, st, "near-miss", "principal"))
+                continue
+            failed = conditions_match(st.conditions, context, variables) if st.conditions else ()
+            if failed:
+                if "Condition" in st.unresolved:
+                    out.maybe.append(TraceEntry(kind, policy.name, st, "unresolved", "condition unresolved"))
+                else:
+                    detail = tuple((c, _values_of(context, c.key)) for c in failed)
+                    out.near.append(TraceEntry(kind, policy.name, st, "near-miss", "condition", detail))
+                continue
+            if st.unresolved:
+                out.maybe.append(TraceEntry(kind, policy.name, st, "unresolved",
+                                            ", ".join(sorted(st.unresolved)) + " unresolved"))
+                continue
+            entry = TraceEntry(kind, policy.name, st, "applied")
+            (out.denies if st.effect == "Deny" else out.allows).append(entry)
+
+
+def _values_of(context: Context, key: str) -> Tuple[str, ...]:
+    v = context.get(key.lower())
+    if v is None:
+        return ()
+    return v if isinstance(v, tuple) else (v,)
+
+
+# ----------------------------------------------------------------- the decision
+
+
+def normalize_context(context: Mapping[str, object]) -> Dict[str, object]:
+    """Lower-case keys; lists become tuples (multi-valued), everything else a string."""
+    out: Dict[str, object] = {}
+    for k, v in context.items():
+        if isinstance(v, (list, tuple)):
+            out[k.lower()] = tuple(_as_str(x) for x in v)
+        else:
+            out[k.lower()] = _as_str(v)
+    return out
+
+
+def _as_str(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def is_service_linked_role(arn: Optional[str]) -> bool:
+    if not arn:
+        return False
+    parts = split_arn(arn)
+    if not parts:
+        return False
+    res = parts[5]
+    if parts[2] == "sts" and res.startswith("assumed-role/"):
+        res = "role/" + res.split("/")[1]
+    return res.startswith("role/aws-service-role/") or bool(re.match(r"role/(.*/)?AWSServiceRoleFor", res))
+
+
+def _direct_grant(entry: TraceEntry, principal: RequestPrincipal) -> str:
+    """How a resource-policy Allow names the caller: ``principal`` (the user or session itself),
+    ``role`` (the role ARN of a session), ``account`` (the account / root), or ``any`` (``*``)."""
+    st = entry.statement
+    if st.principals is None:
+        return "any"  # NotPrincipal: everyone but the listed
+    kinds = []
+    for kind, values in st.principals.items():
+        for v in values:
+            if not principal_value_matches(kind, v, principal):
+                continue
+            if kind == "*" or v == "*":
+                kinds.append("any")
+            elif kind == "AWS" and (re.fullmatch(r"\d{12}", v) or v.endswith(":root")) \
+                    and not (principal.type == "root"):
+                kinds.append("account")
+            elif principal.type == "assumed-role" and v != principal.arn:
+                kinds.append("role")
+            else:
+                kinds.append("principal")
+    for k in ("principal", "any", "role", "account"):
+        if k in kinds:
+            return k
+    return "account"
+
+
+def decide(request: Request, policies: PolicySet) -> Decision:
+    """Decide one request as AWS would. Pure and deterministic."""
+    ctx = normalize_context(request.context)
+    principal = RequestPrincipal(request.principal_type, request.principal_arn, request.principal_account,
+                                 request.canonical_id)
+    action_l = request.action.lower()
+    if action_l == "sts:getcalleridentity":
+        return Decision("allow")
+
+    groups: Dict[str, _Outcome] = {}
+    trace: List[TraceEntry] = []
+
+    def run(kind: str, pols: Sequence[Policy], check_principal: bool) -> _Outcome:
+        out = _Outcome()
+        _evaluate_group(pols, kind, request, ctx, principal, out, check_principal)
+        trace.extend(out.denies + out.allows + out.maybe + out.near)
+        return out
+
+    slr = principal.type in ("iam-role", "assumed-role") and is_service_linked_role(principal.arn)
+    is_service = principal.type == "service"
+    is_anonymous = principal.type == "anonymous"
+    has_identity = not (is_service or is_anonymous)
+
+    resource_kind = "resource"
+    if action_l in _TRUST_ACTIONS:
+        resource_kind = "trust"
+    elif action_l.startswith("kms:") and ":key/" in request.resource:
+        resource_kind = "kms-key-policy"
+
+    if has_identity:
+        groups["identity"] = run("identity", request_identity(policies), False)
+        if policies.boundary is not None:
+            groups["boundary"] = run("boundary", policies.boundary, False)
+        if policies.session is not None:
+            groups["session"] = run("session", policies.session, False)
+    scp_levels: List[_Outcome] = []
+    if policies.scp is not None and has_identity and not slr:
+        scp_levels = [run("scp", level, False) for level in policies.scp]
+    rcp_levels: List[_Outcome] = []
+    if policies.rcp is not None and not is_service and not slr:
+        rcp_levels = [run("rcp", level, True) for level in policies.rcp]
+    if policies.resource is not None:
+        groups["resource"] = run(resource_kind, policies.resource, True)
+    if policies.vpc_endpoint is not None:
+        groups["vpc_endpoint"] = run("vpc_endpoint", policies.vpc_endpoint, True)
+
+    def result(res: str, blocked: Sequence[str]) -> Decision:
+        return Decision(res, tuple(blocked), tuple(trace))
+
+    # 2. explicit deny anywhere
+    denied = [k for k, g in groups.items() if g.denies]
+    if any(lv.denies for lv in scp_levels):
+        denied.append("scp")
+    if any(lv.denies for lv in rcp_levels):
+        denied.append("rcp")
+    if denied:
+        names = {"resource": resource_kind}
+        return result("explicit_deny", _ordered(names.get(k, k) for k in denied))
+
+    maybe = any(g.maybe for g in groups.values()) or any(lv.maybe for lv in scp_levels + rcp_levels)
+    blocked: List[str] = []
+
+    # 3./4. organization guardrails
+    if any(not lv.allows for lv in scp_levels):
+        blocked.append("scp")
+    if any(not lv.allows for lv in rcp_levels):
+        blocked.append("rcp")
+
+    # 5./6. identity and resource policies
+    res_group = groups.get("resource")
+    res_allows = res_group.allows if res_group else []
+    grants = {_direct_grant(e, principal) for e in res_allows}
+    id_group = groups.get("identity")
+    identity_allows = bool(id_group and id_group.allows) or principal.type == "root"
+    same_account = request.resource_account is None or request.resource_account == principal.account
+
+    direct = bool(grants & {"principal", "any"}) if principal.type in ("iam-user", "assumed-role",
+                                                                          "federated-user", "root") else False
+    via_role = bool(grants & {"principal", "any", "role"})
+    unbounded = False  # a direct grant that boundaries and session policies do not limit
+
+    if resource_kind in ("trust", "kms-key-policy"):
+        # the trust or key policy must allow; naming only the account delegates to IAM policies
+        if not res_allows:
+            blocked.append(resource_kind)
+        elif grants <= {"account"} or not same_account:
+            if has_identity and not identity_allows:
+                blocked.append("identity")
+        elif principal.type not in ("iam-role", "assumed-role") or direct:
+            unbounded = direct
+    elif not has_identity:
+        if not res_allows:
+            blocked.append("resource")
+    elif same_account:
+        resource_grants_caller = bool(grants - {"account"})
+        if not identity_allows and not resource_grants_caller:
+            blocked.append("identity")
+        elif not identity_allows:
+            unbounded = direct
+    else:
+        if not identity_allows:
+            blocked.append("identity")
+        if not res_allows or grants <= set():
+            blocked.append("resource")
+        del via_role
+
+    # 7. boundary, session policies, VPC endpoint policies
+    if "boundary" in groups and not groups["boundary"].allows and not unbounded:
+        blocked.append("boundary")
+    if "session" in groups and not groups["session"].allows and not unbounded:
+        blocked.append("session")
+    if "vpc_endpoint" in groups and not groups["vpc_endpoint"].allows:
+        blocked.append("vpc_endpoint")
+
+    if not blocked:
+        return result("allow", ())
+    if maybe:
+        return result("unknown", _ordered(blocked))
+    return result("implicit_deny", _ordered(blocked))
+
+
+def request_identity(policies: PolicySet) -> Tuple[Policy, ...]:
+    return policies.identity
+
+
+_ORDER = ("identity", "boundary", "session", "scp", "rcp", "resource", "trust", "kms-key-policy",
+          "vpc_endpoint")
+
+
+def _ordered(kinds) -> Tuple[str, ...]:
+    ks = set(kinds)
+    return tuple(k for k in _ORDER if k in ks)

@@ -1,0 +1,346 @@
+"""Action, resource and principal matching, with IAM wildcards and policy variables.
+
+Everything here is pure and cached: a pattern is compiled to a regular expression once.
+
+Semantics (IAM User Guide, "IAM JSON policy elements" and "Policy variables"):
+
+- ``*`` matches any run of characters and ``?`` exactly one. Actions match case-insensitively;
+  resources and ARNs case-sensitively.
+- In a Resource ARN the partition, service, region and account segments are matched one by one, a
+  wildcard never crossing into the next segment. In the resource part the resource type (the text
+  before the first ``/`` or ``:``, where the ARN names an account) is matched literally, the rest
+  with wildcards that may cross ``/`` and ``:``.
+- A "short" ARN (fewer than six segments, e.g. ``arn:aws:sqs:us-east-1``) is read differently per
+  policy type, the way IAM does: identity-side policies pad it with wildcards and treat a mismatch
+  as an error (so a NotResource does not apply either); resource policies read it literally unless it
+  holds a wildcard; SCPs only accept it when it ends in ``*``, RCPs never.
+- Policy variables ``${key}`` and ``${key, 'default'}`` (policy version 2012-10-17 only) are replaced
+  by the request's single value for the key, literally (a ``*`` in the value is not a wildcard);
+  ``${*}``, ``${?}`` and ``${$}`` stand for the literal characters. A missing key with no default,
+  or a multi-valued key, makes the pattern an error: it matches nothing, in a Not-element too.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Mapping, Optional, Sequence, Tuple, Union
+
+ContextValue = Union[str, Tuple[str, ...]]
+Context = Mapping[str, ContextValue]  # keys lower-cased; a tuple is a multi-valued key
+
+_VAR = re.compile(r"\$\{([^}]*)\}")
+
+
+class PatternError(Exception):
+    """A pattern that cannot be evaluated for this request (undefined variable, invalid ARN)."""
+
+
+# --------------------------------------------------------------------------- globs
+
+
+@lru_cache(maxsize=65536)
+def _glob_regex(pattern: str, ignore_case: bool) -> "re.Pattern[str]":
+    parts = []
+    for ch in pattern:
+        if ch == "*":
+            parts.append(".*")
+        elif ch == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def glob_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    """IAM wildcard match of a whole string: ``*`` any run, ``?`` one character."""
+    if pattern == "*":
+        return True
+    if "*" not in pattern and "?" not in pattern:
+        return pattern.lower() == value.lower() if ignore_case else pattern == value
+    return _glob_regex(pattern, ignore_case).fullmatch(value) is not None
+
+
+def has_variables(pattern: str) -> bool:
+    return "${" in pattern
+
+
+# ------------------------------------------------------------------- policy variables
+
+
+def _variable_value(body: str, context: Context) -> Tuple[bool, str]:
+    """(is_literal_text, replacement) for the inside of one ``${…}``."""
+    name, default = body, None
+    if "," in body:
+        name, _, rest = body.partition(",")
+        rest = rest.strip()
+        if len(rest) >= 2 and rest[0] == rest[-1] == "'":
+            default = rest[1:-1]
+        else:
+            raise PatternError(f"malformed policy variable ${{{body}}}")
+    name = name.strip()
+    if name in ("*", "?", "$"):
+        return True, name
+    value = context.get(name.lower())
+    if value is None:
+        if default is None:
+            raise PatternError(f"the request has no value for ${{{name}}}")
+        return False, default
+    if isinstance(value, tuple):
+        raise PatternError(f"${{{name}}} is multi-valued and cannot be used as a policy variable")
+    return False, value
+
+
+def substitute(pattern: str, context: Context) -> str:
+    """Replace policy variables, escaping values so that their wildcards stay literal.
+
+    The result is a *glob* in which a literal ``*``/``?`` from a variable is written as a private
+    escape (``\\x00*``); use :func:`glob_match_escaped` on it.
+    """
+    def repl(m: "re.Match[str]") -> str:
+        literal_wild, value = _variable_value(m.group(1), context)
+        if literal_wild:
+            return "\x00" + value if value in "*?" else value
+        return value.replace("*", "\x00*").replace("?", "\x00?")
+    return _VAR.sub(repl, pattern)
+
+
+@lru_cache(maxsize=65536)
+def _escaped_glob_regex(pattern: str, ignore_case: bool) -> "re.Pattern[str]":
+    parts = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\x00" and i + 1 < len(pattern):
+            parts.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        parts.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
+        i += 1
+    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def glob_match_escaped(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    if "\x00" not in pattern:
+        return glob_match(pattern, value, ignore_case)
+    return _escaped_glob_regex(pattern, ignore_case).fullmatch(value) is not None
+
+
+def literal(pattern: str) -> str:
+    """The text of an escaped glob with the escapes removed (for exact comparisons)."""
+    return pattern.replace("\x00", "")
+
+
+def pattern_match(pattern: str, value: str, context: Context, ignore_case: bool = False,
+                  variables: bool = True) -> bool:
+    """Glob match after policy-variable substitution; raises PatternError."""
+    if variables and "${" in pattern:
+        return glob_match_escaped(substitute(pattern, context), value, ignore_case)
+    return glob_match(pattern, value, ignore_case)
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """``s3:Get*`` against ``s3:GetObject``; case-insensitive, service and name separately."""
+    if pattern == "*":
+        return True
+    p_service, sep, p_name = pattern.partition(":")
+    a_service, _, a_name = action.partition(":")
+    if not sep:
+        return False
+    return glob_match(p_service, a_service, True) and glob_match(p_name, a_name, True)
+
+
+def action_service(pattern: str) -> Optional[str]:
+    """The service prefix a pattern is confined to (lower case), or None if it spans services."""
+    service, sep, _ = pattern.partition(":")
+    if not sep or "*" in service or "?" in service:
+        return None
+    return service.lower()
+
+
+# --------------------------------------------------------------------------- ARNs
+
+
+def split_arn(arn: str) -> Optional[Tuple[str, str, str, str, str, str]]:
+    """``arn:partition:service:region:account:resource`` or None if it is not a full ARN."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    return parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]
+
+
+_SEP = re.compile(r"[/:]")
+
+
+def _resource_part_match(pattern: str, value: str, has_account: bool) -> bool:
+    if has_account:
+        mp, mv = _SEP.search(pattern), _SEP.search(value)
+        if mp and mv:
+            # the resource type ("instance/", "function:") is matched literally
+            if literal(pattern[:mp.end()]) != value[:mv.end()]:
+                return False
+            return glob_match_escaped(pattern[mp.end():], value[mv.end():])
+    return glob_match_escaped(pattern, value)
+
+
+def _full_arn_match(pattern: str, value: str) -> bool:
+    """Segment-wise match of a full ARN pattern (variables already substituted)."""
+    pp = pattern.split(":", 5)
+    vp = split_arn(value)
+    if vp is None:
+        # the request resource is not an ARN ("*" for wildcard-only actions, or free text)
+        return glob_match_escaped(pattern, value)
+    if len(pp) != 6:
+        return False
+    for i in range(1, 5):
+        if not glob_match_escaped(pp[i], vp[i]):
+            return False
+    return _resource_part_match(pp[5], vp[5], bool(vp[4]))
+
+
+RESOURCE_POLICY_TYPES = ("resource",)
+
+
+def resource_matches(pattern: str, resource: str, context: Context, policy_type: str = "identity",
+                     variables: bool = True) -> Optional[bool]:
+    """Does a Resource pattern match the request's resource?
+
+    Returns True/False, or None when the pattern is an *error* for this request (undefined policy
+    variable, a short ARN that IAM rejects for this policy type): an error matches in neither
+    Resource nor NotResource.
+    """
+    try:
+        if pattern == "*":
+            return True
+        if resource == "*":
+            # a wildcard-only action: only a statement for "*" can cover it
+            return False
+        if variables and "${" in pattern:
+            pattern = substitute(pattern, context)
+        if not pattern.startswith("arn:"):
+            return glob_match_escaped(pattern, resource)
+        n_segments = pattern.count(":") + 1
+        if n_segments >= 6:
+            return _full_arn_match(pattern, resource)
+        return _short_arn_match(pattern, resource, policy_type)
+    except PatternError:
+        return None
+
+
+def _short_arn_match(pattern: str, resource: str, policy_type: str) -> Optional[bool]:
+    """IAM's reading of an ARN with fewer than six segments, per policy type."""
+    wild = "*" in pattern or "?" in pattern
+    if policy_type == "rcp":
+        return None
+    if policy_type == "scp":
+        if not pattern.endswith("*") or "*" in pattern[:-1] or "?" in pattern:
+            return None
+        return glob_match_escaped(pattern, resource) or None
+    if policy_type in RESOURCE_POLICY_TYPES and not wild:
+        return False
+    padded = pattern + ":*" * (6 - (pattern.count(":") + 1))
+    return _full_arn_match(padded, resource) or None
+
+
+def resource_element_applies(patterns: Sequence[str], resource: str, context: Context, negated: bool,
+                             policy_type: str = "identity", variables: bool = True) -> bool:
+    """Whether a Resource (negated=False) or NotResource (negated=True) element applies."""
+    any_match = False
+    any_error = False
+    for p in patterns:
+        m = resource_matches(p, resource, context, policy_type, variables)
+        if m is None:
+            any_error = True
+        elif m:
+            any_match = True
+            if not negated:
+                return True
+    if not negated:
+        return False
+    return not any_match and not any_error
+
+
+# --------------------------------------------------------------------------- principals
+
+
+def _account_of(arn: str) -> Optional[str]:
+    parts = split_arn(arn)
+    return parts[4] if parts else None
+
+
+def role_arn_of_session(session_arn: str) -> Optional[str]:
+    """``arn:aws:sts::1:assumed-role/R/s`` -> ``arn:aws:iam::1:role/R`` (paths are not known)."""
+    parts = split_arn(session_arn)
+    if not parts or parts[2] != "sts" or not parts[5].startswith("assumed-role/"):
+        return None
+    name = parts[5].split("/")[1]
+    return f"arn:{parts[1]}:iam::{parts[4]}:role/{name}"
+
+
+def principal_value_matches(kind: str, value: str, principal: "RequestPrincipal") -> bool:
+    """One value of a Principal element (``AWS``, ``Service``, ``Federated``, ``CanonicalUser``)."""
+    if kind == "*" or value == "*":
+        if kind in ("*", "AWS"):
+            return True
+        # "Service": "*" and the like are not valid principals; they match nothing
+        return False
+    if kind == "AWS":
+        if principal.type in ("service", "anonymous"):
+            return False
+        if re.fullmatch(r"\d{12}", value):
+            return principal.account == value
+        if value.endswith(":root") and value.startswith("arn:"):
+            return principal.account is not None and _account_of(value) == principal.account
+        if principal.arn is None:
+            return False
+        if value == principal.arn:
+            return True
+        # a role ARN in a Principal also names every session of that role
+        if principal.type == "assumed-role":
+            role = role_arn_of_session(principal.arn)
+            if role is not None and _strip_path(value) == role:
+                return True
+        if principal.type in ("iam-role", "iam-user") and _strip_path(value) == _strip_path(principal.arn):
+            return True
+        return False
+    if kind == "Service":
+        return principal.type == "service" and principal.arn is not None and \
+            value.lower() == principal.arn.lower()
+    if kind == "Federated":
+        return principal.type == "federated-user" and principal.arn is not None and value == principal.arn
+    if kind == "CanonicalUser":
+        return principal.canonical_id is not None and value == principal.canonical_id
+    return False
+
+
+def _strip_path(arn: str) -> str:
+    """``arn:aws:iam::1:role/path/Name`` -> ``arn:aws:iam::1:role/Name``."""
+    parts = split_arn(arn)
+    if not parts or parts[2] != "iam":
+        return arn
+    rtype, _, rest = parts[5].partition("/")
+    if rtype not in ("role", "user") or "/" not in rest:
+        return arn
+    return f"arn:{parts[1]}:iam::{parts[4]}:{rtype}/{rest.rsplit('/', 1)[1]}"
+
+
+class RequestPrincipal:
+    """The caller, as the principal matching of resource policies needs it."""
+
+    __slots__ = ("type", "arn", "account", "canonical_id")
+
+    def __init__(self, type: str, arn: Optional[str], account: Optional[str],
+                 canonical_id: Optional[str] = None) -> None:
+        self.type = type
+        self.arn = arn
+        self.account = account
+        self.canonical_id = canonical_id
+
+
+def principal_element_applies(element: Mapping[str, Tuple[str, ...]], principal: RequestPrincipal,
+                              negated: bool) -> bool:
+    matched = any(principal_value_matches(kind, v, principal)
+                  for kind, values in element.items() for v in values)
+    return not matched if negated else matched

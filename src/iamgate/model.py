@@ -1,0 +1,214 @@
+"""The plain data every stage of iamgate passes along: what the readers find, what the engine decides.
+
+Everything here is an immutable dataclass of tuples and strings so that values can be shared,
+hashed and compared freely. Readers build them; the engine and the reports only read them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping, Optional, Tuple
+
+Effect = Literal["Allow", "Deny"]
+PolicyKind = Literal["identity", "resource", "boundary", "session", "scp", "rcp", "trust", "vpc_endpoint"]
+DecisionResult = Literal["allow", "explicit_deny", "implicit_deny", "unknown"]
+Severity = Literal["error", "warning", "note"]
+FindingKind = Literal[
+    "missing-permission", "unknown-action", "over-permissive", "unresolved",
+    "invalid-policy", "parse-error", "manifest-error",
+]
+
+# Policy-type names as they appear in Decision.blocked_by and in the JSON report.
+BLOCKERS = ("identity", "boundary", "session", "scp", "rcp", "resource", "trust", "kms-key-policy",
+            "vpc_endpoint")
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something was written: a file relative to the working directory, 1-based line."""
+
+    file: str
+    line: Optional[int] = None
+    column: Optional[int] = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One operator/key pair of a Condition block: ``{"StringEquals": {"aws:SourceVpc": [..]}}``.
+
+    ``operator`` keeps its qualifiers (``ForAnyValue:StringLike``, ``DateLessThanIfExists``);
+    ``values`` are the policy's values as strings (booleans and numbers written the way AWS
+    compares them: ``"true"``, ``"10"``).
+    """
+
+    operator: str
+    key: str
+    values: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One policy statement. ``None`` means the element is absent (not the same as empty).
+
+    ``principals``/``not_principals`` map a principal type (``AWS``, ``Service``, ``Federated``,
+    ``CanonicalUser``) to its values; ``Principal: "*"`` is ``{"*": ("*",)}``.
+
+    ``unresolved`` names the elements (``Action``, ``Resource``, ``Condition``, …) in which a
+    reader met a value it could not resolve; the reader writes ``*`` in its place, so a pattern
+    still over-approximates what the statement could match. The engine never lets such a
+    statement decide on its own: where it might apply, the decision is ``unknown``.
+    """
+
+    effect: Effect
+    actions: Optional[Tuple[str, ...]] = None
+    not_actions: Optional[Tuple[str, ...]] = None
+    resources: Optional[Tuple[str, ...]] = None
+    not_resources: Optional[Tuple[str, ...]] = None
+    principals: Optional[Mapping[str, Tuple[str, ...]]] = None
+    not_principals: Optional[Mapping[str, Tuple[str, ...]]] = None
+    conditions: Tuple[Condition, ...] = ()
+    sid: Optional[str] = None
+    location: Optional[Location] = None
+    unresolved: frozenset = frozenset()
+
+    def __hash__(self) -> int:  # mappings are not hashable; statements are compared by identity of content
+        return hash((self.effect, self.actions, self.not_actions, self.resources, self.not_resources,
+                     self.conditions, self.sid, self.location))
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    kind: PolicyKind
+    statements: Tuple[Statement, ...]
+    location: Optional[Location] = None
+    version: Optional[str] = "2012-10-17"
+    arn: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An IAM role, user or group member as it will exist after deployment."""
+
+    id: str
+    type: Literal["role", "user", "group", "assumed-role", "federated-user", "service", "root", "anonymous"]
+    arn: Optional[str] = None
+    account: Optional[str] = None
+    identity_policies: Tuple[Policy, ...] = ()
+    boundary: Optional[Policy] = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    location: Optional[Location] = None
+    aliases: Tuple[str, ...] = ()
+    trust_policy: Optional[Policy] = None
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.type, self.arn))
+
+
+@dataclass(frozen=True)
+class ResourcePolicy:
+    """A policy attached to a resource (bucket, queue, key, function, …)."""
+
+    resource: str
+    type: str
+    policy: Policy
+    location: Optional[Location] = None
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A value a reader could not resolve offline (an import, a variable with no value, …)."""
+
+    expression: str
+    location: Optional[Location] = None
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """Something a principal must be able to do: from a manifest, a rule or the deploy catalog."""
+
+    principal: str
+    action: str
+    resource: str = "*"
+    context: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+    origin: Optional[Location] = None
+
+    def __hash__(self) -> int:
+        return hash((self.principal, self.action, self.resource, tuple(sorted(self.context.items()))))
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    """One statement the engine looked at and why it mattered.
+
+    ``outcome`` is ``applied`` (action, resource, principal and conditions matched), ``near-miss``
+    (action matched but something else did not; ``reason`` says what), or ``unresolved``.
+    ``failed_conditions`` holds, for a condition near miss, each failed condition together with the
+    request's values for its key (empty when the key was absent).
+    """
+
+    policy_kind: str
+    policy_name: str
+    statement: Statement
+    outcome: Literal["applied", "near-miss", "unresolved"]
+    reason: str = ""
+    failed_conditions: Tuple[Tuple[Condition, Tuple[str, ...]], ...] = ()
+
+    @property
+    def location(self) -> Optional[Location]:
+        return self.statement.location
+
+
+@dataclass(frozen=True)
+class Decision:
+    result: DecisionResult
+    blocked_by: Tuple[str, ...] = ()
+    trace: Tuple[TraceEntry, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.result == "allow"
+
+    def applied(self, effect: Optional[str] = None) -> Tuple[TraceEntry, ...]:
+        return tuple(t for t in self.trace if t.outcome == "applied"
+                     and (effect is None or t.statement.effect == effect))
+
+    def near_misses(self) -> Tuple[TraceEntry, ...]:
+        return tuple(t for t in self.trace if t.outcome == "near-miss")
+
+
+@dataclass(frozen=True)
+class Fix:
+    file: str
+    line: Optional[int]
+    text: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: FindingKind
+    rule: str
+    severity: Severity
+    message: str
+    principal: Optional[str] = None
+    action: Optional[str] = None
+    resource: Optional[str] = None
+    decision: Optional[Decision] = None
+    location: Optional[Location] = None
+    fix: Optional[Fix] = None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Everything the readers found in the scanned files."""
+
+    principals: Tuple[Principal, ...] = ()
+    resource_policies: Tuple[ResourcePolicy, ...] = ()
+    scp: Tuple[Tuple[Policy, ...], ...] = ()
+    rcp: Tuple[Tuple[Policy, ...], ...] = ()
+    unresolved: Tuple[Unresolved, ...] = ()
+    problems: Tuple[Finding, ...] = ()
