@@ -31,6 +31,8 @@ def _scalar(value: Any, element: str) -> str:
 def _principal(value: Any, element: str) -> Dict[str, Tuple[str, ...]]:
     if value == "*":
         return {"*": ("*",)}
+    if isinstance(value, str):  # a bare ARN or account: the AWS form
+        return {"AWS": (value,)}
     if isinstance(value, Mapping):
         return {str(k): _strings(v, f"{element}.{k}") for k, v in value.items()}
     raise PolicyError(f'{element}: expected "*" or an object such as {{"AWS": [...]}}')

@@ -5,9 +5,9 @@ multiple values" and "...IfExists condition operators".
 
 - A condition block is the AND of its operators, each operator the AND of its keys, and each key
   the OR of its values.
-- A key that the request lacks: the operator is false, except ``…IfExists`` (true) and ``Null``.
-  For a negated operator (``StringNotEquals``, ``ArnNotLike`` …) a missing key is also false,
-  except under ``ForAllValues:`` which is true for an empty or absent key.
+- A key that the request lacks: a positive operator is false, a negated one (``StringNotEquals``,
+  ``ArnNotLike`` …) true; ``…IfExists`` is true; ``ForAllValues:`` is true and ``ForAnyValue:``
+  false for an absent or empty key; ``Null`` tests exactly that.
 - ``ForAllValues:`` — every request value matches some policy value; ``ForAnyValue:`` — at least one
   does. Without a set qualifier a multi-valued request key matches when any of its values does
   (and a negated operator when none does).
@@ -70,9 +70,9 @@ def _number(v: str) -> float:
 def _date(v: str) -> float:
     """Seconds since the epoch from ISO 8601 (date, date-time, with or without zone) or epoch."""
     s = v.strip()
-    if re.fullmatch(r"\d+", s):
-        n = int(s)
-        return n / 1000.0 if n >= 100_000_000_000 else float(n)
+    if re.fullmatch(r"\d+(\.\d*)?", s):
+        n = float(s)  # epoch seconds, or milliseconds when too large to be seconds
+        return n / 1000.0 if n >= 100_000_000_000 else n
     iso = s.replace("z", "Z")
     if iso.endswith("Z"):
         iso = iso[:-1] + "+00:00"
@@ -253,7 +253,11 @@ def condition_matches(cond: Condition, context: Context, variables: bool = True)
         return True
 
     if not present:
-        return if_exists
+        # an absent key: false for ForAnyValue and positive operators, true for …IfExists and for a
+        # negated operator ("the right key is not present, so the condition is true")
+        if qualifier == "foranyvalue":
+            return False
+        return if_exists or negated
 
     if policy_values is None:
         return False

@@ -144,16 +144,19 @@ def _resource_applies(st: Statement, resource: str, context: Context, policy_typ
     return True  # trust policies and some resource policies carry no Resource element
 
 
-def _principal_applies(st: Statement, principal: RequestPrincipal) -> bool:
+def _principal_applies(st: Statement, principal: RequestPrincipal, required: bool) -> bool:
     if st.principals is not None:
         return principal_element_applies(st.principals, principal, False)
     if st.not_principals is not None:
         return principal_element_applies(st.not_principals, principal, True)
-    return True
+    return not required  # a resource-policy statement without a principal applies to nobody
 
+
+_PRINCIPAL_REQUIRED = frozenset({"resource", "trust", "kms-key-policy", "rcp"})
 
 _MATCH_TYPE = {"identity": "identity", "boundary": "pb", "session": "session", "scp": "scp", "rcp": "rcp",
-               "resource": "resource", "trust": "resource", "vpc_endpoint": "vpce"}
+               "resource": "resource", "trust": "resource", "kms-key-policy": "resource",
+               "vpc_endpoint": "vpce"}
 
 
 def _evaluate_group(policies: Sequence[Policy], kind: str, req: Request, context: Context,
@@ -171,7 +174,7 @@ def _evaluate_group(policies: Sequence[Policy], kind: str, req: Request, context
                 else:
                     out.near.append(TraceEntry(kind, policy.name, st, "near-miss", "resource"))
                 continue
-            if check_principal and not _principal_applies(st, principal):
+            if check_principal and not _principal_applies(st, principal, kind in _PRINCIPAL_REQUIRED):
                 if "Principal" in st.unresolved:
                     out.maybe.append(TraceEntry(kind, policy.name, st, "unresolved", "principal unresolved"))
                 else:
@@ -248,7 +251,7 @@ def _direct_grant(entry: TraceEntry, principal: RequestPrincipal) -> str:
             elif kind == "AWS" and (re.fullmatch(r"\d{12}", v) or v.endswith(":root")) \
                     and not (principal.type == "root"):
                 kinds.append("account")
-            elif principal.type == "assumed-role" and v != principal.arn:
+            elif principal.type == "iam-role" or (principal.type == "assumed-role" and v != principal.arn):
                 kinds.append("role")
             else:
                 kinds.append("principal")
@@ -262,7 +265,7 @@ def decide(request: Request, policies: PolicySet) -> Decision:
     """Decide one request as AWS would. Pure and deterministic."""
     ctx = normalize_context(request.context)
     principal = RequestPrincipal(request.principal_type, request.principal_arn, request.principal_account,
-                                 request.canonical_id)
+                                 request.canonical_id, has_boundary=policies.boundary is not None)
     action_l = request.action.lower()
     if action_l == "sts:getcalleridentity":
         return Decision("allow")
@@ -282,13 +285,13 @@ def decide(request: Request, policies: PolicySet) -> Decision:
     has_identity = not (is_service or is_anonymous)
 
     resource_kind = "resource"
-    if action_l in _TRUST_ACTIONS:
+    if action_l in _TRUST_ACTIONS and ":role/" in request.resource:
         resource_kind = "trust"
     elif action_l.startswith("kms:") and ":key/" in request.resource:
         resource_kind = "kms-key-policy"
 
     if has_identity:
-        groups["identity"] = run("identity", request_identity(policies), False)
+        groups["identity"] = run("identity", policies.identity, False)
         if policies.boundary is not None:
             groups["boundary"] = run("boundary", policies.boundary, False)
         if policies.session is not None:
@@ -320,6 +323,11 @@ def decide(request: Request, policies: PolicySet) -> Decision:
     maybe = any(g.maybe for g in groups.values()) or any(lv.maybe for lv in scp_levels + rcp_levels)
     blocked: List[str] = []
 
+    # AWS-owned resources (AWS managed policies, IAM Identity Center roles, AWS managed KMS
+    # aliases) can be read but never changed, whatever a policy grants
+    if _aws_owned(request.resource) and not _read_only(request.action):
+        blocked.append("resource")
+
     # 3./4. organization guardrails
     if any(not lv.allows for lv in scp_levels):
         blocked.append("scp")
@@ -334,40 +342,33 @@ def decide(request: Request, policies: PolicySet) -> Decision:
     identity_allows = bool(id_group and id_group.allows) or principal.type == "root"
     same_account = request.resource_account is None or request.resource_account == principal.account
 
-    direct = bool(grants & {"principal", "any"}) if principal.type in ("iam-user", "assumed-role",
-                                                                          "federated-user", "root") else False
-    via_role = bool(grants & {"principal", "any", "role"})
-    unbounded = False  # a direct grant that boundaries and session policies do not limit
+    # a resource policy naming the user or session itself (or everyone) is not limited by an
+    # implicit deny in a permissions boundary; naming the role ARN or the account is
+    direct = bool(grants & {"principal", "any"}) and same_account
+    trust_like = resource_kind in ("trust", "kms-key-policy")
 
-    if resource_kind in ("trust", "kms-key-policy"):
+    if trust_like:
         # the trust or key policy must allow; naming only the account delegates to IAM policies
         if not res_allows:
             blocked.append(resource_kind)
-        elif grants <= {"account"} or not same_account:
-            if has_identity and not identity_allows:
-                blocked.append("identity")
-        elif principal.type not in ("iam-role", "assumed-role") or direct:
-            unbounded = direct
+        elif (grants <= {"account"} or not same_account) and has_identity and not identity_allows:
+            blocked.append("identity")
     elif not has_identity:
         if not res_allows:
             blocked.append("resource")
     elif same_account:
-        resource_grants_caller = bool(grants - {"account"})
-        if not identity_allows and not resource_grants_caller:
+        if not identity_allows and not (grants - {"account"}):
             blocked.append("identity")
-        elif not identity_allows:
-            unbounded = direct
     else:
         if not identity_allows:
             blocked.append("identity")
-        if not res_allows or grants <= set():
+        if not res_allows:
             blocked.append("resource")
-        del via_role
 
     # 7. boundary, session policies, VPC endpoint policies
-    if "boundary" in groups and not groups["boundary"].allows and not unbounded:
+    if "boundary" in groups and not groups["boundary"].allows and not direct:
         blocked.append("boundary")
-    if "session" in groups and not groups["session"].allows and not unbounded:
+    if "session" in groups and not groups["session"].allows:
         blocked.append("session")
     if "vpc_endpoint" in groups and not groups["vpc_endpoint"].allows:
         blocked.append("vpc_endpoint")
@@ -379,8 +380,17 @@ def decide(request: Request, policies: PolicySet) -> Decision:
     return result("implicit_deny", _ordered(blocked))
 
 
-def request_identity(policies: PolicySet) -> Tuple[Policy, ...]:
-    return policies.identity
+_AWS_OWNED = re.compile(r"^arn:[^:]+:(iam::aws:policy/|iam::\d*:role/aws-reserved/|kms:[^:]*:\d*:alias/aws/)")
+
+
+def _aws_owned(resource: str) -> bool:
+    return resource.startswith("arn:") and _AWS_OWNED.match(resource) is not None
+
+
+def _read_only(action: str) -> bool:
+    from ..catalog import action_info  # loaded only for the rare request on an AWS-owned resource
+    info = action_info(action)
+    return info is not None and info.access_level in ("Read", "List")
 
 
 _ORDER = ("identity", "boundary", "session", "scp", "rcp", "resource", "trust", "kms-key-policy",

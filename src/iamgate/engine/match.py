@@ -279,8 +279,12 @@ def role_arn_of_session(session_arn: str) -> Optional[str]:
     return f"arn:{parts[1]}:iam::{parts[4]}:role/{name}"
 
 
-def principal_value_matches(kind: str, value: str, principal: "RequestPrincipal") -> bool:
-    """One value of a Principal element (``AWS``, ``Service``, ``Federated``, ``CanonicalUser``)."""
+def principal_value_matches(kind: str, value: str, principal: "RequestPrincipal", negated: bool = False) -> bool:
+    """One value of a Principal element (``AWS``, ``Service``, ``Federated``, ``CanonicalUser``).
+
+    A role ARN names the role's sessions in ``Principal``; in ``NotPrincipal`` it does not: a
+    session must be listed itself (or its account) to be excluded.
+    """
     if kind == "*" or value == "*":
         if kind in ("*", "AWS"):
             return True
@@ -295,8 +299,14 @@ def principal_value_matches(kind: str, value: str, principal: "RequestPrincipal"
             return principal.account is not None and _account_of(value) == principal.account
         if principal.arn is None:
             return False
+        if negated and principal.type == "iam-role" and principal.has_boundary:
+            # with a permissions boundary, the caller is judged as its session: the role ARN in a
+            # NotPrincipal does not exclude it (IAM User Guide, NotPrincipal)
+            return False
         if value == principal.arn:
             return True
+        if negated:
+            return False
         # a role ARN in a Principal also names every session of that role
         if principal.type == "assumed-role":
             role = role_arn_of_session(principal.arn)
@@ -329,10 +339,11 @@ def _strip_path(arn: str) -> str:
 class RequestPrincipal:
     """The caller, as the principal matching of resource policies needs it."""
 
-    __slots__ = ("type", "arn", "account", "canonical_id")
+    __slots__ = ("type", "arn", "account", "canonical_id", "has_boundary")
 
     def __init__(self, type: str, arn: Optional[str], account: Optional[str],
-                 canonical_id: Optional[str] = None) -> None:
+                 canonical_id: Optional[str] = None, has_boundary: bool = False) -> None:
+        self.has_boundary = has_boundary
         self.type = type
         self.arn = arn
         self.account = account
@@ -341,6 +352,6 @@ class RequestPrincipal:
 
 def principal_element_applies(element: Mapping[str, Tuple[str, ...]], principal: RequestPrincipal,
                               negated: bool) -> bool:
-    matched = any(principal_value_matches(kind, v, principal)
+    matched = any(principal_value_matches(kind, v, principal, negated)
                   for kind, values in element.items() for v in values)
     return not matched if negated else matched
