@@ -1,0 +1,101 @@
+"""Matching of actions, resources, policy variables and principals."""
+import pytest
+
+from iamgate.engine.match import (RequestPrincipal, action_matches, glob_match, pattern_match,
+                                  principal_element_applies, resource_element_applies, resource_matches)
+
+
+@pytest.mark.parametrize("pattern,action,expected", [
+    ("s3:GetObject", "s3:getobject", True),
+    ("S3:Get*", "s3:GetObjectAcl", True),
+    ("s3:Get*", "s3:PutObject", False),
+    ("s3:?etObject", "s3:GetObject", True),
+    ("*", "kms:Decrypt", True),
+    ("s3:*", "s3express:CreateSession", False),  # the service part must match whole
+    ("s3*:*", "s3express:CreateSession", True),
+    ("iam:*Role*", "iam:PassRole", True),
+])
+def test_action_matching(pattern, action, expected):
+    assert action_matches(pattern, action) is expected
+
+
+@pytest.mark.parametrize("pattern,resource,expected", [
+    ("arn:aws:s3:::orders-prod/*", "arn:aws:s3:::orders-prod/2026/invoice.pdf", True),
+    ("arn:aws:s3:::orders-prod/*", "arn:aws:s3:::orders-prod", False),
+    ("arn:aws:s3:::orders-*", "arn:aws:s3:::orders-prod/key", True),  # S3 names carry no type
+    # wildcards do not cross into the next ARN segment
+    ("arn:aws:sqs:*:111122223333:jobs", "arn:aws:sqs:eu-west-1:111122223333:jobs", True),
+    ("arn:aws:sqs:us-*:111122223333:jobs", "arn:aws:sqs:eu-west-1:111122223333:jobs", False),
+    # the resource type is literal; the rest may span '/' and ':'
+    ("arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/*",
+     "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/orders:log-stream:x", True),
+    ("arn:aws:ec2:us-east-1:111122223333:*/i-0abc", "arn:aws:ec2:us-east-1:111122223333:instance/i-0abc", False),
+    ("arn:aws:dynamodb:us-east-1:111122223333:table/Orders",
+     "arn:aws:dynamodb:us-east-1:111122223333:table/orders", False),  # case-sensitive
+    ("*", "*", True),
+    ("arn:aws:s3:::b", "*", False),  # a wildcard-only action needs "Resource": "*"
+])
+def test_resource_matching(pattern, resource, expected):
+    assert resource_matches(pattern, resource, {}) is expected
+
+
+def test_short_arn_depends_on_policy_type():
+    q = "arn:aws:sqs:us-east-1:111111111111:test-queue"
+    assert resource_matches("arn:aws:sqs", q, {}, "identity") is True     # padded with wildcards
+    assert resource_matches("arn:aws:sqs", q, {}, "resource") is False    # literal in a resource policy
+    assert resource_matches("arn:aws:sqs:*", q, {}, "scp") is True
+    assert resource_matches("arn:aws:sqs:*:111111111111", q, {}, "scp") is None  # rejected
+    assert resource_matches("arn:aws:sqs:*", q, {}, "rcp") is None
+    # a short ARN does not let a wildcard stand for two segments
+    assert resource_matches("arn:aws:sqs:*:test-queue", q, {}, "identity") is None
+    # an identity-side mismatch is an error: neither Resource nor NotResource applies
+    assert resource_element_applies(("arn:aws:sqs:us-west-2",), q, {}, True, "identity") is False
+    assert resource_element_applies(("arn:aws:sqs:us-west-2",), q, {}, False, "identity") is False
+
+
+def test_policy_variables():
+    ctx = {"aws:username": "alice", "aws:principaltag/team": "pay*"}
+    arn = "arn:aws:s3:::home/alice/notes.txt"
+    assert resource_matches("arn:aws:s3:::home/${aws:username}/*", arn, ctx)
+    assert not resource_matches("arn:aws:s3:::home/${aws:username}/*", "arn:aws:s3:::home/bob/x", ctx)
+    # a variable's value is literal: "pay*" does not match "payments"
+    assert not resource_matches("arn:aws:s3:::t/${aws:PrincipalTag/team}", "arn:aws:s3:::t/payments", ctx)
+    assert resource_matches("arn:aws:s3:::t/${aws:PrincipalTag/team}", "arn:aws:s3:::t/pay*", ctx)
+    # defaults, and the escapes ${*} ${?} ${$}
+    assert resource_matches("arn:aws:s3:::t/${aws:PrincipalTag/dept, 'none'}", "arn:aws:s3:::t/none", ctx)
+    assert pattern_match("a${*}b", "a*b", ctx) and not pattern_match("a${*}b", "axb", ctx)
+    assert pattern_match("a${?}b", "a?b", ctx) and not pattern_match("a${?}b", "axb", ctx)
+    assert pattern_match("cost${$}", "cost$", ctx)
+    # an undefined variable is an error: it matches in neither Resource nor NotResource
+    assert resource_matches("arn:aws:s3:::t/${aws:userid}", "arn:aws:s3:::t/x", ctx) is None
+    assert resource_element_applies(("arn:aws:s3:::t/${aws:userid}",), "arn:aws:s3:::t/x", ctx, True) is False
+    # multi-valued keys cannot be substituted
+    assert resource_matches("arn:aws:s3:::t/${aws:TagKeys}", "arn:aws:s3:::t/a", {"aws:tagkeys": ("a",)}) is None
+    # version 2008-10-17 documents have no variables
+    assert resource_matches("arn:aws:s3:::t/${aws:username}", "arn:aws:s3:::t/${aws:username}", ctx,
+                            variables=False)
+
+
+def test_glob_question_mark_is_one_character():
+    assert glob_match("us-east-?", "us-east-1") and not glob_match("us-east-?", "us-east-10")
+
+
+def role(arn="arn:aws:iam::111122223333:role/worker", boundary=False):
+    return RequestPrincipal("iam-role", arn, "111122223333", has_boundary=boundary)
+
+
+def test_principal_forms():
+    session = RequestPrincipal("assumed-role", "arn:aws:sts::111122223333:assumed-role/worker/s1", "111122223333")
+    assert principal_element_applies({"*": ("*",)}, role(), False)
+    assert principal_element_applies({"AWS": ("111122223333",)}, role(), False)
+    assert principal_element_applies({"AWS": ("arn:aws:iam::111122223333:root",)}, session, False)
+    assert not principal_element_applies({"AWS": ("arn:aws:iam::444455556666:root",)}, session, False)
+    assert principal_element_applies({"AWS": ("arn:aws:iam::111122223333:role/worker",)}, session, False)
+    svc = RequestPrincipal("service", "lambda.amazonaws.com", None)
+    assert principal_element_applies({"Service": ("lambda.amazonaws.com",)}, svc, False)
+    assert principal_element_applies({"AWS": ("*",)}, svc, False)  # {"AWS": "*"} is everyone, as "*"
+    assert not principal_element_applies({"AWS": ("111122223333",)}, svc, False)
+    # NotPrincipal: a role ARN does not exclude a session of the role
+    assert principal_element_applies({"AWS": ("arn:aws:iam::111122223333:role/worker",)}, session, True)
+    assert not principal_element_applies({"AWS": ("arn:aws:iam::111122223333:role/worker",)}, role(), True)
+    assert principal_element_applies({"AWS": ("arn:aws:iam::111122223333:role/worker",)}, role(boundary=True), True)
