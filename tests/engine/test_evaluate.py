@@ -151,3 +151,24 @@ def test_version_2008_has_no_policy_variables():
     old = PolicySet(identity=(pol("identity", st, version="2008-10-17"),))
     assert decide(req("s3:GetObject", "arn:aws:s3:::home/alice/x", context=ctx), new).allowed
     assert not decide(req("s3:GetObject", "arn:aws:s3:::home/alice/x", context=ctx), old).allowed
+
+
+def test_a_resource_pattern_needs_every_resource_it_names():
+    orders = pol("identity", {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{BUCKET}/*"})
+    invoices = pol("identity", {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{BUCKET}/invoices/*"})
+    pattern = req("s3:PutObject", f"{BUCKET}/*", resource_is_pattern=True)
+    assert decide(pattern, PolicySet(identity=(orders,))).allowed
+    assert not decide(pattern, PolicySet(identity=(invoices,))).allowed  # covers only part of it
+    # a Deny on part of it blocks it
+    deny = pol("identity", {"Effect": "Deny", "Action": "s3:PutObject", "Resource": f"{BUCKET}/secrets/*"})
+    assert decide(pattern, PolicySet(identity=(orders, deny))).result == "explicit_deny"
+    narrow = req("s3:PutObject", f"{BUCKET}/invoices/2026-*", resource_is_pattern=True)
+    assert decide(narrow, PolicySet(identity=(invoices, deny))).allowed
+
+
+def test_globs_intersect():
+    from iamgate.engine.match import globs_intersect
+    assert globs_intersect("arn:aws:s3:::b/*", "arn:aws:s3:::b/secrets/*")
+    assert globs_intersect("a*c", "ab?")
+    assert not globs_intersect("a*c", "ab?d")
+    assert not globs_intersect("arn:aws:s3:::b/x*", "arn:aws:s3:::b/y*")

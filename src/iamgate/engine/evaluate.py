@@ -29,7 +29,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from ..model import Decision, Policy, Statement, TraceEntry
 from .conditions import conditions_match
 from .match import (Context, RequestPrincipal, action_matches, action_service, principal_element_applies,
-                    principal_value_matches, resource_element_applies, role_arn_of_session, split_arn)
+                    principal_value_matches, resource_element_applies, resource_element_applies_to_pattern,
+                    split_arn)
 
 PRINCIPAL_TYPES = ("iam-user", "iam-role", "assumed-role", "federated-user", "root", "service",
                    "anonymous", "other")
@@ -50,6 +51,9 @@ class Request:
     resource_account: Optional[str] = None
     context: Mapping[str, object] = field(default_factory=dict)
     canonical_id: Optional[str] = None
+    # the resource is a pattern ("arn:aws:s3:::orders/*"): allowed only if every resource it
+    # matches is allowed, denied if any could be
+    resource_is_pattern: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,13 +139,16 @@ def _action_applies(st: Statement, action: str) -> bool:
     return False
 
 
-def _resource_applies(st: Statement, resource: str, context: Context, policy_type: str,
+def _resource_applies(st: Statement, req: "Request", context: Context, policy_type: str,
                       variables: bool) -> bool:
-    if st.resources is not None:
-        return resource_element_applies(st.resources, resource, context, False, policy_type, variables)
-    if st.not_resources is not None:
-        return resource_element_applies(st.not_resources, resource, context, True, policy_type, variables)
-    return True  # trust policies and some resource policies carry no Resource element
+    if st.resources is None and st.not_resources is None:
+        return True  # trust policies and some resource policies carry no Resource element
+    negated = st.resources is None
+    patterns = st.not_resources if negated else st.resources
+    if req.resource_is_pattern:
+        return resource_element_applies_to_pattern(patterns, req.resource, context, negated, st.effect,
+                                                   policy_type, variables)
+    return resource_element_applies(patterns, req.resource, context, negated, policy_type, variables)
 
 
 def _principal_applies(st: Statement, principal: RequestPrincipal, required: bool) -> bool:
@@ -168,7 +175,7 @@ def _evaluate_group(policies: Sequence[Policy], kind: str, req: Request, context
         for st in _compiled(policy).candidates(service):
             if not _action_applies(st, req.action):
                 continue
-            if not _resource_applies(st, req.resource, context, match_type, variables):
+            if not _resource_applies(st, req, context, match_type, variables):
                 if "Resource" in st.unresolved:
                     out.maybe.append(TraceEntry(kind, policy.name, st, "unresolved", "resource unresolved"))
                 else:

@@ -244,6 +244,73 @@ def _short_arn_match(pattern: str, resource: str, policy_type: str) -> Optional[
     return _full_arn_match(padded, resource) or None
 
 
+# A requirement's resource may itself be a pattern ("every object under orders/"). An Allow must
+# cover every resource it names; a Deny applies if it could hit any of them.
+_STAR = "\ue000" * 24  # private-use characters no policy contains; long enough for any run of "?"
+_QMARK = "\ue001"
+
+
+def concretize(pattern: str) -> str:
+    """A representative of a resource pattern: matched by a glob only if the glob covers the pattern."""
+    return pattern.replace("*", _STAR).replace("?", _QMARK)
+
+
+@lru_cache(maxsize=65536)
+def globs_intersect(a: str, b: str) -> bool:
+    """Whether two IAM globs match at least one common string."""
+    n, m = len(a), len(b)
+    seen = set()
+    stack = [(0, 0)]
+    while stack:
+        i, j = stack.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == n and j == m:
+            return True
+        ca = a[i] if i < n else None
+        cb = b[j] if j < m else None
+        if ca == "*":
+            stack.append((i + 1, j))
+            if j < m:
+                stack.append((i, j + 1))
+            continue
+        if cb == "*":
+            stack.append((i, j + 1))
+            if i < n:
+                stack.append((i + 1, j))
+            continue
+        if ca is None or cb is None:
+            continue
+        if ca == "?" or cb == "?" or ca == cb:
+            stack.append((i + 1, j + 1))
+    return False
+
+
+def resource_element_applies_to_pattern(patterns: Sequence[str], requested: str, context: Context, negated: bool,
+                                        effect: str, policy_type: str = "identity", variables: bool = True) -> bool:
+    """Resource/NotResource against a requirement that names a resource *pattern*.
+
+    Allow: Resource must cover all of it; NotResource must exclude none of it. Deny: Resource applies
+    if it overlaps; NotResource unless it covers all of it.
+    """
+    rep = concretize(requested)
+
+    def covers(p: str) -> bool:
+        return bool(resource_matches(p, rep, context, policy_type, variables))
+
+    def overlaps(p: str) -> bool:
+        try:
+            q = substitute(p, context) if variables and "${" in p else p
+        except PatternError:
+            return False
+        return globs_intersect(literal(q), requested)
+
+    if effect == "Allow":
+        return (not any(overlaps(p) for p in patterns)) if negated else any(covers(p) for p in patterns)
+    return (not any(covers(p) for p in patterns)) if negated else any(overlaps(p) for p in patterns)
+
+
 def resource_element_applies(patterns: Sequence[str], resource: str, context: Context, negated: bool,
                              policy_type: str = "identity", variables: bool = True) -> bool:
     """Whether a Resource (negated=False) or NotResource (negated=True) element applies."""
