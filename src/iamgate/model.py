@@ -207,6 +207,7 @@ class Inventory:
     """Everything the readers found in the scanned files."""
 
     principals: Tuple[Principal, ...] = ()
+    policies: Tuple[Policy, ...] = ()  # standalone documents (policy files, managed policies)
     resource_policies: Tuple[ResourcePolicy, ...] = ()
     scp: Tuple[Tuple[Policy, ...], ...] = ()
     rcp: Tuple[Tuple[Policy, ...], ...] = ()

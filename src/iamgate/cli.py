@@ -1,0 +1,237 @@
+"""Command line: argument parsing and exit codes only.
+
+Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage, manifest or input
+error. A Python traceback never reaches the user (IAMGATE_DEBUG=1 shows it).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional, Sequence, Tuple
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+SEVERITIES = ("error", "warning", "note")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="iamgate", description="Offline pre-deploy gate for AWS IAM.")
+    p.add_argument("--version", action="store_true", help="print the version and data versions")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--manifest", metavar="FILE",
+                        help="required-permission manifest (default: ./iamgate.yaml or ./.iamgate.yaml)")
+
+    c = sub.add_parser("check", help="check every requirement of the manifest against the code")
+    c.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    common(c)
+    c.add_argument("--format", action="append", metavar="FMT[:FILE]",
+                   help="text or json, optionally written to FILE; may be repeated (default: text)")
+    c.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default="error",
+                   help="lowest severity that makes the exit code 1 (default: error)")
+    c.add_argument("--allow-unknown", action="store_true",
+                   help="do not fail on what could not be resolved or decided (reported as warnings)")
+
+    s = sub.add_parser("simulate", help="decide one request, with the full trace (offline policy simulator)")
+    s.add_argument("principal", metavar="PRINCIPAL")
+    s.add_argument("action", metavar="ACTION")
+    s.add_argument("rest", nargs="*", metavar="[RESOURCE] PATH",
+                   help='the resource (an ARN or "*"; default "*"), then files or directories')
+    s.add_argument("--context", action="append", default=[], metavar="KEY=VALUE",
+                   help="request context; repeat a key for a multi-valued key")
+    s.add_argument("--format", choices=("text", "json"), default="text")
+    common(s)
+
+    i = sub.add_parser("inventory", help="what the readers found: principals, policies, resource policies")
+    i.add_argument("paths", nargs="*", metavar="PATH")
+    i.add_argument("--format", choices=("text", "json"), default="text")
+    common(i)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(args_list)
+    except SystemExit as e:  # argparse has printed the usage message
+        return EXIT_OK if e.code == 0 else EXIT_INPUT
+    try:
+        if args.version:
+            from .report import tool_info
+            info = tool_info()
+            data = ", ".join(f"{k} {v}" for k, v in info["data"].items())  # type: ignore[union-attr]
+            print(f"iamgate {info['version']} (data: {data})")
+            return EXIT_OK
+        if args.command == "check":
+            return _check(args)
+        if args.command == "simulate":
+            return _simulate(args)
+        if args.command == "inventory":
+            return _inventory(args)
+        _parser().print_help()
+        return EXIT_INPUT
+    except UsageError as e:
+        print(f"iamgate: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback for users
+        from .manifest import ManifestError
+        from .scan import InputError
+        if isinstance(e, (ManifestError, InputError)):
+            print(f"iamgate: {e}", file=sys.stderr)
+            return EXIT_INPUT
+        if os.environ.get("IAMGATE_DEBUG"):
+            raise
+        print(f"iamgate: internal error: {type(e).__name__}: {e} (set IAMGATE_DEBUG=1 for details, and "
+              "please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+# ----------------------------------------------------------------------------- shared steps
+
+
+def _load_manifest(path: Optional[str]):
+    from .manifest import find_manifest, load_manifest
+    if path is None:
+        path = find_manifest(os.getcwd())
+        if path is None:
+            return None
+    elif not os.path.isfile(path):
+        raise UsageError(f"{path}: no such manifest file")
+    from .scan import display_path, read_text
+    shown = display_path(path)
+    text, problem = read_text(path, shown)
+    if problem is not None:
+        raise UsageError(problem.message)
+    return load_manifest(shown, text or "")
+
+
+def _manifest_files(manifest) -> Tuple[dict, list]:
+    from .scan import read_policy_files
+    kinds = {}
+    for f in manifest.scp:
+        kinds[manifest.resolve(f)] = "scp"
+    for f in manifest.rcp:
+        kinds[manifest.resolve(f)] = "rcp"
+    for entry in manifest.principals:
+        for f in entry.policies:
+            kinds.setdefault(manifest.resolve(f), "identity")
+        if entry.boundary:
+            kinds.setdefault(manifest.resolve(entry.boundary), "boundary")
+    return read_policy_files(list(kinds), kinds)
+
+
+def _gather(paths: List[str], manifest_path: Optional[str]):
+    from .scan import merge, read_inventory
+    manifest = _load_manifest(manifest_path)
+    inventory = read_inventory(paths or ["."])
+    files: dict = {}
+    if manifest is not None:
+        files, problems = _manifest_files(manifest)
+        if problems:
+            from .model import Inventory
+            inventory = merge([inventory, Inventory(problems=tuple(problems))])
+    return manifest, inventory, files
+
+
+def _outputs(formats: Optional[List[str]]) -> List[Tuple[str, Optional[str]]]:
+    out = []
+    for spec in formats or ["text"]:
+        fmt, _, file = spec.partition(":")
+        if fmt not in ("text", "json"):
+            raise UsageError(f'unknown format "{fmt}" (choose text or json)')
+        out.append((fmt, file or None))
+    return out
+
+
+def _write(text: str, file: Optional[str]) -> None:
+    if file is None:
+        sys.stdout.write(text)
+        return
+    tmp = f"{file}.iamgate-tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, file)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _check(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .check import check
+    outputs = _outputs(args.format)
+    manifest, inventory, files = _gather(args.paths, args.manifest)
+    report = check(inventory, manifest, files)
+    if args.allow_unknown:
+        downgraded = tuple(replace(f, severity="warning")
+                           if f.kind == "unresolved" or (f.decision is not None and f.decision.result == "unknown")
+                           else f for f in report.findings)
+        report = replace(report, findings=downgraded)
+    for fmt, file in outputs:
+        if fmt == "json":
+            from .report.json import render as render_json
+            _write(render_json(report), file)
+        else:
+            from .report.text import render as render_text, use_color
+            _write(render_text(report, color=file is None and use_color(sys.stdout)), file)
+    if any(f.kind in ("parse-error", "manifest-error") and f.severity == "error" for f in report.findings):
+        return EXIT_INPUT
+    if args.fail_on == "never":
+        return EXIT_OK
+    threshold = SEVERITIES.index(args.fail_on)
+    return EXIT_FINDINGS if any(SEVERITIES.index(f.severity) <= threshold for f in report.findings) else EXIT_OK
+
+
+def _parse_context(items: List[str]) -> dict:
+    ctx: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f'--context takes KEY=VALUE, got "{item}"')
+        if key in ctx:
+            prev = ctx[key]
+            ctx[key] = (prev if isinstance(prev, tuple) else (prev,)) + (value,)
+        else:
+            ctx[key] = value
+    return ctx
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .simulate import render_json, render_text, simulate
+    rest = list(args.rest)
+    resource = "*"
+    if rest and (rest[0].startswith("arn:") or rest[0] == "*"):
+        resource = rest.pop(0)
+    manifest, inventory, files = _gather(rest, args.manifest)
+    result = simulate(inventory, manifest, files, args.principal, args.action, resource,
+                      _parse_context(args.context))
+    if args.format == "json":
+        sys.stdout.write(render_json(result))
+    else:
+        from .report.text import use_color
+        sys.stdout.write(render_text(result, color=use_color(sys.stdout)))
+    if result.error:
+        return EXIT_INPUT
+    return EXIT_OK if result.decision is not None and result.decision.allowed else EXIT_FINDINGS
+
+
+def _inventory(args: argparse.Namespace) -> int:
+    from .report.inventory import render_json, render_text
+    manifest, inventory, files = _gather(args.paths, args.manifest)
+    sys.stdout.write(render_json(inventory) if args.format == "json" else render_text(inventory))
+    return EXIT_INPUT if any(f.kind == "parse-error" and f.severity == "error" for f in inventory.problems) \
+        else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,650 @@
+"""The required-permission manifest (``iamgate.yaml``): loading, validation and request context.
+
+``load_manifest(path, text)`` parses the YAML with node positions, validates it against the JSON
+Schema shipped in ``iamgate/data/manifest.schema.json`` and returns a frozen :class:`Manifest`.
+A wrong manifest raises :class:`ManifestError` naming the file, the line and the path of the bad
+element (``iamgate.yaml:12: principals[0].needz: 'needz' is not allowed (unknown key)``); it is
+an input error, never a silent pass and never a traceback.
+
+The loader resolves nothing: resource strings keep their ``${...}`` references as written.
+:func:`expand_references` finds and classifies them (CloudFormation ``Ref``/``GetAtt``/pseudo
+parameters, Terraform expressions; IAM policy variables such as ``${aws:username}`` are not
+references) and :func:`substitute` replaces them with a resolver the pipeline builds from the
+scanned sources.
+
+:func:`default_context` builds the request context AWS would fill in for a principal, and
+:func:`merge_context` lays a requirement's own ``context`` over it.
+
+Everything here is pure: the caller reads files (``find_manifest`` only looks at names).
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import difflib
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable, Dict, Iterator, List, Literal, Mapping, Optional, Tuple, Union
+
+import jsonschema
+import yaml
+
+__all__ = [
+    "ManifestError", "Settings", "Need", "PrincipalEntry", "Manifest", "Reference",
+    "load_manifest", "find_manifest", "expand_references", "substitute",
+    "default_context", "merge_context", "MANIFEST_NAMES",
+]
+
+MANIFEST_NAMES = ("iamgate.yaml", ".iamgate.yaml")
+
+Path = Tuple[Union[str, int], ...]
+ContextValue = Union[str, Tuple[str, ...]]
+
+
+# --------------------------------------------------------------------------------------------
+# Errors and data
+
+
+class ManifestError(Exception):
+    """A manifest that cannot be used. ``str()`` is one line: ``file:line: path: message``."""
+
+    def __init__(self, file: str, line: Optional[int], path: str, message: str) -> None:
+        super().__init__(file, line, path, message)
+        self.file = file
+        self.line = line
+        self.path = path
+        self.message = message
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``settings:``. ``parameters`` values are strings (CloudFormation semantics); ``variables``
+    keep their YAML types (Terraform values), except that YAML dates stay as written."""
+
+    account: Optional[str] = None
+    region: str = "us-east-1"
+    partition: str = "aws"
+    parameters: Mapping[str, str] = field(default_factory=dict, hash=False)
+    variables: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    var_files: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Need:
+    """One ``needs:`` item: every action on every resource, with an optional request context.
+
+    Context values are strings (booleans ``"true"``/``"false"``, numbers as written) or tuples of
+    strings for multi-valued keys. ``line`` is where the item starts in the manifest.
+    """
+
+    actions: Tuple[str, ...]
+    resources: Tuple[str, ...] = ("*",)
+    context: Mapping[str, ContextValue] = field(default_factory=dict, hash=False)
+    line: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class PrincipalEntry:
+    """One ``principals:`` item. ``selector`` is what the user wrote after ``principal:``."""
+
+    selector: str
+    needs: Tuple[Need, ...] = ()
+    policies: Tuple[str, ...] = ()
+    boundary: Optional[str] = None
+    deploys: Tuple[str, ...] = ()
+    line: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest. File paths (policies, boundary, guardrails, deploys, var_files) are
+    kept as written, relative to the manifest's directory: use :meth:`resolve` to open them."""
+
+    file: str
+    settings: Settings = field(default_factory=Settings)
+    scp: Tuple[str, ...] = ()
+    rcp: Tuple[str, ...] = ()
+    principals: Tuple[PrincipalEntry, ...] = ()
+
+    @property
+    def directory(self) -> str:
+        return os.path.dirname(self.file)
+
+    def resolve(self, p: str) -> str:
+        """A path written in the manifest, as a path relative to the working directory."""
+        return os.path.normpath(os.path.join(self.directory, p))
+
+
+def find_manifest(cwd: str) -> Optional[str]:
+    """``iamgate.yaml`` or else ``.iamgate.yaml`` in ``cwd``; ``None`` when there is neither."""
+    for name in MANIFEST_NAMES:
+        candidate = os.path.join(cwd, name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# YAML with positions
+
+
+@dataclass
+class _Positions:
+    """Where each element of the loaded document was written (1-based lines), by path."""
+
+    lines: Dict[Path, int] = field(default_factory=dict)      # start of the value
+    key_lines: Dict[Path, int] = field(default_factory=dict)  # the key naming the value
+    order: Dict[Path, int] = field(default_factory=dict)      # index of a key in its mapping
+    raw: Dict[Path, str] = field(default_factory=dict)        # source text of plain scalars
+
+    def line_of(self, path: Path) -> Optional[int]:
+        """The line of ``path``, or of its nearest ancestor that has one."""
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.lines:
+                return self.lines[path[:n]]
+        return None
+
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+def _yaml_error(file: str, exc: yaml.YAMLError) -> ManifestError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if context and problem.startswith("but "):
+        message = f"invalid YAML: {context}, {problem}"
+    else:
+        message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    if mark is not None:
+        message += f" at column {mark.column + 1}"
+    return ManifestError(file, mark.line + 1 if mark is not None else None, "", message)
+
+
+def _compose(file: str, text: str) -> Tuple[Any, _Positions]:
+    """Parse ``text`` into plain Python data and the position of every element."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ManifestError(file, None, "", "the manifest is empty: it needs at least 'version: 1'")
+        positions = _Positions()
+        return _build(loader, file, node, (), positions, frozenset()), positions
+    except yaml.YAMLError as exc:
+        raise _yaml_error(file, exc) from None
+    except RecursionError:  # a mapping merging itself (`&a {<<: *a}`), or absurd nesting
+        raise ManifestError(file, None, "", "invalid YAML: recursive alias or nesting too deep") from None
+    finally:
+        loader.dispose()
+
+
+def _check_keys(file: str, node: yaml.MappingNode, path: Path) -> None:
+    """Keys must be plain scalars, each written once (YAML would silently keep the last)."""
+    seen: Dict[str, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise ManifestError(file, line, _format_path(path), "mapping keys must be plain strings")
+        if key_node.value in seen:
+            raise ManifestError(file, line, _format_path(path + (key_node.value,)),
+                                f"duplicate key {key_node.value!r} (first at line {seen[key_node.value]})")
+        seen[key_node.value] = line
+
+
+def _build(loader: yaml.SafeLoader, file: str, node: yaml.Node, path: Path, pos: _Positions,
+           active: frozenset) -> Any:
+    pos.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_object(node)
+        if node.style is None:
+            pos.raw[path] = node.value
+        if isinstance(value, datetime.date):  # unquoted 2012-10-17: keep the text as written
+            return node.value
+        return value
+    if id(node) in active:
+        raise ManifestError(file, node.start_mark.line + 1, _format_path(path), "recursive YAML alias")
+    active = active | {id(node)}
+    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
+        return [_build(loader, file, item, path + (i,), pos, active) for i, item in enumerate(node.value)]
+    if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
+        _check_keys(file, node, path)
+        node = yaml.MappingNode(node.tag, list(node.value), node.start_mark, node.end_mark)
+        loader.flatten_mapping(node)  # YAML merge keys (<<): merged pairs first, own keys win
+        result: Dict[str, Any] = {}
+        for index, (key_node, value_node) in enumerate(node.value):
+            if not isinstance(key_node, yaml.ScalarNode):  # reached through a merge key
+                raise ManifestError(file, key_node.start_mark.line + 1, _format_path(path),
+                                    "mapping keys must be plain strings")
+            key = key_node.value  # as written: `on:` or `yes:` stay strings, not booleans
+            child = path + (key,)
+            pos.key_lines[child] = key_node.start_mark.line + 1
+            pos.order[child] = index
+            result[key] = _build(loader, file, value_node, child, pos, active)
+        return result
+    return loader.construct_object(node, deep=True)  # !!set, !!omap, … : the schema rejects them
+
+
+# --------------------------------------------------------------------------------------------
+# Schema validation
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    text = resources.files("iamgate").joinpath("data", "manifest.schema.json").read_text("utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+_PRIORITY = {"additionalProperties": 0, "required": 1, "type": 2, "anyOf": 9}
+
+_TYPE_WORDS = {"string": "a string", "array": "a list", "object": "a mapping", "number": "a number",
+               "integer": "an integer", "boolean": "a boolean", "null": "null"}
+
+
+def _format_path(path: Path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a YAML {type(value).__name__}"
+
+
+def _error_path(error: jsonschema.ValidationError) -> Path:
+    path: Path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        extra = _unknown_keys(error)
+        if extra:
+            path += (extra[0],)
+    return path
+
+
+def _unknown_keys(error: jsonschema.ValidationError) -> List[str]:
+    known = error.schema.get("properties", {})
+    return [k for k in error.instance if k not in known]  # dict order is document order
+
+
+def _error_message(error: jsonschema.ValidationError) -> str:
+    custom = error.schema.get("x-messages", {}).get(error.validator)
+    if custom:
+        return custom.format(value=error.instance)
+    kind, value, instance = error.validator, error.validator_value, error.instance
+    if kind == "additionalProperties" and value is False:
+        known = list(error.schema.get("properties", {}))
+        key = _unknown_keys(error)[0]
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(known)}"
+        return f"{key!r} is not allowed (unknown key){hint}"
+    if kind == "required":
+        missing = [k for k in value if k not in instance]
+        return f"missing required key {missing[0]!r}"
+    if kind == "type":
+        wanted = [value] if isinstance(value, str) else list(value)
+        words = [_TYPE_WORDS.get(t, t) for t in wanted]
+        either = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+        return f"expected {either}, got {_describe(instance)}"
+    if kind == "enum":
+        return f"{instance!r} is not one of: {', '.join(map(str, value))}"
+    if kind == "const":
+        return f"must be {value!r}, got {instance!r}"
+    if kind in ("minItems", "minLength") and value == 1:
+        return "must not be empty"
+    if kind == "pattern":
+        return f"{instance!r} does not match {value}"
+    return error.message
+
+
+def _first_error(data: Any, pos: _Positions) -> Optional[jsonschema.ValidationError]:
+    def sort_key(error: jsonschema.ValidationError) -> tuple:
+        # document order of the element the error is about, parents first; at one element an
+        # unknown key (often a typo) explains more than what is consequently missing
+        path = tuple(error.absolute_path)
+        where = tuple(p if isinstance(p, int) else pos.order.get(path[: i + 1], 1 << 30)
+                      for i, p in enumerate(path))
+        return (where, _PRIORITY.get(error.validator, 5), _format_path(_error_path(error)),
+                error.message)
+
+    errors = sorted(_validator().iter_errors(data), key=sort_key)
+    return errors[0] if errors else None
+
+
+def _validate(file: str, data: Any, pos: _Positions) -> None:
+    error = _first_error(data, pos)
+    if error is None:
+        return
+    path = _error_path(error)
+    if path != tuple(error.absolute_path):
+        line = pos.key_lines.get(path)
+    else:
+        line = pos.line_of(path)
+    raise ManifestError(file, line, _format_path(path), _error_message(error))
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion to the dataclasses
+
+
+_NUMBER_TEXT = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
+
+
+def _scalar_text(value: Any, raw: Optional[str]) -> str:
+    """A YAML scalar as the string AWS would compare: ``true``/``false``, numbers as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and raw is not None and _NUMBER_TEXT.fullmatch(raw):
+        return raw
+    return str(value)
+
+
+def _strings(value: Any) -> Tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _context(value: Mapping[str, Any], path: Path, pos: _Positions) -> Dict[str, ContextValue]:
+    out: Dict[str, ContextValue] = {}
+    for key, item in value.items():
+        if isinstance(item, list):
+            out[key] = tuple(_scalar_text(v, pos.raw.get(path + (key, i))) for i, v in enumerate(item))
+        else:
+            out[key] = _scalar_text(item, pos.raw.get(path + (key,)))
+    return out
+
+
+_REGION_PARTITIONS = (("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso"), ("us-gov-", "aws-us-gov"),
+                      ("cn-", "aws-cn"))
+
+
+def _settings(value: Mapping[str, Any], pos: _Positions) -> Settings:
+    region = value.get("region", "us-east-1")
+    partition = value.get("partition")
+    if partition is None:  # not written: the region's partition (aws for commercial regions)
+        partition = next((p for prefix, p in _REGION_PARTITIONS if region.startswith(prefix)), "aws")
+    parameters = value.get("parameters", {})
+    return Settings(
+        account=value.get("account"),
+        region=region,
+        partition=partition,
+        parameters={k: _scalar_text(v, pos.raw.get(("settings", "parameters", k)))
+                    for k, v in parameters.items()},
+        variables=dict(value.get("variables", {})),
+        var_files=tuple(value.get("var_files", ())),
+    )
+
+
+def _need(value: Mapping[str, Any], path: Path, pos: _Positions) -> Need:
+    return Need(
+        actions=_strings(value["actions"]),
+        resources=_strings(value.get("resources", "*")),
+        context=_context(value.get("context", {}), path + ("context",), pos),
+        line=pos.lines.get(path),
+    )
+
+
+def _principal(value: Mapping[str, Any], path: Path, pos: _Positions) -> PrincipalEntry:
+    return PrincipalEntry(
+        selector=value["principal"],
+        needs=tuple(_need(n, path + ("needs", i), pos) for i, n in enumerate(value.get("needs", ()))),
+        policies=tuple(value.get("policies", ())),
+        boundary=value.get("boundary"),
+        deploys=tuple(value.get("deploys", ())),
+        line=pos.lines.get(path),
+    )
+
+
+def _fix_account(data: Dict[str, Any], pos: _Positions) -> None:
+    """``account: 011122223333`` unquoted is a YAML int: take the digits as written."""
+    settings = data.get("settings")
+    if not isinstance(settings, dict):
+        return
+    account = settings.get("account")
+    if isinstance(account, int) and not isinstance(account, bool):
+        raw = pos.raw.get(("settings", "account"))
+        settings["account"] = raw if raw is not None and raw.isdigit() else str(account)
+
+
+def load_manifest(path: str, text: str) -> Manifest:
+    """Parse and validate a manifest's ``text``; ``path`` is used for messages and :meth:`Manifest.resolve`.
+
+    Raises :class:`ManifestError` for an empty file, invalid YAML, a document that is not a
+    mapping, or the first schema violation (in document order).
+    """
+    data, pos = _compose(path, text)
+    if not isinstance(data, dict):
+        raise ManifestError(path, pos.lines.get(()), "",
+                            f"the manifest must be a mapping with 'version: 1', got {_describe(data)}")
+    _fix_account(data, pos)
+    _validate(path, data, pos)
+    guardrails = data.get("guardrails", {})
+    return Manifest(
+        file=path,
+        settings=_settings(data.get("settings", {}), pos),
+        scp=tuple(guardrails.get("scp", ())),
+        rcp=tuple(guardrails.get("rcp", ())),
+        principals=tuple(_principal(p, ("principals", i), pos)
+                         for i, p in enumerate(data.get("principals", ()))),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# ${...} references in resource strings
+
+ReferenceKind = Literal["cfn-ref", "cfn-getatt", "pseudo", "terraform"]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A ``${...}`` reference: ``text`` is what is inside the braces (trimmed), ``start``/``end``
+    the span of the whole ``${...}`` in the original string."""
+
+    kind: ReferenceKind
+    text: str
+    start: int
+    end: int
+
+    @property
+    def name(self) -> str:
+        """The logical ID (CloudFormation) or the first part of the address (Terraform)."""
+        if self.kind == "pseudo":
+            return self.text
+        return re.split(r"[.\[]", self.text, maxsplit=1)[0]
+
+    @property
+    def attribute(self) -> Optional[str]:
+        """For ``cfn-getatt``: the attribute (``Arn``, ``Endpoint.Address``)."""
+        return self.text.split(".", 1)[1] if self.kind == "cfn-getatt" else None
+
+
+_TERRAFORM_ROOTS = frozenset({"var", "local", "module", "data", "each", "count", "path", "terraform", "self"})
+_TF_HEAD = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)(?=[.\[])")
+_CFN_REF = re.compile(r"[A-Za-z0-9]+")
+_CFN_GETATT = re.compile(r"[A-Za-z0-9]+(\.[A-Za-z0-9]+)+")
+_IAM_SPECIAL = frozenset({"*", "?", "$"})  # ${*}, ${?}, ${$}: IAM escapes
+
+
+def _scan(text: str) -> Iterator[Tuple[int, int, str]]:
+    """Each ``${...}`` in ``text`` (braces balanced) as (start, end, inner text)."""
+    i = 0
+    while True:
+        start = text.find("${", i)
+        if start < 0:
+            return
+        depth, j = 0, start + 2
+        while j < len(text):
+            if text[j] == "{":
+                depth += 1
+            elif text[j] == "}":
+                if depth == 0:
+                    break
+                depth -= 1
+            j += 1
+        else:
+            return  # unterminated: the rest is literal text
+        yield start, j + 1, text[start + 2:j]
+        i = j + 1
+
+
+def _classify(inner: str) -> Optional[ReferenceKind]:
+    """The kind of reference ``${inner}`` is, or ``None`` for literal text (IAM policy variables,
+    IAM escapes, the Fn::Sub escape ``${!Name}``, an empty ``${}``)."""
+    t = inner.strip()
+    if not t or t in _IAM_SPECIAL or t.startswith("!"):
+        return None
+    if t.startswith("AWS::"):
+        return "pseudo"
+    head = _TF_HEAD.match(t)
+    if head and (head.group(1) in _TERRAFORM_ROOTS or "_" in head.group(1)):
+        return "terraform"
+    if _CFN_REF.fullmatch(t):
+        return "cfn-ref"
+    if _CFN_GETATT.fullmatch(t):
+        return "cfn-getatt"
+    if ":" in t:  # aws:username, aws:PrincipalTag/team, s3:prefix, saml:sub, …
+        return None
+    return "terraform"  # any other expression: Terraform's evaluator gets to try it
+
+
+def expand_references(text: str) -> List[Reference]:
+    """The references in ``text``, in order. IAM policy variables are not references."""
+    refs = []
+    for start, end, inner in _scan(text):
+        kind = _classify(inner)
+        if kind is not None:
+            refs.append(Reference(kind, inner.strip(), start, end))
+    return refs
+
+
+def substitute(text: str, resolve: Callable[[Reference], Optional[str]]) -> Tuple[str, List[Reference]]:
+    """Replace each reference with ``resolve(ref)``; return the text and the references that
+    resolved to ``None`` (left in the text as written). ``${!Name}`` becomes ``${Name}`` as in
+    Fn::Sub; policy variables stay as they are."""
+    out: List[str] = []
+    unresolved: List[Reference] = []
+    last = 0
+    for start, end, inner in _scan(text):
+        out.append(text[last:start])
+        last = end
+        kind = _classify(inner)
+        if kind is None:
+            stripped = inner.strip()
+            out.append("${" + stripped[1:] + "}" if stripped.startswith("!") else text[start:end])
+            continue
+        ref = Reference(kind, inner.strip(), start, end)
+        value = resolve(ref)
+        if value is None:
+            unresolved.append(ref)
+            out.append(text[start:end])
+        else:
+            out.append(value)
+    out.append(text[last:])
+    return "".join(out), unresolved
+
+
+# --------------------------------------------------------------------------------------------
+# Request context
+
+_PRINCIPAL_TYPES = {"role": "AssumedRole", "assumed-role": "AssumedRole", "user": "User",
+                    "root": "Account", "federated-user": "FederatedUser", "anonymous": "Anonymous"}
+
+
+def _synthetic_id(prefix: str, arn: str) -> str:
+    """A stable, made-up unique ID (prefix + 17 characters) in the shape AWS uses: the real one
+    is assigned at creation time and cannot be known offline."""
+    digest = base64.b32encode(hashlib.sha256(arn.encode()).digest()).decode()
+    return prefix + digest[:17]
+
+
+def _role_arn(arn: str) -> str:
+    """``arn:aws:sts::1:assumed-role/R/S`` -> ``arn:aws:iam::1:role/R`` (what aws:PrincipalArn holds)."""
+    m = re.fullmatch(r"arn:([^:]+):sts::([0-9]{12}):assumed-role/([^/]+)/.*", arn)
+    return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else arn
+
+
+def default_context(principal_type: str, arn: Optional[str], account: Optional[str], name: Optional[str],
+                    tags: Mapping[str, str], region: str) -> Dict[str, str]:
+    """The request context AWS would fill in for a request by this principal, and nothing else.
+
+    ``principal_type`` is a :class:`iamgate.model.Principal` type. A role acts through a session,
+    so its ``aws:PrincipalType`` is ``AssumedRole`` and ``aws:PrincipalArn`` is the role ARN.
+    ``aws:userid`` is synthetic (``AROA…:iamgate`` for roles, ``AIDA…`` for users, derived from
+    the ARN so that it is stable): the real unique ID does not exist before deployment.
+    Keys whose value is unknown (no ARN, no account) are left out. Raises ``ValueError`` for a
+    type that never signs requests itself (``group``, ``service``).
+    """
+    if principal_type not in _PRINCIPAL_TYPES:
+        raise ValueError(f"no request context for a principal of type {principal_type!r}")
+    kind = _PRINCIPAL_TYPES[principal_type]
+    if arn and kind == "AssumedRole":
+        arn = _role_arn(arn)
+    if account is None and arn:
+        parts = arn.split(":")
+        account = parts[4] if len(parts) > 5 and parts[4] else None
+    if name is None and arn and kind in ("User", "AssumedRole"):
+        name = arn.rsplit("/", 1)[-1]
+
+    ctx: Dict[str, str] = {}
+    if arn and kind != "Anonymous":
+        ctx["aws:PrincipalArn"] = arn
+    if account and kind != "Anonymous":
+        ctx["aws:PrincipalAccount"] = account
+    ctx["aws:PrincipalType"] = kind
+    key = arn or name or ""
+    if kind == "AssumedRole":
+        ctx["aws:userid"] = _synthetic_id("AROA", key) + ":iamgate"
+    elif kind == "User":
+        ctx["aws:userid"] = _synthetic_id("AIDA", key)
+        if name:
+            ctx["aws:username"] = name
+    elif kind == "Account" and account:
+        ctx["aws:userid"] = account
+    elif kind == "FederatedUser" and account:
+        ctx["aws:userid"] = f"{account}:{name or 'iamgate'}"
+    elif kind == "Anonymous":
+        ctx["aws:userid"] = "anonymous"
+    for tag, value in tags.items():
+        ctx[f"aws:PrincipalTag/{tag}"] = value
+    ctx["aws:RequestedRegion"] = region
+    ctx["aws:SecureTransport"] = "true"
+    return ctx
+
+
+def merge_context(default: Mapping[str, ContextValue], need_context: Mapping[str, ContextValue]
+                  ) -> Dict[str, ContextValue]:
+    """``default`` with ``need_context`` laid over it. Condition keys are case-insensitive, so a
+    need's ``AWS:SecureTransport`` replaces the default ``aws:SecureTransport`` (the need's
+    spelling is kept)."""
+    merged: Dict[str, ContextValue] = dict(default)
+    for key, value in need_context.items():
+        for existing in [k for k in merged if k.casefold() == key.casefold()]:
+            del merged[existing]
+        merged[key] = value
+    return merged

@@ -1,0 +1,44 @@
+"""``--format json``: the public contract of DESIGN.md ("--format json writes one object")."""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Optional
+
+from ..check import CheckReport
+from ..model import Finding, Location
+from . import counts, sort_key, tool_info
+
+
+def _location(loc: Optional[Location]) -> Optional[Dict[str, Any]]:
+    if loc is None:
+        return None
+    out: Dict[str, Any] = {"file": loc.file, "line": loc.line}
+    if loc.column:
+        out["column"] = loc.column
+    return out
+
+
+def finding_dict(f: Finding) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"kind": f.kind, "rule": f.rule, "severity": f.severity, "message": f.message}
+    if f.principal is not None:
+        out["principal"] = f.principal
+    if f.action is not None:
+        out["action"] = f.action
+    if f.resource is not None:
+        out["resource"] = f.resource
+    if f.decision is not None:
+        out["decision"] = f.decision.result
+        out["blocked_by"] = list(f.decision.blocked_by)
+    if f.location is not None:
+        out["location"] = _location(f.location)
+    if f.fix is not None:
+        out["fix"] = {"file": f.fix.file, "line": f.fix.line, "text": f.fix.text}
+    return out
+
+
+def render(report: CheckReport) -> str:
+    findings = sorted(report.findings, key=sort_key)
+    summary = dict(counts(report.findings), requirements=report.requirements, satisfied=report.satisfied)
+    doc = {"version": 1, "tool": tool_info(), "summary": summary,
+           "findings": [finding_dict(f) for f in findings]}
+    return json.dumps(doc, indent=2) + "\n"

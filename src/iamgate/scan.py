@@ -1,0 +1,149 @@
+"""Finding and reading input files: the I/O edge in front of the readers in ``sources/``.
+
+Each reader is loaded only when a file needs it (python-hcl2 and friends cost start-up time).
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from .model import Finding, Inventory, Location, Policy
+
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".terraform", "node_modules", "cdk.out", ".aws-sam", ".venv",
+                       "venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox"})
+
+# (file name endings, "module:function") — the function takes (display path, text) and returns an
+# Inventory, or None when the file is not of its kind. Readers are tried in order.
+READERS: Tuple[Tuple[Tuple[str, ...], str], ...] = (
+    ((".json",), "iamgate.sources.iam_json:read"),
+)
+
+MAX_BYTES = 20 * 1024 * 1024
+
+
+class InputError(Exception):
+    """A path the user named that cannot be used (missing, unreadable)."""
+
+
+def display_path(path: str, cwd: Optional[str] = None) -> str:
+    """Paths in reports are relative to the working directory where that is shorter."""
+    cwd = cwd or os.getcwd()
+    try:
+        rel = os.path.relpath(path, cwd)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if rel.startswith(".." + os.sep + "..") else rel
+
+
+def _reader(spec: str) -> Callable[[str, str], Optional[Inventory]]:
+    module, _, fn = spec.partition(":")
+    return getattr(importlib.import_module(module), fn)
+
+
+def _readers_for(name: str) -> List[str]:
+    low = name.lower()
+    return [spec for endings, spec in READERS if low.endswith(endings)]
+
+
+def iter_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """Files to read under the given paths (sorted), and the paths that do not exist."""
+    files: List[str] = []
+    missing: List[str] = []
+    for p in paths:
+        if os.path.isfile(p):
+            files.append(p)
+        elif os.path.isdir(p):
+            for root, dirs, names in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+                files.extend(os.path.join(root, n) for n in sorted(names) if _readers_for(n))
+        else:
+            missing.append(p)
+    seen = set()
+    return [f for f in files if not (f in seen or seen.add(f))], missing
+
+
+def read_text(path: str, shown: str) -> Tuple[Optional[str], Optional[Finding]]:
+    """The file's text, or a parse-error finding saying why it cannot be read."""
+    def problem(msg: str) -> Tuple[None, Finding]:
+        return None, Finding(kind="parse-error", rule="parse-error", severity="error",
+                             message=f"{shown}: {msg}", location=Location(shown))
+    try:
+        if os.path.getsize(path) > MAX_BYTES:
+            return problem(f"larger than {MAX_BYTES // (1024 * 1024)} MiB; not read")
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        return problem(f"cannot be read ({e.strerror or e})")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as e:
+        return problem(f"is not UTF-8 text (byte {e.start})")
+
+
+def read_file(path: str, explicit: bool = False) -> Inventory:
+    shown = display_path(path)
+    specs = _readers_for(path)
+    text, problem = read_text(path, shown)
+    if problem is not None:
+        return Inventory(problems=(problem,))
+    for spec in specs:
+        inv = _reader(spec)(shown, text or "")
+        if inv is not None:
+            return inv
+    if explicit:
+        return Inventory(problems=(Finding(kind="parse-error", rule="parse-error", severity="warning",
+                                           message=f"{shown}: not an input iamgate reads (no IAM policy, "
+                                                   "account export, template or plan found)",
+                                           location=Location(shown)),))
+    return Inventory()
+
+
+def merge(inventories: Iterable[Inventory]) -> Inventory:
+    parts = list(inventories)
+    return Inventory(
+        principals=tuple(p for i in parts for p in i.principals),
+        policies=tuple(p for i in parts for p in i.policies),
+        resource_policies=tuple(p for i in parts for p in i.resource_policies),
+        scp=tuple(p for i in parts for p in i.scp),
+        rcp=tuple(p for i in parts for p in i.rcp),
+        unresolved=tuple(u for i in parts for u in i.unresolved),
+        problems=tuple(p for i in parts for p in i.problems),
+    )
+
+
+def read_inventory(paths: Sequence[str]) -> Inventory:
+    """Read every input under ``paths``; raises InputError for a path that does not exist."""
+    files, missing = iter_files(paths)
+    if missing:
+        raise InputError("no such file or directory: " + ", ".join(missing))
+    explicit = {p for p in paths if os.path.isfile(p)}
+    return merge(read_file(f, f in explicit) for f in files)
+
+
+def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict[str, Tuple[Policy, ...]],
+                                                                         List[Finding]]:
+    """The policy documents of files a manifest names (guardrails, policies, boundary)."""
+    from .policy import PolicyError
+    from .sources.iam_json import read_policy_file
+
+    out: Dict[str, Tuple[Policy, ...]] = {}
+    problems: List[Finding] = []
+    for path in paths:
+        shown = display_path(path)
+        if not os.path.isfile(path):
+            problems.append(Finding(kind="manifest-error", rule="manifest-error", severity="error",
+                                    message=f"{shown}: the manifest names this file, but it does not exist",
+                                    location=Location(shown)))
+            continue
+        text, problem = read_text(path, shown)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        try:
+            out[path] = read_policy_file(shown, text or "", kinds.get(path, "identity"))
+        except PolicyError as e:
+            problems.append(Finding(kind="parse-error", rule="parse-error", severity="error",
+                                    message=str(e) if shown in str(e) else f"{shown}: {e}",
+                                    location=getattr(e, "location", None) or Location(shown)))
+    return out, problems

@@ -1,0 +1,126 @@
+"""``iamgate simulate``: one request decided against the code, with the whole trace."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from . import catalog
+from .check import _request_region, decide_requirement, find_principals, policy_set
+from .manifest import Manifest, default_context, merge_context
+from .model import Decision, Inventory, Location, Policy, Principal, Requirement
+from .diagnose import POLICY_WORDS, cause_lines
+
+
+@dataclass(frozen=True)
+class Simulation:
+    selector: str
+    action: str
+    resource: str
+    principal: Optional[Principal] = None
+    decision: Optional[Decision] = None
+    note: str = ""
+    context: Mapping[str, object] = None  # type: ignore[assignment]
+    considered: Tuple[Tuple[str, Policy], ...] = ()
+    error: str = ""
+
+
+def simulate(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
+             selector: str, action: str, resource: str, context: Mapping[str, object]) -> Simulation:
+    canon = catalog.canonical_action(action)
+    if canon is None:
+        chk = catalog.check_action(action)
+        hint = f" — did you mean {chk.suggestion}?" if chk.suggestion else ""
+        return Simulation(selector, action, resource, error=f"{chk.problem or 'unknown action ' + action}{hint}")
+    found = find_principals(inventory, selector)
+    if len(found) != 1:
+        known = ", ".join(sorted(p.id for p in inventory.principals)[:10]) or "none"
+        what = "matches no principal" if not found else f"matches {len(found)} principals"
+        return Simulation(selector, canon, resource, error=f'"{selector}" {what} (principals found: {known})')
+    principal = found[0]
+    settings_region = manifest.settings.region if manifest else "us-east-1"
+    scp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.scp)
+    rcp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.rcp)
+    if manifest is not None:
+        scp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.scp)
+        rcp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.rcp)
+    base = default_context(principal.type, principal.arn, principal.account,
+                           principal.id if principal.type == "user" else None, principal.tags,
+                           settings_region)
+    base["aws:RequestedRegion"] = _request_region(resource, settings_region)
+    ctx = merge_context(base, {k: v for k, v in context.items()})
+    req = Requirement(selector, canon, resource, {}, None)
+    decision, note = decide_requirement(principal, req, inventory, settings_region, scp, rcp, ctx)
+    ps, _ = policy_set(principal, canon, resource, inventory, scp, rcp)
+    considered: List[Tuple[str, Policy]] = [("identity", p) for p in ps.identity]
+    considered += [("boundary", p) for p in ps.boundary or ()]
+    considered += [("scp", p) for level in ps.scp or () for p in level]
+    considered += [("rcp", p) for level in ps.rcp or () for p in level]
+    considered += [("resource", p) for p in ps.resource or ()]
+    return Simulation(selector, canon, resource, principal, decision, note, ctx, tuple(considered))
+
+
+def _loc(loc: Optional[Location]) -> Optional[Dict[str, Any]]:
+    return {"file": loc.file, "line": loc.line} if loc else None
+
+
+def render_json(sim: Simulation) -> str:
+    if sim.error:
+        return json.dumps({"version": 1, "error": sim.error}, indent=2) + "\n"
+    d = sim.decision
+    assert d is not None and sim.principal is not None
+    doc = {
+        "version": 1,
+        "principal": sim.selector, "arn": sim.principal.arn, "action": sim.action, "resource": sim.resource,
+        "decision": d.result, "blocked_by": list(d.blocked_by), "note": sim.note or None,
+        "context": {k: list(v) if isinstance(v, tuple) else v for k, v in sorted((sim.context or {}).items())},
+        "policies": [{"kind": kind, "name": p.name, "statements": len(p.statements), "location": _loc(p.location)}
+                     for kind, p in sim.considered],
+        "trace": [{"policy_kind": t.policy_kind, "policy": t.policy_name, "sid": t.statement.sid,
+                   "effect": t.statement.effect, "outcome": t.outcome, "reason": t.reason or None,
+                   "failed_conditions": [{"operator": c.operator, "key": c.key, "values": list(c.values),
+                                          "request": list(got)} for c, got in t.failed_conditions],
+                   "location": _loc(t.location)} for t in d.trace],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def render_text(sim: Simulation, color: bool = False) -> str:
+    if sim.error:
+        return f"iamgate simulate: {sim.error}\n"
+    d = sim.decision
+    assert d is not None and sim.principal is not None
+    word = {"allow": "ALLOWED", "explicit_deny": "DENIED (explicit deny)",
+            "implicit_deny": "DENIED (implicit deny)", "unknown": "UNKNOWN"}[d.result]
+    if color:
+        word = f"\x1b[{'32' if d.allowed else '31'}m{word}\x1b[0m"
+    p = sim.principal
+    lines = [f"{sim.action} on {sim.resource}", f"  by {sim.selector} ({p.arn or p.id})", f"  {word}"]
+    if not d.allowed:
+        lines += [f"    {line}" for line in cause_lines(p, Requirement(sim.selector, sim.action, sim.resource),
+                                                        d, sim.note)]
+    lines.append("")
+    lines.append("policies considered:")
+    for kind, pol in sim.considered:
+        where = f"  {pol.location}" if pol.location else ""
+        lines.append(f"  {POLICY_WORDS.get(kind, kind)} \"{pol.name}\" ({len(pol.statements)} statements){where}")
+    if not sim.considered:
+        lines.append("  none")
+    lines.append("")
+    lines.append("statements that matched or nearly matched:")
+    for t in d.trace:
+        what = {"applied": f"{t.statement.effect.lower()}s", "near-miss": f"near miss ({t.reason})",
+                "unresolved": "unresolved"}[t.outcome]
+        sid = t.statement.sid or "(no Sid)"
+        where = f"  {t.location}" if t.location else ""
+        lines.append(f"  {what:24s} {sid} in \"{t.policy_name}\"{where}")
+        for cond, got in t.failed_conditions:
+            have = ", ".join(got) if got else "absent"
+            lines.append(f"      {cond.operator} {cond.key}: {', '.join(cond.values)} (request: {have})")
+    if not d.trace:
+        lines.append("  none")
+    lines.append("")
+    lines.append("request context:")
+    for k, v in sorted((sim.context or {}).items()):
+        lines.append(f"  {k} = {', '.join(v) if isinstance(v, tuple) else v}")
+    return "\n".join(lines) + "\n"
