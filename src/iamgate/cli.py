@@ -54,10 +54,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _parse(argv: List[str]) -> argparse.Namespace:
+    """Options may stand between positionals (``simulate P A R --context k=v PATH``)."""
+    parser = _parser()
+    top, rest = parser.parse_known_args(argv)
+    if top.command is None:
+        if rest:
+            parser.error("unrecognized arguments: " + " ".join(rest))
+        return top
+    sub = next(a for a in parser._subparsers._group_actions  # type: ignore[union-attr]
+               if isinstance(a, argparse._SubParsersAction)).choices[top.command]
+    args = sub.parse_intermixed_args(argv[argv.index(top.command) + 1:])
+    args.command, args.version = top.command, top.version
+    return args
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = _parser().parse_args(args_list)
+        args = _parse(args_list)
     except SystemExit as e:  # argparse has printed the usage message
         return EXIT_OK if e.code == 0 else EXIT_INPUT
     try:

@@ -103,7 +103,7 @@ def render_text(sim: Simulation, color: bool = False) -> str:
     lines.append("policies considered:")
     for kind, pol in sim.considered:
         where = f"  {pol.location}" if pol.location else ""
-        lines.append(f"  {POLICY_WORDS.get(kind, kind)} \"{pol.name}\" ({len(pol.statements)} statements){where}")
+        lines.append(f"  {POLICY_WORDS.get(kind, kind)} \"{pol.name}\" ({_n(len(pol.statements))}){where}")
     if not sim.considered:
         lines.append("  none")
     lines.append("")
@@ -124,3 +124,7 @@ def render_text(sim: Simulation, color: bool = False) -> str:
     for k, v in sorted((sim.context or {}).items()):
         lines.append(f"  {k} = {', '.join(v) if isinstance(v, tuple) else v}")
     return "\n".join(lines) + "\n"
+
+
+def _n(count: int) -> str:
+    return f"{count} statement" + ("" if count == 1 else "s")

