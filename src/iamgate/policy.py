@@ -98,3 +98,15 @@ def parse_policy(doc: Any, name: str, kind: str, location: Optional[Location] = 
                    for i, s in enumerate(statements))
     return Policy(name=name, kind=kind, statements=parsed, location=location,
                   version=str(version) if version is not None else None, arn=arn)
+
+
+UNKNOWN_ELEMENTS = frozenset({"Effect", "Action", "Resource", "Principal", "Condition"})
+
+
+def unresolved_policy(name: str, kind: str, location: Optional[Location] = None,
+                      arn: Optional[str] = None) -> Policy:
+    """A policy known to be attached but whose content is unknown (e.g. a managed policy missing from
+    an export). It may allow or deny anything, so the engine reports what it could decide as unknown."""
+    st = Statement(effect="Allow", actions=("*",), resources=("*",), principals={"*": ("*",)},
+                   location=location, unresolved=UNKNOWN_ELEMENTS)
+    return Policy(name=name, kind=kind, statements=(st,), location=location, arn=arn)

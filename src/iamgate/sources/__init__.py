@@ -1,0 +1,1 @@
+"""Input readers: one module per input format; each: path -> Inventory."""

@@ -1,0 +1,520 @@
+"""Raw IAM JSON: policy documents, AWS CLI policy envelopes and account authorization exports.
+
+What is recognised, by content (the file name does not matter):
+
+- a policy document ``{"Version": …, "Statement": …}``, or a JSON list of them;
+- ``aws iam get-policy-version`` output ``{"PolicyVersion": {"Document": …}}`` and
+  ``get-role-policy``/``get-user-policy``/``get-group-policy`` output
+  ``{"PolicyName": …, "PolicyDocument": …}``;
+- ``aws iam get-account-authorization-details`` output (``UserDetailList``, ``GroupDetailList``,
+  ``RoleDetailList``, ``Policies``): every user and role becomes a Principal with its inline,
+  attached managed (default version only) and, for users, group policies.
+
+A document may be a URL-encoded JSON string, as the IAM API returns them. SCP and RCP files are
+plain policy documents: the manifest decides their kind through ``read_policy_file``.
+
+Everything here is pure: the caller reads the file and passes its text and display path.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from urllib.parse import unquote
+
+from ..model import Finding, FindingKind, Inventory, Location, Policy, Principal, Unresolved
+from ..policy import PolicyError, parse_policy, parse_statement, unresolved_policy
+from .jsonpos import JsonError, Path, Positions, load
+
+__all__ = ["SourceError", "read", "read_policy_file"]
+
+_VERSIONS = ("2012-10-17", "2008-10-17")
+_GAAD_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList")
+
+
+class SourceError(PolicyError):
+    """A file (or a part of one) that is not what it should be; ``location`` says where."""
+
+    def __init__(self, message: str, location: Location) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.file = location.file
+        self.line = location.line
+        self.column = location.column
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-file context
+
+
+@dataclass
+class _File:
+    """The file being read: where things are, and what went wrong so far."""
+
+    path: str
+    positions: Positions
+    problems: List[Finding] = field(default_factory=list)
+    unresolved: List[Unresolved] = field(default_factory=list)
+
+    @property
+    def stem(self) -> str:
+        return PurePath(self.path).stem or self.path
+
+    def loc(self, path: Path) -> Location:
+        line, column = self.positions.nearest(path)
+        return Location(self.path, line, column)
+
+    def problem(self, kind: FindingKind, message: str, location: Location) -> None:
+        self.problems.append(_finding(kind, message, location))
+
+
+def _finding(kind: FindingKind, message: str, location: Location) -> Finding:
+    return Finding(kind=kind, rule=kind, severity="error", message=message, location=location)
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy documents
+
+
+@dataclass(frozen=True)
+class _Doc:
+    """A policy document found at ``path``; ``encoded`` when it was written as a JSON string."""
+
+    data: Any
+    path: Path
+    encoded: bool = False
+    error: Optional[str] = None
+
+    def sub(self, path: Path) -> Path:
+        """The file path of an element of the document (the string itself when encoded)."""
+        return self.path if self.encoded else self.path + path
+
+
+def _decode(raw: str) -> Any:
+    """A policy document written as a string: plain JSON, or URL-encoded JSON."""
+    if raw.lstrip().startswith("{"):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    try:
+        return json.loads(unquote(raw))
+    except ValueError:
+        raise PolicyError("the policy document is a string that is neither JSON nor URL-encoded JSON") from None
+
+
+def _open(raw: Any, path: Path) -> _Doc:
+    if isinstance(raw, str):
+        try:
+            return _Doc(_decode(raw), path, encoded=True)
+        except PolicyError as e:
+            return _Doc(None, path, encoded=True, error=str(e))
+    return _Doc(raw, path)
+
+
+def _statement_path(doc: _Doc, index: int) -> Path:
+    statements = doc.data.get("Statement") if isinstance(doc.data, Mapping) else None
+    return doc.sub(("Statement", index) if isinstance(statements, list) else ("Statement",))
+
+
+_ELEMENT = re.compile(r"^(?:Statement\[\d+\]\.)?([A-Za-z]+)")
+
+
+def _error_path(doc: _Doc, message: str) -> Path:
+    """Where in ``doc`` the PolicyError ``message`` points: the failing statement and element."""
+    data = doc.data
+    if not isinstance(data, Mapping) or "Statement" not in data:
+        return doc.sub(())
+    raw = data["Statement"]
+    for i, statement in enumerate(raw if isinstance(raw, list) else [raw]):
+        try:
+            parse_statement(statement, i)
+        except PolicyError:
+            path = _statement_path(doc, i)
+            element = _ELEMENT.match(message)
+            if element and isinstance(statement, Mapping) and element.group(1) in statement and not doc.encoded:
+                path += (element.group(1),)
+            return path
+    return doc.sub(())
+
+
+def _build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where: Path,
+           arn: Optional[str] = None) -> Policy:
+    """``doc`` as a Policy; raises SourceError naming the file, ``subject`` and the problem."""
+    if doc.error is not None:
+        raise SourceError(f"{file.path}: {subject}: {doc.error}", file.loc(doc.path))
+    try:
+        return parse_policy(doc.data, name, kind, location=file.loc(where),
+                            statement_location=lambda i: file.loc(_statement_path(doc, i)), arn=arn)
+    except PolicyError as e:
+        raise SourceError(f"{file.path}: {subject}: {e}", file.loc(_error_path(doc, str(e)))) from None
+
+
+def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where: Path,
+               arn: Optional[str] = None) -> Optional[Policy]:
+    try:
+        return _build(file, doc, name, kind, subject, where, arn)
+    except SourceError as e:
+        file.problem("invalid-policy", e.message, e.location)
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Recognising what a file holds
+
+
+def _foreign(data: Mapping[str, Any]) -> bool:
+    """A CloudFormation template or a Terraform plan/state in JSON: some other reader's."""
+    if "AWSTemplateFormatVersion" in data or isinstance(data.get("Resources"), Mapping):
+        return True
+    return "format_version" in data and any(k in data for k in (
+        "planned_values", "resource_changes", "terraform_version", "values", "prior_state"))
+
+
+def _is_gaad(data: Any) -> bool:
+    if not isinstance(data, Mapping) or _foreign(data):
+        return False
+    if any(isinstance(data.get(k), list) for k in _GAAD_LISTS):
+        return True
+    policies = data.get("Policies")
+    return isinstance(policies, list) and any(
+        isinstance(p, Mapping) and "PolicyVersionList" in p for p in policies)
+
+
+_Found = Tuple[_Doc, Optional[str], Path]  # document, its name if the file says, where it begins
+
+
+def _recognise(value: Any, path: Path) -> Optional[_Found]:
+    """The policy document held by ``value`` (a document, a CLI envelope or a string), if any."""
+    if isinstance(value, Mapping):
+        if _foreign(value):
+            return None
+        if "Statement" in value:
+            return _Doc(value, path), None, path
+        version = value.get("PolicyVersion")
+        if isinstance(version, Mapping) and "Document" in version:
+            return _open(version["Document"], path + ("PolicyVersion", "Document")), None, path
+        if "PolicyDocument" in value:
+            name = value.get("PolicyName")
+            return (_open(value["PolicyDocument"], path + ("PolicyDocument",)),
+                    name if isinstance(name, str) else None, path)
+        if value.get("Version") in _VERSIONS:  # a policy without statements: ours, and invalid
+            return _Doc(value, path), None, path
+        return None
+    if isinstance(value, str):
+        doc = _open(value, path)
+        if doc.error is None and isinstance(doc.data, Mapping) and "Statement" in doc.data:
+            return doc, None, path
+    return None
+
+
+_Entry = Union[Tuple[_Doc, str, Path], int]  # a named document, or the index of a list element that is not one
+
+
+def _entries(file: _File, data: Any) -> Optional[List[_Entry]]:
+    """The policy documents of a file; ``None`` when the file holds none (not ours)."""
+    if isinstance(data, list):
+        found = [_recognise(v, (i,)) for i, v in enumerate(data)]
+        if not any(found):
+            return None
+        return [i if f is None else (f[0], f[1] or f"{file.stem}[{i}]", f[2]) for i, f in enumerate(found)]
+    f = _recognise(data, ())
+    return None if f is None else [(f[0], f[1] or file.stem, f[2])]
+
+
+# ---------------------------------------------------------------------------------------------
+# get-account-authorization-details
+
+
+@dataclass(frozen=True)
+class _Managed:
+    """A managed policy of the export: its default version, or why it cannot be used."""
+
+    name: str
+    arn: str
+    policy: Optional[Policy]
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class _Missing:
+    """A managed policy a principal or group attaches that cannot be resolved."""
+
+    name: str
+    arn: str
+    reason: str
+    path: Path
+
+
+def _items(file: _File, data: Mapping[str, Any], key: str, name_key: str,
+           parent: Path = ()) -> List[Tuple[Path, Mapping[str, Any]]]:
+    """The objects of list ``key`` that carry a ``name_key``; every other entry is a problem."""
+    raw = data.get(key)
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        file.problem("parse-error", f"{file.path}: {key} must be a list", file.loc(parent + (key,)))
+        return []
+    out = []
+    for i, item in enumerate(raw):
+        path = parent + (key, i)
+        if isinstance(item, Mapping) and isinstance(item.get(name_key), str):
+            out.append((path, item))
+        else:
+            file.problem("parse-error", f"{file.path}: {key}[{i}] is not an object with a {name_key}",
+                         file.loc(path))
+    return out
+
+
+def _default_version(entry: Mapping[str, Any]) -> Optional[int]:
+    """Index of the default version in PolicyVersionList (``IsDefaultVersion``, else ``DefaultVersionId``)."""
+    versions = entry.get("PolicyVersionList")
+    if not isinstance(versions, list):
+        return None
+    dicts = [(k, v) for k, v in enumerate(versions) if isinstance(v, Mapping)]
+    for k, v in dicts:
+        if v.get("IsDefaultVersion") is True:
+            return k
+    default_id = entry.get("DefaultVersionId")
+    for k, v in dicts:
+        if default_id is not None and v.get("VersionId") == default_id:
+            return k
+    return None
+
+
+def _managed_policies(file: _File, data: Mapping[str, Any]) -> Dict[str, _Managed]:
+    out: Dict[str, _Managed] = {}
+    for path, entry in _items(file, data, "Policies", "PolicyName"):
+        name, arn = entry["PolicyName"], entry.get("Arn")
+        if not isinstance(arn, str):
+            file.problem("parse-error", f"{file.path}: managed policy {name} has no Arn", file.loc(path))
+            continue
+        k = _default_version(entry)
+        if k is None or "Document" not in entry["PolicyVersionList"][k]:
+            out[arn] = _Managed(name, arn, None, "no default version document in the export")
+            continue
+        doc = _open(entry["PolicyVersionList"][k]["Document"], path + ("PolicyVersionList", k, "Document"))
+        policy = _try_build(file, doc, name, "identity", f"managed policy {name}", path, arn=arn)
+        out[arn] = _Managed(name, arn, policy, "" if policy else "its default version is not a valid policy")
+    return out
+
+
+def _inline(file: _File, owner: Mapping[str, Any], key: str, path: Path, owner_desc: str) -> List[Policy]:
+    out = []
+    for entry_path, entry in _items(file, owner, key, "PolicyName", path):
+        name = entry["PolicyName"]
+        doc = _open(entry.get("PolicyDocument"), entry_path + ("PolicyDocument",))
+        policy = _try_build(file, doc, name, "identity", f"inline policy {name} of {owner_desc}", entry_path)
+        if policy is not None:
+            out.append(policy)
+    return out
+
+
+def _attached(file: _File, owner: Mapping[str, Any], path: Path, managed: Mapping[str, _Managed],
+              ) -> List[Union[Policy, _Missing]]:
+    out: List[Union[Policy, _Missing]] = []
+    for entry_path, entry in _items(file, owner, "AttachedManagedPolicies", "PolicyArn", path):
+        arn = entry["PolicyArn"]
+        name = entry.get("PolicyName") if isinstance(entry.get("PolicyName"), str) else arn.rsplit("/", 1)[-1]
+        found = managed.get(arn)
+        if found is not None and found.policy is not None:
+            out.append(found.policy)
+        else:
+            out.append(_Missing(name, arn, found.reason if found else "not in the export", entry_path))
+    return out
+
+
+def _missing(file: _File, m: _Missing, owner_desc: str, path: Optional[Path] = None) -> None:
+    file.unresolved.append(Unresolved(
+        f"managed policy {m.name} {m.arn} ({m.reason}; attached to {owner_desc})",
+        file.loc(m.path if path is None else path)))
+
+
+def _m_path(m: _Missing, path: Optional[Path]) -> Path:
+    return m.path if path is None else path
+
+
+def _collect(file: _File, policies: Sequence[Union[Policy, _Missing]], owner_desc: str,
+             into: List[Policy], path: Optional[Path] = None) -> None:
+    for p in policies:
+        if isinstance(p, _Missing):
+            _missing(file, p, owner_desc, path)
+            # attached but unknown: decisions it could change are unknown, never implicit denies
+            into.append(unresolved_policy(p.name, "identity", file.loc(_m_path(p, path)), p.arn))
+        elif not any(p is q for q in into):  # the same managed policy attached twice counts once
+            into.append(p)
+
+
+def _boundary(file: _File, entity: Mapping[str, Any], path: Path, managed: Mapping[str, _Managed],
+              owner_desc: str) -> Optional[Policy]:
+    raw = entity.get("PermissionsBoundary")
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("PermissionsBoundaryArn"), str):
+        return None
+    arn = raw["PermissionsBoundaryArn"]
+    found = managed.get(arn)
+    if found is not None and found.policy is not None:
+        return dataclasses.replace(found.policy, kind="boundary")
+    name = found.name if found else arn.rsplit("/", 1)[-1]
+    reason = found.reason if found else "not in the export"
+    file.unresolved.append(Unresolved(
+        f"permissions boundary {name} {arn} ({reason}; of {owner_desc})",
+        file.loc(path + ("PermissionsBoundary",))))
+    return unresolved_policy(name, "boundary", file.loc(path + ("PermissionsBoundary",)), arn)
+
+
+def _tags(raw: Any) -> Dict[str, str]:
+    if isinstance(raw, Mapping):
+        return {str(k): str(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return {str(t["Key"]): str(t.get("Value", "")) for t in raw if isinstance(t, Mapping) and "Key" in t}
+    return {}
+
+
+def _account(arn: Optional[str]) -> Optional[str]:
+    parts = arn.split(":") if arn else []
+    if len(parts) < 6 or not parts[4]:
+        return None
+    return parts[4]
+
+
+def _unique(values: Sequence[Optional[str]]) -> Tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+@dataclass(frozen=True)
+class _Group:
+    inline: Tuple[Policy, ...]
+    attached: Tuple[Union[Policy, _Missing], ...]
+
+
+def _groups(file: _File, data: Mapping[str, Any], managed: Mapping[str, _Managed]) -> Dict[str, _Group]:
+    out = {}
+    for path, group in _items(file, data, "GroupDetailList", "GroupName"):
+        name = group["GroupName"]
+        out[name] = _Group(tuple(_inline(file, group, "GroupPolicyList", path, f"group {name}")),
+                           tuple(_attached(file, group, path, managed)))
+    return out
+
+
+def _user(file: _File, path: Path, user: Mapping[str, Any], managed: Mapping[str, _Managed],
+          groups: Mapping[str, _Group]) -> Principal:
+    name = user["UserName"]
+    desc = f"user {name}"
+    policies = _inline(file, user, "UserPolicyList", path, desc)
+    _collect(file, _attached(file, user, path, managed), desc, policies)
+    member_of = user.get("GroupList")
+    for k, group_name in enumerate(member_of if isinstance(member_of, list) else []):
+        where = path + ("GroupList", k)
+        group = groups.get(group_name) if isinstance(group_name, str) else None
+        if group is None:
+            file.unresolved.append(Unresolved(f"group {group_name} of {desc} (not in the export)", file.loc(where)))
+            policies.append(unresolved_policy(f"group {group_name}", "identity", file.loc(where)))
+            continue
+        _collect(file, group.inline, f"group {group_name} of {desc}", policies)
+        _collect(file, group.attached, f"group {group_name} of {desc}", policies, where)
+    arn = user.get("Arn") if isinstance(user.get("Arn"), str) else None
+    return Principal(id=name, type="user", arn=arn, account=_account(arn), identity_policies=tuple(policies),
+                     boundary=_boundary(file, user, path, managed, desc), tags=_tags(user.get("Tags")),
+                     location=file.loc(path), aliases=_unique([name, arn]))
+
+
+def _role(file: _File, path: Path, role: Mapping[str, Any], managed: Mapping[str, _Managed]) -> Principal:
+    name = role["RoleName"]
+    desc = f"role {name}"
+    policies = _inline(file, role, "RolePolicyList", path, desc)
+    _collect(file, _attached(file, role, path, managed), desc, policies)
+    trust = None
+    if "AssumeRolePolicyDocument" in role:
+        doc = _open(role["AssumeRolePolicyDocument"], path + ("AssumeRolePolicyDocument",))
+        trust = _try_build(file, doc, "AssumeRolePolicyDocument", "trust", f"trust policy of {desc}", doc.path)
+    profiles = role.get("InstanceProfileList")
+    profile_names = [p.get("InstanceProfileName") for p in profiles if isinstance(p, Mapping)] \
+        if isinstance(profiles, list) else []
+    arn = role.get("Arn") if isinstance(role.get("Arn"), str) else None
+    return Principal(id=name, type="role", arn=arn, account=_account(arn), identity_policies=tuple(policies),
+                     boundary=_boundary(file, role, path, managed, desc), tags=_tags(role.get("Tags")),
+                     location=file.loc(path), trust_policy=trust,
+                     aliases=_unique([name, arn] + [n for n in profile_names if isinstance(n, str)]))
+
+
+def _read_gaad(file: _File, data: Mapping[str, Any]) -> Inventory:
+    managed = _managed_policies(file, data)
+    groups = _groups(file, data, managed)
+    principals = [_user(file, path, user, managed, groups)
+                  for path, user in _items(file, data, "UserDetailList", "UserName")]
+    principals += [_role(file, path, role, managed)
+                   for path, role in _items(file, data, "RoleDetailList", "RoleName")]
+    return Inventory(principals=tuple(principals),
+                     policies=tuple(m.policy for m in managed.values() if m.policy is not None),
+                     unresolved=tuple(file.unresolved), problems=tuple(file.problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+
+
+def _load(path: str, text: str) -> Tuple[Any, Positions]:
+    """Parse the file, or raise SourceError (kind parse-error) saying why it is unreadable."""
+    if not text.strip():
+        raise SourceError(f"{path}: the file is empty", Location(path, 1, 1))
+    try:
+        return load(text)
+    except JsonError as e:
+        raise SourceError(f"{path}: not valid JSON: {e.message}", Location(path, e.line, e.column)) from None
+
+
+def read(path: str, text: str) -> Optional[Inventory]:
+    """The IAM content of a JSON file; ``None`` when the file is valid JSON but not IAM JSON.
+
+    ``path`` is the display path used in every Location. Bad content never raises: it comes
+    back as ``Inventory.problems`` (``parse-error`` or ``invalid-policy``).
+    """
+    try:
+        data, positions = _load(path, text)
+    except SourceError as e:
+        return Inventory(problems=(_finding("parse-error", e.message, e.location),))
+    file = _File(path, positions)
+    if _is_gaad(data):
+        return _read_gaad(file, data)
+    entries = _entries(file, data)
+    if entries is None:
+        return None
+    policies = []
+    for entry in entries:
+        if isinstance(entry, int):
+            file.problem("invalid-policy", f"{path}: element [{entry}] is not a policy document",
+                         file.loc((entry,)))
+            continue
+        doc, name, where = entry
+        policy = _try_build(file, doc, name, "identity", f"policy {name}", where)
+        if policy is not None:
+            policies.append(policy)
+    return Inventory(policies=tuple(policies), problems=tuple(file.problems))
+
+
+def read_policy_file(path: str, text: str, kind: str) -> Tuple[Policy, ...]:
+    """The policies of a file a manifest names (``policies:``, ``boundary:``, ``guardrails:``).
+
+    Every policy gets ``kind``. Raises SourceError (a PolicyError) with the file, line and a
+    clear message when the file is not JSON or not one or more policy documents.
+    """
+    data, positions = _load(path, text)
+    file = _File(path, positions)
+    if _is_gaad(data):
+        raise SourceError(f"{path}: an account authorization export (get-account-authorization-details), "
+                          "not a policy document", file.loc(()))
+    entries = _entries(file, data)
+    if entries is None:
+        raise SourceError(f'{path}: not a policy document (expected {{"Version": ..., "Statement": [...]}}, '
+                          "a list of them, or aws iam get-policy-version output)", file.loc(()))
+    policies = []
+    for entry in entries:
+        if isinstance(entry, int):
+            raise SourceError(f"{path}: element [{entry}] is not a policy document", file.loc((entry,)))
+        doc, name, where = entry
+        policies.append(_build(file, doc, name, kind, f"policy {name}", where))
+    return tuple(policies)
