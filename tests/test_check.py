@@ -1,0 +1,135 @@
+"""The check pipeline on in-memory inventories: selectors, unknowns, resource and key policies."""
+import json
+
+from iamgate.check import check, find_principals
+from iamgate.manifest import load_manifest
+from iamgate.model import Inventory, Location, Principal, ResourcePolicy
+from iamgate.policy import parse_policy, unresolved_policy
+from iamgate.sources.iam_json import read
+
+ACCOUNT = "111122223333"
+
+
+def role(name, *statements, boundary=None, extra=()):
+    arn = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+    pol = parse_policy({"Version": "2012-10-17", "Statement": list(statements)}, name, "identity",
+                       statement_location=lambda i: Location("infra.json", 10 + i))
+    return Principal(id=name, type="role", arn=arn, account=ACCOUNT, identity_policies=(pol,) + tuple(extra),
+                     boundary=boundary, location=Location("infra.json", 5), aliases=(name, arn, f"Logical{name}"))
+
+
+def manifest(text):
+    return load_manifest("iamgate.yaml", "version: 1\nsettings: {account: '111122223333', region: eu-west-1}\n" + text)
+
+
+def results(report):
+    return {(o.requirement.action, o.requirement.resource): o.decision.result for o in report.outcomes}
+
+
+def test_selectors_and_pseudo_parameters():
+    inv = Inventory(principals=(role("worker", {"Effect": "Allow", "Action": "sqs:SendMessage",
+                                                "Resource": f"arn:aws:sqs:eu-west-1:{ACCOUNT}:jobs"}),))
+    assert find_principals(inv, "LogicalWorker")[0].id == "worker"
+    assert find_principals(inv, f"arn:aws:iam::{ACCOUNT}:role/worker")[0].id == "worker"
+    m = manifest("principals:\n  - principal: Logicalworker\n    needs:\n"
+                 "      - actions: [sqs:sendmessage, 'sqs:Send*']\n"
+                 "        resources: 'arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs'\n")
+    report = check(inv, m)
+    got = results(report)
+    jobs = f"arn:aws:sqs:eu-west-1:{ACCOUNT}:jobs"
+    # the canonical spelling and the expansion of sqs:Send* name the same action: decided once
+    assert got == {("sqs:SendMessage", jobs): "allow"}
+    assert (report.requirements, report.satisfied) == (1, 1)
+
+
+def test_unknown_action_is_reported_with_a_suggestion():
+    inv = Inventory(principals=(role("worker"),))
+    report = check(inv, manifest("principals:\n  - principal: worker\n    needs:\n      - actions: s3:GetObjects\n"))
+    (f,) = [f for f in report.findings if f.kind == "unknown-action"]
+    assert "did you mean s3:GetObject?" in f.message and f.location == Location("iamgate.yaml", 6)
+
+
+def test_a_missing_managed_policy_makes_denies_unknown_but_keeps_known_allows():
+    placeholder = unresolved_policy("ReadOnlyAccess", "identity", Location("export.json", 40),
+                                    "arn:aws:iam::aws:policy/ReadOnlyAccess")
+    inv = Inventory(principals=(role("worker", {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                                     extra=(placeholder,)),))
+    m = manifest("principals:\n  - principal: worker\n    needs:\n"
+                 "      - actions: [s3:GetObject, s3:PutObject]\n        resources: arn:aws:s3:::b/k\n")
+    got = results(check(inv, m))
+    assert got == {("s3:GetObject", "arn:aws:s3:::b/k"): "allow", ("s3:PutObject", "arn:aws:s3:::b/k"): "unknown"}
+
+
+def test_kms_key_outside_the_code_is_unknown_and_inside_it_is_decided():
+    key = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/k1"
+    worker = role("worker", {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key})
+    m = manifest(f"principals:\n  - principal: worker\n    needs:\n      - actions: kms:Decrypt\n        resources: {key}\n")
+    report = check(Inventory(principals=(worker,)), m)
+    (o,) = report.outcomes
+    assert o.decision.result == "unknown" and "key policy" in o.note
+    key_policy = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "kms:*",
+         "Resource": "*"}]}, "KeyPolicy", "resource")
+    inv = Inventory(principals=(worker,), resource_policies=(ResourcePolicy(key, "AWS::KMS::Key", key_policy),))
+    (o,) = check(inv, m).outcomes
+    assert o.decision.result == "implicit_deny" and o.decision.blocked_by == ("kms-key-policy",)
+
+
+def test_bucket_policy_applies_to_objects_and_cross_account_needs_it():
+    other = "444455556666"
+    bucket = "arn:aws:s3:::partner-drop"
+    worker = role("worker", {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{bucket}/*"})
+    m = manifest(f"principals:\n  - principal: worker\n    needs:\n      - actions: s3:PutObject\n"
+                 f"        resources: {bucket}/in/x.csv\n")
+    deny = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"{bucket}/*",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"{bucket}/in/*",
+         "Condition": {"StringNotEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}]}, "BucketPolicy", "resource")
+    inv = Inventory(principals=(worker,), resource_policies=(ResourcePolicy(bucket, "AWS::S3::BucketPolicy", deny),))
+    (o,) = check(inv, m).outcomes
+    assert o.decision.result == "explicit_deny"  # the ACL condition key is absent from the request
+    m2 = manifest(f"principals:\n  - principal: worker\n    needs:\n      - actions: s3:PutObject\n"
+                  f"        resources: {bucket}/in/x.csv\n        context: {{s3:x-amz-acl: bucket-owner-full-control}}\n")
+    (o,) = check(inv, m2).outcomes
+    assert o.decision.result == "allow"
+    # a queue in another account whose policy is not in the code: unknown, not denied
+    m3 = manifest(f"principals:\n  - principal: worker\n    needs:\n      - actions: sqs:SendMessage\n"
+                  f"        resources: arn:aws:sqs:eu-west-1:{other}:q\n")
+    worker2 = role("worker", {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"})
+    (o,) = check(Inventory(principals=(worker2,)), m3).outcomes
+    assert o.decision.result == "unknown" and other in o.note
+
+
+def test_two_principals_with_one_name_is_a_manifest_error():
+    a, b = role("worker"), role("worker")
+    report = check(Inventory(principals=(a, b)), manifest("principals:\n  - principal: worker\n    needs:\n"
+                                                           "      - actions: s3:GetObject\n"))
+    (f,) = [f for f in report.findings if f.kind == "manifest-error"]
+    assert "matches 2 principals" in f.message
+
+
+def test_external_principal_from_policy_files():
+    deploy = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"}]}, "deploy-role", "identity")
+    m = manifest("principals:\n  - principal: arn:aws:iam::111122223333:role/ci-deploy\n"
+                 "    policies: [ci/deploy-role.json]\n    needs:\n"
+                 "      - actions: [cloudformation:CreateStack, iam:CreateRole]\n")
+    got = results(check(Inventory(), m, files={"ci/deploy-role.json": (deploy,)}))
+    assert got == {("cloudformation:CreateStack", "*"): "allow", ("iam:CreateRole", "*"): "implicit_deny"}
+
+
+def test_check_reads_account_export_end_to_end():
+    export = {"UserDetailList": [], "GroupDetailList": [], "Policies": [], "RoleDetailList": [{
+        "RoleName": "app", "Arn": f"arn:aws:iam::{ACCOUNT}:role/app", "Path": "/",
+        "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Sid": "Read", "Effect": "Allow", "Action": "dynamodb:GetItem",
+             "Resource": f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/orders"}]}}],
+        "AttachedManagedPolicies": [], "Tags": [{"Key": "team", "Value": "orders"}]}]}
+    inv = read("export.json", json.dumps(export, indent=1))
+    m = manifest("principals:\n  - principal: app\n    needs:\n      - actions: [dynamodb:GetItem, dynamodb:Query]\n"
+                 "        resources: arn:aws:dynamodb:eu-west-1:111122223333:table/orders\n")
+    report = check(inv, m)
+    (f,) = [f for f in report.findings if f.kind == "missing-permission"]
+    assert f.action == "dynamodb:Query" and f.decision.result == "implicit_deny"
+    assert f.location.file == "export.json"
