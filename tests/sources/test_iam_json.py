@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Dict, List
 from urllib.parse import quote
@@ -203,19 +204,21 @@ def test_misspelled_effect(tmp_path: Path) -> None:
     problem = only_problem(read_file(tmp_path, "typo.json", text))
     assert problem.kind == "invalid-policy"
     assert problem.location == Location("typo.json", 11, 32)  # the Effect value of the second statement
-    assert "typo.json" in problem.message and "Statement[1].Effect" in problem.message and "'Alow'" in problem.message
+    assert "typo.json" in problem.message and "Statement[1].Effect" in problem.message and '"Alow" is not one of Allow, Deny' in problem.message
 
 
 @pytest.mark.parametrize("statement, fragment, line", [
-    ("5", "Statement[0]: expected an object", 3),
-    ('"Allow everything"', "Statement[0]: expected an object", 3),
-    ('[{"Effect": "Allow", "Action": "*", "Condition": ["x"]}]', "Condition", 3),
+    ("5", "Statement: expected an object or a list, got a number", 3),
+    ('"Allow everything"', "Statement: expected an object or a list, got a string", 3),
+    ('[{"Effect": "Allow", "Action": "*", "Condition": ["x"]}]', "Statement[0].Condition", 3),
     ('[{"Effect": "Allow", "Action": {"s3": "x"}}]', "Statement[0].Action", 3),
 ])
 def test_statement_that_is_not_a_statement(tmp_path: Path, statement: str, fragment: str, line: int) -> None:
     text = '{\n  "Version": "2012-10-17",\n  "Statement": ' + statement + '\n}'
-    problem = only_problem(read_file(tmp_path, "bad.json", text))
-    assert problem.kind == "invalid-policy" and fragment in problem.message
+    inv = read_file(tmp_path, "bad.json", text)
+    assert inv.policies == () and inv.problems  # the grammar's findings name each problem
+    assert all(p.kind == "invalid-policy" and p.severity == "error" for p in inv.problems)
+    (problem,) = [p for p in inv.problems if fragment in p.message]
     assert problem.location.line == line
 
 
@@ -228,7 +231,7 @@ def test_list_with_one_non_document(tmp_path: Path) -> None:
     good = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
     inv = read_file(tmp_path, "mixed.json", [good, {"foo": 1}])
     assert [p.name for p in inv.policies] == ["mixed[0]"]
-    (problem,) = inv.problems
+    (problem,) = [p for p in inv.problems if p.severity == "error"]  # (and a warning: no Version)
     assert problem.kind == "invalid-policy" and "[1]" in problem.message and problem.location.line == 11
 
 
@@ -437,8 +440,10 @@ def test_every_corpus_json_file_reads_without_exception(corpus: Path) -> None:
         assert inv is None or isinstance(inv, Inventory)
         outcomes[rel] = inv
     for rel, inv in outcomes.items():
-        if rel.startswith("json/"):  # policy documents, managed policies and exports: all ours, all valid
-            assert inv is not None and inv.problems == () and inv.policies, rel
+        if rel.startswith("json/"):  # policy documents, managed policies and exports: all ours
+            assert inv is not None and inv.policies, rel
+            assert not [p for p in inv.problems if p.kind == "parse-error"], rel
+            assert all(p.location.file == rel for p in inv.problems), rel
         elif rel.startswith(("cfn/", "sam/")) or rel.endswith("plan.json"):
             assert inv is None, rel
 
@@ -458,7 +463,11 @@ def test_corpus_authorization_details(corpus: Path) -> None:
     rel = f"{AUTHZ}/example-authz-details.json"
     inv = read_corpus(corpus, rel)
     raw = json.loads((corpus / rel).read_text(encoding="utf-8"))
-    assert inv.problems == () and inv.unresolved == ()
+    # the export uses actions of services IAM has since retired (CloudHSM Classic, CodeStar, IoT
+    # Events) and one that never existed: genuine unknown actions, nothing else
+    assert {p.kind for p in inv.problems} == {"unknown-action"} and inv.unresolved == ()
+    services = {re.search(r"(\w+):", p.message).group(1) for p in inv.problems}
+    assert services == {"cloudhsm", "sso", "codestar", "iotevents"}
     assert [p.id for p in inv.principals] == ["obama", "userwithlotsofpermissions", "biden",
                                               "MyRole", "MyOtherRole", "OverprivilegedEC2"]
     assert len(inv.policies) == len(raw["Policies"]) == 32

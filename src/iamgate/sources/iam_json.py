@@ -27,6 +27,7 @@ from urllib.parse import unquote
 
 from ..model import Finding, FindingKind, Inventory, Location, Policy, Principal, Unresolved
 from ..policy import PolicyError, parse_policy, parse_statement, unresolved_policy
+from ..validate import review, validate_document
 from .jsonpos import JsonError, Path, Positions, load
 
 __all__ = ["SourceError", "read", "read_policy_file"]
@@ -156,11 +157,27 @@ def _build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where: Pa
 
 def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where: Path,
                arn: Optional[str] = None) -> Optional[Policy]:
+    """``doc`` as a Policy, with its validation findings recorded; None if it cannot be read."""
+    grammar = [] if doc.error is not None else validate_document(
+        doc.data, kind, lambda path: file.loc(doc.sub(path)), f"{file.path}: {subject}")
     try:
-        return _build(file, doc, name, kind, subject, where, arn)
+        policy = _build(file, doc, name, kind, subject, where, arn)
     except SourceError as e:
-        file.problem("invalid-policy", e.message, e.location)
+        if grammar:
+            file.problems.extend(grammar)
+        else:
+            file.problem("invalid-policy", e.message, e.location)
         return None
+    file.problems.extend(review(policy, grammar))
+    return policy
+
+
+def _kind_of(data: Any) -> str:
+    """A standalone document with a Principal is a resource policy; otherwise an identity policy."""
+    raw = data.get("Statement") if isinstance(data, Mapping) else None
+    statements = raw if isinstance(raw, list) else [raw]
+    has_principal = any(isinstance(st, Mapping) and ("Principal" in st or "NotPrincipal" in st) for st in statements)
+    return "resource" if has_principal else "identity"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -490,7 +507,7 @@ def read(path: str, text: str) -> Optional[Inventory]:
                          file.loc((entry,)))
             continue
         doc, name, where = entry
-        policy = _try_build(file, doc, name, "identity", f"policy {name}", where)
+        policy = _try_build(file, doc, name, _kind_of(doc.data), f"policy {name}", where)
         if policy is not None:
             policies.append(policy)
     return Inventory(policies=tuple(policies), problems=tuple(file.problems))

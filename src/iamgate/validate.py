@@ -1,0 +1,544 @@
+"""Policy validation: the IAM policy grammar, then the meaning of what the grammar accepts.
+
+Two pure entry points, both returning ``Finding`` lists:
+
+- ``validate_document(doc, kind, location_of, policy_name)`` checks a raw document (plain data as
+  parsed from JSON or YAML) against the IAM policy JSON schemas that cfn-lint ships in
+  ``cfnlint/data/schemas/other/iam/``. The files are read directly from the installed package
+  (``cfnlint`` itself is never imported: that costs more than a second), once, on first use.
+  The schemas refer to each other by ``$id`` (``policy#/definitions/Action``), resolved through a
+  ``referencing.Registry``, and use three keywords that are not JSON Schema:
+
+  - ``requiredXor`` — exactly one of the named properties must be present (``Action`` or
+    ``NotAction``, ``Resource`` or ``NotResource``, ``Principal`` or ``NotPrincipal``);
+  - ``uniqueKeys`` — no two array items may repeat the values of these keys (duplicate ``Sid``);
+  - ``cfnLint`` — cross-references for cfn-lint's own rules; carries no constraint, ignored.
+
+  The validator is Draft 7 (the keywords the schemas use: ``if``/``then``, ``const``, …) plus the
+  two constraining keywords above, with one difference from jsonschema's ``Draft7Validator``:
+  keywords next to a ``$ref`` are applied, as cfn-lint applies them. Draft 7 proper ignores
+  them, and these schemas rely on them (``"Statement": {"$ref": …, "items": …, "uniqueKeys": …}``);
+  so the class is assembled with ``jsonschema.validators.create`` from Draft 7's parts rather
+  than ``extend``-ed, which would carry Draft 7's ignore-ref-siblings rule along.
+
+  Each problem becomes one ``invalid-policy`` error naming the element path
+  (``Statement[1].Condition``) in plain words; at most one per statement element.
+
+- ``check_policy(policy)`` checks a parsed ``model.Policy`` for what the grammar cannot see:
+  unknown actions and service prefixes (with suggestions), ``Principal`` where it is not
+  allowed or missing where it is required, the policy ``Version``, and unknown condition
+  operators.
+"""
+from __future__ import annotations
+
+import datetime
+import difflib
+import functools
+import json
+import os
+import re
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+from .catalog.actions import check_action
+from .engine.conditions import is_known_operator, parse_operator
+from .model import Finding, Location, Policy, Statement
+
+__all__ = ["check_policy", "format_path", "suggest_operator", "validate_document"]
+
+PathKey = Union[str, int]
+Path = Tuple[PathKey, ...]
+LocationOf = Callable[[Path], Optional[Location]]
+
+# The grammar that applies to each policy kind ("ecr": ECR repository policies, whose statements
+# need no Resource).
+_GRAMMAR_OF_KIND: Dict[str, str] = {
+    "identity": "identity", "boundary": "identity", "session": "identity", "scp": "identity",
+    "resource": "resource", "vpc_endpoint": "resource", "rcp": "resource",
+    "trust": "trust", "ecr": "ecr",
+}
+_SCHEMA_FILES: Dict[str, str] = {
+    "policy": "policy.json", "identity": "policy_identity.json", "resource": "policy_resource.json",
+    "trust": "policy_trust.json", "ecr": "policy_resource_ecr.json",
+}
+_KIND_LABEL: Dict[str, str] = {
+    "identity": "an identity policy", "boundary": "a permissions boundary",
+    "session": "a session policy", "scp": "a service control policy",
+    "rcp": "a resource control policy", "resource": "a resource policy", "trust": "a trust policy",
+    "vpc_endpoint": "a VPC endpoint policy", "ecr": "an ECR repository policy",
+}
+_STATEMENT_ELEMENTS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
+                       "Resource", "NotResource", "Condition")
+_PRINCIPAL_ELEMENTS = ("Principal", "NotPrincipal")
+_IDENTITY_KINDS = ("identity", "boundary", "session", "scp")
+_PRINCIPAL_REQUIRED_KINDS = ("resource", "trust")
+_VERSIONS = ("2012-10-17", "2008-10-17")
+_WEAK = ("anyOf", "oneOf")
+_TYPE_WORDS = {"string": "a string", "array": "a list", "object": "an object", "number": "a number",
+               "integer": "an integer", "boolean": "a boolean", "null": "null"}
+# Canonical spellings, for suggestions only (engine.conditions decides what is known).
+_OPERATOR_NAMES = (
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+    "StringLike", "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan",
+    "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals",
+    "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan",
+    "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals",
+    "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+)
+_OPERATOR_NAMES_IF_EXISTS = _OPERATOR_NAMES + tuple(n + "IfExists" for n in _OPERATOR_NAMES if n != "Null")
+_QUALIFIERS = ("ForAllValues", "ForAnyValue")
+
+
+# ------------------------------------------------------------------------------ schema loading
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_dir() -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("cfnlint")  # a top-level spec: finds, does not import
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the cfn-lint package is not installed")
+    return os.path.join(next(iter(spec.submodule_search_locations)), "data", "schemas", "other", "iam")
+
+
+@functools.lru_cache(maxsize=None)
+def _schema(name: str) -> Dict[str, Any]:
+    with open(os.path.join(_schema_dir(), _SCHEMA_FILES[name]), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _required_xor(validator: Any, names: List[str], instance: Any, schema: Any) -> Iterator[Any]:
+    """cfn-lint's ``requiredXor``: exactly one of ``names`` is present."""
+    from jsonschema.exceptions import ValidationError
+
+    if not validator.is_type(instance, "object"):
+        return
+    present = [n for n in names if n in instance]
+    if not present:
+        yield ValidationError(f"missing {' or '.join(names)}")
+    elif len(present) > 1:
+        yield ValidationError(f"{' and '.join(present)} cannot be used together: use one")
+
+
+def _unique_keys(validator: Any, keys: List[str], instance: Any, schema: Any) -> Iterator[Any]:
+    """cfn-lint's ``uniqueKeys``: no two items repeat the values of ``keys``; one error per repeat,
+    at the repeating item's first key (``Statement[2].Sid``)."""
+    from jsonschema.exceptions import ValidationError
+
+    if not validator.is_type(instance, "array"):
+        return
+    seen: set = set()
+    for index, item in enumerate(instance):
+        if not isinstance(item, Mapping) or any(k not in item for k in keys):
+            continue
+        value = json.dumps([item[k] for k in keys], sort_keys=True, default=str)
+        if value in seen:
+            shown = ", ".join(f"{k} {_show(item[k])}" for k in keys)
+            yield ValidationError(f"duplicate {shown}", path=(index, keys[0]))
+        else:
+            seen.add(value)
+
+
+@functools.lru_cache(maxsize=1)
+def _validator_class() -> Any:
+    from jsonschema import Draft7Validator, validators
+
+    return validators.create(  # no ``version``: that would register the class globally
+        meta_schema=Draft7Validator.META_SCHEMA,
+        validators={**Draft7Validator.VALIDATORS,
+                    "requiredXor": _required_xor, "uniqueKeys": _unique_keys},
+        type_checker=Draft7Validator.TYPE_CHECKER,
+        format_checker=Draft7Validator.FORMAT_CHECKER,
+        id_of=Draft7Validator.ID_OF,
+        # default applicable_validators: every keyword applies, $ref siblings included
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _validator(grammar: str) -> Any:
+    """The compiled validator of one grammar; each has its own registry since the resource and
+    the ECR schema share the ``$id`` "resource"."""
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT7
+
+    registry = Registry().with_resource("policy", DRAFT7.create_resource(_schema("policy")))
+    return _validator_class()(_schema(grammar), registry=registry)
+
+
+# ------------------------------------------------------------------------------ grammar helpers
+
+
+def _plain(value: Any) -> Any:
+    """YAML dates (``Version: 2012-10-17`` unquoted) as the ISO strings the author meant."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _type_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def _either(words: List[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def format_path(path: Path) -> str:
+    """``("Statement", 1, "Condition")`` -> ``Statement[1].Condition``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _statement_head(path: Path) -> int:
+    """How many leading parts of ``path`` name a statement (``Statement`` or ``Statement[i]``)."""
+    if not path or path[0] != "Statement":
+        return 0
+    return 2 if len(path) > 1 and isinstance(path[1], int) else 1
+
+
+def _element(path: Path) -> Optional[str]:
+    """The statement element (``Effect``, ``Condition``, …) or top-level element a path is in."""
+    head = _statement_head(path)
+    if head == 0:
+        return str(path[0]) if path else None
+    return str(path[head]) if len(path) > head else None
+
+
+def _extras(error: Any) -> List[str]:
+    """The properties an ``additionalProperties: false`` error is about, in document order."""
+    props = error.schema.get("properties", {})
+    patterns = error.schema.get("patternProperties", {})
+    return [str(k) for k in error.instance
+            if k not in props and not any(re.search(p, str(k)) for p in patterns)]
+
+
+def _closest(word: str, candidates: Sequence[str], cutoff: float = 0.75) -> Optional[str]:
+    found = difflib.get_close_matches(word.lower(), [c.lower() for c in candidates], 1, cutoff)
+    if not found:
+        return None
+    return next(c for c in candidates if c.lower() == found[0])
+
+
+def suggest_operator(operator: str) -> Optional[str]:
+    """A known condition operator close to an unknown one (``StringEqualz`` -> ``StringEquals``)."""
+    qualifier, base, if_exists = parse_operator(operator)
+    prefix = ""
+    if qualifier is not None:
+        fixed = _closest(qualifier, _QUALIFIERS, 0.6)
+        if fixed is None:
+            return None
+        prefix = fixed + ":"
+    if base == "null" and if_exists:
+        name: Optional[str] = "Null"  # Null takes no IfExists
+    else:
+        name = _closest(operator.rpartition(":")[2], _OPERATOR_NAMES_IF_EXISTS)
+    if name is None:
+        return None
+    suggestion = prefix + name
+    if suggestion.lower() == operator.lower() or not is_known_operator(suggestion):
+        return None
+    return suggestion
+
+
+def _did_you_mean(suggestion: Optional[str]) -> str:
+    return f" — did you mean {suggestion}?" if suggestion else ""
+
+
+def _extras_message(error: Any, path: Path, kind: str) -> str:
+    extras = _extras(error)
+    if _element(path) == "Condition" and len(path) == _statement_head(path) + 1:
+        return "; ".join(f"unknown condition operator {_show(op)}{_did_you_mean(suggest_operator(op))}"
+                         for op in extras)
+    statement_level = bool(path) and len(path) == _statement_head(path)
+    known = list(error.schema.get("properties", {}))
+    parts = []
+    for name in extras:
+        if statement_level and name in _STATEMENT_ELEMENTS:
+            parts.append(f"{name} is not allowed in {_KIND_LABEL.get(kind, 'this policy')}")
+        else:
+            parts.append(f"unknown element {_show(name)}{_did_you_mean(_closest(name, known))}")
+    return "; ".join(parts)
+
+
+def _pattern_message(error: Any, element: Optional[str]) -> str:
+    shown = _show(error.instance)
+    if element in ("Resource", "NotResource"):
+        return f'{shown} is not an ARN or "*"'
+    if element == "Sid":
+        return f"{shown} may contain only letters and digits (A-Z, a-z, 0-9)"
+    if element in _PRINCIPAL_ELEMENTS:
+        return _principal_message(error.instance)
+    return f"{shown} does not match {error.validator_value}"
+
+
+def _principal_message(value: Any) -> str:
+    return f'{_show(value)} is not "*", a 12-digit account ID or an IAM principal ARN'
+
+
+def _message(error: Any, path: Path, kind: str) -> str:
+    """One schema error in plain words (without its path)."""
+    validator, value, instance = error.validator, error.validator_value, error.instance
+    element = _element(path)
+    if validator == "enum":
+        shown = dict.fromkeys(v if isinstance(v, str) else json.dumps(v) for v in value)
+        return f"{_show(instance)} is not one of {', '.join(shown)}"
+    if validator == "type":
+        wanted = [value] if isinstance(value, str) else list(value)
+        return f"expected {_either([_TYPE_WORDS.get(t, t) for t in wanted])}, got {_type_of(instance)}"
+    if validator == "required":
+        return f"missing {' and '.join(n for n in value if n not in instance)}"
+    if validator == "additionalProperties":
+        return _extras_message(error, path, kind)
+    if validator == "minItems":
+        return "must not be empty"
+    if validator == "const":
+        if element in _PRINCIPAL_ELEMENTS and len(path) == _statement_head(path) + 1:
+            return (f'{_show(instance)} is not "*": name principals in an object, '
+                    f'e.g. {{"AWS": {_show(instance)}}}')
+        return f"expected {_show(value)}, got {_show(instance)}"
+    if validator == "pattern":
+        return _pattern_message(error, element)
+    if validator == "anyOf" and element in _PRINCIPAL_ELEMENTS:
+        return _principal_message(instance)
+    if validator == "uniqueKeys":
+        return _duplicate_message(error, path)
+    return error.message
+
+
+def _duplicate_message(error: Any, path: Path) -> str:
+    """``duplicate Sid "Read" (also Statement[0])`` for a ``uniqueKeys`` error at an item's key."""
+    array, index = error.instance, path[-2]
+    if not isinstance(index, int) or not isinstance(array, list):
+        return error.message
+    keys = list(error.validator_value)
+    same = [j for j, item in enumerate(array[:index])
+            if isinstance(item, Mapping) and all(k in item and item[k] == array[index][k] for k in keys)]
+    shown = ", ".join(f"{k} {_show(array[index][k])}" for k in keys)
+    also = f" (also {format_path(path[:-2] + (same[0],))})" if same else ""
+    return f"duplicate {shown}{also}"
+
+
+def _specific(error: Any) -> Any:
+    """An ``anyOf``/``oneOf`` error replaced by its most relevant branch error, unless the
+    alternatives are better described together (a principal)."""
+    from jsonschema.exceptions import best_match
+
+    while error.context and error.validator in _WEAK \
+            and _element(tuple(error.absolute_path)) not in _PRINCIPAL_ELEMENTS:
+        error = best_match(error.context)
+    return error
+
+
+def _group_key(error: Any) -> Tuple[Path, Tuple[str, ...]]:
+    """Errors with equal keys are one finding: one per statement element; errors on a statement
+    or the document itself are told apart by the elements they are about."""
+    path: Path = tuple(error.absolute_path)
+    head = _statement_head(path)
+    if len(path) > head:
+        return path[: head + 1], ()
+    if error.validator == "additionalProperties":
+        return path, tuple(_extras(error))
+    if error.validator in ("required", "requiredXor"):
+        return path, tuple(map(str, error.validator_value))
+    return path, (str(error.validator),)
+
+
+def _location_path(error: Any) -> Path:
+    """The path of what an error is about: an unexpected or conflicting element, if any."""
+    path: Path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        extras = _extras(error)
+        return path + (extras[0],) if extras else path
+    if error.validator == "requiredXor" and isinstance(error.instance, Mapping):
+        present = [n for n in error.validator_value if n in error.instance]
+        return path + (present[-1],) if len(present) > 1 else path
+    return path
+
+
+def _locate(location_of: LocationOf, path: Path) -> Optional[Location]:
+    """The location of ``path``, else of its closest ancestor that has one."""
+    for end in range(len(path), -1, -1):
+        found = location_of(path[:end])
+        if found is not None:
+            return found
+    return None
+
+
+def _doc_order(doc: Any, path: Path) -> Tuple[int, ...]:
+    """A sort key that puts paths in the order they are written in the document."""
+    key: List[int] = []
+    node = doc
+    for part in path:
+        if isinstance(node, Mapping):
+            keys = list(node)
+            key.append(keys.index(part) if part in node else len(keys))
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            key.append(part)
+            node = node[part]
+        else:
+            key.append(0)
+            node = None
+    return tuple(key)
+
+
+def _pick(errors: List[Any]) -> Any:
+    """The most specific of one group's errors: deepest, then not a weak keyword, then first."""
+    return max(errors, key=lambda e: (len(e.absolute_path), e.validator not in _WEAK))
+
+
+# ------------------------------------------------------------------------------ public: grammar
+
+
+def validate_document(doc: Any, kind: str, location_of: LocationOf, policy_name: str) -> List[Finding]:
+    """Grammar findings for a raw policy document of ``kind`` (a ``model.PolicyKind`` or ``"ecr"``).
+
+    ``location_of(path)`` maps a path into the document (``("Statement", 0, "Effect")``) to where
+    it was written, or ``None``; a path without a location gets its closest ancestor's.
+    """
+    if kind not in _GRAMMAR_OF_KIND:
+        raise ValueError(f"unknown policy kind {kind!r}")
+    data = _plain(doc)
+    groups: Dict[Tuple[Path, Tuple[str, ...]], List[Any]] = {}
+    for error in _validator(_GRAMMAR_OF_KIND[kind]).iter_errors(data):
+        error = _specific(error)
+        groups.setdefault(_group_key(error), []).append(error)
+    chosen = [_pick(errors) for errors in groups.values()]
+    chosen.sort(key=lambda e: _doc_order(data, _location_path(e)))
+    return [_finding(e, kind, location_of, policy_name) for e in chosen]
+
+
+def _finding(error: Any, kind: str, location_of: LocationOf, policy_name: str) -> Finding:
+    path: Path = tuple(error.absolute_path)
+    where = format_path(path)
+    text = _message(error, path, kind)
+    return Finding(kind="invalid-policy", rule="invalid-policy", severity="error",
+                   message=f"{policy_name}: {where}: {text}" if where else f"{policy_name}: {text}",
+                   location=_locate(location_of, _location_path(error)))
+
+
+# ------------------------------------------------------------------------------ public: semantics
+
+
+def check_policy(policy: Policy) -> List[Finding]:
+    """Findings about what a parsed policy means: actions, principals, version, operators."""
+    findings = _version_findings(policy)
+    for index, statement in enumerate(policy.statements):
+        where = statement.location or policy.location
+        findings += _action_findings(statement, where)
+        findings += _principal_findings(policy, index, statement, where)
+        findings += _operator_findings(policy, index, statement, where)
+        findings += _variable_findings(policy, index, statement, where)
+    return findings
+
+
+def _invalid(severity: str, message: str, where: Optional[Location]) -> Finding:
+    return Finding(kind="invalid-policy", rule="invalid-policy", severity=severity,  # type: ignore[arg-type]
+                   message=message, location=where)
+
+
+def _action_message(action: str, problem: str, suggestion: Optional[str]) -> str:
+    if action not in problem:
+        problem = f"{action} {problem}" if problem.startswith("matches") else f"{problem} in {action}"
+    return problem + _did_you_mean(suggestion)
+
+
+def _action_findings(statement: Statement, where: Optional[Location]) -> List[Finding]:
+    out: List[Finding] = []
+    for element, patterns in (("Action", statement.actions), ("NotAction", statement.not_actions)):
+        for action in dict.fromkeys(patterns or ()):
+            if element in statement.unresolved and ("*" in action or "?" in action):
+                continue  # a reader's placeholder for a value it could not resolve
+            result = check_action(action)
+            if not result.ok:
+                out.append(Finding(kind="unknown-action", rule="unknown-action", severity="error",
+                                   message=_action_message(action, result.problem or "unknown action",
+                                                           result.suggestion),
+                                   action=action, location=where))
+    return out
+
+
+def _principal_findings(policy: Policy, index: int, statement: Statement,
+                        where: Optional[Location]) -> List[Finding]:
+    label = _KIND_LABEL.get(policy.kind, "this policy")
+    prefix = f"{policy.name}: Statement[{index}]"
+    if policy.kind in _IDENTITY_KINDS:
+        present = [name for name, value in (("Principal", statement.principals),
+                                            ("NotPrincipal", statement.not_principals))
+                   if value is not None]
+        return [_invalid("error", f"{prefix}: {name} is not allowed in {label}", where)
+                for name in present]
+    if policy.kind in _PRINCIPAL_REQUIRED_KINDS and statement.principals is None \
+            and statement.not_principals is None:
+        return [_invalid("warning", f"{prefix}: missing Principal or NotPrincipal: AWS rejects "
+                                    f"{label} statement without one", where)]
+    return []
+
+
+def _version_findings(policy: Policy) -> List[Finding]:
+    if policy.version is None:
+        return [_invalid("warning", f"{policy.name}: no Version: policy variables such as "
+                                    "${aws:username} are not substituted "
+                                    '(add "Version": "2012-10-17")', policy.location)]
+    if policy.version not in _VERSIONS:
+        return [_invalid("error", f"{policy.name}: Version {_show(policy.version)} is not one of "
+                                  f"{', '.join(_VERSIONS)}", policy.location)]
+    return []
+
+
+def _operator_findings(policy: Policy, index: int, statement: Statement,
+                       where: Optional[Location]) -> List[Finding]:
+    unknown = dict.fromkeys(c.operator for c in statement.conditions
+                            if not is_known_operator(c.operator))
+    return [_invalid("error", f"{policy.name}: Statement[{index}].Condition: unknown condition "
+                              f"operator {_show(op)}{_did_you_mean(suggest_operator(op))}", where)
+            for op in unknown]
+
+
+def _variable_findings(policy: Policy, index: int, statement: Statement,
+                       where: Optional[Location]) -> List[Finding]:
+    if policy.version != "2008-10-17":
+        return []
+    values = [*(statement.resources or ()), *(statement.not_resources or ()),
+              *(v for c in statement.conditions for v in c.values)]
+    if not any("${" in v for v in values):
+        return []
+    return [_invalid("warning", f"{policy.name}: Statement[{index}]: Version 2008-10-17 does not "
+                                "substitute policy variables: ${…} is matched as literal text "
+                                '(use "Version": "2012-10-17")', where)]
+
+
+def review(policy: Policy, grammar: List[Finding]) -> List[Finding]:
+    """Everything to say about one policy: its grammar findings, then the semantic ones.
+
+    Where the grammar already rejected something, the semantic invalid-policy findings would say the
+    same thing in other words (a Principal in an identity policy, an unknown operator, a bad
+    Version), so only the grammar's are kept.
+    """
+    semantic = check_policy(policy)
+    if any(f.kind == "invalid-policy" for f in grammar):
+        semantic = [f for f in semantic if f.kind != "invalid-policy"]
+    return list(grammar) + semantic
