@@ -157,3 +157,48 @@ def test_missing_path_is_an_input_error(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     rc, out, err = run(capsys, "check", "nowhere")
     assert rc == 2 and "no such file or directory: nowhere" in err
+
+
+def test_colour_only_on_a_terminal_and_no_color_wins(example, monkeypatch):
+    import io
+
+    from iamgate.check import check
+    from iamgate.manifest import load_manifest
+    from iamgate.report.text import render, use_color
+    from iamgate.scan import read_inventory
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_color(Tty()) and not use_color(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_color(Tty())
+    report = check(read_inventory(["."]), load_manifest("iamgate.yaml", open("iamgate.yaml").read()))
+    coloured = render(report, color=True)
+    assert "\x1b[31m✗\x1b[0m s3:PutObject" in coloured
+    assert render(report, color=False) == __import__("re").sub(r"\x1b\[\d+m", "", coloured)
+
+
+CORPUS = os.path.join(ROOT, "..", "shared", "corpus")
+
+
+@pytest.mark.skipif(not os.path.isdir(CORPUS), reason="../shared/corpus is not present")
+def test_check_against_a_real_account_export(tmp_path, monkeypatch, capsys):
+    export = os.path.join(CORPUS, "json", "cloudsplaining", "test", "files", "example-authz-details.json")
+    (tmp_path / "iamgate.yaml").write_text(
+        "version: 1\nsettings: {account: '012345678901'}\nprincipals:\n"
+        "  - principal: obama\n    needs:\n      - actions: [s3:GetObject, iam:CreateAccessKey]\n"
+        "        resources: '*'\n"
+        "  - principal: MyRole\n    needs:\n      - actions: [ec2:DescribeInstances]\n")
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run(capsys, "check", "--format", "json", export)
+    doc = json.loads(out)
+    decided = {(f["principal"], f["action"]): f["decision"] for f in doc["findings"] if f["kind"] == "missing-permission"}
+    assert doc["summary"]["requirements"] == 3
+    # the export's own unknown actions are reported too, with their lines
+    assert any(f["kind"] == "unknown-action" and f["location"]["line"] for f in doc["findings"])
+    assert rc == 1 and "Traceback" not in err
+    # obama's policies grant both; MyRole's only policy is about other services
+    assert decided == {("MyRole", "ec2:DescribeInstances"): "implicit_deny"}
+    assert doc["summary"]["satisfied"] == 2
