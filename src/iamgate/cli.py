@@ -145,9 +145,11 @@ def _manifest_files(manifest) -> Tuple[dict, list]:
 
 
 def _gather(paths: List[str], manifest_path: Optional[str]):
-    from .scan import merge, read_inventory
+    from .model import merge
+    from .scan import read_inventory
+    from .sources import options_from
     manifest = _load_manifest(manifest_path)
-    inventory = read_inventory(paths or ["."])
+    inventory = read_inventory(paths or ["."], options_from(manifest.settings if manifest else None))
     files: dict = {}
     if manifest is not None:
         files, problems = _manifest_files(manifest)

@@ -76,6 +76,8 @@ class Settings:
     parameters: Mapping[str, str] = field(default_factory=dict, hash=False)
     variables: Mapping[str, Any] = field(default_factory=dict, hash=False)
     var_files: Tuple[str, ...] = ()
+    imports: Mapping[str, str] = field(default_factory=dict, hash=False)
+    dynamic_references: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -398,6 +400,8 @@ def _settings(value: Mapping[str, Any], pos: _Positions) -> Settings:
                     for k, v in parameters.items()},
         variables=dict(value.get("variables", {})),
         var_files=tuple(value.get("var_files", ())),
+        imports=dict(value.get("imports", {})),
+        dynamic_references=dict(value.get("dynamic_references", {})),
     )
 
 

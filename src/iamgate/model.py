@@ -6,7 +6,7 @@ hashed and compared freely. Readers build them; the engine and the reports only 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Optional, Tuple
+from typing import Iterable, Literal, Mapping, Optional, Tuple
 
 Effect = Literal["Allow", "Deny"]
 PolicyKind = Literal["identity", "resource", "boundary", "session", "scp", "rcp", "trust", "vpc_endpoint"]
@@ -213,3 +213,17 @@ class Inventory:
     rcp: Tuple[Tuple[Policy, ...], ...] = ()
     unresolved: Tuple[Unresolved, ...] = ()
     problems: Tuple[Finding, ...] = ()
+
+
+def merge(inventories: "Iterable[Inventory]") -> Inventory:
+    """Everything several readers (or several files) found, as one inventory."""
+    parts = list(inventories)
+    return Inventory(
+        principals=tuple(p for i in parts for p in i.principals),
+        policies=tuple(p for i in parts for p in i.policies),
+        resource_policies=tuple(p for i in parts for p in i.resource_policies),
+        scp=tuple(p for i in parts for p in i.scp),
+        rcp=tuple(p for i in parts for p in i.rcp),
+        unresolved=tuple(u for i in parts for u in i.unresolved),
+        problems=tuple(p for i in parts for p in i.problems),
+    )

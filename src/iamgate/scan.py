@@ -8,15 +8,17 @@ import importlib
 import os
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .model import Finding, Inventory, Location, Policy
+from .model import Finding, Inventory, Location, Policy, merge
+from .sources import ReadOptions
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".terraform", "node_modules", "cdk.out", ".aws-sam", ".venv",
                        "venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox"})
 
-# (file name endings, "module:function") — the function takes (display path, text) and returns an
-# Inventory, or None when the file is not of its kind. Readers are tried in order.
+# (file name endings, "module:function") — the function takes (display path, text, ReadOptions)
+# and returns an Inventory, or None when the file is not of its kind. Readers are tried in order.
 READERS: Tuple[Tuple[Tuple[str, ...], str], ...] = (
     ((".json",), "iamgate.sources.iam_json:read"),
+    ((".yaml", ".yml", ".json", ".template"), "iamgate.sources.cloudformation:read"),
 )
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -36,7 +38,7 @@ def display_path(path: str, cwd: Optional[str] = None) -> str:
     return path if rel.startswith(".." + os.sep + "..") else rel
 
 
-def _reader(spec: str) -> Callable[[str, str], Optional[Inventory]]:
+def _reader(spec: str) -> Callable[[str, str, ReadOptions], Optional[Inventory]]:
     module, _, fn = spec.partition(":")
     return getattr(importlib.import_module(module), fn)
 
@@ -81,14 +83,14 @@ def read_text(path: str, shown: str) -> Tuple[Optional[str], Optional[Finding]]:
         return problem(f"is not UTF-8 text (byte {e.start})")
 
 
-def read_file(path: str, explicit: bool = False) -> Inventory:
+def read_file(path: str, explicit: bool = False, options: Optional[ReadOptions] = None) -> Inventory:
     shown = display_path(path)
     specs = _readers_for(path)
     text, problem = read_text(path, shown)
     if problem is not None:
         return Inventory(problems=(problem,))
     for spec in specs:
-        inv = _reader(spec)(shown, text or "")
+        inv = _reader(spec)(shown, text or "", options or ReadOptions())
         if inv is not None:
             return inv
     if explicit:
@@ -99,26 +101,13 @@ def read_file(path: str, explicit: bool = False) -> Inventory:
     return Inventory()
 
 
-def merge(inventories: Iterable[Inventory]) -> Inventory:
-    parts = list(inventories)
-    return Inventory(
-        principals=tuple(p for i in parts for p in i.principals),
-        policies=tuple(p for i in parts for p in i.policies),
-        resource_policies=tuple(p for i in parts for p in i.resource_policies),
-        scp=tuple(p for i in parts for p in i.scp),
-        rcp=tuple(p for i in parts for p in i.rcp),
-        unresolved=tuple(u for i in parts for u in i.unresolved),
-        problems=tuple(p for i in parts for p in i.problems),
-    )
-
-
-def read_inventory(paths: Sequence[str]) -> Inventory:
+def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None) -> Inventory:
     """Read every input under ``paths``; raises InputError for a path that does not exist."""
     files, missing = iter_files(paths)
     if missing:
         raise InputError("no such file or directory: " + ", ".join(missing))
     explicit = {p for p in paths if os.path.isfile(p)}
-    return merge(read_file(f, f in explicit) for f in files)
+    return merge(read_file(f, f in explicit, options) for f in files)
 
 
 def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict[str, Tuple[Policy, ...]],

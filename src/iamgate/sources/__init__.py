@@ -1,1 +1,32 @@
-"""Input readers: one module per input format; each: path -> Inventory."""
+"""Input readers: one module per input format; each: (display path, text, options) -> Inventory.
+
+A reader returns ``None`` for a file that is not of its kind, so that another may try it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What readers need from the manifest's ``settings`` to resolve values offline."""
+
+    account: Optional[str] = None
+    region: str = "us-east-1"
+    partition: str = "aws"
+    parameters: Mapping[str, str] = field(default_factory=dict, hash=False)
+    variables: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    var_files: Tuple[str, ...] = ()
+    imports: Mapping[str, str] = field(default_factory=dict, hash=False)
+    dynamic_references: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+def options_from(settings: Any) -> ReadOptions:
+    """ReadOptions from a manifest's Settings (or defaults when there is no manifest)."""
+    if settings is None:
+        return ReadOptions()
+    return ReadOptions(account=settings.account, region=settings.region, partition=settings.partition,
+                       parameters=dict(settings.parameters), variables=dict(settings.variables),
+                       var_files=tuple(settings.var_files), imports=dict(settings.imports),
+                       dynamic_references=dict(settings.dynamic_references))

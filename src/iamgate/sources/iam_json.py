@@ -484,7 +484,7 @@ def _load(path: str, text: str) -> Tuple[Any, Positions]:
         raise SourceError(f"{path}: not valid JSON: {e.message}", Location(path, e.line, e.column)) from None
 
 
-def read(path: str, text: str) -> Optional[Inventory]:
+def read(path: str, text: str, options: Any = None) -> Optional[Inventory]:
     """The IAM content of a JSON file; ``None`` when the file is valid JSON but not IAM JSON.
 
     ``path`` is the display path used in every Location. Bad content never raises: it comes

@@ -1,0 +1,745 @@
+"""CloudFormation and SAM templates: every IAM principal, policy and resource policy they deploy.
+
+A template is recognised by its content (``Resources`` of typed resources, or
+``AWSTemplateFormatVersion``), whatever its extension. SAM templates are first expanded into the
+IAM resources SAM generates (``sam.py``). Values are resolved as CloudFormation would resolve them
+(``intrinsics.py``, ``cfn_resources.py``); what cannot be resolved offline stays visibly unresolved.
+
+Covered: ``AWS::IAM::Role``/``User``/``Group`` with inline ``Policies``, ``ManagedPolicyArns``,
+``PermissionsBoundary`` and ``Tags``; ``AWS::IAM::Policy``/``ManagedPolicy``/``RolePolicy``/
+``UserPolicy``/``GroupPolicy`` and ``UserToGroupAddition``; instance profiles; SSO permission sets;
+the resource policies listed in ``RESOURCE_POLICIES``; StackSet ``TemplateBody`` and nested stacks
+with a local ``TemplateURL``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from ..model import Finding, Inventory, Location, Policy, Principal, ResourcePolicy, Unresolved, merge
+from ..policy import PolicyError, unresolved_policy
+from ..validate import review, validate_document
+from . import ReadOptions
+from .cfn_resources import Names
+from .cfn_yaml import LDict, LList, TemplateError, line_of, load_template_text, looks_like_template
+from .documents import build_policy, starred
+from .intrinsics import Partial, Resolver, Settings, Unknown, unknowns_in
+
+SERVERLESS = "AWS::Serverless-2016-10-31"
+MAX_DEPTH = 5
+
+
+def _maybe_template(text: str) -> bool:
+    return "AWSTemplateFormatVersion" in text or ("Resources" in text and "::" in text)
+
+
+def read(path: str, text: str, options: Optional[ReadOptions] = None) -> Optional[Inventory]:
+    """The IAM content of a CloudFormation or SAM template; None when the file is not one."""
+    if not _maybe_template(text):
+        return None
+    try:
+        data = load_template_text(text)
+    except TemplateError as e:
+        if "AWSTemplateFormatVersion" in text or "AWS::" in text:
+            return Inventory(problems=(_problem("parse-error", f"{path}: {e.message}",
+                                                Location(path, e.line, e.column)),))
+        return None
+    if not looks_like_template(data):
+        return None
+    stem = os.path.splitext(os.path.basename(path))[0].replace(".", "-").replace("_", "-") or "stack"
+    return Template(path, data, options or ReadOptions(), stem).read()
+
+
+def _problem(kind: str, message: str, location: Location, severity: str = "error") -> Finding:
+    return Finding(kind=kind, rule=kind, severity=severity, message=message, location=location)  # type: ignore[arg-type]
+
+
+def _transforms(data: Mapping[str, Any]) -> List[str]:
+    t = data.get("Transform")
+    if isinstance(t, list):
+        return [str(x) for x in t if isinstance(x, str)]
+    return [str(t)] if isinstance(t, str) else []
+
+
+@dataclass
+class _Attached:
+    """A policy resource and the principals it attaches to (by resolved name)."""
+
+    policy: Policy
+    roles: List[Any] = field(default_factory=list)
+    users: List[Any] = field(default_factory=list)
+    groups: List[Any] = field(default_factory=list)
+
+
+class Template:
+    """One template being read."""
+
+    def __init__(self, path: str, data: Mapping[str, Any], options: ReadOptions, stack_name: str,
+                 parameters: Optional[Mapping[str, Any]] = None, line_offset: int = 0, depth: int = 0,
+                 alias_prefix: str = "") -> None:
+        self.path = path
+        self.options = options
+        self.offset = line_offset
+        self.depth = depth
+        self.alias_prefix = alias_prefix
+        self.problems: List[Finding] = []
+        self.unresolved: List[Unresolved] = []
+        self.aliases: Dict[str, Tuple[str, ...]] = {}
+        if SERVERLESS in _transforms(data):
+            from .sam import expand
+            sam = expand(data)  # type: ignore[arg-type]
+            data = sam.template
+            self.aliases = dict(sam.aliases)
+            for message, line in sam.problems:
+                self.problems.append(_problem("invalid-policy", f"{path}: {message}", self.loc(line)))
+        self.data = data
+        params = dict(options.parameters)
+        params.update(parameters or {})
+        self.settings = Settings(account=options.account, region=options.region, partition=options.partition,
+                                 stack_name=stack_name, parameters=params, imports=options.imports,
+                                 dynamic=options.dynamic_references)
+        resources = data.get("Resources")
+        self.resources: Mapping[str, Any] = resources if isinstance(resources, dict) else {}
+        self.names: Names
+        self.resolver = Resolver(data, self.settings, lambda logical: self.names.ref(logical),
+                                 lambda logical, attr: self.names.attr(logical, attr))
+        self.names = Names(self.resources, self.settings, self.resolver.resolve)
+
+    # ------------------------------------------------------------------ helpers
+
+    def loc(self, line: Optional[int]) -> Location:
+        return Location(self.path, (line + self.offset) if line else None)
+
+    def resolve(self, value: Any) -> Any:
+        return self.resolver.resolve(value)
+
+    def note_unknowns(self, value: Any, where: Optional[int] = None) -> None:
+        for u in unknowns_in(value):
+            self.unresolved.append(Unresolved(u.expression, self.loc(u.line or where)))
+
+    def of_type(self, *types: str) -> List[Tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
+        out = []
+        for logical, res in self.resources.items():
+            if not isinstance(res, dict) or res.get("Type") not in types:
+                continue
+            if not self._exists(logical, res):
+                continue
+            props = res.get("Properties")
+            out.append((logical, res, props if isinstance(props, dict) else LDict()))
+        return out
+
+    def _exists(self, logical: str, res: Mapping[str, Any]) -> bool:
+        cond = res.get("Condition")
+        if cond is None:
+            return True
+        value = self.resolver.condition(cond, line_of(res))
+        return value is not False  # an unknown condition: the resource may exist, so it is read
+
+    def text(self, value: Any) -> Optional[str]:
+        """A resolved string, with unknown pieces as ``*``; None for non-strings."""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, Partial):
+            return value.text("*")
+        return None
+
+    # ------------------------------------------------------------------ policies
+
+    def policy(self, raw: Any, name: str, kind: str, line: Optional[int], arn: Optional[str] = None
+               ) -> Optional[Policy]:
+        """A policy document property resolved, validated and turned into a Policy."""
+        value = self.resolve(raw)
+        where = self.loc(line_of(raw, line))
+        try:
+            policy, unknowns = build_policy(value, name, kind, where,
+                                            lambda st, i: (line_of(st) + self.offset) if line_of(st) else None,
+                                            arn)
+        except PolicyError as e:
+            self.problems.append(_problem("invalid-policy", f"{self.path}: {name}: {e}", where))
+            return None
+        for u in unknowns:
+            self.unresolved.append(Unresolved(u.expression, self.loc(u.line) if u.line else where))
+        if isinstance(value, dict):
+            grammar = validate_document(starred(value), "identity" if kind == "boundary" else kind,
+                                        lambda p: self._locate(value, p, where), f"{self.path}: {name}")
+            grammar = [f for f in grammar if not _about_unresolved(f, policy)]
+        else:
+            grammar = []
+        self.problems.extend(review(policy, grammar) if not _all_unknown(policy) else [])
+        return policy
+
+    def _locate(self, doc: Any, path: Tuple, default: Location) -> Location:
+        line = line_of(doc)
+        node = doc
+        for key in path:
+            try:
+                node = node[key]
+            except (KeyError, IndexError, TypeError):
+                break
+            line = line_of(node, line)
+        return self.loc(line) if line else default
+
+    def managed(self, raw: Any, owner: str, kind: str = "identity", line: Optional[int] = None) -> Policy:
+        """A managed policy ARN: one defined in this template, an AWS managed one, or unknown."""
+        from ..catalog.managed import is_aws_managed_arn, managed_policy
+        value = self.resolve(raw)
+        where = self.loc(line_of(raw, line))
+        arn = self.text(value)
+        if arn is not None and arn in self.customer_managed:  # defined here (its ARN may hold unknowns)
+            p = self.customer_managed[arn]
+            return replace(p, kind=kind) if p.kind != kind else p
+        if isinstance(value, str):
+            if is_aws_managed_arn(value):
+                found = managed_policy(value)
+                if found is not None:
+                    return replace(found, kind=kind, location=where)
+                self.unresolved.append(Unresolved(f"AWS managed policy {value} (not in the snapshot; of {owner})",
+                                                  where))
+                return unresolved_policy(value.rsplit("/", 1)[-1], kind, where, value)
+            self.unresolved.append(Unresolved(f"managed policy {value} (not defined in the scanned files; "
+                                              f"of {owner})", where))
+            return unresolved_policy(value.rsplit("/", 1)[-1], kind, where, value)
+        self.note_unknowns(value, line_of(raw, line))
+        if not unknowns_in(value):
+            self.unresolved.append(Unresolved(f"managed policy {arn or value!r} of {owner}", where))
+        return unresolved_policy(arn or "managed policy", kind, where, arn)
+
+    # ------------------------------------------------------------------ reading
+
+    def read(self) -> Inventory:
+        self.customer_managed: Dict[str, Policy] = {}
+        attached: List[_Attached] = []
+        for logical, res, props in self.of_type("AWS::IAM::ManagedPolicy"):
+            arn = self.text(self.names.ref(logical))
+            name = self.text(self.names.name(logical)) or logical
+            p = self.policy(props.get("PolicyDocument"), name, "identity", line_of(res), arn) \
+                if "PolicyDocument" in props else None
+            if p is None:
+                continue
+            if arn:
+                self.customer_managed[arn] = p
+            attached.append(self._targets(_Attached(p), props))
+        for logical, res, props in self.of_type("AWS::IAM::Policy"):
+            name = self.text(self.resolve(props.get("PolicyName"))) or logical
+            p = self.policy(props.get("PolicyDocument"), name, "identity", line_of(res))
+            if p is not None:
+                attached.append(self._targets(_Attached(p), props))
+        single = {"AWS::IAM::RolePolicy": ("RoleName", "roles"), "AWS::IAM::UserPolicy": ("UserName", "users"),
+                  "AWS::IAM::GroupPolicy": ("GroupName", "groups")}
+        for logical, res, props in self.of_type(*single):
+            prop, target = single[str(res.get("Type"))]
+            name = self.text(self.resolve(props.get("PolicyName"))) or logical
+            p = self.policy(props.get("PolicyDocument"), name, "identity", line_of(res))
+            if p is not None:
+                a = _Attached(p)
+                getattr(a, target).append(self.resolve(props.get(prop)))
+                attached.append(a)
+
+        groups = self._groups(attached)
+        principals = self._roles(attached) + self._users(attached, groups) + self._permission_sets()
+        resource_policies = self._resource_policies()
+        inv = Inventory(principals=tuple(principals), policies=tuple(self.customer_managed.values()),
+                        resource_policies=tuple(resource_policies))
+        nested = self._nested()
+        return merge([inv, Inventory(unresolved=tuple(_dedupe(self.unresolved)), problems=tuple(self.problems))]
+                      + nested)
+
+    def _targets(self, a: _Attached, props: Mapping[str, Any]) -> _Attached:
+        for prop, into in (("Roles", a.roles), ("Users", a.users), ("Groups", a.groups)):
+            values = self.resolve(props.get(prop, []))
+            if isinstance(values, list):
+                into.extend(values)
+            elif values:
+                into.append(values)
+        return a
+
+    def _inline(self, props: Mapping[str, Any], owner: str) -> List[Policy]:
+        out: List[Policy] = []
+        raw = props.get("Policies")
+        entries = self.resolve_list_shallow(raw)
+        for i, entry in enumerate(entries):
+            if isinstance(entry, Unknown):
+                self.unresolved.append(Unresolved(entry.expression, self.loc(entry.line or line_of(raw))))
+                out.append(unresolved_policy(f"{owner} policy {i}", "identity", self.loc(entry.line or line_of(raw))))
+                continue
+            if not isinstance(entry, dict):
+                continue
+            name = self.text(self.resolve(entry.get("PolicyName"))) or f"{owner}Policy{i}"
+            p = self.policy(entry.get("PolicyDocument"), name, "identity", line_of(entry))
+            if p is not None:
+                out.append(p)
+        return out
+
+    def resolve_list_shallow(self, raw: Any) -> List[Any]:
+        """A list property whose items may be wrapped in Fn::If: the items that exist, unresolved."""
+        value = raw
+        if isinstance(raw, dict) and len(raw) == 1 and next(iter(raw)) in ("Fn::If", "Ref"):
+            value = self.resolve(raw)
+        if not isinstance(value, list):
+            return [value] if isinstance(value, Unknown) else []
+        out: List[Any] = []
+        for item in value:
+            if isinstance(item, dict) and list(item) == ["Fn::If"]:
+                chosen = self._if_branch(item)
+                if chosen is None:
+                    continue
+                item = chosen
+            if isinstance(item, dict) and list(item) == ["Ref"] and item["Ref"] == "AWS::NoValue":
+                continue
+            out.append(item)
+        return out
+
+    def _if_branch(self, item: Mapping[str, Any]) -> Any:
+        arg = item["Fn::If"]
+        if not isinstance(arg, list) or len(arg) != 3:
+            return Unknown("Fn::If (malformed)", line_of(item))
+        cond = self.resolver.condition(arg[0], line_of(item))
+        if isinstance(cond, Unknown):
+            return Unknown(f"Fn::If {arg[0]} ({cond.expression})", line_of(item))
+        branch = arg[1] if cond else arg[2]
+        if isinstance(branch, dict) and branch.get("Ref") == "AWS::NoValue":
+            return None
+        return branch
+
+    def _managed_list(self, props: Mapping[str, Any], owner: str, key: str = "ManagedPolicyArns") -> List[Policy]:
+        out = []
+        for entry in self.resolve_list_shallow(props.get(key)):
+            if isinstance(entry, Unknown):
+                self.unresolved.append(Unresolved(entry.expression, self.loc(entry.line)))
+                out.append(unresolved_policy("managed policy", "identity", self.loc(entry.line)))
+                continue
+            out.append(self.managed(entry, owner, line=line_of(props.get(key))))
+        return out
+
+    def _boundary(self, props: Mapping[str, Any], owner: str) -> Optional[Policy]:
+        if "PermissionsBoundary" not in props:
+            return None
+        return self.managed(props["PermissionsBoundary"], owner, "boundary", line_of(props))
+
+    def _tags(self, props: Mapping[str, Any]) -> Dict[str, str]:
+        tags = self.resolve(props.get("Tags", []))
+        out: Dict[str, str] = {}
+        if isinstance(tags, list):
+            for t in tags:
+                if isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str):
+                    out[t["Key"]] = t["Value"]
+        elif isinstance(tags, dict):
+            out = {k: v for k, v in tags.items() if isinstance(v, str)}
+        return out
+
+    def _matches(self, values: Sequence[Any], logical: str, name: Any) -> bool:
+        name_text = self.text(name)
+        return any(v == name_text or v == name or v == logical for v in values if isinstance(v, str))
+
+    def _attached_to(self, attached: List[_Attached], target: str, logical: str, name: Any) -> List[Policy]:
+        return [a.policy for a in attached if self._matches(getattr(a, target), logical, name)]
+
+    def _roles(self, attached: List[_Attached]) -> List[Principal]:
+        profiles: Dict[str, List[str]] = {}
+        for logical, res, props in self.of_type("AWS::IAM::InstanceProfile"):
+            roles = self.resolve(props.get("Roles", []))
+            pname = self.text(self.names.name(logical))
+            for r in roles if isinstance(roles, list) else []:
+                if isinstance(r, str):
+                    profiles.setdefault(r, []).extend([logical] + ([pname] if pname else []))
+        out = []
+        for logical, res, props in self.of_type("AWS::IAM::Role"):
+            name = self.names.name(logical)
+            arn_value = self.names.attr(logical, "Arn")
+            self.note_unknowns(name, line_of(res))
+            arn = self.text(arn_value)
+            policies = self._inline(props, logical) + self._managed_list(props, f"role {logical}")
+            policies += self._attached_to(attached, "roles", logical, name)
+            trust = None
+            if "AssumeRolePolicyDocument" in props:
+                trust = self.policy(props["AssumeRolePolicyDocument"], "AssumeRolePolicyDocument", "trust",
+                                    line_of(props.get("AssumeRolePolicyDocument"), line_of(res)))
+            name_text = self.text(name)
+            aliases = [logical, self.alias_prefix + logical if self.alias_prefix else None, name_text, arn]
+            aliases += list(self.aliases.get(logical, ())) + profiles.get(name_text or "", [])
+            out.append(Principal(id=logical, type="role", arn=arn if isinstance(arn_value, str) else arn,
+                                 account=self.settings.account, identity_policies=tuple(policies),
+                                 boundary=self._boundary(props, f"role {logical}"), tags=self._tags(props),
+                                 location=self.loc(line_of(res)), aliases=_unique(aliases), trust_policy=trust))
+        return out
+
+    def _groups(self, attached: List[_Attached]) -> Dict[str, List[Policy]]:
+        groups: Dict[str, List[Policy]] = {}
+        for logical, res, props in self.of_type("AWS::IAM::Group"):
+            name = self.names.name(logical)
+            policies = self._inline(props, logical) + self._managed_list(props, f"group {logical}")
+            policies += self._attached_to(attached, "groups", logical, name)
+            for key in {logical, self.text(name) or logical}:
+                groups[key] = policies
+        return groups
+
+    def _users(self, attached: List[_Attached], groups: Dict[str, List[Policy]]) -> List[Principal]:
+        additions: Dict[str, List[Any]] = {}
+        for logical, res, props in self.of_type("AWS::IAM::UserToGroupAddition"):
+            group = self.resolve(props.get("GroupName"))
+            users = self.resolve(props.get("Users", []))
+            for u in users if isinstance(users, list) else []:
+                if isinstance(u, str):
+                    additions.setdefault(u, []).append(group)
+        out = []
+        for logical, res, props in self.of_type("AWS::IAM::User"):
+            name = self.names.name(logical)
+            name_text = self.text(name) or logical
+            policies = self._inline(props, logical) + self._managed_list(props, f"user {logical}")
+            policies += self._attached_to(attached, "users", logical, name)
+            member_of = self.resolve(props.get("Groups", []))
+            member_of = (member_of if isinstance(member_of, list) else []) + additions.get(name_text, [])
+            for g in member_of:
+                g_text = self.text(g)
+                if g_text in groups:
+                    policies += [p for p in groups[g_text] if p not in policies]
+                else:
+                    where = self.loc(line_of(props.get("Groups"), line_of(res)))
+                    self.unresolved.append(Unresolved(f"group {g_text or g!r} of user {logical} "
+                                                      "(not defined in this template)", where))
+                    policies.append(unresolved_policy(f"group {g_text}", "identity", where))
+            arn_value = self.names.attr(logical, "Arn")
+            out.append(Principal(id=logical, type="user", arn=self.text(arn_value), account=self.settings.account,
+                                 identity_policies=tuple(policies), boundary=self._boundary(props, f"user {logical}"),
+                                 tags=self._tags(props), location=self.loc(line_of(res)),
+                                 aliases=_unique([logical, name_text, self.text(arn_value)])))
+        return out
+
+    def _permission_sets(self) -> List[Principal]:
+        out = []
+        for logical, res, props in self.of_type("AWS::SSO::PermissionSet"):
+            policies: List[Policy] = []
+            if "InlinePolicy" in props:
+                p = self.policy(props["InlinePolicy"], f"{logical} inline policy", "identity", line_of(res))
+                if p is not None:
+                    policies.append(p)
+            policies += self._managed_list(props, f"permission set {logical}", "ManagedPolicies")
+            for ref in self.resolve_list_shallow(props.get("CustomerManagedPolicyReferences")):
+                where = self.loc(line_of(ref, line_of(res)))
+                name = self.text(self.resolve(ref.get("Name"))) if isinstance(ref, dict) else None
+                self.unresolved.append(Unresolved(f"customer managed policy {name} of permission set {logical} "
+                                                  "(it lives in each target account)", where))
+                policies.append(unresolved_policy(name or "customer managed policy", "identity", where))
+            name = self.text(self.resolve(props.get("Name"))) or logical
+            out.append(Principal(id=logical, type="role", arn=None, account=self.settings.account,
+                                 identity_policies=tuple(policies), location=self.loc(line_of(res)),
+                                 aliases=_unique([logical, name])))
+        return out
+
+    # ------------------------------------------------------------------ resource policies
+
+    def _resource_policies(self) -> List[ResourcePolicy]:
+        out: List[ResourcePolicy] = []
+        for rtype, (prop, target) in RESOURCE_POLICIES.items():
+            for logical, res, props in self.of_type(rtype):
+                for resource, raw in target(self, logical, props):
+                    if raw is None:
+                        continue
+                    kind = "vpc_endpoint" if rtype == "AWS::EC2::VPCEndpoint" else "resource"
+                    p = self.policy(raw, logical, kind, line_of(res))
+                    if p is None:
+                        continue
+                    arn = self.text(resource) or f"({logical})"
+                    if unknowns_in(resource):
+                        self.note_unknowns(resource, line_of(res))
+                    out.append(ResourcePolicy(resource=arn, type=rtype, policy=p, location=self.loc(line_of(res))))
+        for logical, res, props in self.of_type("AWS::Lambda::Permission", "AWS::Lambda::LayerVersionPermission"):
+            built = _lambda_permission(self, logical, res, props)
+            if built is not None:
+                out.append(built)
+        return out
+
+    # ------------------------------------------------------------------ nesting
+
+    def _nested(self) -> List[Inventory]:
+        out: List[Inventory] = []
+        if self.depth >= MAX_DEPTH:
+            return out
+        for logical, res, props in self.of_type("AWS::CloudFormation::StackSet"):
+            body = props.get("TemplateBody")
+            params = {}
+            for p in self.resolve(props.get("Parameters", [])) or []:
+                if isinstance(p, dict) and isinstance(p.get("ParameterKey"), str):
+                    params[p["ParameterKey"]] = p.get("ParameterValue")
+            stack = self.text(self.resolve(props.get("StackSetName"))) or logical
+            if isinstance(body, str):
+                out.append(self._child(body, line_of(body, line_of(res)), stack, params, logical, block=True))
+            elif isinstance(body, dict):
+                if looks_like_template(body):
+                    out.append(Template(self.path, body, self.options, stack, params, self.offset, self.depth + 1,
+                                        f"{logical}/").read())
+                else:
+                    self.unresolved.append(Unresolved(f"TemplateBody of {logical} (not a template; "
+                                                      "a pre-processor directive?)", self.loc(line_of(body))))
+            elif "TemplateURL" in props:
+                out.extend(self._from_url(logical, res, props, params, stack))
+        for logical, res, props in self.of_type("AWS::CloudFormation::Stack"):
+            params = self.resolve(props.get("Parameters", {}))
+            out.extend(self._from_url(logical, res, props, params if isinstance(params, dict) else {}, logical))
+        return out
+
+    def _child(self, body: str, line: Optional[int], stack: str, params: Mapping[str, Any], logical: str,
+               block: bool) -> Inventory:
+        # a block scalar's content starts on the line after its key
+        offset = self.offset + (line or 0)
+        try:
+            data = load_template_text(body)
+        except TemplateError as e:
+            return Inventory(problems=(_problem("parse-error", f"{self.path}: TemplateBody of {logical}: {e.message}",
+                                                Location(self.path, offset + (e.line or 0))),))
+        if not looks_like_template(data):
+            return Inventory()
+        return Template(self.path, data, self.options, stack, params, offset, self.depth + 1, f"{logical}/").read()
+
+    def _from_url(self, logical: str, res: Mapping[str, Any], props: Mapping[str, Any],
+                  params: Mapping[str, Any], stack: str) -> List[Inventory]:
+        url = self.resolve(props.get("TemplateURL"))
+        where = self.loc(line_of(res))
+        if not isinstance(url, str) or "://" in url or url.startswith("s3:"):
+            self.unresolved.append(Unresolved(f"nested stack {logical}: TemplateURL "
+                                              f"{self.text(url) or '?'} is not a local file", where))
+            return []
+        child_path = os.path.normpath(os.path.join(os.path.dirname(self.path), url))
+        try:
+            with open(child_path, encoding="utf-8-sig") as fh:
+                text = fh.read()
+        except OSError as e:
+            self.problems.append(_problem("parse-error", f"{self.path}: nested stack {logical}: cannot read "
+                                                         f"{child_path} ({e.strerror or e})", where))
+            return []
+        try:
+            data = load_template_text(text)
+        except TemplateError as e:
+            return [Inventory(problems=(_problem("parse-error", f"{child_path}: {e.message}",
+                                                 Location(child_path, e.line, e.column)),))]
+        return [Template(child_path, data, self.options, stack, {k: v for k, v in params.items()},
+                         0, self.depth + 1, f"{logical}/").read()]
+
+
+# ---------------------------------------------------------------------------------------------
+# resource policies: type -> (policy property, how to find the resource ARN(s))
+
+
+Target = Callable[[Template, str, Mapping[str, Any]], List[Tuple[Any, Any]]]
+
+
+def _own_arn(attr: str, prop: str) -> Target:
+    def target(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+        return [(t.names.attr(logical, attr), props.get(prop))] if prop in props else []
+    return target
+
+
+def _bucket(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+    bucket = t.resolve(props.get("Bucket"))
+    from .intrinsics import concat
+    arn = concat([f"arn:{t.settings.partition}:s3:::", bucket]) if isinstance(bucket, (str, Partial, Unknown)) \
+        else Unknown(f"{logical}.Bucket")
+    return [(arn, props.get("PolicyDocument"))]
+
+
+def _queue_arn(t: Template, url: Any) -> Any:
+    if isinstance(url, str) and url.startswith("https://sqs."):
+        host, _, rest = url[len("https://"):].partition("/")
+        region = host.split(".")[1]
+        account, _, name = rest.partition("/")
+        return f"arn:{t.settings.partition}:sqs:{region}:{account}:{name}"
+    if isinstance(url, str) and url.startswith("arn:"):
+        return url
+    return Unknown(f"the ARN of queue {t.text(url) or url!r}")
+
+
+def _queues(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+    urls = t.resolve(props.get("Queues", []))
+    return [(_queue_arn(t, u), props.get("PolicyDocument")) for u in (urls if isinstance(urls, list) else [urls])]
+
+
+def _queue_inline(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+    return [(_queue_arn(t, t.resolve(props.get("Queue"))), props.get("PolicyDocument"))]
+
+
+def _topics(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+    arns = t.resolve(props.get("Topics", []))
+    return [(a, props.get("PolicyDocument")) for a in (arns if isinstance(arns, list) else [arns])]
+
+
+def _topic_inline(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+    return [(t.resolve(props.get("TopicArn")), props.get("PolicyDocument"))]
+
+
+def _key(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+    doc = props.get("KeyPolicy")
+    if doc is None:
+        # CloudFormation's default key policy: the account (and so IAM policies) may use the key
+        doc = LDict({"Version": "2012-10-17", "Statement": [LDict({
+            "Sid": "Enable IAM User Permissions", "Effect": "Allow",
+            "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+            "Action": "kms:*", "Resource": "*"})]})
+    return [(t.names.attr(logical, "Arn"), doc)]
+
+
+def _secret(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+    secret = t.resolve(props.get("SecretId"))
+    return [(secret, props.get("ResourcePolicy"))]
+
+
+def _logs(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+    s = t.settings
+    return [(f"arn:{s.partition}:logs:{s.region}:{s.account or '*'}", props.get("PolicyDocument"))]
+
+
+def _rest_api(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+    from .intrinsics import concat
+    s = t.settings
+    arn = concat([f"arn:{s.partition}:execute-api:{s.region}:{s.account or '*'}:", t.names.ref(logical)])
+    return [(arn, props.get("Policy"))] if "Policy" in props else []
+
+
+def _event_bus_policy(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+    from .intrinsics import concat
+    s = t.settings
+    bus = t.resolve(props.get("EventBusName", "default"))
+    arn = bus if isinstance(bus, str) and bus.startswith("arn:") else \
+        concat([f"arn:{s.partition}:events:{s.region}:{s.account or '*'}:event-bus/", bus])
+    if "Statement" in props:
+        doc = LDict({"Version": "2012-10-17", "Statement": [props["Statement"]]})
+        doc.line = line_of(props["Statement"], 0)
+    else:
+        statement = LDict({"Sid": props.get("StatementId", logical), "Effect": "Allow",
+                           "Principal": {"AWS": props.get("Principal")}, "Action": props.get("Action"),
+                           "Resource": arn})
+        if "Condition" in props:
+            cond = props["Condition"]
+            statement["Condition"] = {"StringEquals": {cond.get("Key", "aws:PrincipalOrgID"): cond.get("Value")}} \
+                if isinstance(cond, dict) else cond
+        doc = LDict({"Version": "2012-10-17", "Statement": [statement]})
+    return [(arn, doc)]
+
+
+def _endpoint(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
+    return [(f"vpc-endpoint:{logical}", props.get("PolicyDocument"))] if "PolicyDocument" in props else []
+
+
+RESOURCE_POLICIES: Dict[str, Tuple[str, Target]] = {
+    "AWS::S3::BucketPolicy": ("PolicyDocument", _bucket),
+    "AWS::S3::AccessPoint": ("Policy", _own_arn("Arn", "Policy")),
+    "AWS::SQS::QueuePolicy": ("PolicyDocument", _queues),
+    "AWS::SQS::QueueInlinePolicy": ("PolicyDocument", _queue_inline),
+    "AWS::SNS::TopicPolicy": ("PolicyDocument", _topics),
+    "AWS::SNS::TopicInlinePolicy": ("PolicyDocument", _topic_inline),
+    "AWS::KMS::Key": ("KeyPolicy", _key),
+    "AWS::SecretsManager::ResourcePolicy": ("ResourcePolicy", _secret),
+    "AWS::ECR::Repository": ("RepositoryPolicyText", _own_arn("Arn", "RepositoryPolicyText")),
+    "AWS::Logs::ResourcePolicy": ("PolicyDocument", _logs),
+    "AWS::ApiGateway::RestApi": ("Policy", _rest_api),
+    "AWS::OpenSearchService::Domain": ("AccessPolicies", _own_arn("Arn", "AccessPolicies")),
+    "AWS::Elasticsearch::Domain": ("AccessPolicies", _own_arn("Arn", "AccessPolicies")),
+    "AWS::Backup::BackupVault": ("AccessPolicy", _own_arn("BackupVaultArn", "AccessPolicy")),
+    "AWS::CodeArtifact::Domain": ("PermissionsPolicyDocument", _own_arn("Arn", "PermissionsPolicyDocument")),
+    "AWS::CodeArtifact::Repository": ("PermissionsPolicyDocument", _own_arn("Arn", "PermissionsPolicyDocument")),
+    "AWS::Events::EventBusPolicy": ("Statement", _event_bus_policy),
+    "AWS::Events::EventBus": ("Policy", _own_arn("Arn", "Policy")),
+    "AWS::EC2::VPCEndpoint": ("PolicyDocument", _endpoint),
+}
+
+
+def _lambda_permission(t: Template, logical: str, res: Mapping[str, Any], props: Mapping[str, Any]
+                       ) -> Optional[ResourcePolicy]:
+    """An ``AWS::Lambda::Permission`` as the one-statement resource policy it adds to the function."""
+    s = t.settings
+    line = line_of(res)
+    layer = res.get("Type") == "AWS::Lambda::LayerVersionPermission"
+    if layer:
+        target = t.resolve(props.get("LayerVersionArn"))
+        action: Any = "lambda:GetLayerVersion"
+    else:
+        fn = t.resolve(props.get("FunctionName"))
+        from .intrinsics import concat
+        fn_text = t.text(fn) or ""
+        if fn_text.startswith("arn:"):
+            target = fn
+        elif ":" in fn_text:  # a partial ARN: 123456789012:function:name
+            target = concat([f"arn:{s.partition}:lambda:{s.region}:", fn])
+        else:
+            target = concat([f"arn:{s.partition}:lambda:{s.region}:",
+                             s.account or Unknown("AWS::AccountId (set settings.account)"), ":function:", fn]) \
+                if isinstance(fn, (str, Partial, Unknown)) else Unknown(f"{logical}.FunctionName")
+        action = props.get("Action")
+    principal = t.resolve(props.get("Principal"))
+    text = t.text(principal) or "*"
+    if text.endswith(".amazonaws.com") or text.endswith(".amazonaws.com.cn"):
+        principal_element: Any = {"Service": principal}
+    else:
+        principal_element = {"AWS": principal}
+    statement: Dict[str, Any] = {"Sid": logical, "Effect": "Allow", "Principal": principal_element,
+                                 "Action": t.resolve(action), "Resource": target}
+    conditions: Dict[str, Dict[str, Any]] = {}
+    for prop, op, key in (("SourceArn", "ArnLike", "aws:SourceArn"), ("SourceAccount", "StringEquals", "aws:SourceAccount"),
+                          ("PrincipalOrgID", "StringEquals", "aws:PrincipalOrgID"),
+                          ("OrganizationId", "StringEquals", "aws:PrincipalOrgID"),
+                          ("FunctionUrlAuthType", "StringEquals", "lambda:FunctionUrlAuthType")):
+        if prop in props:
+            conditions.setdefault(op, {})[key] = t.resolve(props[prop])
+    if conditions:
+        statement["Condition"] = conditions
+    st = LDict(statement)
+    st.line = line or 0
+    doc = LDict({"Version": "2012-10-17", "Statement": LList([st])})
+    doc.line = line or 0
+    where = t.loc(line)
+    try:
+        policy, unknowns = build_policy(doc, logical, "resource", where,
+                                        lambda raw, i: (line + t.offset) if line else None)
+    except PolicyError as e:
+        t.problems.append(_problem("invalid-policy", f"{t.path}: {logical}: {e}", where))
+        return None
+    for u in unknowns:
+        t.unresolved.append(Unresolved(u.expression, t.loc(u.line) if u.line else where))
+    t.problems.extend(f for f in review(policy, []) if f.kind == "unknown-action")
+    return ResourcePolicy(resource=t.text(target) or f"({logical})", type=str(res.get("Type")), policy=policy,
+                          location=where)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+_NAMES = {"Action": ("Action", "NotAction"), "Resource": ("Resource", "NotResource"),
+          "Principal": ("Principal", "NotPrincipal"), "Condition": ("Condition",), "Effect": ("Effect",)}
+
+
+def _about_unresolved(finding: Finding, policy: Policy) -> bool:
+    """A grammar finding about an element whose value was unresolved (written as ``*``): the
+    grammar cannot judge it, and the unresolved finding already says what is missing."""
+    for i, st in enumerate(policy.statements):
+        for element in st.unresolved:
+            for name in _NAMES.get(element, (element,)):
+                if f"Statement[{i}].{name}" in finding.message or \
+                        (len(policy.statements) == 1 and f"Statement.{name}" in finding.message):
+                    return True
+    return False
+
+
+def _all_unknown(policy: Policy) -> bool:
+    return all(st.unresolved >= {"Effect", "Action"} for st in policy.statements)
+
+
+def _unique(values: Sequence[Optional[str]]) -> Tuple[str, ...]:
+    out: List[str] = []
+    for v in values:
+        if v and v not in out:
+            out.append(v)
+    return tuple(out)
+
+
+def _dedupe(items: List[Unresolved]) -> List[Unresolved]:
+    seen = set()
+    out = []
+    for u in items:
+        key = (u.expression, u.location)
+        if key not in seen:
+            seen.add(key)
+            out.append(u)
+    return out
+
+
+__all__ = ["read", "Template", "RESOURCE_POLICIES"]
