@@ -114,17 +114,23 @@ def pseudo_parameters(manifest: Manifest) -> Dict[str, str]:
 Resolver = Callable[[Reference], Optional[str]]
 
 
-def make_resolver(manifest: Manifest, extra: Sequence[Resolver] = ()) -> Resolver:
-    """Resolves pseudo parameters from settings, then asks each reader's resolver in turn."""
+def make_resolver(manifest: Manifest, inventory: Inventory) -> Resolver:
+    """Resolves pseudo parameters from settings and references from what the readers found.
+
+    A reference that names two different values (two templates with the same logical ID) is
+    ambiguous and stays unresolved.
+    """
     pseudo = pseudo_parameters(manifest)
+    known: Dict[str, set] = {}
+    for key, value in inventory.references:
+        known.setdefault(key, set()).add(value)
 
     def resolve(ref: Reference) -> Optional[str]:
         if ref.kind == "pseudo":
             return pseudo.get(ref.text)
-        for r in extra:
-            v = r(ref)
-            if v is not None:
-                return v
+        values = known.get(ref.text)
+        if values and len(values) == 1:
+            return next(iter(values))
         return None
     return resolve
 
@@ -226,8 +232,7 @@ def _finding_for(outcome: Outcome) -> Finding:
 
 
 def check(inventory: Inventory, manifest: Optional[Manifest],
-          files: Mapping[str, Tuple[Policy, ...]] = {},
-          resolvers: Sequence[Resolver] = ()) -> CheckReport:
+          files: Mapping[str, Tuple[Policy, ...]] = {}) -> CheckReport:
     """Decide every requirement of the manifest against the inventory.
 
     ``files`` holds the policies of the files the manifest names (guardrails, policies, boundary),
@@ -244,7 +249,7 @@ def check(inventory: Inventory, manifest: Optional[Manifest],
     mloc = lambda line: Location(manifest.file, line)  # noqa: E731
     scp = tuple(inventory.scp) + tuple(files.get(manifest.resolve(f), ()) for f in manifest.scp)
     rcp = tuple(inventory.rcp) + tuple(files.get(manifest.resolve(f), ()) for f in manifest.rcp)
-    resolve = make_resolver(manifest, resolvers)
+    resolve = make_resolver(manifest, inventory)
     outcomes: List[Outcome] = []
     principals_checked = 0
 

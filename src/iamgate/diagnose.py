@@ -63,19 +63,25 @@ def _implicit_line(blocker: str, req: Requirement, decision: Decision) -> str:
     tail = ""
     if allowed_elsewhere:
         t = allowed_elsewhere[0]
-        tail = f" (the identity policy \"{t.policy_name}\" does{_where(t)})"
+        where = f", {t.location}" if t.location else ""
+        tail = f" (the identity policy \"{t.policy_name}\" allows it{where})"
     if blocker in ("scp", "rcp"):
         return f"implicit deny: a {word} level does not allow it{tail}"
     return f"implicit deny: the {word} does not allow it{tail}"
 
 
+_TRACE_KIND = {"resource": ("resource",), "trust": ("trust",), "kms-key-policy": ("kms-key-policy",)}
+
+
 def _nearest(principal: Principal, req: Requirement, decision: Decision) -> List[str]:
+    """Statements of the blocking policies that nearly allow the request."""
+    blocking = {k for b in decision.blocked_by for k in _TRACE_KIND.get(b, (b,))}
     out: List[str] = []
     for t in decision.near_misses():
-        if t.statement.effect != "Allow":
+        if t.statement.effect != "Allow" or t.policy_kind not in blocking:
             continue
         out.append(_near_line(t, req))
-    if not out:
+    if not out and "identity" in blocking:
         same = _same_resource_statements(principal.identity_policies, req)
         for policy, st in same[:2]:
             out.append(f"nearest: {_name(st, policy.name)}{_where(st)} allows {_actions(st)} on the same resource")

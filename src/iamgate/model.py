@@ -213,6 +213,9 @@ class Inventory:
     rcp: Tuple[Tuple[Policy, ...], ...] = ()
     unresolved: Tuple[Unresolved, ...] = ()
     problems: Tuple[Finding, ...] = ()
+    # what references into the code resolve to ("Queue.Arn", "aws_sqs_queue.jobs.arn"), so that a
+    # manifest can name resources the way the code does; a name may appear more than once
+    references: Tuple[Tuple[str, str], ...] = ()
 
 
 def merge(inventories: "Iterable[Inventory]") -> Inventory:
@@ -226,4 +229,5 @@ def merge(inventories: "Iterable[Inventory]") -> Inventory:
         rcp=tuple(p for i in parts for p in i.rcp),
         unresolved=tuple(u for i in parts for u in i.unresolved),
         problems=tuple(p for i in parts for p in i.problems),
+        references=tuple(r for i in parts for r in i.references),
     )

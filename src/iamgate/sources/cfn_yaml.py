@@ -20,6 +20,12 @@ from .jsonpos import JsonError, Positions, load as load_json
 
 class LDict(dict):
     line: int = 0
+    key_lines: Optional[dict] = None  # YAML: the line of each key (a block mapping's value starts below it)
+
+    def key_line(self, key: Any) -> Optional[int]:
+        if self.key_lines and key in self.key_lines:
+            return self.key_lines[key]
+        return getattr(self.get(key), "line", None) or None
 
 
 class LList(list):
@@ -65,11 +71,13 @@ def _mapping(loader: Any, node: yaml.MappingNode) -> LDict:
     loader.flatten_mapping(node)
     out = LDict()
     out.line = node.start_mark.line + 1
+    out.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
             key = str(key)
         out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
     return out
 
 

@@ -72,6 +72,14 @@ class _Attached:
     groups: List[Any] = field(default_factory=list)
 
 
+class _Located(dict):
+    """A resource's definition, located at its logical ID's line (not at its first property)."""
+
+    def __init__(self, res: Mapping[str, Any], line: Optional[int]) -> None:
+        super().__init__(res)
+        self.line = line or line_of(res) or 0
+
+
 class Template:
     """One template being read."""
 
@@ -126,8 +134,12 @@ class Template:
             if not self._exists(logical, res):
                 continue
             props = res.get("Properties")
-            out.append((logical, res, props if isinstance(props, dict) else LDict()))
+            out.append((logical, _Located(res, self._key_line(logical)), props if isinstance(props, dict) else LDict()))
         return out
+
+    def _key_line(self, logical: str) -> Optional[int]:
+        resources = self.resources
+        return resources.key_line(logical) if isinstance(resources, LDict) else None
 
     def _exists(self, logical: str, res: Mapping[str, Any]) -> bool:
         cond = res.get("Condition")
@@ -240,10 +252,29 @@ class Template:
         principals = self._roles(attached) + self._users(attached, groups) + self._permission_sets()
         resource_policies = self._resource_policies()
         inv = Inventory(principals=tuple(principals), policies=tuple(self.customer_managed.values()),
-                        resource_policies=tuple(resource_policies))
+                        resource_policies=tuple(resource_policies), references=self._references())
         nested = self._nested()
         return merge([inv, Inventory(unresolved=tuple(_dedupe(self.unresolved)), problems=tuple(self.problems))]
                       + nested)
+
+    def _references(self) -> Tuple[Tuple[str, str], ...]:
+        """``Name`` (Ref) and ``Name.Attr`` (GetAtt) of every resource whose values are known."""
+        from .cfn_resources import KINDS
+        out: List[Tuple[str, str]] = []
+        for logical, res in self.resources.items():
+            if not isinstance(res, dict) or not self._exists(logical, res):
+                continue
+            kind = KINDS.get(str(res.get("Type")))
+            if kind is None:
+                continue
+            pairs = [(logical, self.names.ref(logical))]
+            pairs += [(f"{logical}.{attr}", self.names.attr(logical, attr)) for attr in kind.attrs]
+            for key, value in pairs:
+                if isinstance(value, str):
+                    out.append((key, value))
+                    if self.alias_prefix:
+                        out.append((self.alias_prefix + key, value))
+        return tuple(out)
 
     def _targets(self, a: _Attached, props: Mapping[str, Any]) -> _Attached:
         for prop, into in (("Roles", a.roles), ("Users", a.users), ("Groups", a.groups)):
