@@ -78,6 +78,7 @@ class Settings:
     var_files: Tuple[str, ...] = ()
     imports: Mapping[str, str] = field(default_factory=dict, hash=False)
     dynamic_references: Mapping[str, str] = field(default_factory=dict, hash=False)
+    stack_name: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -402,6 +403,7 @@ def _settings(value: Mapping[str, Any], pos: _Positions) -> Settings:
         var_files=tuple(value.get("var_files", ())),
         imports=dict(value.get("imports", {})),
         dynamic_references=dict(value.get("dynamic_references", {})),
+        stack_name=value.get("stack_name"),
     )
 
 

@@ -20,6 +20,7 @@ class ReadOptions:
     var_files: Tuple[str, ...] = ()
     imports: Mapping[str, str] = field(default_factory=dict, hash=False)
     dynamic_references: Mapping[str, str] = field(default_factory=dict, hash=False)
+    stack_name: Optional[str] = None  # AWS::StackName (default: the template file's name)
 
 
 def options_from(settings: Any) -> ReadOptions:
@@ -29,4 +30,4 @@ def options_from(settings: Any) -> ReadOptions:
     return ReadOptions(account=settings.account, region=settings.region, partition=settings.partition,
                        parameters=dict(settings.parameters), variables=dict(settings.variables),
                        var_files=tuple(settings.var_files), imports=dict(settings.imports),
-                       dynamic_references=dict(settings.dynamic_references))
+                       dynamic_references=dict(settings.dynamic_references), stack_name=settings.stack_name)

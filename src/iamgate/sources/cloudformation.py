@@ -48,7 +48,8 @@ def read(path: str, text: str, options: Optional[ReadOptions] = None) -> Optiona
     if not looks_like_template(data):
         return None
     stem = os.path.splitext(os.path.basename(path))[0].replace(".", "-").replace("_", "-") or "stack"
-    return Template(path, data, options or ReadOptions(), stem).read()
+    options = options or ReadOptions()
+    return Template(path, data, options, options.stack_name or stem).read()
 
 
 def _problem(kind: str, message: str, location: Location, severity: str = "error") -> Finding:
@@ -93,6 +94,7 @@ class Template:
         self.alias_prefix = alias_prefix
         self.problems: List[Finding] = []
         self.unresolved: List[Unresolved] = []
+        self.skipped: set = set()  # (logical ID, type, condition) of resources a false Condition removes
         self.aliases: Dict[str, Tuple[str, ...]] = {}
         if SERVERLESS in _transforms(data):
             from .sam import expand
@@ -146,7 +148,10 @@ class Template:
         if cond is None:
             return True
         value = self.resolver.condition(cond, line_of(res))
-        return value is not False  # an unknown condition: the resource may exist, so it is read
+        if value is False:
+            self.skipped.add((logical, str(res.get("Type")), str(cond)))
+            return False
+        return True  # an unknown condition: the resource may exist, so it is read
 
     def text(self, value: Any) -> Optional[str]:
         """A resolved string, with unknown pieces as ``*``; None for non-strings."""
