@@ -56,6 +56,12 @@ def _problem(kind: str, message: str, location: Location, severity: str = "error
     return Finding(kind=kind, rule=kind, severity=severity, message=message, location=location)  # type: ignore[arg-type]
 
 
+def _has_serverless_resources(data: Mapping[str, Any]) -> bool:
+    resources = data.get("Resources")
+    return isinstance(resources, dict) and any(
+        isinstance(r, dict) and str(r.get("Type", "")).startswith("AWS::Serverless::") for r in resources.values())
+
+
 def _transforms(data: Mapping[str, Any]) -> List[str]:
     t = data.get("Transform")
     if isinstance(t, list):
@@ -96,13 +102,16 @@ class Template:
         self.unresolved: List[Unresolved] = []
         self.skipped: set = set()  # (logical ID, type, condition) of resources a false Condition removes
         self.aliases: Dict[str, Tuple[str, ...]] = {}
-        if SERVERLESS in _transforms(data):
+        if SERVERLESS in _transforms(data) or _has_serverless_resources(data):
+            # without the Transform CloudFormation rejects the template; the intent is plain, so it is
+            # read as SAM and the missing Transform reported as a warning
             from .sam import expand
             sam = expand(data)  # type: ignore[arg-type]
             data = sam.template
             self.aliases = dict(sam.aliases)
             for message, line in sam.problems:
-                self.problems.append(_problem("invalid-policy", f"{path}: {message}", self.loc(line)))
+                severity = "warning" if "need 'Transform" in message else "error"
+                self.problems.append(_problem("invalid-policy", f"{path}: {message}", self.loc(line), severity))
         self.data = data
         params = dict(options.parameters)
         params.update(parameters or {})
