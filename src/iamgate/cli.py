@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--manifest", metavar="FILE",
                         help="required-permission manifest (default: ./iamgate.yaml or ./.iamgate.yaml)")
+        sp.add_argument("--var-file", action="append", default=[], metavar="FILE",
+                        help="Terraform variable file for root modules (after *.auto.tfvars; may be repeated)")
 
     c = sub.add_parser("check", help="check every requirement of the manifest against the code")
     c.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
@@ -144,12 +146,19 @@ def _manifest_files(manifest) -> Tuple[dict, list]:
     return read_policy_files(list(kinds), kinds)
 
 
-def _gather(paths: List[str], manifest_path: Optional[str]):
+def _gather(paths: List[str], manifest_path: Optional[str], var_files: Sequence[str] = ()):
     from .model import merge
     from .scan import read_inventory
     from .sources import options_from
     manifest = _load_manifest(manifest_path)
-    inventory = read_inventory(paths or ["."], options_from(manifest.settings if manifest else None))
+    options = options_from(manifest.settings, manifest.resolve) if manifest else options_from(None)
+    for f in var_files:
+        if not os.path.isfile(f):
+            raise UsageError(f"{f}: no such variable file")
+    if var_files:
+        from dataclasses import replace
+        options = replace(options, var_files=tuple(options.var_files) + tuple(var_files))
+    inventory = read_inventory(paths or ["."], options)
     files: dict = {}
     if manifest is not None:
         files, problems = _manifest_files(manifest)
@@ -187,7 +196,7 @@ def _check(args: argparse.Namespace) -> int:
 
     from .check import check
     outputs = _outputs(args.format)
-    manifest, inventory, files = _gather(args.paths, args.manifest)
+    manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
     report = check(inventory, manifest, files)
     if args.allow_unknown:
         downgraded = tuple(replace(f, severity="warning")
@@ -229,7 +238,7 @@ def _simulate(args: argparse.Namespace) -> int:
     resource = "*"
     if rest and (rest[0].startswith("arn:") or rest[0] == "*"):
         resource = rest.pop(0)
-    manifest, inventory, files = _gather(rest, args.manifest)
+    manifest, inventory, files = _gather(rest, args.manifest, args.var_file)
     result = simulate(inventory, manifest, files, args.principal, args.action, resource,
                       _parse_context(args.context))
     if args.format == "json":
@@ -244,7 +253,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _inventory(args: argparse.Namespace) -> int:
     from .report.inventory import render_json, render_text
-    manifest, inventory, files = _gather(args.paths, args.manifest)
+    manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
     sys.stdout.write(render_json(inventory) if args.format == "json" else render_text(inventory))
     return EXIT_INPUT if any(f.kind == "parse-error" and f.severity == "error" for f in inventory.problems) \
         else EXIT_OK

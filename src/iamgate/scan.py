@@ -17,9 +17,13 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".terraform", "node_modules", "cdk
 # (file name endings, "module:function") — the function takes (display path, text, ReadOptions)
 # and returns an Inventory, or None when the file is not of its kind. Readers are tried in order.
 READERS: Tuple[Tuple[Tuple[str, ...], str], ...] = (
+    ((".json",), "iamgate.sources.terraform_plan:read"),
     ((".json",), "iamgate.sources.iam_json:read"),
     ((".yaml", ".yml", ".json", ".template"), "iamgate.sources.cloudformation:read"),
 )
+
+# Terraform files are read together, a directory being a module (sources/terraform.py)
+TERRAFORM = (".tf", ".tf.json")
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -45,7 +49,13 @@ def _reader(spec: str) -> Callable[[str, str, ReadOptions], Optional[Inventory]]
 
 def _readers_for(name: str) -> List[str]:
     low = name.lower()
+    if low.endswith(TERRAFORM):
+        return []
     return [spec for endings, spec in READERS if low.endswith(endings)]
+
+
+def _wanted(name: str) -> bool:
+    return bool(_readers_for(name)) or name.lower().endswith(TERRAFORM)
 
 
 def iter_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
@@ -58,7 +68,7 @@ def iter_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
         elif os.path.isdir(p):
             for root, dirs, names in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-                files.extend(os.path.join(root, n) for n in sorted(names) if _readers_for(n))
+                files.extend(os.path.join(root, n) for n in sorted(names) if _wanted(n))
         else:
             missing.append(p)
     seen = set()
@@ -107,7 +117,14 @@ def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None) 
     if missing:
         raise InputError("no such file or directory: " + ", ".join(missing))
     explicit = {p for p in paths if os.path.isfile(p)}
-    return merge(read_file(f, f in explicit, options) for f in files)
+    terraform = [f for f in files if f.lower().endswith(TERRAFORM)]
+    others = [f for f in files if not f.lower().endswith(TERRAFORM)]
+    parts = [read_file(f, f in explicit, options) for f in others]
+    if terraform:
+        from .sources.terraform import read_modules
+        roots = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
+        parts.append(read_modules(terraform, options, display_path, roots))
+    return merge(parts)
 
 
 def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict[str, Tuple[Policy, ...]],

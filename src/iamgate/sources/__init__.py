@@ -23,11 +23,13 @@ class ReadOptions:
     stack_name: Optional[str] = None  # AWS::StackName (default: the template file's name)
 
 
-def options_from(settings: Any) -> ReadOptions:
-    """ReadOptions from a manifest's Settings (or defaults when there is no manifest)."""
+def options_from(settings: Any, resolve: Any = None) -> ReadOptions:
+    """ReadOptions from a manifest's Settings (or defaults when there is no manifest); ``resolve``
+    turns a path written in the manifest into one relative to the working directory."""
     if settings is None:
         return ReadOptions()
+    var_files = tuple(resolve(f) if resolve else f for f in settings.var_files)
     return ReadOptions(account=settings.account, region=settings.region, partition=settings.partition,
                        parameters=dict(settings.parameters), variables=dict(settings.variables),
-                       var_files=tuple(settings.var_files), imports=dict(settings.imports),
+                       var_files=var_files, imports=dict(settings.imports),
                        dynamic_references=dict(settings.dynamic_references), stack_name=settings.stack_name)

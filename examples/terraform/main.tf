@@ -1,0 +1,54 @@
+# An order-processing service: a queue, a bucket, and a worker role built by a local module.
+
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+
+variable "env" {
+  type    = string
+  default = "dev"
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  prefix = "orders-${var.env}"
+}
+
+resource "aws_s3_bucket" "invoices" {
+  bucket = "${local.prefix}-invoices-${data.aws_caller_identity.current.account_id}"
+}
+
+resource "aws_sqs_queue" "jobs" {
+  name = "${local.prefix}-jobs"
+}
+
+resource "aws_kms_key" "invoices" {
+  description = "invoice encryption"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "KeyAdministrators"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/key-admins" }
+      Action    = "kms:*"
+      Resource  = "*"
+    }]
+  })
+}
+
+module "worker" {
+  source      = "./modules/worker"
+  name        = "${local.prefix}-worker"
+  bucket_arn  = aws_s3_bucket.invoices.arn
+  queue_arns  = [aws_sqs_queue.jobs.arn]
+  kms_key_arn = aws_kms_key.invoices.arn
+}
+
+output "worker_role_arn" {
+  value = module.worker.role_arn
+}

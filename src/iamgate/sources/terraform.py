@@ -1,0 +1,592 @@
+"""Terraform configurations (HCL and JSON syntax): modules evaluated into IAM principals and policies.
+
+A directory of ``.tf``/``.tf.json`` files is a module. Every module that no other scanned module
+calls is a root and is evaluated: variables from the manifest's ``variables``, then
+``*.auto.tfvars``, ``terraform.tfvars`` and the manifest's ``var_files``, then defaults; locals,
+resources (with ``count`` and ``for_each`` instances), data sources (``aws_caller_identity``,
+``aws_partition``, ``aws_region``, ``aws_iam_policy_document``, AWS managed ``aws_iam_policy``) and
+local child modules with their inputs and outputs. Attributes known only after apply are
+synthesized in the right shape (``tf_resources.synthesize``); what cannot be known stays
+``Unknown`` and ends as an ``unresolved`` finding. Remote modules are unresolved.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from ..model import Finding, Inventory, Location, Unresolved, merge
+from . import ReadOptions
+from .intrinsics import Partial, Unknown, unknowns_in
+
+MAX_MODULE_DEPTH = 8
+_META = ("__line__", "__attr_lines__")
+
+
+def _unquote(raw: Any) -> Any:
+    if isinstance(raw, str) and len(raw) >= 2 and raw[0] == raw[-1] == '"' and "${" not in raw:
+        return raw[1:-1]
+    return raw
+
+
+@dataclass
+class ModuleFiles:
+    """The parsed files of one directory."""
+
+    directory: str
+    blocks: List[Any] = field(default_factory=list)  # hcl.Block
+    problems: List[Finding] = field(default_factory=list)
+
+    def of(self, kind: str) -> List[Any]:
+        return [b for b in self.blocks if b.kind == kind]
+
+
+class Lazy(dict):
+    """A dict whose values are computed on first access (locals, resources, module outputs)."""
+
+    def __init__(self, thunks: Mapping[str, Callable[[], Any]]) -> None:
+        super().__init__()
+        self._thunks = dict(thunks)
+        self._busy: set = set()
+
+    def _force(self, key: str) -> Any:
+        if not dict.__contains__(self, key):
+            if key in self._busy:
+                return Unknown(f"{key} (refers to itself)")
+            self._busy.add(key)
+            try:
+                dict.__setitem__(self, key, self._thunks[key]())
+            finally:
+                self._busy.discard(key)
+        return dict.__getitem__(self, key)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._thunks:
+            raise KeyError(key)
+        return self._force(key)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self[key] if key in self._thunks else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._thunks
+
+    def keys(self):  # type: ignore[override]
+        return self._thunks.keys()
+
+    def __iter__(self):
+        return iter(self._thunks)
+
+    def __len__(self) -> int:
+        return len(self._thunks)
+
+    def items(self):  # type: ignore[override]
+        return [(k, self[k]) for k in self._thunks]
+
+    def values(self):  # type: ignore[override]
+        return [self[k] for k in self._thunks]
+
+
+class Scope:
+    """What an expression in one module (and one resource instance) can refer to."""
+
+    def __init__(self, module: "Module", extra: Optional[Mapping[str, Any]] = None) -> None:
+        self.module = module
+        self.extra = dict(extra or {})
+
+    def child(self, **extra: Any) -> "Scope":
+        merged = dict(self.extra)
+        merged.update(extra)
+        return Scope(self.module, merged)
+
+    def lookup(self, name: str) -> Any:
+        if name in self.extra:
+            return self.extra[name]
+        return self.module.root_value(name)
+
+    def read_file(self, path: str) -> Optional[str]:
+        return self.module.reader.read_file(path, self.module.directory)
+
+
+class Module:
+    """One module instance: a directory evaluated with its inputs."""
+
+    def __init__(self, reader: "TreeReader", files: ModuleFiles, address: str, inputs: Mapping[str, Any],
+                 root: bool, depth: int) -> None:
+        self.reader = reader
+        self.files = files
+        self.directory = files.directory
+        self.address = address  # "" for the root, "module.worker" for a child
+        self.inputs = dict(inputs)
+        self.is_root = root
+        self.depth = depth
+        self.scope = Scope(self)
+        self.resources: List[Any] = []  # tf_resources.TfResource, filled by instances()
+        self._roots: Dict[str, Any] = {}
+        self.variables = self._variables()
+        self.locals = Lazy({name: self._local_thunk(raw, block)
+                            for block in files.of("locals") for name, raw in _attrs(block.body)})
+        self.data = self._data()
+        self.children = self._children()
+
+    # ------------------------------------------------------------------ values
+
+    def evaluate(self, raw: Any, scope: Optional[Scope] = None, line: Optional[int] = None) -> Any:
+        from .hcl_eval import evaluate
+        return evaluate(raw, scope or self.scope, line=line)
+
+    def root_value(self, name: str) -> Any:
+        if name in self._roots:
+            return self._roots[name]
+        value: Any
+        if name == "var":
+            value = self.variables
+        elif name == "local":
+            value = self.locals
+        elif name == "data":
+            value = self.data
+        elif name == "module":
+            value = Lazy({n: (lambda m=m: m.outputs()) for n, m in self.children.items()})
+        elif name == "path":
+            value = {"module": self.directory, "root": self.reader.root_dir(self), "cwd": os.getcwd()}
+        elif name == "terraform":
+            value = {"workspace": "default"}
+        elif name in self.reader.resource_types(self):
+            value = self._resource_values(name)
+        else:
+            value = Unknown(f"{name} (not defined in {self.directory or '.'})")
+        self._roots[name] = value
+        return value
+
+    def _local_thunk(self, raw: Any, block: Any) -> Callable[[], Any]:
+        return lambda: self.evaluate(raw, line=block.line)
+
+    def _variables(self) -> Lazy:
+        thunks: Dict[str, Callable[[], Any]] = {}
+        for block in self.files.of("variable"):
+            if not block.labels:
+                continue
+            name = block.labels[0]
+            thunks[name] = self._variable_thunk(name, block)
+        return Lazy(thunks)
+
+    def _variable_thunk(self, name: str, block: Any) -> Callable[[], Any]:
+        def value() -> Any:
+            if name in self.inputs:
+                return self.inputs[name]
+            if self.is_root:
+                found = self.reader.variable_value(self, name)
+                if found is not _MISSING:
+                    return found
+            if "default" in block.body:
+                return self.evaluate(block.body["default"], line=block.line)
+            where = f"{self.address} " if self.address else ""
+            return Unknown(f"{where}var.{name} (no value: set it in the manifest's variables or a .tfvars file)",
+                           block.line)
+        return value
+
+    # ------------------------------------------------------------------ data sources
+
+    def _data(self) -> Lazy:
+        by_type: Dict[str, Dict[str, Any]] = {}
+        for block in self.files.of("data"):
+            if len(block.labels) == 2:
+                by_type.setdefault(block.labels[0], {})[block.labels[1]] = block
+        return Lazy({t: (lambda t=t, blocks=blocks: Lazy({n: (lambda b=b: self._data_value(b)) for n, b in
+                                                          blocks.items()})) for t, blocks in by_type.items()})
+
+    def _data_value(self, block: Any) -> Any:
+        dtype, name = block.labels
+        opts = self.reader.options
+        account = opts.account or Unknown("data.aws_caller_identity account (set settings.account in the manifest)",
+                                          block.line)
+        if dtype == "aws_caller_identity":
+            return {"account_id": account, "id": account,
+                    "arn": Unknown("data.aws_caller_identity.arn (the caller of terraform)", block.line),
+                    "user_id": Unknown("data.aws_caller_identity.user_id", block.line)}
+        if dtype == "aws_partition":
+            suffix = "amazonaws.com.cn" if opts.partition == "aws-cn" else "amazonaws.com"
+            return {"partition": opts.partition, "id": opts.partition, "dns_suffix": suffix}
+        if dtype == "aws_region":
+            return {"name": opts.region, "id": opts.region, "region": opts.region,
+                    "endpoint": f"ec2.{opts.region}.amazonaws.com"}
+        if dtype == "aws_iam_policy_document":
+            values = self.evaluate_block(block.body, self.scope)
+            from .tf_resources import policy_document_json
+            doc = policy_document_json(values, self._line_of(block), file=getattr(block, "file", None))
+            return {"json": doc, "minified_json": doc, "id": Unknown(f"data.{dtype}.{name}.id")}
+        if dtype == "aws_iam_policy":
+            return self._data_iam_policy(block)
+        return Unknown(f"data.{dtype}.{name} (read from AWS at plan time)", block.line)
+
+    def _data_iam_policy(self, block: Any) -> Any:
+        from ..catalog.managed import managed_policy
+        values = self.evaluate_block(block.body, self.scope)
+        ref = values.get("arn") or values.get("name")
+        found = managed_policy(ref) if isinstance(ref, str) else None
+        if found is None:
+            return Unknown(f"data.aws_iam_policy.{block.labels[1]} (not an AWS managed policy iamgate knows)",
+                           block.line)
+        import json as _json
+        doc = {"Version": found.version or "2012-10-17",
+               "Statement": [_statement_json(s) for s in found.statements]}
+        return {"arn": found.arn, "name": found.name, "policy": _json.dumps(doc), "id": found.arn}
+
+    # ------------------------------------------------------------------ blocks
+
+    def _line_of(self, block: Any) -> Callable[[tuple], Optional[int]]:
+        def line_of(path: tuple) -> Optional[int]:
+            node: Any = block.body
+            line = block.line
+            for key in path:
+                if isinstance(node, dict):
+                    attr_lines = node.get("__attr_lines__") or {}
+                    if isinstance(key, str) and key in attr_lines:
+                        line = attr_lines[key]
+                    node = node.get(key)
+                elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                    node = node[key]
+                else:
+                    break
+                if isinstance(node, dict) and node.get("__line__"):
+                    line = node["__line__"]
+            return line
+        return line_of
+
+    def evaluate_block(self, body: Mapping[str, Any], scope: Scope) -> Dict[str, Any]:
+        """A block body evaluated: attributes, nested blocks (lists of dicts) and dynamic blocks."""
+        out: Dict[str, Any] = {}
+        line = body.get("__line__") if isinstance(body, dict) else None
+        attr_lines = (body.get("__attr_lines__") or {}) if isinstance(body, dict) else {}
+        for key, raw in body.items():
+            if key in _META:
+                continue
+            if key == "dynamic":
+                for dyn in raw if isinstance(raw, list) else [raw]:
+                    for label, spec in (dyn.items() if isinstance(dyn, dict) else ()):
+                        if label in _META:
+                            continue
+                        out.setdefault(label, []).extend(self._dynamic(label, spec, scope))
+                continue
+            if _is_block_list(raw):
+                out.setdefault(key, []).extend(self.evaluate_block(b, scope) for b in raw)
+                continue
+            out[key] = self.evaluate(raw, scope, attr_lines.get(key, line))
+        if line:
+            out["__line__"] = line
+        return out
+
+    def _dynamic(self, label: str, spec: Mapping[str, Any], scope: Scope) -> List[Dict[str, Any]]:
+        line = spec.get("__line__")
+        items = self.evaluate(spec.get("for_each"), scope, line)
+        iterator = _unquote(spec.get("iterator")) if "iterator" in spec else label
+        if isinstance(iterator, str) and iterator.startswith("${") and iterator.endswith("}"):
+            iterator = iterator[2:-1]
+        contents = spec.get("content") or []
+        content = contents[0] if isinstance(contents, list) and contents else (contents or {})
+        if isinstance(items, (Unknown, Partial)):
+            bound = {"key": Unknown(f"{label}.key (for_each unknown)", line),
+                     "value": Unknown(f"{label}.value (for_each unknown)", line)}
+            block = self.evaluate_block(content, scope.child(**{str(iterator): bound}))
+            block["__line__"] = line
+            block["__unknown_count__"] = True
+            return [block]
+        pairs = list(items.items()) if isinstance(items, dict) else list(enumerate(items or []))
+        out = []
+        for k, v in pairs:
+            block = self.evaluate_block(content, scope.child(**{str(iterator): {"key": k, "value": v}}))
+            block["__line__"] = line  # statements built by a dynamic block point at the block
+            out.append(block)
+        return out
+
+    # ------------------------------------------------------------------ resources
+
+    def resource_blocks(self) -> List[Any]:
+        return [b for b in self.files.of("resource") if len(b.labels) == 2]
+
+    def _resource_values(self, rtype: str) -> Lazy:
+        blocks = {b.labels[1]: b for b in self.resource_blocks() if b.labels[0] == rtype}
+        return Lazy({name: (lambda b=b: self._instances_value(b)) for name, b in blocks.items()})
+
+    def _instances_value(self, block: Any) -> Any:
+        instances = self.instances(block)
+        if isinstance(instances, Unknown):
+            return instances
+        kind, items = instances
+        if kind == "single":
+            return items[0][1]
+        if kind == "count":
+            return [v for _, v in items]
+        return {k: v for k, v in items}
+
+    def instances(self, block: Any) -> Any:
+        """("single" | "count" | "for_each", [(index, attributes)]) for a resource block."""
+        cache = self.reader.instance_cache
+        key = (id(self), block.labels[0], block.labels[1])
+        if key in cache:
+            return cache[key]
+        cache[key] = Unknown(f"{block.labels[0]}.{block.labels[1]} (refers to itself)", block.line)
+        body = block.body
+        result: Any
+        if "count" in body:
+            n = self.evaluate(body["count"], line=block.line)
+            if isinstance(n, (int, float)) and not isinstance(n, bool):
+                result = ("count", [(i, self._instance(block, i, self.scope.child(count={"index": i})))
+                                    for i in range(int(n))])
+            else:
+                result = ("count", [("*", self._instance(block, "*", self.scope.child(
+                    count={"index": Unknown(f"count.index of {block.labels[0]}.{block.labels[1]}", block.line)})))])
+                self.reader.unresolved.append(Unresolved(f"count of {self._address(block)} ({_describe(n)})",
+                                                         self.block_location(block)))
+        elif "for_each" in body:
+            items = self.evaluate(body["for_each"], line=block.line)
+            if isinstance(items, dict):
+                pairs: Optional[List[Tuple[Any, Any]]] = list(items.items())
+            elif isinstance(items, list) and all(isinstance(x, str) for x in items):
+                pairs = [(x, x) for x in sorted(set(items))]
+            else:
+                pairs = None
+            if pairs is not None:
+                result = ("for_each", [(k, self._instance(block, k, self.scope.child(each={"key": k, "value": v})))
+                                       for k, v in pairs])
+            else:
+                unknown_each = {"key": Unknown(f"each.key of {self._address(block)}", block.line),
+                                "value": Unknown(f"each.value of {self._address(block)}", block.line)}
+                self.reader.unresolved.append(Unresolved(f"for_each of {self._address(block)} ({_describe(items)})",
+                                                         self.block_location(block)))
+                result = ("for_each", [("*", self._instance(block, "*", self.scope.child(each=unknown_each)))])
+        else:
+            result = ("single", [(None, self._instance(block, None, self.scope))])
+        cache[key] = result
+        return result
+
+    def _address(self, block: Any, index: Any = None) -> str:
+        base = f"{block.labels[0]}.{block.labels[1]}"
+        if index is not None:
+            base += f"[{index}]" if isinstance(index, int) or index == "*" else f'["{index}"]'
+        return f"{self.address}.{base}" if self.address else base
+
+    def _instance(self, block: Any, index: Any, scope: Scope) -> Dict[str, Any]:
+        from .tf_resources import TfResource, synthesize
+        rtype, name = block.labels
+        values = self.evaluate_block(block.body, scope)
+        address = self._address(block, index)
+        computed = synthesize(rtype, name, values, self.reader.options, address)
+        merged = dict(computed)
+        merged.update({k: v for k, v in values.items() if not k.startswith("__")})
+        for k, v in computed.items():  # what the provider computes wins over an unset argument
+            if merged.get(k) is None:
+                merged[k] = v
+        self.resources.append(TfResource(address=address, mode="managed", type=rtype, name=name,
+                                         module=self.address, index=index, values=values,
+                                         location=self.block_location(block), line_of=self._line_of(block)))
+        return merged
+
+    def block_location(self, block: Any) -> Location:
+        return Location(getattr(block, "file", self.directory), block.line)
+
+    # ------------------------------------------------------------------ modules
+
+    def _children(self) -> Dict[str, "Module"]:
+        children: Dict[str, Module] = {}
+        for block in self.files.of("module"):
+            if not block.labels:
+                continue
+            name = block.labels[0]
+            source = _unquote(block.body.get("source"))
+            child_files = self.reader.local_module(self, source) if isinstance(source, str) else None
+            if child_files is None or self.depth >= MAX_MODULE_DEPTH:
+                self.reader.unresolved.append(Unresolved(
+                    f"module.{name}: source {source!s} is not a local module in the scanned files",
+                    self.block_location(block)))
+                children[name] = _RemoteModule(name, source, block.line)  # type: ignore[assignment]
+                continue
+            inputs = Lazy({k: (lambda raw=raw: self.evaluate(raw, line=block.line))
+                           for k, raw in block.body.items()
+                           if k not in _META and k not in ("source", "version", "providers", "count", "for_each",
+                                                            "depends_on")})
+            address = f"{self.address}.module.{name}" if self.address else f"module.{name}"
+            children[name] = Module(self.reader, child_files, address, inputs, False, self.depth + 1)
+        return children
+
+    def outputs(self) -> Lazy:
+        return Lazy({b.labels[0]: (lambda b=b: self.evaluate(b.body.get("value"), line=b.line))
+                     for b in self.files.of("output") if b.labels})
+
+    def evaluate_all(self) -> None:
+        """Instantiate every resource of this module and of its children."""
+        for block in self.resource_blocks():
+            self.instances(block)
+        for child in self.children.values():
+            if isinstance(child, Module):
+                child.evaluate_all()
+
+    def all_resources(self) -> List[Any]:
+        out = list(self.resources)
+        for child in self.children.values():
+            if isinstance(child, Module):
+                out.extend(child.all_resources())
+        return out
+
+
+class _RemoteModule:
+    def __init__(self, name: str, source: Any, line: Optional[int]) -> None:
+        self.name, self.source, self.line = name, source, line
+
+    def outputs(self) -> Any:
+        return Unknown(f"module.{self.name} outputs (remote module {self.source})", self.line)
+
+
+_MISSING = object()
+
+
+def _attrs(body: Mapping[str, Any]) -> Iterable[Tuple[str, Any]]:
+    return [(k, v) for k, v in body.items() if k not in _META]
+
+
+def _is_block_list(raw: Any) -> bool:
+    return isinstance(raw, list) and bool(raw) and all(isinstance(b, dict) and "__line__" in b for b in raw)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Unknown):
+        return value.expression
+    return "not a number, list or map" if not unknowns_in(value) else "unknown"
+
+
+def _statement_json(st: Any) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"Effect": st.effect}
+    if st.sid:
+        out["Sid"] = st.sid
+    for attr, key in (("actions", "Action"), ("not_actions", "NotAction"), ("resources", "Resource"),
+                      ("not_resources", "NotResource")):
+        v = getattr(st, attr)
+        if v is not None:
+            out[key] = list(v)
+    if st.conditions:
+        cond: Dict[str, Dict[str, List[str]]] = {}
+        for c in st.conditions:
+            cond.setdefault(c.operator, {})[c.key] = list(c.values)
+        out["Condition"] = cond
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class TreeReader:
+    """Every Terraform module under the scanned paths, read and evaluated."""
+
+    def __init__(self, modules: Dict[str, ModuleFiles], options: ReadOptions, roots: Sequence[str]) -> None:
+        self.modules = modules  # directory (absolute) -> files
+        self.options = options
+        self.roots = [os.path.realpath(r) for r in roots]
+        self.unresolved: List[Unresolved] = []
+        self.instance_cache: Dict[Any, Any] = {}
+        self._tfvars: Dict[str, Dict[str, Any]] = {}
+        self._roots: Dict[int, str] = {}
+
+    def root_dir(self, module: Module) -> str:
+        return module.directory
+
+    def resource_types(self, module: Module) -> set:
+        return {b.labels[0] for b in module.resource_blocks()}
+
+    def local_module(self, caller: Module, source: str) -> Optional[ModuleFiles]:
+        if not (source.startswith("./") or source.startswith("../")):
+            return None
+        path = os.path.normpath(os.path.join(caller.directory, source))
+        return self.modules.get(path)
+
+    def read_file(self, path: str, base: str) -> Optional[str]:
+        """file() and templatefile(): only files inside the scanned tree are read."""
+        full = os.path.realpath(os.path.join(base, path))
+        if not any(full == r or full.startswith(r + os.sep) for r in self.roots):
+            return None
+        try:
+            with open(full, encoding="utf-8") as fh:
+                return fh.read()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def variable_value(self, module: Module, name: str) -> Any:
+        if name in self.options.variables:
+            return self.options.variables[name]
+        values = self._tfvars_for(module.directory)
+        return values.get(name, _MISSING)
+
+    def _tfvars_for(self, directory: str) -> Dict[str, Any]:
+        if directory in self._tfvars:
+            return self._tfvars[directory]
+        from .tfvars import read_tfvars_files
+        values, unknowns = read_tfvars_files(directory, self.options.var_files)
+        self._tfvars[directory] = values
+        self.unresolved.extend(unknowns)
+        return values
+
+
+def read_modules(files: Sequence[str], options: Optional[ReadOptions] = None,
+                 display: Callable[[str], str] = lambda p: p, roots: Sequence[str] = ()) -> Inventory:
+    """Every Terraform file given, grouped into modules (directories) and evaluated.
+
+    ``roots`` are the scanned paths: ``file()`` and ``templatefile()`` read nothing outside them.
+    """
+    from .hcl import HclError, parse_many
+    options = options or ReadOptions()
+    texts: List[Tuple[str, str]] = []
+    problems: List[Finding] = []
+    for path in files:
+        try:
+            with open(path, encoding="utf-8-sig") as fh:
+                texts.append((path, fh.read()))
+        except (OSError, UnicodeDecodeError) as e:
+            problems.append(Finding(kind="parse-error", rule="parse-error", severity="error",
+                                    message=f"{display(path)}: cannot be read ({e})", location=Location(display(path))))
+    parsed = parse_many([(display(p), t) for p, t in texts])
+    modules: Dict[str, ModuleFiles] = {}
+    for (path, _), result in zip(texts, parsed):
+        directory = os.path.normpath(os.path.dirname(os.path.abspath(path)))
+        mf = modules.setdefault(directory, ModuleFiles(directory))
+        if isinstance(result, HclError):
+            mf.problems.append(Finding(kind="parse-error", rule="parse-error", severity="error",
+                                       message=f"{display(path)}: {result.message}",
+                                       location=Location(display(path), result.line, result.column)))
+            continue
+        for block in result.blocks:
+            block.file = display(path)
+            mf.blocks.append(block)
+    reader = TreeReader(modules, options, roots or sorted({os.path.dirname(os.path.abspath(f)) for f in files}))
+    called = set()
+    for directory, mf in modules.items():
+        for block in mf.of("module"):
+            source = _unquote(block.body.get("source"))
+            if isinstance(source, str) and source.startswith(("./", "../")):
+                called.add(os.path.normpath(os.path.join(directory, source)))
+    inventories: List[Inventory] = [Inventory(problems=tuple(problems))]
+    for directory in sorted(modules):
+        mf = modules[directory]
+        inventories.append(Inventory(problems=tuple(mf.problems)))
+        if directory in called or not mf.blocks:
+            continue
+        inventories.append(_evaluate_root(reader, mf, options))
+    inventories.append(Inventory(unresolved=tuple(_dedupe(reader.unresolved))))
+    return merge(inventories)
+
+
+def _evaluate_root(reader: TreeReader, mf: ModuleFiles, options: ReadOptions) -> Inventory:
+    from .tf_resources import build_inventory
+    root = Module(reader, mf, "", {}, True, 0)
+    root.evaluate_all()
+    resources = root.all_resources()
+    where = mf.blocks[0].file if mf.blocks else mf.directory
+    return build_inventory(resources, options, where)
+
+
+def _dedupe(items: List[Unresolved]) -> List[Unresolved]:
+    seen = set()
+    out = []
+    for u in items:
+        if (u.expression, u.location) not in seen:
+            seen.add((u.expression, u.location))
+            out.append(u)
+    return out

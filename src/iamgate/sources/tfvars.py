@@ -1,0 +1,61 @@
+"""Terraform variable files: ``terraform.tfvars``, ``*.auto.tfvars`` (and their ``.json`` forms), and
+the files a manifest names in ``settings.var_files``, in Terraform's order of precedence."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ..model import Location, Unresolved
+from .intrinsics import Unknown
+
+
+class _NoScope:
+    """Variable files hold literal values: nothing to refer to."""
+
+    def lookup(self, name: str) -> Any:
+        return Unknown(f"{name} (variable files cannot refer to other values)")
+
+    def read_file(self, path: str) -> Optional[str]:
+        return None
+
+
+def variable_files(directory: str, extra: Sequence[str]) -> List[str]:
+    """The variable files that apply to a root module, lowest precedence first."""
+    files = []
+    for name in ("terraform.tfvars", "terraform.tfvars.json"):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            files.append(path)
+    files += sorted(glob.glob(os.path.join(directory, "*.auto.tfvars")) +
+                    glob.glob(os.path.join(directory, "*.auto.tfvars.json")))
+    files += list(extra)
+    return files
+
+
+def parse_tfvars(path: str, text: str) -> Dict[str, Any]:
+    """The values of one variable file; raises ValueError with a message when it cannot be read."""
+    if path.endswith(".json"):
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("a .tfvars.json file must hold an object")
+        return data
+    import hcl2
+    from .hcl_eval import evaluate
+    raw = hcl2.loads(text)
+    scope = _NoScope()
+    return {k: evaluate(v, scope) for k, v in raw.items() if not k.startswith("__")}
+
+
+def read_tfvars_files(directory: str, extra: Sequence[str]) -> Tuple[Dict[str, Any], List[Unresolved]]:
+    values: Dict[str, Any] = {}
+    problems: List[Unresolved] = []
+    for path in variable_files(directory, extra):
+        try:
+            with open(path, encoding="utf-8-sig") as fh:
+                values.update(parse_tfvars(path, fh.read()))
+        except Exception as e:  # noqa: BLE001 - any unreadable file is reported, never fatal
+            problems.append(Unresolved(f"variable file {path} could not be read ({type(e).__name__}: {e})",
+                                       Location(path)))
+    return values, problems
