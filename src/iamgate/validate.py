@@ -542,3 +542,24 @@ def review(policy: Policy, grammar: List[Finding]) -> List[Finding]:
     if any(f.kind == "invalid-policy" for f in grammar):
         semantic = [f for f in semantic if f.kind != "invalid-policy"]
     return list(grammar) + semantic
+
+
+_ELEMENT_NAMES = {"Action": ("Action", "NotAction"), "Resource": ("Resource", "NotResource"),
+                  "Principal": ("Principal", "NotPrincipal"), "Condition": ("Condition",), "Effect": ("Effect",)}
+
+
+def about_unresolved(finding: Finding, policy: Policy) -> bool:
+    """A grammar finding about an element whose value a reader could not resolve (and wrote as
+    ``*``): the grammar cannot judge it, and the unresolved finding already says what is missing."""
+    for i, st in enumerate(policy.statements):
+        for element in st.unresolved:
+            for name in _ELEMENT_NAMES.get(element, (element,)):
+                if f"Statement[{i}].{name}" in finding.message or \
+                        (len(policy.statements) == 1 and f"Statement.{name}" in finding.message):
+                    return True
+    return False
+
+
+def all_unknown(policy: Policy) -> bool:
+    """A placeholder whose every statement is unknown: nothing in it can be checked."""
+    return all(st.unresolved >= {"Effect", "Action"} for st in policy.statements)

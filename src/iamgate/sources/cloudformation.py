@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..model import Finding, Inventory, Location, Policy, Principal, ResourcePolicy, Unresolved, merge
 from ..policy import PolicyError, unresolved_policy
-from ..validate import review, validate_document
+from ..validate import about_unresolved, all_unknown, review, validate_document
 from . import ReadOptions
 from .cfn_resources import Names
 from .cfn_yaml import LDict, LList, TemplateError, line_of, load_template_text, looks_like_template
@@ -189,10 +189,10 @@ class Template:
         if isinstance(value, dict):
             grammar = validate_document(starred(value), "identity" if kind == "boundary" else kind,
                                         lambda p: self._locate(value, p, where), f"{self.path}: {name}")
-            grammar = [f for f in grammar if not _about_unresolved(f, policy)]
+            grammar = [f for f in grammar if not about_unresolved(f, policy)]
         else:
             grammar = []
-        self.problems.extend(review(policy, grammar) if not _all_unknown(policy) else [])
+        self.problems.extend(review(policy, grammar) if not all_unknown(policy) else [])
         return policy
 
     def _locate(self, doc: Any, path: Tuple, default: Location) -> Location:
@@ -748,24 +748,7 @@ def _lambda_permission(t: Template, logical: str, res: Mapping[str, Any], props:
 # ---------------------------------------------------------------------------------------------
 
 
-_NAMES = {"Action": ("Action", "NotAction"), "Resource": ("Resource", "NotResource"),
-          "Principal": ("Principal", "NotPrincipal"), "Condition": ("Condition",), "Effect": ("Effect",)}
 
-
-def _about_unresolved(finding: Finding, policy: Policy) -> bool:
-    """A grammar finding about an element whose value was unresolved (written as ``*``): the
-    grammar cannot judge it, and the unresolved finding already says what is missing."""
-    for i, st in enumerate(policy.statements):
-        for element in st.unresolved:
-            for name in _NAMES.get(element, (element,)):
-                if f"Statement[{i}].{name}" in finding.message or \
-                        (len(policy.statements) == 1 and f"Statement.{name}" in finding.message):
-                    return True
-    return False
-
-
-def _all_unknown(policy: Policy) -> bool:
-    return all(st.unresolved >= {"Effect", "Action"} for st in policy.statements)
 
 
 def _unique(values: Sequence[Optional[str]]) -> Tuple[str, ...]:

@@ -27,12 +27,15 @@ from urllib.parse import unquote
 
 from ..model import Finding, FindingKind, Inventory, Location, Policy, Principal, Unresolved
 from ..policy import PolicyError, parse_policy, parse_statement, unresolved_policy
-from ..validate import review, validate_document
+from ..validate import about_unresolved, review, validate_document
 from .jsonpos import JsonError, Path, Positions, load
 
 __all__ = ["SourceError", "read", "read_policy_file"]
 
 _VERSIONS = ("2012-10-17", "2008-10-17")
+# ${name} with no colon is a placeholder (a templatefile() template, a documentation example), never
+# an IAM policy variable (${aws:username}); %{…} is a template directive
+_PLACEHOLDER = re.compile(r"(?<!\$)\$\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}|%\{[^}]*\}")
 _GAAD_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList")
 
 
@@ -157,7 +160,12 @@ def _build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where: Pa
 
 def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where: Path,
                arn: Optional[str] = None) -> Optional[Policy]:
-    """``doc`` as a Policy, with its validation findings recorded; None if it cannot be read."""
+    """``doc`` as a Policy, with its validation findings recorded; None if it cannot be read.
+
+    Placeholders such as ``${account_id}`` (a ``templatefile()`` template read on its own, a
+    documented example) are values not known here: written as ``*`` and marked unresolved.
+    """
+    doc, holes = _without_placeholders(doc)
     grammar = [] if doc.error is not None else validate_document(
         doc.data, kind, lambda path: file.loc(doc.sub(path)), f"{file.path}: {subject}")
     try:
@@ -168,8 +176,45 @@ def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where
         else:
             file.problem("invalid-policy", e.message, e.location)
         return None
+    if holes:
+        policy = dataclasses.replace(policy, statements=tuple(
+            dataclasses.replace(st, unresolved=st.unresolved | holes.get(i, frozenset()))
+            for i, st in enumerate(policy.statements)))
+        grammar = [f for f in grammar if not about_unresolved(f, policy)]
     file.problems.extend(review(policy, grammar))
     return policy
+
+
+_HOLE_ELEMENT = {"Action": "Action", "NotAction": "Action", "Resource": "Resource", "NotResource": "Resource",
+            "Principal": "Principal", "NotPrincipal": "Principal", "Condition": "Condition"}
+
+
+def _without_placeholders(doc: _Doc) -> Tuple[_Doc, Dict[int, frozenset]]:
+    """The document with placeholder pieces written as ``*``, and per statement the elements that held one."""
+    data = doc.data
+    raw = data.get("Statement") if isinstance(data, Mapping) else None
+    if raw is None or not _PLACEHOLDER.search(json.dumps(raw)):
+        return doc, {}
+    statements = raw if isinstance(raw, list) else [raw]
+    holes: Dict[int, frozenset] = {}
+    fixed = []
+    for i, st in enumerate(statements):
+        if not isinstance(st, Mapping):
+            fixed.append(st)
+            continue
+        marked = set()
+        new = {}
+        for key, value in st.items():
+            text = json.dumps(value)
+            if key in _HOLE_ELEMENT and _PLACEHOLDER.search(text):
+                marked.add(_HOLE_ELEMENT[key])
+                value = json.loads(_PLACEHOLDER.sub("*", text))
+            new[key] = value
+        if marked:
+            holes[i] = frozenset(marked)
+        fixed.append(new)
+    data = dict(data, Statement=fixed if isinstance(raw, list) else fixed[0])
+    return dataclasses.replace(doc, data=data), holes
 
 
 def _kind_of(data: Any) -> str:

@@ -168,6 +168,10 @@ class Module:
                 continue
             name = block.labels[0]
             thunks[name] = self._variable_thunk(name, block)
+        if self.is_root:
+            # values the manifest gives for variables a partial checkout does not declare
+            for name, value in self.reader.options.variables.items():
+                thunks.setdefault(name, lambda value=value: value)
         return Lazy(thunks)
 
     def _variable_thunk(self, name: str, block: Any) -> Callable[[], Any]:
@@ -192,10 +196,11 @@ class Module:
         for block in self.files.of("data"):
             if len(block.labels) == 2:
                 by_type.setdefault(block.labels[0], {})[block.labels[1]] = block
-        return Lazy({t: (lambda t=t, blocks=blocks: Lazy({n: (lambda b=b: self._data_value(b)) for n, b in
-                                                          blocks.items()})) for t, blocks in by_type.items()})
+        return Lazy({t: (lambda t=t, blocks=blocks: Lazy({n: (lambda b=b: self._instances_value(b, "data"))
+                                                          for n, b in blocks.items()})) for t, blocks in by_type.items()})
 
-    def _data_value(self, block: Any) -> Any:
+    def _data_value(self, block: Any, scope: Optional["Scope"] = None) -> Any:
+        scope = scope or self.scope
         dtype, name = block.labels
         opts = self.reader.options
         account = opts.account or Unknown("data.aws_caller_identity account (set settings.account in the manifest)",
@@ -211,17 +216,25 @@ class Module:
             return {"name": opts.region, "id": opts.region, "region": opts.region,
                     "endpoint": f"ec2.{opts.region}.amazonaws.com"}
         if dtype == "aws_iam_policy_document":
-            values = self.evaluate_block(block.body, self.scope)
+            values = self.evaluate_block(block.body, scope)
             from .tf_resources import policy_document_json
-            doc = policy_document_json(values, self._line_of(block), file=getattr(block, "file", None))
+            doc = policy_document_json(values, _evaluated_line_of(values, self._line_of(block)),
+                                       file=getattr(block, "file", None))
             return {"json": doc, "minified_json": doc, "id": Unknown(f"data.{dtype}.{name}.id")}
         if dtype == "aws_iam_policy":
-            return self._data_iam_policy(block)
+            return self._data_iam_policy(block, scope)
+        if dtype == "template_file":  # the legacy template provider: rendered like templatefile()
+            from .hcl_eval import MapScope, evaluate_expression
+            values = self.evaluate_block(block.body, scope)
+            rendered = evaluate_expression("templatestring(t, v)", MapScope({"t": values.get("template"),
+                                                                              "v": values.get("vars") or {}}),
+                                           line=block.line)
+            return {"rendered": rendered, "id": Unknown(f"data.template_file.{name}.id")}
         return Unknown(f"data.{dtype}.{name} (read from AWS at plan time)", block.line)
 
-    def _data_iam_policy(self, block: Any) -> Any:
+    def _data_iam_policy(self, block: Any, scope: "Scope") -> Any:
         from ..catalog.managed import managed_policy
-        values = self.evaluate_block(block.body, self.scope)
+        values = self.evaluate_block(block.body, scope)
         ref = values.get("arn") or values.get("name")
         found = managed_policy(ref) if isinstance(ref, str) else None
         if found is None:
@@ -308,8 +321,8 @@ class Module:
         blocks = {b.labels[1]: b for b in self.resource_blocks() if b.labels[0] == rtype}
         return Lazy({name: (lambda b=b: self._instances_value(b)) for name, b in blocks.items()})
 
-    def _instances_value(self, block: Any) -> Any:
-        instances = self.instances(block)
+    def _instances_value(self, block: Any, mode: str = "managed") -> Any:
+        instances = self.instances(block, mode)
         if isinstance(instances, Unknown):
             return instances
         kind, items = instances
@@ -319,10 +332,11 @@ class Module:
             return [v for _, v in items]
         return {k: v for k, v in items}
 
-    def instances(self, block: Any) -> Any:
-        """("single" | "count" | "for_each", [(index, attributes)]) for a resource block."""
+    def instances(self, block: Any, mode: str = "managed") -> Any:
+        """("single" | "count" | "for_each", [(index, attributes)]) for a resource or data block."""
         cache = self.reader.instance_cache
-        key = (id(self), block.labels[0], block.labels[1])
+        key = (id(self), mode, block.labels[0], block.labels[1])
+        make = self._instance if mode == "managed" else (lambda b, i, scope: self._data_value(b, scope))
         if key in cache:
             return cache[key]
         cache[key] = Unknown(f"{block.labels[0]}.{block.labels[1]} (refers to itself)", block.line)
@@ -331,10 +345,10 @@ class Module:
         if "count" in body:
             n = self.evaluate(body["count"], line=block.line)
             if isinstance(n, (int, float)) and not isinstance(n, bool):
-                result = ("count", [(i, self._instance(block, i, self.scope.child(count={"index": i})))
+                result = ("count", [(i, make(block, i, self.scope.child(count={"index": i})))
                                     for i in range(int(n))])
             else:
-                result = ("count", [("*", self._instance(block, "*", self.scope.child(
+                result = ("count", [("*", make(block, "*", self.scope.child(
                     count={"index": Unknown(f"count.index of {block.labels[0]}.{block.labels[1]}", block.line)})))])
                 self.reader.unresolved.append(Unresolved(f"count of {self._address(block)} ({_describe(n)})",
                                                          self.block_location(block)))
@@ -347,16 +361,16 @@ class Module:
             else:
                 pairs = None
             if pairs is not None:
-                result = ("for_each", [(k, self._instance(block, k, self.scope.child(each={"key": k, "value": v})))
+                result = ("for_each", [(k, make(block, k, self.scope.child(each={"key": k, "value": v})))
                                        for k, v in pairs])
             else:
                 unknown_each = {"key": Unknown(f"each.key of {self._address(block)}", block.line),
                                 "value": Unknown(f"each.value of {self._address(block)}", block.line)}
                 self.reader.unresolved.append(Unresolved(f"for_each of {self._address(block)} ({_describe(items)})",
                                                          self.block_location(block)))
-                result = ("for_each", [("*", self._instance(block, "*", self.scope.child(each=unknown_each)))])
+                result = ("for_each", [("*", make(block, "*", self.scope.child(each=unknown_each)))])
         else:
-            result = ("single", [(None, self._instance(block, None, self.scope))])
+            result = ("single", [(None, make(block, None, self.scope))])
         cache[key] = result
         return result
 
@@ -440,6 +454,25 @@ class _RemoteModule:
 _MISSING = object()
 
 
+def _evaluated_line_of(values: Mapping[str, Any], fallback: Callable[[tuple], Optional[int]]
+                       ) -> Callable[[tuple], Optional[int]]:
+    """Lines of nested blocks as evaluated: a block a ``dynamic`` block built carries that block's
+    line, which the raw body (where it has no index of its own) cannot give."""
+    def line_of(path: tuple) -> Optional[int]:
+        node: Any = values
+        for key in path:
+            if isinstance(node, dict) and key in node:
+                node = node[key]
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                node = node[key]
+            else:
+                return fallback(path)
+        if isinstance(node, dict) and node.get("__line__"):
+            return node["__line__"]
+        return fallback(path)
+    return line_of
+
+
 def _attrs(body: Mapping[str, Any]) -> Iterable[Tuple[str, Any]]:
     return [(k, v) for k, v in body.items() if k not in _META]
 
@@ -477,9 +510,11 @@ def _statement_json(st: Any) -> Dict[str, Any]:
 class TreeReader:
     """Every Terraform module under the scanned paths, read and evaluated."""
 
-    def __init__(self, modules: Dict[str, ModuleFiles], options: ReadOptions, roots: Sequence[str]) -> None:
+    def __init__(self, modules: Dict[str, ModuleFiles], options: ReadOptions, roots: Sequence[str],
+                 display: Callable[[str], str] = lambda p: p) -> None:
         self.modules = modules  # directory (absolute) -> files
         self.options = options
+        self.display = display
         self.roots = [os.path.realpath(r) for r in roots]
         self.unresolved: List[Unresolved] = []
         self.instance_cache: Dict[Any, Any] = {}
@@ -493,9 +528,15 @@ class TreeReader:
         return {b.labels[0] for b in module.resource_blocks()}
 
     def local_module(self, caller: Module, source: str) -> Optional[ModuleFiles]:
+        """A module called by a local path: from the scanned files, or read from disk (a module
+        is part of its caller's configuration even when it lives outside the scanned paths)."""
         if not (source.startswith("./") or source.startswith("../")):
             return None
         path = os.path.normpath(os.path.join(caller.directory, source))
+        if path not in self.modules and os.path.isdir(path):
+            names = sorted(n for n in os.listdir(path) if n.endswith((".tf", ".tf.json")))
+            self.modules[path] = _parse_files([os.path.join(path, n) for n in names], self.display).get(
+                path, ModuleFiles(path))
         return self.modules.get(path)
 
     def read_file(self, path: str, base: str) -> Optional[str]:
@@ -531,38 +572,17 @@ def read_modules(files: Sequence[str], options: Optional[ReadOptions] = None,
 
     ``roots`` are the scanned paths: ``file()`` and ``templatefile()`` read nothing outside them.
     """
-    from .hcl import HclError, parse_many
     options = options or ReadOptions()
-    texts: List[Tuple[str, str]] = []
-    problems: List[Finding] = []
-    for path in files:
-        try:
-            with open(path, encoding="utf-8-sig") as fh:
-                texts.append((path, fh.read()))
-        except (OSError, UnicodeDecodeError) as e:
-            problems.append(Finding(kind="parse-error", rule="parse-error", severity="error",
-                                    message=f"{display(path)}: cannot be read ({e})", location=Location(display(path))))
-    parsed = parse_many([(display(p), t) for p, t in texts])
-    modules: Dict[str, ModuleFiles] = {}
-    for (path, _), result in zip(texts, parsed):
-        directory = os.path.normpath(os.path.dirname(os.path.abspath(path)))
-        mf = modules.setdefault(directory, ModuleFiles(directory))
-        if isinstance(result, HclError):
-            mf.problems.append(Finding(kind="parse-error", rule="parse-error", severity="error",
-                                       message=f"{display(path)}: {result.message}",
-                                       location=Location(display(path), result.line, result.column)))
-            continue
-        for block in result.blocks:
-            block.file = display(path)
-            mf.blocks.append(block)
-    reader = TreeReader(modules, options, roots or sorted({os.path.dirname(os.path.abspath(f)) for f in files}))
+    modules = _parse_files(files, display)
+    reader = TreeReader(modules, options, roots or sorted({os.path.dirname(os.path.abspath(f)) for f in files}),
+                        display)
     called = set()
     for directory, mf in modules.items():
         for block in mf.of("module"):
             source = _unquote(block.body.get("source"))
             if isinstance(source, str) and source.startswith(("./", "../")):
                 called.add(os.path.normpath(os.path.join(directory, source)))
-    inventories: List[Inventory] = [Inventory(problems=tuple(problems))]
+    inventories: List[Inventory] = []
     for directory in sorted(modules):
         mf = modules[directory]
         inventories.append(Inventory(problems=tuple(mf.problems)))
@@ -571,6 +591,37 @@ def read_modules(files: Sequence[str], options: Optional[ReadOptions] = None,
         inventories.append(_evaluate_root(reader, mf, options))
     inventories.append(Inventory(unresolved=tuple(_dedupe(reader.unresolved))))
     return merge(inventories)
+
+
+def _parse_files(paths: Sequence[str], display: Callable[[str], str]) -> Dict[str, ModuleFiles]:
+    """Terraform files parsed (through the cache, in parallel when worth it), grouped by directory."""
+    from .hcl import HclError, parse_many
+    modules: Dict[str, ModuleFiles] = {}
+
+    def module_of(path: str) -> ModuleFiles:
+        directory = os.path.normpath(os.path.dirname(os.path.abspath(path)))
+        return modules.setdefault(directory, ModuleFiles(directory))
+
+    texts: List[Tuple[str, str]] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8-sig") as fh:
+                texts.append((path, fh.read()))
+        except (OSError, UnicodeDecodeError) as e:
+            module_of(path).problems.append(Finding(kind="parse-error", rule="parse-error", severity="error",
+                                                    message=f"{display(path)}: cannot be read ({e})",
+                                                    location=Location(display(path))))
+    for (path, _), result in zip(texts, parse_many([(display(p), t) for p, t in texts])):
+        mf = module_of(path)
+        if isinstance(result, HclError):
+            mf.problems.append(Finding(kind="parse-error", rule="parse-error", severity="error",
+                                       message=f"{display(path)}: {result.message}",
+                                       location=Location(display(path), result.line, result.column)))
+            continue
+        for block in result.blocks:
+            block.file = display(path)
+            mf.blocks.append(block)
+    return modules
 
 
 def _evaluate_root(reader: TreeReader, mf: ModuleFiles, options: ReadOptions) -> Inventory:

@@ -48,7 +48,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 from ..model import Finding, Inventory, Location, Policy, Principal, ResourcePolicy, Statement, Unresolved
 from ..policy import PolicyError, unresolved_policy
-from ..validate import review, validate_document
+from ..validate import about_unresolved, all_unknown, review, validate_document
 from . import ReadOptions
 from .documents import _from_json_string, build_policy, starred
 from .intrinsics import Partial, Unknown, concat, unknowns_in
@@ -807,19 +807,6 @@ def _strip_index(address: str) -> str:
     return re.sub(r'\[(?:"(?:[^"\\]|\\.)*"|[^\]]*)\]', "", address)
 
 
-_NAMES = {"Action": ("Action", "NotAction"), "Resource": ("Resource", "NotResource"),
-          "Principal": ("Principal", "NotPrincipal"), "Condition": ("Condition",), "Effect": ("Effect",)}
-
-
-def _about_unresolved(finding: Finding, policy: Policy) -> bool:
-    """A grammar finding about an element whose value was unresolved (written as ``*``)."""
-    for i, st in enumerate(policy.statements):
-        for element in st.unresolved:
-            for name in _NAMES.get(element, (element,)):
-                if f"Statement[{i}].{name}" in finding.message or \
-                        (len(policy.statements) == 1 and f"Statement.{name}" in finding.message):
-                    return True
-    return False
 
 
 def _without_empty_sids(doc: Any) -> Any:
@@ -832,9 +819,6 @@ def _without_empty_sids(doc: Any) -> Any:
                   for st in (raw if isinstance(raw, list) else [raw])]
     return {**doc, "Statement": statements if isinstance(raw, list) else statements[0]}
 
-
-def _all_unknown(policy: Policy) -> bool:
-    return all(st.unresolved >= {"Effect", "Action"} for st in policy.statements)
 
 
 @dataclass
@@ -948,8 +932,8 @@ class _Builder:
                 return where
             grammar_findings = validate_document(_without_empty_sids(starred(doc)),
                                                  grammar or ("identity" if kind == "boundary" else kind), locate, label)
-            grammar_findings = [f for f in grammar_findings if not _about_unresolved(f, policy)]
-        if not _all_unknown(policy):
+            grammar_findings = [f for f in grammar_findings if not about_unresolved(f, policy)]
+        if not all_unknown(policy):
             self.problems.extend(review(policy, grammar_findings))
         return policy
 
