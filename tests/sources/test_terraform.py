@@ -59,6 +59,7 @@ def test_example_with_a_local_module(monkeypatch):
     assert key.policy.statements[0].sid == "KeyAdministrators"
     refs = dict(inv.references)
     assert refs["aws_sqs_queue.jobs.arn"] == "arn:aws:sqs:eu-west-1:111122223333:orders-prod-jobs"
+    assert refs["module.worker.role_arn"] == worker.arn
 
 
 def test_variables_precedence_and_unknowns(tmp_path, monkeypatch):

@@ -630,7 +630,23 @@ def _evaluate_root(reader: TreeReader, mf: ModuleFiles, options: ReadOptions) ->
     root.evaluate_all()
     resources = root.all_resources()
     where = mf.blocks[0].file if mf.blocks else mf.directory
-    return build_inventory(resources, options, where)
+    inventory = build_inventory(resources, options, where)
+    return merge([inventory, Inventory(references=_output_references(root))])
+
+
+def _output_references(module: Module) -> Tuple[Tuple[str, str], ...]:
+    """``module.NAME.OUTPUT`` for the string outputs of the modules a root calls, so that a manifest
+    can say ``${module.worker.role_arn}``."""
+    out: List[Tuple[str, str]] = []
+    for name, child in module.children.items():
+        if not isinstance(child, Module):
+            continue
+        outputs = child.outputs()
+        for key in outputs:
+            value = outputs[key]
+            if isinstance(value, str):
+                out.append((f"module.{name}.{key}", value))
+    return tuple(out)
 
 
 def _dedupe(items: List[Unresolved]) -> List[Unresolved]:
