@@ -10,7 +10,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from . import catalog
 from .engine.evaluate import PolicySet, Request, decide
 from .engine.match import split_arn
-from .manifest import Manifest, Need, PrincipalEntry, Reference, default_context, merge_context, substitute
+from .manifest import Manifest, PrincipalEntry, Reference, default_context, merge_context, substitute
 from .model import Decision, Finding, Inventory, Location, Policy, Principal, Requirement, ResourcePolicy
 
 _ENGINE_TYPES = {"role": "iam-role", "user": "iam-role", "group": "iam-user", "assumed-role": "assumed-role",

@@ -14,7 +14,7 @@ with a local ``TemplateURL``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..model import Finding, Inventory, Location, Policy, Principal, ResourcePolicy, Unresolved, merge
@@ -23,7 +23,7 @@ from ..validate import about_unresolved, all_unknown, review, validate_document
 from . import ReadOptions
 from .cfn_resources import Names
 from .cfn_yaml import LDict, LList, TemplateError, line_of, load_template_text, looks_like_template
-from .documents import build_policy, starred
+from .documents import Attached, build_policy, starred
 from .intrinsics import Partial, Resolver, Settings, Unknown, unknowns_in
 
 SERVERLESS = "AWS::Serverless-2016-10-31"
@@ -68,15 +68,6 @@ def _transforms(data: Mapping[str, Any]) -> List[str]:
         return [str(x) for x in t if isinstance(x, str)]
     return [str(t)] if isinstance(t, str) else []
 
-
-@dataclass
-class _Attached:
-    """A policy resource and the principals it attaches to (by resolved name)."""
-
-    policy: Policy
-    roles: List[Any] = field(default_factory=list)
-    users: List[Any] = field(default_factory=list)
-    groups: List[Any] = field(default_factory=list)
 
 
 class _Located(dict):
@@ -235,7 +226,7 @@ class Template:
 
     def read(self) -> Inventory:
         self.customer_managed: Dict[str, Policy] = {}
-        attached: List[_Attached] = []
+        attached: List[Attached] = []
         for logical, res, props in self.of_type("AWS::IAM::ManagedPolicy"):
             arn = self.text(self.names.ref(logical))
             name = self.text(self.names.name(logical)) or logical
@@ -245,12 +236,12 @@ class Template:
                 continue
             if arn:
                 self.customer_managed[arn] = p
-            attached.append(self._targets(_Attached(p), props))
+            attached.append(self._targets(Attached(p), props))
         for logical, res, props in self.of_type("AWS::IAM::Policy"):
             name = self.text(self.resolve(props.get("PolicyName"))) or logical
             p = self.policy(props.get("PolicyDocument"), name, "identity", line_of(res))
             if p is not None:
-                attached.append(self._targets(_Attached(p), props))
+                attached.append(self._targets(Attached(p), props))
         single = {"AWS::IAM::RolePolicy": ("RoleName", "roles"), "AWS::IAM::UserPolicy": ("UserName", "users"),
                   "AWS::IAM::GroupPolicy": ("GroupName", "groups")}
         for logical, res, props in self.of_type(*single):
@@ -258,7 +249,7 @@ class Template:
             name = self.text(self.resolve(props.get("PolicyName"))) or logical
             p = self.policy(props.get("PolicyDocument"), name, "identity", line_of(res))
             if p is not None:
-                a = _Attached(p)
+                a = Attached(p)
                 getattr(a, target).append(self.resolve(props.get(prop)))
                 attached.append(a)
 
@@ -290,7 +281,7 @@ class Template:
                         out.append((self.alias_prefix + key, value))
         return tuple(out)
 
-    def _targets(self, a: _Attached, props: Mapping[str, Any]) -> _Attached:
+    def _targets(self, a: Attached, props: Mapping[str, Any]) -> Attached:
         for prop, into in (("Roles", a.roles), ("Users", a.users), ("Groups", a.groups)):
             values = self.resolve(props.get(prop, []))
             if isinstance(values, list):
@@ -377,10 +368,10 @@ class Template:
         name_text = self.text(name)
         return any(v == name_text or v == name or v == logical for v in values if isinstance(v, str))
 
-    def _attached_to(self, attached: List[_Attached], target: str, logical: str, name: Any) -> List[Policy]:
+    def _attached_to(self, attached: List[Attached], target: str, logical: str, name: Any) -> List[Policy]:
         return [a.policy for a in attached if self._matches(getattr(a, target), logical, name)]
 
-    def _roles(self, attached: List[_Attached]) -> List[Principal]:
+    def _roles(self, attached: List[Attached]) -> List[Principal]:
         profiles: Dict[str, List[str]] = {}
         for logical, res, props in self.of_type("AWS::IAM::InstanceProfile"):
             roles = self.resolve(props.get("Roles", []))
@@ -409,7 +400,7 @@ class Template:
                                  location=self.loc(line_of(res)), aliases=_unique(aliases), trust_policy=trust))
         return out
 
-    def _groups(self, attached: List[_Attached]) -> Dict[str, List[Policy]]:
+    def _groups(self, attached: List[Attached]) -> Dict[str, List[Policy]]:
         groups: Dict[str, List[Policy]] = {}
         for logical, res, props in self.of_type("AWS::IAM::Group"):
             name = self.names.name(logical)
@@ -419,7 +410,7 @@ class Template:
                 groups[key] = policies
         return groups
 
-    def _users(self, attached: List[_Attached], groups: Dict[str, List[Policy]]) -> List[Principal]:
+    def _users(self, attached: List[Attached], groups: Dict[str, List[Policy]]) -> List[Principal]:
         additions: Dict[str, List[Any]] = {}
         for logical, res, props in self.of_type("AWS::IAM::UserToGroupAddition"):
             group = self.resolve(props.get("GroupName"))

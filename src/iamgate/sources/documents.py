@@ -10,7 +10,7 @@ statement decide alone: it reports the decisions it could change as ``unknown``.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, List, Optional, Tuple
 
 from ..model import Location, Policy, Statement
@@ -117,4 +117,15 @@ def build_policy(value: Any, name: str, kind: str, location: Location,
     return Policy(name=name, kind=kind, statements=tuple(out), location=location, version=version, arn=arn), unknowns
 
 
-__all__ = ["build_policy", "UNKNOWN_ELEMENTS"]
+@dataclass
+class Attached:
+    """A policy attached by a resource of its own, and the names of the roles, users and groups it
+    attaches to (matched against the principals once all are read)."""
+
+    policy: Policy
+    roles: List[Any] = field(default_factory=list)
+    users: List[Any] = field(default_factory=list)
+    groups: List[Any] = field(default_factory=list)
+
+
+__all__ = ["build_policy", "Attached", "UNKNOWN_ELEMENTS"]

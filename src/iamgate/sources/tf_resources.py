@@ -50,7 +50,7 @@ from ..model import Finding, Inventory, Location, Policy, Principal, ResourcePol
 from ..policy import PolicyError, unresolved_policy
 from ..validate import about_unresolved, all_unknown, review, validate_document
 from . import ReadOptions
-from .documents import _from_json_string, build_policy, starred
+from .documents import Attached, _from_json_string, build_policy, starred
 from .intrinsics import Partial, Unknown, concat, unknowns_in
 
 LineOf = Callable[[tuple], Optional[int]]
@@ -821,15 +821,6 @@ def _without_empty_sids(doc: Any) -> Any:
 
 
 
-@dataclass
-class _Attached:
-    """A policy attached by a separate resource, and the names of what it attaches to."""
-
-    policy: Policy
-    roles: List[Any] = field(default_factory=list)
-    users: List[Any] = field(default_factory=list)
-    groups: List[Any] = field(default_factory=list)
-
 
 # type -> (how the policy is given: "inline" document or "arn", {target kind: argument})
 ATTACHMENTS: Dict[str, Tuple[str, str, Mapping[str, str]]] = {
@@ -998,8 +989,8 @@ class _Builder:
                     self.customer.setdefault(key, p)
         return out
 
-    def _attachments(self) -> List[_Attached]:
-        out: List[_Attached] = []
+    def _attachments(self) -> List[Attached]:
+        out: List[Attached] = []
         for r in self.of(*ATTACHMENTS):
             how, arg, targets = ATTACHMENTS[r.type]
             where = self.at(r, (arg,))
@@ -1010,7 +1001,7 @@ class _Builder:
                     continue
             else:
                 p = self.managed(self.get(r, arg), r.address, where)
-            a = _Attached(p)
+            a = Attached(p)
             for into, target_arg in targets.items():
                 value = self.get(r, target_arg)
                 items = value if isinstance(value, list) else ([] if value is None else [value])
@@ -1066,7 +1057,7 @@ class _Builder:
         keys = [k for k in (name, arn) if isinstance(k, (str, Partial))]
         return any(t == k for t in targets if isinstance(t, (str, Partial)) for k in keys)
 
-    def _attached_to(self, attached: List[_Attached], into: str, name: Any, arn: Any) -> List[Policy]:
+    def _attached_to(self, attached: List[Attached], into: str, name: Any, arn: Any) -> List[Policy]:
         return [a.policy for a in attached if self._matches(getattr(a, into), name, arn)]
 
     def _aliases(self, r: TfResource, name: Any, arn: Any, extra: Sequence[str] = ()) -> Tuple[str, ...]:
@@ -1084,7 +1075,7 @@ class _Builder:
                     [r.address, r.relative, name if isinstance(name, str) else None])  # type: ignore[list-item]
         return out
 
-    def _roles(self, attached: List[_Attached]) -> List[Principal]:
+    def _roles(self, attached: List[Attached]) -> List[Principal]:
         profiles = self._profiles()
         out = []
         for r in self.of("aws_iam_role"):
@@ -1102,7 +1093,7 @@ class _Builder:
                                  aliases=self._aliases(r, name, arn, extra)))
         return out
 
-    def _groups(self, attached: List[_Attached]) -> Dict[Any, List[Policy]]:
+    def _groups(self, attached: List[Attached]) -> Dict[Any, List[Policy]]:
         groups: Dict[Any, List[Policy]] = {}
         for r in self.of("aws_iam_group"):
             name, arn = self.get(r, "name"), self.get(r, "arn")
@@ -1127,7 +1118,7 @@ class _Builder:
                 out.setdefault(u, []).append((group, self.at(r, ("group",))))
         return out
 
-    def _users(self, attached: List[_Attached], groups: Dict[Any, List[Policy]]) -> List[Principal]:
+    def _users(self, attached: List[Attached], groups: Dict[Any, List[Policy]]) -> List[Principal]:
         memberships = self._memberships()
         out = []
         for r in self.of("aws_iam_user"):
