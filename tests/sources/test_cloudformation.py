@@ -1,6 +1,5 @@
 """The CloudFormation reader on realistic templates: principals, statements, lines, unknowns."""
 import json
-import os
 from pathlib import Path
 
 import pytest

@@ -1,5 +1,4 @@
 """The Terraform reader on the shipped example and on real modules from ../shared/corpus."""
-import os
 import shutil
 from pathlib import Path
 
