@@ -99,3 +99,12 @@ def test_principal_forms():
     assert principal_element_applies({"AWS": ("arn:aws:iam::111122223333:role/worker",)}, session, True)
     assert not principal_element_applies({"AWS": ("arn:aws:iam::111122223333:role/worker",)}, role(), True)
     assert principal_element_applies({"AWS": ("arn:aws:iam::111122223333:role/worker",)}, role(boundary=True), True)
+
+
+@pytest.mark.parametrize("patterns", [("s3:Get*", "sqs:?endMessage"), ("*",), ("s3*:*",), ("iam:*Role*", "kms:Decrypt"),
+                                      ("s3",), ("S3:GETOBJECT",)])
+@pytest.mark.parametrize("action", ["s3:GetObject", "sqs:SendMessage", "s3express:CreateSession", "iam:PassRole",
+                                    "kms:decrypt", "s3:PutObject"])
+def test_compiled_action_element_agrees_with_each_pattern(patterns, action):
+    from iamgate.engine.match import actions_regex
+    assert (actions_regex(patterns).fullmatch(action) is not None) == any(action_matches(p, action) for p in patterns)

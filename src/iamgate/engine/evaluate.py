@@ -28,7 +28,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..model import Decision, Policy, Statement, TraceEntry
 from .conditions import conditions_match
-from .match import (Context, RequestPrincipal, action_matches, action_service, principal_element_applies,
+from .match import (Context, RequestPrincipal, action_service, actions_regex, principal_element_applies,
                     principal_value_matches, resource_element_applies, resource_element_applies_to_pattern,
                     split_arn)
 
@@ -133,9 +133,9 @@ class _Outcome:
 
 def _action_applies(st: Statement, action: str) -> bool:
     if st.actions is not None:
-        return any(action_matches(p, action) for p in st.actions)
+        return actions_regex(st.actions).fullmatch(action) is not None
     if st.not_actions is not None:
-        return not any(action_matches(p, action) for p in st.not_actions)
+        return actions_regex(st.not_actions).fullmatch(action) is None
     return False
 
 

@@ -152,6 +152,25 @@ def action_matches(pattern: str, action: str) -> bool:
     return glob_match(p_service, a_service, True) and glob_match(p_name, a_name, True)
 
 
+def _glob_part(text: str, star: str) -> str:
+    return "".join(star if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+
+
+@lru_cache(maxsize=16384)
+def actions_regex(patterns: Tuple[str, ...]) -> "re.Pattern[str]":
+    """One compiled matcher for an Action element: the same answers as ``action_matches`` on each."""
+    parts = []
+    for p in patterns:
+        if p == "*":
+            parts.append(".*")
+            continue
+        service, sep, name = p.partition(":")
+        if not sep:
+            continue  # not an action pattern: matches nothing
+        parts.append(_glob_part(service, "[^:]*") + ":" + _glob_part(name, ".*"))
+    return re.compile("(?:" + "|".join(parts) + ")" if parts else "(?!)", re.IGNORECASE | re.DOTALL)
+
+
 def action_service(pattern: str) -> Optional[str]:
     """The service prefix a pattern is confined to (lower case), or None if it spans services."""
     service, sep, _ = pattern.partition(":")
