@@ -182,10 +182,26 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """Replace lines ``start``..``end`` (1-based, inclusive; ``end = start - 1`` inserts before
+    ``start``) of ``file`` with ``text`` (whole lines, each ending in a newline)."""
+
+    file: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Fix:
+    """The smallest change that grants a missing permission: ``text`` as it would read in the file
+    (shown to users), and the ``edits`` that make it (empty when the policy lives outside the
+    repository; ``text`` then says where it must be changed)."""
+
     file: str
     line: Optional[int]
     text: str
+    edits: Tuple[Edit, ...] = ()
 
 
 @dataclass(frozen=True)
