@@ -202,3 +202,18 @@ def test_check_against_a_real_account_export(tmp_path, monkeypatch, capsys):
     # obama's policies grant both; MyRole's only policy is about other services
     assert decided == {("MyRole", "ec2:DescribeInstances"): "implicit_deny"}
     assert doc["summary"]["satisfied"] == 2
+
+
+def test_explain_command(example, capsys, monkeypatch):
+    message = ('User: arn:aws:sts::111122223333:assumed-role/orders-worker/task-1 is not authorized to perform: '
+               's3:PutObject on resource: "arn:aws:s3:::orders-prod-111122223333/invoices/x.pdf" because no '
+               'identity-based policy allows the s3:PutObject action')
+    rc, out, _ = run(capsys, "explain", message, "--format", "json")
+    doc = json.loads(out)
+    assert rc == 1 and doc["conclusion"] == "agrees" and doc["principal"] == "orders-worker"
+    import io
+    monkeypatch.setattr("sys.stdin", io.StringIO(message.replace("s3:PutObject", "sqs:ReceiveMessage")
+                                                 .replace('"arn:aws:s3:::orders-prod-111122223333/invoices/x.pdf"',
+                                                          "arn:aws:sqs:eu-west-1:111122223333:order-jobs")))
+    rc, out, _ = run(capsys, "explain", "-")
+    assert rc == 0 and "ALLOWED" in out.upper()

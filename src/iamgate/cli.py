@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("text", "json"), default="text")
     common(s)
 
+    e = sub.add_parser("explain", help="explain an AccessDenied message against the code")
+    e.add_argument("message", metavar="MESSAGE",
+                   help="the error message, a CloudTrail event or a decoded authorization message ('-': stdin)")
+    e.add_argument("paths", nargs="*", metavar="PATH")
+    e.add_argument("--format", choices=("text", "json"), default="text")
+    common(e)
+
     i = sub.add_parser("inventory", help="what the readers found: principals, policies, resource policies")
     i.add_argument("paths", nargs="*", metavar="PATH")
     i.add_argument("--format", choices=("text", "json"), default="text")
@@ -90,6 +97,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _simulate(args)
         if args.command == "inventory":
             return _inventory(args)
+        if args.command == "explain":
+            return _explain(args)
         _parser().print_help()
         return EXIT_INPUT
     except UsageError as e:
@@ -249,6 +258,19 @@ def _simulate(args: argparse.Namespace) -> int:
     if result.error:
         return EXIT_INPUT
     return EXIT_OK if result.decision is not None and result.decision.allowed else EXIT_FINDINGS
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .explain import exit_code, explain, render_json, render_text
+    message = sys.stdin.read() if args.message == "-" else args.message
+    manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
+    result = explain(inventory, manifest, files, message)
+    if args.format == "json":
+        sys.stdout.write(render_json(result))
+    else:
+        from .report.text import use_color
+        sys.stdout.write(render_text(result, color=use_color(sys.stdout)))
+    return exit_code(result)
 
 
 def _inventory(args: argparse.Namespace) -> int:

@@ -109,7 +109,8 @@ def render_text(sim: Simulation, color: bool = False) -> str:
     lines.append("")
     lines.append("statements that matched or nearly matched:")
     for t in d.trace:
-        what = {"applied": f"{t.statement.effect.lower()}s", "near-miss": f"near miss ({t.reason})",
+        what = {"applied": "allows" if t.statement.effect == "Allow" else "denies",
+                "near-miss": f"near miss ({t.reason})",
                 "unresolved": "unresolved"}[t.outcome]
         sid = t.statement.sid or "(no Sid)"
         where = f"  {t.location}" if t.location else ""

@@ -1,0 +1,1123 @@
+"""``iamgate explain "MESSAGE"``: an AccessDenied message from AWS, explained against the code.
+
+Two steps, both pure:
+
+1. :func:`parse_message` reads whatever the user pasted — the message itself, with the AWS CLI's
+   ``An error occurred (…) when calling the X operation:`` prefix, an SDK's tail
+   (``(Service: Amazon S3; Status Code: 403; …)``, ``status code: 403, request id: …``), an XML
+   error body, a CloudTrail event (``errorMessage``/``errorCode``), an encoded authorization
+   message, or the JSON ``aws sts decode-authorization-message`` returns — into a
+   :class:`ParsedDenial` (or an :class:`EncodedMessage` that still has to be decoded).
+2. :func:`explain` finds the caller among the principals of the code, decides the request as
+   ``iamgate simulate`` does, and compares: the code denies it the same way (``agrees``), denies
+   it for another reason (``agrees-other-cause``), grants it (``code-allows``: the deployed
+   policies differ from the code, or the deny comes from outside the repository), cannot decide
+   it (``unknown``), or has no such principal (``not-found``). A message that names no caller or
+   action is ``incomplete``, one whose details are encoded is ``encoded`` (the
+   ``sts decode-authorization-message`` step is named), anything else ``unparsed``.
+
+The message forms follow the IAM User Guide ("Troubleshoot access denied error messages"):
+``User: ARN is not authorized to perform: ACTION [on resource: RESOURCE] because no TYPE allows
+the ACTION action`` for an implicit deny and ``… with an explicit deny in a(n) TYPE[: POLICY-ARN]``
+for an explicit one; older messages stop after the resource (or say only ``with an explicit deny``).
+"""
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from . import catalog
+from .check import (_principal_for, _request_region, decide_requirement, find_principals, policy_set,
+                    resource_policies_for, trust_policies_for)
+from .diagnose import POLICY_WORDS, cause_lines
+from .engine.match import split_arn
+from .manifest import Manifest, default_context, merge_context
+from .model import Decision, Finding, Fix, Inventory, Location, Policy, Principal, Requirement
+
+ContextValue = Union[str, Tuple[str, ...]]
+
+CONCLUSIONS = ("agrees", "agrees-other-cause", "code-allows", "unknown", "not-found", "incomplete",
+               "encoded", "unparsed")
+
+
+# ============================================================================ parsed messages
+
+
+@dataclass(frozen=True)
+class ParsedDenial:
+    """What an AccessDenied message says.
+
+    ``denial`` is ``implicit`` (``because no … allows``), ``explicit`` (``with an explicit deny``) or
+    None (the message does not say); ``policy_type`` is the policy type it names, in the spelling
+    of :data:`iamgate.model.BLOCKERS` (``identity``, ``resource``, ``boundary``, ``session``, ``scp``,
+    ``rcp``, ``vpc_endpoint``), or None. ``context`` holds request-context keys the message gives
+    (a decoded authorization message's conditions; a CloudTrail event's region, VPC endpoint,
+    source IP). ``statements`` are the statement IDs a decoded message names.
+    """
+
+    caller_arn: Optional[str]
+    caller_kind: Optional[str]  # assumed-role | user | role | federated-user | root | service | anonymous | unknown
+    action: Optional[str]
+    resource: Optional[str]
+    denial: Optional[str]
+    policy_type: Optional[str]
+    raw: str
+    role_name: Optional[str] = None
+    session_name: Optional[str] = None
+    user_name: Optional[str] = None
+    account: Optional[str] = None
+    partition: Optional[str] = None
+    policy_arn: Optional[str] = None  # the denying policy, when AWS names it (2025 and later)
+    operation: Optional[str] = None  # "PutObject" from "when calling the PutObject operation"
+    error_code: Optional[str] = None  # AccessDenied, AccessDeniedException, UnauthorizedOperation, …
+    context: Mapping[str, ContextValue] = field(default_factory=dict)
+    statements: Tuple[str, ...] = ()
+    encoded_message: Optional[str] = None  # an encoded authorization message that came with it
+    source: str = "message"  # message | cloudtrail | decoded
+
+
+@dataclass(frozen=True)
+class EncodedMessage:
+    """``Encoded authorization failure message: <blob>`` with nothing else to go on (EC2 and others)."""
+
+    blob: str
+    raw: str
+    operation: Optional[str] = None
+    error_code: Optional[str] = None
+
+    @property
+    def command(self) -> str:
+        return (f"aws sts decode-authorization-message --encoded-message {self.blob} "
+                "--query DecodedMessage --output text")
+
+
+Parsed = Union[ParsedDenial, EncodedMessage]
+
+# ----------------------------------------------------------------------------- policy types
+
+_TYPE_PATTERNS: Tuple[Tuple[str, str], ...] = (
+    (r"identity[- ]based polic(?:y|ies)", "identity"),
+    (r"resource[- ]based polic(?:y|ies)", "resource"),
+    (r"permissions? boundar(?:y|ies)(?: polic(?:y|ies))?", "boundary"),
+    (r"session polic(?:y|ies)", "session"),
+    (r"service control polic(?:y|ies)", "scp"),
+    (r"resource control polic(?:y|ies)", "rcp"),
+    (r"vpc endpoint polic(?:y|ies)", "vpc_endpoint"),
+    (r"(?:role )?trust polic(?:y|ies)", "trust"),
+)
+
+
+def policy_type_of(words: str) -> Optional[str]:
+    """``"a service control policy"`` -> ``"scp"``; None for words naming no known policy type."""
+    text = words.strip().lower()
+    for pattern, kind in _TYPE_PATTERNS:
+        if re.search(pattern, text):
+            return kind
+    return None
+
+
+# ----------------------------------------------------------------------------- callers
+
+
+@dataclass(frozen=True)
+class Caller:
+    arn: Optional[str]
+    kind: Optional[str]
+    account: Optional[str] = None
+    partition: Optional[str] = None
+    role_name: Optional[str] = None
+    session_name: Optional[str] = None
+    user_name: Optional[str] = None
+
+
+def parse_caller(text: Optional[str]) -> Caller:
+    """The principal named by a message: an ARN, ``anonymous``, or a service principal."""
+    if not text:
+        return Caller(None, None)
+    value = text.strip().strip("\"'`")
+    if value.lower() == "anonymous" or value == "*":
+        return Caller(value, "anonymous")
+    if value.endswith(".amazonaws.com") or value.endswith(".amazonaws.com.cn"):
+        return Caller(value, "service")
+    m = re.fullmatch(r"arn:([^:]+):(iam|sts)::([^:]*):(.+)", value)
+    if not m:
+        return Caller(value, "unknown")
+    partition, service, account, rest = m.groups()
+    kind, _, tail = rest.partition("/")
+    acct = account or None
+    if service == "sts" and kind == "assumed-role":
+        role, _, session = tail.partition("/")
+        return Caller(value, "assumed-role", acct, partition, role_name=role or None, session_name=session or None)
+    if service == "sts" and kind == "federated-user":
+        return Caller(value, "federated-user", acct, partition, user_name=tail or None)
+    if service == "iam" and kind == "user":
+        return Caller(value, "user", acct, partition, user_name=tail.rsplit("/", 1)[-1] or None)
+    if service == "iam" and kind == "role":
+        return Caller(value, "role", acct, partition, role_name=tail.rsplit("/", 1)[-1] or None)
+    if service == "iam" and rest == "root":
+        return Caller(value, "root", acct, partition)
+    return Caller(value, "unknown", acct, partition)
+
+
+def _action(raw: Optional[str]) -> Optional[str]:
+    if not raw:
+        return None
+    return catalog.canonical_action(raw) or raw
+
+
+# ----------------------------------------------------------------------------- text messages
+
+_ERROR_CODES = re.compile(r"\b(AccessDenied(?:Exception)?|UnauthorizedOperation|UnauthorizedAccess|"
+                          r"AuthorizationError(?:Exception)?|AuthorizationFailure|KMSAccessDeniedException|"
+                          r"Forbidden|NotAuthorized(?:Exception)?|AccessDeniedForDependencyException)\b")
+_CLI_PREFIX = re.compile(r"An error occurred \((?P<code>[^)]*)\) when calling the (?P<op>\w+) operation"
+                         r"(?: \([^)]*\))?:\s*")
+_GO_PREFIX = re.compile(r"operation error (?P<svc>[^:,]+): (?P<op>\w+), .*?api error (?P<code>\w+):\s*")
+_TAIL_CODE = re.compile(r"\(Service: [^)]*?Error Code: (?P<code>\w+)")
+_ENCODED = re.compile(r"(?:\.\s*)?Encoded authorization failure message:\s*(?P<blob>[A-Za-z0-9_\-+/=]+)", re.I)
+_CORE = re.compile(r"(?:(?:\bUser|\bPrincipal)\s*:\s*)?(?:(?P<caller>[^\s]+)\s+is\s+)?not authorized to perform"
+                   r":?\s+(?P<action>[A-Za-z0-9-]+:[A-Za-z0-9*]+)", re.I)
+_TAILS = re.compile(r"\s*\((?:Service|Request ?ID)\b|\s*,?\s*status code:\s*\d|\s+\(?request id:|"
+                    r"\s*</Message>|\s+Unable to |\s+Traceback ", re.I)
+_EXEC_ROLE = re.compile(r"execution role does not have permissions to call (?P<op>\w+) on (?P<svc>[\w ]+?)"
+                        r"(?:\.|$|\s)", re.I)
+_SERVICE_NAMES = {"amazon s3": "s3", "s3": "s3", "amazondynamodbv2": "dynamodb", "dynamodb": "dynamodb",
+                  "amazonsqs": "sqs", "sqs": "sqs", "awskms": "kms", "kms": "kms", "awslambda": "lambda",
+                  "lambda": "lambda", "ec2": "ec2", "amazonec2": "ec2", "awssecuritytokenservice": "sts",
+                  "sts": "sts", "amazonsns": "sns", "sns": "sns", "kinesis": "kinesis",
+                  "cloudwatch logs": "logs", "logs": "logs", "secrets manager": "secretsmanager"}
+
+
+def _normalize(text: str) -> str:
+    """One line: XML bodies unwrapped, Terraform's box-drawing margins and escaped newlines removed."""
+    t = text.strip()
+    m = re.search(r"<Message>(.*?)</Message>", t, re.S)
+    if m:
+        code = re.search(r"<Code>(.*?)</Code>", t, re.S)
+        t = m.group(1) + (f" (Service: ; Error Code: {code.group(1)})" if code else "")
+    t = re.sub(r"(?m)^\s*[│┃]\s?", " ", t)
+    t = t.replace("\\n", " ").replace("\\t", " ")
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def _meta(t: str) -> Tuple[Optional[str], Optional[str]]:
+    """(operation, error code) from the CLI/SDK wrapping of a message."""
+    for rx in (_CLI_PREFIX, _GO_PREFIX):
+        m = rx.search(t)
+        if m:
+            return m.group("op"), m.group("code")
+    java = _TAIL_CODE.search(t)  # Java SDK: "(Service: Amazon S3; Status Code: 403; Error Code: AccessDenied; …)"
+    if java:
+        return None, java.group("code")
+    code = _ERROR_CODES.search(t)
+    return None, code.group(1) if code else None
+
+
+def _split_resource(rest: str) -> Tuple[Optional[str], str]:
+    """``on resource: "arn…" because …`` -> (resource or None, the text after the resource)."""
+    m = re.match(r"on (?:(?:the|this) )?resource(?:\s+associated with [^.]*?(?=\s+because\b|$))?\s*:?\s*(?P<r>.*)",
+                 rest, re.I)
+    if not m:
+        return None, rest
+    r = m.group("r")
+    if r[:1] in "\"'`":
+        q = r[0]
+        end = r.find(q, 1)
+        value, after = (r[1:end], r[end + 1:]) if end > 0 else (r[1:], "")
+        return value or None, after.strip()
+    token, _, after = r.partition(" ")
+    token = token.rstrip(".,;")
+    if token.startswith("arn:") or token == "*":
+        return token, after.strip()
+    # no ARN ("on resource: role TestReadOnly with an explicit deny"): keep the reason that follows
+    reason = re.search(r"\b(because\b|with an explicit deny\b).*", r, re.I)
+    return None, reason.group(0) if reason else ""
+
+
+_IMPLICIT = re.compile(r"because no (?P<type>.+?) allows?\b(?: the (?P<act>\S+) action)?", re.I)
+_EXPLICIT = re.compile(r"with an explicit deny(?: in (?:an? |the )?(?P<type>.+?))?(?::\s*(?P<arn>arn:\S+))?\s*$", re.I)
+_AMBIGUOUS_RESOURCE = re.compile(r"because the resource does not exist|no resource-based policies allow", re.I)
+
+
+def _reason(text: str) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+    """(denial, policy type, policy ARN) from ``because no … allows …`` / ``with an explicit deny …``."""
+    t = text.strip().rstrip(".").strip()
+    m = _EXPLICIT.search(t)
+    if m:
+        words = m.group("type") or ""
+        return "explicit", policy_type_of(words) if words else None, (m.group("arn") or "").rstrip(".") or None
+    if _AMBIGUOUS_RESOURCE.search(t):  # KMS: "… no resource-based policies allow access, or … explicitly denies"
+        return None, "resource", None
+    m = _IMPLICIT.search(t)
+    if m:
+        return "implicit", policy_type_of(m.group("type")), None
+    return None, None, None
+
+
+def _parse_text(text: str) -> Optional[Parsed]:
+    t = _normalize(text)
+    if not t:
+        return None
+    enc = _ENCODED.search(t)
+    blob = enc.group("blob") if enc else None
+    body = (t[:enc.start()] + " " + t[enc.end():]).strip() if enc else t
+    operation, code = _meta(body)
+    core = _CORE.search(body)
+    if core is None:
+        return _parse_without_core(t, body, blob, operation, code)
+    rest = body[core.end():]
+    tail = _TAILS.search(rest)
+    if tail:
+        rest = rest[:tail.start()]
+    rest = rest.strip()
+    resource, reason_text = _split_resource(rest)
+    denial, ptype, parn = _reason(reason_text)
+    caller = parse_caller(core.group("caller"))
+    return _denial(caller, _action(core.group("action")), resource, denial, ptype, text,
+                   policy_arn=parn, operation=operation, error_code=code, encoded_message=blob)
+
+
+def _parse_without_core(t: str, body: str, blob: Optional[str], operation: Optional[str],
+                        code: Optional[str]) -> Optional[Parsed]:
+    """Messages that name no caller and action in the usual words."""
+    ex = _EXEC_ROLE.search(body)
+    if ex:  # Lambda: "The provided execution role does not have permissions to call X on SQS"
+        svc = _SERVICE_NAMES.get(ex.group("svc").strip().lower(), ex.group("svc").strip().lower().replace(" ", ""))
+        return _denial(Caller(None, None), _action(f"{svc}:{ex.group('op')}"), None, None, None, t,
+                       operation=ex.group("op"), error_code=code)
+    if blob:
+        return EncodedMessage(blob, t, operation, code)
+    if code or re.search(r"\baccess denied\b|\bnot authorized\b", t, re.I):
+        return _denial(Caller(None, None), None, None, None, None, t, operation=operation, error_code=code)
+    return None
+
+
+def _denial(caller: Caller, action: Optional[str], resource: Optional[str], denial: Optional[str],
+            policy_type: Optional[str], raw: str, **extra: Any) -> ParsedDenial:
+    return ParsedDenial(caller_arn=caller.arn, caller_kind=caller.kind, action=action, resource=resource,
+                        denial=denial, policy_type=policy_type, raw=raw, role_name=caller.role_name,
+                        session_name=caller.session_name, user_name=caller.user_name, account=caller.account,
+                        partition=caller.partition, **extra)
+
+
+# ----------------------------------------------------------------------------- JSON messages
+
+# CloudTrail eventSource -> IAM service prefix, where they differ
+_EVENT_SOURCES = {"monitoring": "cloudwatch", "email": "ses", "streams.dynamodb": "dynamodb",
+                  "elasticmapreduce": "elasticmapreduce", "es": "es", "sso-directory": "sso-directory",
+                  "kinesisvideo": "kinesisvideo", "execute-api": "execute-api"}
+# CloudTrail eventName -> IAM action name, where they differ
+_EVENT_NAMES = {("s3", "ListObjects"): "ListBucket", ("s3", "ListObjectsV2"): "ListBucket",
+                ("s3", "ListObjectVersions"): "ListBucketVersions", ("s3", "HeadObject"): "GetObject",
+                ("s3", "HeadBucket"): "ListBucket", ("s3", "CreateMultipartUpload"): "PutObject",
+                ("s3", "UploadPart"): "PutObject", ("s3", "CompleteMultipartUpload"): "PutObject",
+                ("s3", "DeleteObjects"): "DeleteObject", ("lambda", "Invoke"): "InvokeFunction"}
+_CLOUDTRAIL_TYPES = {"AssumedRole": "assumed-role", "IAMUser": "user", "FederatedUser": "federated-user",
+                     "Root": "root", "AWSService": "service", "AWSAccount": "unknown"}
+
+
+def _action_from_event(source: str, name: str) -> Optional[str]:
+    if not source or not name:
+        return None
+    prefix = source.split(".amazonaws.com")[0]
+    prefix = _EVENT_SOURCES.get(prefix, prefix)
+    op = re.sub(r"\d{8}(?:v\d+)?$", "", name)  # Lambda's "GetFunction20150331v2"
+    op = _EVENT_NAMES.get((prefix, op), op)
+    return _action(f"{prefix}:{op}")
+
+
+def _resource_from_event(event: Mapping[str, Any], action: Optional[str]) -> Optional[str]:
+    arns = [r.get("ARN") for r in event.get("resources") or () if isinstance(r, dict) and r.get("ARN")]
+    if arns:
+        return max(arns, key=len)  # the object rather than its bucket
+    params = event.get("requestParameters") or {}
+    if not isinstance(params, dict):
+        return None
+    region, account = event.get("awsRegion", ""), event.get("recipientAccountId", "")
+    if params.get("bucketName"):
+        key = params.get("key")
+        return f"arn:aws:s3:::{params['bucketName']}" + (f"/{key}" if key else "")
+    for k in ("roleArn", "topicArn", "functionName", "keyId", "secretId", "streamARN", "stateMachineArn"):
+        v = params.get(k)
+        if isinstance(v, str) and v.startswith("arn:"):
+            return v
+    url = params.get("queueUrl")
+    if isinstance(url, str):
+        m = re.match(r"https://(?:sqs\.)?([a-z0-9-]+)\.(?:queue\.)?amazonaws\.com[^/]*/(\d{12})/([^/?]+)", url)
+        if m:
+            return f"arn:aws:sqs:{m.group(1)}:{m.group(2)}:{m.group(3)}"
+    if params.get("tableName") and region and account:
+        return f"arn:aws:dynamodb:{region}:{account}:table/{params['tableName']}"
+    return None
+
+
+def _event_context(event: Mapping[str, Any]) -> Dict[str, ContextValue]:
+    ctx: Dict[str, ContextValue] = {}
+    if event.get("awsRegion"):
+        ctx["aws:RequestedRegion"] = str(event["awsRegion"])
+    if event.get("vpcEndpointId"):
+        ctx["aws:SourceVpce"] = str(event["vpcEndpointId"])
+    ip = event.get("sourceIPAddress")
+    if isinstance(ip, str) and re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+", ip):
+        ctx["aws:SourceIp"] = ip
+    ident = event.get("userIdentity") or {}
+    if isinstance(ident.get("principalId"), str) and ident.get("type") in ("AssumedRole", "IAMUser"):
+        ctx["aws:userid"] = ident["principalId"]  # the real unique ID ("AROA…:session"), not a made-up one
+    attrs = (ident.get("sessionContext") or {}).get("attributes") or {}
+    if attrs.get("mfaAuthenticated") in ("true", "false"):
+        ctx["aws:MultiFactorAuthPresent"] = attrs["mfaAuthenticated"]
+    return ctx
+
+
+def _from_cloudtrail(event: Mapping[str, Any], raw: str) -> Optional[Parsed]:
+    code = event.get("errorCode")
+    if not code or not _ERROR_CODES.search(str(code)) and "denied" not in str(code).lower():
+        return None  # an event that AWS allowed, or failed for another reason
+    ident = event.get("userIdentity") or {}
+    caller = parse_caller(ident.get("arn")) if ident.get("arn") else Caller(
+        ident.get("invokedBy"), _CLOUDTRAIL_TYPES.get(ident.get("type", ""), "unknown") if ident else None,
+        ident.get("accountId"))
+    if caller.kind == "assumed-role" and not caller.role_name:
+        issuer = (ident.get("sessionContext") or {}).get("sessionIssuer") or {}
+        caller = replace(caller, role_name=issuer.get("userName"))
+    message = str(event.get("errorMessage") or "")
+    inner = _parse_text(message) if message else None
+    action = _action_from_event(str(event.get("eventSource", "")), str(event.get("eventName", "")))
+    base = inner if isinstance(inner, ParsedDenial) else None
+    return ParsedDenial(
+        caller_arn=caller.arn or (base.caller_arn if base else None),
+        caller_kind=caller.kind or (base.caller_kind if base else None),
+        action=(base.action if base and base.action else action),
+        resource=(base.resource if base and base.resource else _resource_from_event(event, action)),
+        denial=base.denial if base else None, policy_type=base.policy_type if base else None, raw=raw,
+        role_name=caller.role_name, session_name=caller.session_name, user_name=caller.user_name,
+        account=caller.account or ident.get("accountId"), partition=caller.partition,
+        policy_arn=base.policy_arn if base else None, operation=str(event.get("eventName") or "") or None,
+        error_code=str(code), context=_event_context(event),
+        encoded_message=(base.encoded_message if base else (inner.blob if isinstance(inner, EncodedMessage) else None)),
+        source="cloudtrail")
+
+
+def _items(value: Any) -> List[Any]:
+    if isinstance(value, dict):
+        return list(value.get("items") or [])
+    return list(value) if isinstance(value, list) else []
+
+
+def _from_decoded(doc: Mapping[str, Any], raw: str) -> ParsedDenial:
+    """The JSON of ``aws sts decode-authorization-message``."""
+    ctx = doc.get("context") or {}
+    principal = ctx.get("principal") or {}
+    caller = parse_caller(principal.get("arn"))
+    conditions: Dict[str, ContextValue] = {}
+    for item in _items(ctx.get("conditions")):
+        if not isinstance(item, dict) or not item.get("key"):
+            continue
+        values = tuple(str(v.get("value")) for v in _items(item.get("values")) if isinstance(v, dict))
+        conditions[str(item["key"])] = values[0] if len(values) == 1 else values
+    statements = tuple(str(s.get("statementId")) for s in _items(doc.get("matchedStatements"))
+                       if isinstance(s, dict) and s.get("statementId"))
+    if isinstance(principal.get("id"), str) and "aws:userid" not in conditions:
+        conditions["aws:userid"] = principal["id"]
+    denial = None if doc.get("allowed") else ("explicit" if doc.get("explicitDeny") else "implicit")
+    resource = ctx.get("resource")
+    return _denial(caller, _action(ctx.get("action")), resource if isinstance(resource, str) else None,
+                   denial, None, raw, context=conditions, statements=statements, source="decoded")
+
+
+def _parse_json(doc: Any, raw: str, depth: int = 0) -> Optional[Parsed]:
+    if depth > 3:
+        return None
+    if isinstance(doc, list):
+        records = [r for r in doc if isinstance(r, dict)]
+        denied = [r for r in records if r.get("errorCode")]
+        return _parse_json((denied or records or [None])[0], raw, depth + 1)
+    if not isinstance(doc, dict):
+        return None
+    if isinstance(doc.get("DecodedMessage"), str):
+        return parse_message(doc["DecodedMessage"])
+    if "allowed" in doc and isinstance(doc.get("context"), dict):
+        return _from_decoded(doc, raw)
+    if "userIdentity" in doc or "eventSource" in doc:
+        return _from_cloudtrail(doc, raw)
+    if isinstance(doc.get("Records"), list):
+        return _parse_json(doc["Records"], raw, depth + 1)
+    if isinstance(doc.get("Events"), list):  # aws cloudtrail lookup-events
+        events = [json.loads(e["CloudTrailEvent"]) for e in doc["Events"]
+                  if isinstance(e, dict) and isinstance(e.get("CloudTrailEvent"), str)]
+        return _parse_json(events, raw, depth + 1)
+    if isinstance(doc.get("CloudTrailEvent"), str):
+        return _parse_json(json.loads(doc["CloudTrailEvent"]), raw, depth + 1)
+    err = doc.get("Error") if isinstance(doc.get("Error"), dict) else doc
+    message = err.get("Message") or err.get("message") or doc.get("errorMessage")
+    if isinstance(message, str):
+        code = err.get("Code") or err.get("__type") or doc.get("errorType")
+        return _parse_text(message + (f" (Service: ; Error Code: {str(code).split('#')[-1]})" if code else ""))
+    return None
+
+
+def parse_message(text: str) -> Optional[Parsed]:
+    """What an AccessDenied message says, or None when the text is not one.
+
+    Returns an :class:`EncodedMessage` when the only detail is an encoded authorization message.
+    """
+    stripped = text.strip()
+    if stripped.startswith(("{", "[")):
+        try:
+            doc = json.loads(stripped)
+        except ValueError:
+            doc = None
+        if doc is not None:
+            return _parse_json(doc, text)
+    return _parse_text(text)
+
+
+# ============================================================================ explanations
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The message, the principal it names in the code, how the code decides it, and what follows.
+
+    ``conclusion`` is one of :data:`CONCLUSIONS`; ``summary`` says it in a sentence, ``cause`` says
+    why the code denies it (or which statements grant it), ``advice`` what to look at next.
+    """
+
+    conclusion: str
+    summary: str
+    parsed: Optional[ParsedDenial] = None
+    encoded: Optional[EncodedMessage] = None
+    selector: Optional[str] = None
+    principal: Optional[Principal] = None
+    action: Optional[str] = None
+    resource: Optional[str] = None
+    decision: Optional[Decision] = None
+    note: str = ""
+    cause: Tuple[str, ...] = ()
+    advice: Tuple[str, ...] = ()
+    fix: Optional[Fix] = None
+    context: Mapping[str, object] = field(default_factory=dict)
+    considered: Tuple[Tuple[str, Policy], ...] = ()
+    principals: Tuple[str, ...] = ()  # the code's principals, when the caller is not among them
+    caller_in_code: bool = True  # False when only the trust policy of a role in the code was judged
+
+
+_TRUST_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity",
+                  "sts:TagSession", "sts:SetSourceIdentity", "sts:SetContext")
+
+
+def explain(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
+            message_text: str) -> Explanation:
+    """Explain an AccessDenied message against the code (same inputs as :func:`iamgate.simulate.simulate`)."""
+    parsed = parse_message(message_text)
+    if parsed is None:
+        return Explanation("unparsed", "This is not an AccessDenied message iamgate recognises: paste the whole "
+                                       "error (\"User: … is not authorized to perform: …\"), a CloudTrail event "
+                                       "with errorCode AccessDenied, or a decoded authorization message.")
+    if isinstance(parsed, EncodedMessage):
+        return _encoded(parsed)
+    if not parsed.action or not parsed.caller_arn:
+        return _incomplete(parsed, inventory)
+    action = parsed.action
+    if catalog.canonical_action(action) is None:
+        chk = catalog.check_action(action)
+        hint = f" (did you mean {chk.suggestion}?)" if chk.suggestion else ""
+        return Explanation("unknown", f"The IAM action catalog does not know {action}{hint}: the code cannot be "
+                                      "asked about it.", parsed, action=action, resource=parsed.resource)
+    resource = parsed.resource or "*"
+    found = _find_caller(inventory, manifest, files, parsed)
+    if isinstance(found, str):
+        trust = _trust_only(inventory, manifest, files, parsed, action, resource)
+        return trust or _not_found(parsed, inventory, found)
+    selector, principal = found
+    return _judge(inventory, manifest, files, parsed, selector, principal, action, resource)
+
+
+# ----------------------------------------------------------------------------- finding the caller
+
+
+def _candidates(p: ParsedDenial) -> List[str]:
+    """Selectors that may name the caller in the code: the name first (what a user would type), then the ARN."""
+    out: List[str] = []
+    if p.caller_kind in ("assumed-role", "role") and p.role_name:
+        out.append(p.role_name)
+        if p.caller_kind == "role" and p.caller_arn:
+            out.append(p.caller_arn)
+        if p.account and p.partition:
+            out.append(f"arn:{p.partition}:iam::{p.account}:role/{p.role_name}")
+    elif p.caller_kind == "user" and p.user_name:
+        out += [a for a in (p.user_name, p.caller_arn) if a]
+    return list(dict.fromkeys(out))
+
+
+def _same_account(principal: Principal, account: Optional[str]) -> bool:
+    if not account or not re.fullmatch(r"\d{12}", account) or not principal.account:
+        return True
+    return principal.account == account
+
+
+def _find_caller(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
+                 p: ParsedDenial) -> Union[Tuple[str, Principal], str]:
+    """(selector, principal) for the caller, or why there is none."""
+    if p.caller_kind == "federated-user":
+        return (f"{p.caller_arn} is a federated user (GetFederationToken): its permissions are the calling IAM "
+                "user's policies intersected with the session policy passed to GetFederationToken; neither "
+                "names it in the code")
+    if p.caller_kind == "root":
+        return (f"{p.caller_arn} is the account root user: identity policies do not apply to it, only SCPs, "
+                "RCPs and resource policies can deny it")
+    if p.caller_kind in ("service", "anonymous"):
+        return f"{p.caller_arn} is not an IAM principal that the code defines"
+    selectors = _candidates(p)
+    ambiguous = ""
+    for sel in selectors:
+        found = [q for q in find_principals(inventory, sel) if _same_account(q, p.account)]
+        if len(found) == 1:
+            return sel, _with_manifest_policies(found[0], inventory, manifest, files)
+        if len(found) > 1 and not ambiguous:
+            names = ", ".join(f"{q.id} ({q.location})" if q.location else q.id for q in found)
+            ambiguous = f"{sel} matches {len(found)} principals in the code: {names}"
+    if ambiguous:
+        return ambiguous
+    if manifest is not None:  # a principal outside the code that the manifest gives by its policy files
+        wanted = {s.lower() for s in selectors}
+        for entry in manifest.principals:
+            if entry.selector.lower() in wanted and (entry.policies or entry.boundary):
+                found_p = _principal_for(entry, inventory, manifest, files, [], Location(manifest.file, entry.line))
+                if found_p is not None:
+                    return entry.selector, found_p
+    shown = p.role_name if p.caller_kind == "assumed-role" else p.caller_arn
+    return f"no principal in the code answers to {shown}"
+
+
+def _with_manifest_policies(principal: Principal, inventory: Inventory, manifest: Optional[Manifest],
+                            files: Mapping[str, Tuple[Policy, ...]]) -> Principal:
+    """The principal with the extra policies or boundary the manifest gives it, as ``check`` sees it."""
+    if manifest is None:
+        return principal
+    for entry in manifest.principals:
+        if (entry.policies or entry.boundary) and find_principals(inventory, entry.selector) == [principal]:
+            found: List[Finding] = []
+            got = _principal_for(entry, inventory, manifest, files, found, Location(manifest.file, entry.line))
+            return got or principal
+    return principal
+
+
+# ----------------------------------------------------------------------------- deciding
+
+
+def _guardrails(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]]
+                ) -> Tuple[Tuple[Tuple[Policy, ...], ...], Tuple[Tuple[Policy, ...], ...]]:
+    scp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.scp)
+    rcp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.rcp)
+    if manifest is not None:
+        scp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.scp)
+        rcp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.rcp)
+    return scp, rcp
+
+
+def _context(principal: Principal, p: ParsedDenial, resource: str, settings_region: str) -> Dict[str, ContextValue]:
+    """What ``simulate`` puts in the request context, and what the message adds."""
+    region = p.context.get("aws:RequestedRegion")
+    region = region if isinstance(region, str) else settings_region
+    base: Dict[str, ContextValue] = dict(default_context(
+        principal.type, principal.arn, principal.account, principal.id if principal.type == "user" else None,
+        principal.tags, region))
+    base["aws:RequestedRegion"] = _request_region(resource, region)
+    userid = base.get("aws:userid")
+    if p.session_name and isinstance(userid, str) and userid.endswith(":iamgate"):
+        base["aws:userid"] = userid[: -len("iamgate")] + p.session_name
+    return merge_context(base, dict(p.context))
+
+
+def _decide(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
+            p: ParsedDenial, selector: str, principal: Principal, action: str, resource: str
+            ) -> Tuple[Decision, str, Dict[str, ContextValue], Tuple[Tuple[str, Policy], ...]]:
+    settings_region = manifest.settings.region if manifest else "us-east-1"
+    scp, rcp = _guardrails(inventory, manifest, files)
+    ctx = _context(principal, p, resource, settings_region)
+    req = Requirement(selector, action, resource, {}, None)
+    decision, note = decide_requirement(principal, req, inventory, settings_region, scp, rcp, ctx)
+    ps, _ = policy_set(principal, action, resource, inventory, scp, rcp)
+    considered: List[Tuple[str, Policy]] = [("identity", q) for q in ps.identity]
+    considered += [("boundary", q) for q in ps.boundary or ()]
+    considered += [("scp", q) for level in ps.scp or () for q in level]
+    considered += [("rcp", q) for level in ps.rcp or () for q in level]
+    considered += [("resource", q) for q in ps.resource or ()]
+    if note == "" and resource == "*" and not p.resource:
+        note = "the message names no resource: decided for every resource (*)"
+    return decision, note, ctx, tuple(considered)
+
+
+def _message_kinds(p: ParsedDenial, action: str, resource: str) -> Tuple[str, ...]:
+    """The blocker names of the code's decision that the message's policy type stands for."""
+    if p.policy_type == "resource":
+        if action in _TRUST_ACTIONS and ":role/" in resource:
+            return ("trust", "resource")
+        if action.startswith("kms:"):
+            return ("kms-key-policy", "resource")
+        return ("resource",)
+    return (p.policy_type,) if p.policy_type else ()
+
+
+def _judge(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
+           p: ParsedDenial, selector: str, principal: Principal, action: str, resource: str) -> Explanation:
+    decision, note, ctx, considered = _decide(inventory, manifest, files, p, selector, principal, action, resource)
+    req = Requirement(selector, action, resource, ctx, None)
+    common = dict(parsed=p, selector=selector, principal=principal, action=action, resource=resource,
+                  decision=decision, note=note, context=ctx, considered=considered)
+    said = _said(p)
+    if decision.result == "allow":
+        grants = tuple(_grant_lines(decision))
+        summary = (f"The code grants {action} to {selector}, yet AWS denied it ({said}): the deployed "
+                   "policies differ from the code, or the deny comes from a policy outside the repository.")
+        return Explanation("code-allows", summary, cause=grants,
+                           advice=tuple(_advice(p, principal, inventory, manifest, resource, drift=True)), **common)
+    cause = tuple(cause_lines(principal, req, decision, note)) + tuple(_named_statements(p, decision))
+    if decision.result == "unknown":
+        summary = f"The code cannot decide {action} for {selector}: {note or 'a value could not be resolved'}."
+        return Explanation("unknown", summary, cause=cause,
+                           advice=tuple(_advice(p, principal, inventory, manifest, resource, drift=False)), **common)
+    fix = _proposed_fix(principal, req, decision, inventory, manifest, note)
+    code_said = _code_said(decision)
+    if _same_cause(p, decision, action, resource):
+        summary = (f"The code denies it too ({code_said}), as AWS says ({said})." if p.denial or p.policy_type else
+                   f"The code denies it too ({code_said}); the message does not say which policy denied it.")
+        return Explanation("agrees", summary, cause=cause, fix=fix, **common)
+    summary = (f"The code denies it too, but for another reason: {code_said}; AWS names {said}. AWS reports one "
+               "policy type when several deny, so both may hold: fix the code's cause, then check the one AWS names.")
+    advice = tuple(_advice(p, principal, inventory, manifest, resource, drift=False)) \
+        if p.policy_type or p.denial else ()
+    return Explanation("agrees-other-cause", summary, cause=cause, advice=advice, fix=fix, **common)
+
+
+def _same_cause(p: ParsedDenial, decision: Decision, action: str, resource: str) -> bool:
+    want = "explicit_deny" if p.denial == "explicit" else "implicit_deny" if p.denial == "implicit" else None
+    if want is not None and decision.result != want:
+        return False
+    kinds = _message_kinds(p, action, resource)
+    return not kinds or bool(set(kinds) & set(decision.blocked_by))
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
+def _said(p: ParsedDenial) -> str:
+    word = POLICY_WORDS.get(p.policy_type or "", p.policy_type or "")
+    if p.denial == "explicit":
+        return f"an explicit deny in {_a(word)}" if word else "an explicit deny"
+    if p.denial == "implicit":
+        return f"no {word} allows it" if word else "an implicit deny"
+    if p.policy_type == "resource":
+        return "the resource policy (missing, not allowing it, or denying it)"
+    return "access denied, without naming the policy"
+
+
+def _code_said(d: Decision) -> str:
+    words = " and ".join(POLICY_WORDS.get(b, b) for b in d.blocked_by)
+    if d.result == "explicit_deny":
+        return f"an explicit deny in the {words}" if words else "an explicit deny"
+    parts = ["no identity-based policy allows it" if b == "identity" else
+             f"the {POLICY_WORDS.get(b, b)} does not allow it" for b in d.blocked_by]
+    return "implicit deny: " + "; ".join(parts) if parts else "implicit deny"
+
+
+def _grant_lines(d: Decision) -> List[str]:
+    out = []
+    for t in d.applied("Allow"):
+        where = f" ({t.location})" if t.location else ""
+        sid = t.statement.sid or f'a statement of "{t.policy_name}"'
+        out.append(f"allowed by: {sid}{where} in the {POLICY_WORDS.get(t.policy_kind, t.policy_kind)} "
+                   f"\"{t.policy_name}\"")
+    return out
+
+
+def _named_statements(p: ParsedDenial, d: Decision) -> List[str]:
+    """A decoded message names the matched statements by Sid: point at them in the code."""
+    out = []
+    for sid in p.statements:
+        hits = [t for t in d.trace if t.statement.sid == sid]
+        if hits and hits[0].location:
+            out.append(f"AWS matched statement {sid}: {hits[0].location} in \"{hits[0].policy_name}\"")
+        else:
+            out.append(f"AWS matched statement {sid}, which is not among the statements the code evaluated")
+    return out
+
+
+def _proposed_fix(principal: Principal, req: Requirement, decision: Decision, inventory: Inventory,
+                  manifest: Optional[Manifest], note: str) -> Optional[Fix]:
+    """The fix module's proposal, when that module exists (it is optional)."""
+    module = sys.modules.get("iamgate.fix")
+    if module is None:
+        if importlib.util.find_spec("iamgate.fix") is None:
+            return None
+        module = importlib.import_module("iamgate.fix")
+    fn = next((getattr(module, n) for n in ("fix_for", "propose_fix", "propose", "suggest_fix")
+               if callable(getattr(module, n, None))), None)
+    if fn is None:
+        return None
+    available: Dict[str, Any] = {"principal": principal, "requirement": req, "req": req, "decision": decision,
+                                 "inventory": inventory, "manifest": manifest, "note": note}
+    kwargs: Dict[str, Any] = {}
+    for param in inspect.signature(fn).parameters.values():
+        if param.name in available:
+            kwargs[param.name] = available[param.name]
+        elif param.default is param.empty and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            return None  # a signature this module does not know how to call
+    result = fn(**kwargs)
+    return result if isinstance(result, Fix) else None
+
+
+# ----------------------------------------------------------------------------- outside the code
+
+
+def _policy_id(arn: Optional[str]) -> Optional[str]:
+    return arn.rsplit("/", 1)[-1] if arn else None
+
+
+def _scope_lines(kind: str, target: str, files: Sequence[str], named: Optional[str]) -> List[str]:
+    filt = "SERVICE_CONTROL_POLICY" if kind == "scp" else "RESOURCE_CONTROL_POLICY"
+    word = "SCPs" if kind == "scp" else "RCPs"
+    where = f"the {word} in {', '.join(files)}" if files else f"no {word} (none are in the scanned files)"
+    out = [f"the code holds {where}; AWS evaluates the {word} attached to the account, every organizational "
+           f"unit above it and the root: list them with `aws organizations list-policies-for-target "
+           f"--target-id {target} --filter {filt}`, and for each parent (`aws organizations list-parents "
+           f"--child-id {target}`) up to the root"]
+    if named:
+        out.append(f"AWS names the policy: `aws organizations describe-policy --policy-id {_policy_id(named)}`")
+    if not files:
+        out.append(f"add the {word} to guardrails.{kind} in iamgate.yaml (one file per level, root first) so "
+                   "that `iamgate check` sees them")
+    return out
+
+
+def _guardrail_files(kind: str, inventory: Inventory, manifest: Optional[Manifest]) -> List[str]:
+    levels = inventory.scp if kind == "scp" else inventory.rcp
+    names = [str(p.location.file) if p.location else p.name for level in levels for p in level]
+    if manifest is not None:
+        names += list(manifest.scp if kind == "scp" else manifest.rcp)
+    return list(dict.fromkeys(names))
+
+
+def _resource_policy_command(resource: str) -> str:
+    parts = split_arn(resource)
+    if not parts:
+        return "the service's get-*-policy command"
+    service, region, account, rest = parts[2], parts[3], parts[4], parts[5]
+    if service == "s3":
+        return f"`aws s3api get-bucket-policy --bucket {rest.split('/')[0]}`"
+    if service == "sqs":
+        return (f"`aws sqs get-queue-attributes --queue-url https://sqs.{region}.amazonaws.com/{account}/{rest} "
+                "--attribute-names Policy`")
+    if service == "sns":
+        return f"`aws sns get-topic-attributes --topic-arn {resource}`"
+    if service == "kms":
+        return f"`aws kms get-key-policy --key-id {resource} --policy-name default`"
+    if service == "lambda":
+        return f"`aws lambda get-policy --function-name {resource}`"
+    if service == "secretsmanager":
+        return f"`aws secretsmanager get-resource-policy --secret-id {resource}`"
+    if service == "iam" and rest.startswith("role/"):
+        return f"`aws iam get-role --role-name {rest.rsplit('/', 1)[-1]} --query Role.AssumeRolePolicyDocument`"
+    if service == "ecr":
+        return f"`aws ecr get-repository-policy --repository-name {rest.partition('/')[2]}`"
+    return "the service's get-*-policy command"
+
+
+def _identity_command(principal: Principal) -> str:
+    name = (principal.arn or principal.id).rsplit("/", 1)[-1]
+    if principal.type == "user":
+        return (f"`aws iam list-user-policies --user-name {name}`, `aws iam list-attached-user-policies "
+                f"--user-name {name}` and `aws iam list-groups-for-user --user-name {name}`")
+    return (f"`aws iam list-role-policies --role-name {name}` and `aws iam list-attached-role-policies "
+            f"--role-name {name}`")
+
+
+def _advice(p: ParsedDenial, principal: Principal, inventory: Inventory, manifest: Optional[Manifest],
+            resource: str, drift: bool) -> List[str]:
+    """Where to look for the policy AWS names when the code does not deny it that way."""
+    kind = p.policy_type
+    name = (principal.arn or principal.id).rsplit("/", 1)[-1]
+    account = p.account or principal.account or "ACCOUNT_ID"
+    out: List[str] = []
+    if kind in ("scp", "rcp"):
+        target = account
+        if kind == "rcp":
+            parts = split_arn(resource)
+            target = parts[4] if parts and parts[4] else account
+        out += _scope_lines(kind, target, _guardrail_files(kind, inventory, manifest), p.policy_arn)
+    elif kind == "vpc_endpoint":
+        vpce = p.context.get("aws:SourceVpce")
+        out.append("the request went through a VPC endpoint whose policy does not allow it (iamgate does not read "
+                   "VPC endpoint policies): `aws ec2 describe-vpc-endpoints --vpc-endpoint-ids "
+                   f"{vpce if isinstance(vpce, str) else 'VPCE_ID'} --query 'VpcEndpoints[].PolicyDocument'`")
+    elif kind == "session":
+        session = f" for session {p.session_name}" if p.session_name else ""
+        out.append("a session policy was passed when the session was created (AssumeRole, AssumeRoleWithSAML or "
+                   "AssumeRoleWithWebIdentity with --policy or --policy-arns, GetFederationToken, or an IAM "
+                   f"Identity Center permission set); it is not in the code: find the AssumeRole event{session} "
+                   "with `aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,"
+                   "AttributeValue=AssumeRole` and read requestParameters.policy and policyArns")
+    elif kind == "boundary":
+        differs = "differs from" if drift else "may differ from"
+        if principal.boundary is None:
+            out.append(f"the deployed {name} has a permissions boundary the code does not set: "
+                       f"`aws iam get-{'user' if principal.type == 'user' else 'role'} "
+                       f"--{'user' if principal.type == 'user' else 'role'}-name {name} "
+                       "--query '*.PermissionsBoundary'`")
+        else:
+            where = f" ({principal.boundary.location})" if principal.boundary.location else ""
+            out.append(f"the deployed permissions boundary {differs} \"{principal.boundary.name}\"{where}: "
+                       f"`aws iam get-policy --policy-arn {p.policy_arn or principal.boundary.arn or 'BOUNDARY_ARN'}` "
+                       "and `aws iam get-policy-version` of its default version")
+    elif kind == "identity":
+        differ = "differ from the code (not deployed yet, edited by hand, or managed elsewhere)" if drift else \
+            "may differ from the code"
+        out.append(f"the deployed identity policies of {name} {differ}: list them with {_identity_command(principal)}")
+        if p.policy_arn:
+            out.append(f"AWS names the policy: `aws iam get-policy --policy-arn {p.policy_arn}`")
+    elif kind in ("resource", "trust"):
+        in_code = resource_policies_for(inventory, resource) or trust_policies_for(inventory, resource)
+        if in_code:
+            out.append(f"the deployed resource policy of {resource} differs from the code: "
+                       f"{_resource_policy_command(resource)}")
+        else:
+            out.append(f"the resource policy of {resource} is not in the scanned files: "
+                       f"{_resource_policy_command(resource)}")
+        if action_is_kms(p):
+            out.append("for KMS, the key policy must allow the caller (or delegate to IAM by trusting the account)")
+    else:
+        if p.action in _TRUST_ACTIONS and ":role/" in resource:
+            out.append(f"the trust policy of {resource} must allow the caller: {_resource_policy_command(resource)}")
+        out.append("the message does not say which policy type denied it; check, in turn: the deployed identity "
+                   f"policies ({_identity_command(principal)}), the permissions boundary, a session policy, "
+                   "the organization's SCPs and RCPs, the resource policy "
+                   f"({_resource_policy_command(resource)}), and a VPC endpoint policy")
+    if drift and kind in ("identity", "boundary", None):
+        out.append("if the code is what should be deployed, deploy it; `iamgate diff` shows what changed between "
+                   "revisions")
+    if p.encoded_message:
+        out.append("AWS also sent an encoded authorization message naming the statement: decode it with "
+                   f"`{EncodedMessage(p.encoded_message, '').command}` and pass the result to iamgate explain")
+    return out
+
+
+def action_is_kms(p: ParsedDenial) -> bool:
+    return bool(p.action and p.action.lower().startswith("kms:"))
+
+
+# ----------------------------------------------------------------------------- other conclusions
+
+
+def _principal_names(inventory: Inventory) -> Tuple[str, ...]:
+    return tuple(f"{q.id} ({q.type}{', ' + q.arn if q.arn and q.arn != q.id else ''})"
+                 for q in sorted(inventory.principals, key=lambda q: q.id))
+
+
+def _not_found(p: ParsedDenial, inventory: Inventory, why: str) -> Explanation:
+    names = _principal_names(inventory)
+    summary = f"The caller is not in the code: {why}."
+    return Explanation("not-found", summary, p, action=p.action, resource=p.resource, principals=names,
+                       advice=("name one of the principals below with `iamgate simulate PRINCIPAL ACTION RESOURCE`, "
+                               "or scan the files that define the caller",))
+
+
+def _incomplete(p: ParsedDenial, inventory: Inventory) -> Explanation:
+    missing = " and ".join(w for w, v in (("the caller", p.caller_arn), ("the action", p.action)) if not v)
+    advice = []
+    if p.operation:
+        advice.append("find the failed call in CloudTrail and pass the event to iamgate explain: `aws cloudtrail "
+                      f"lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue={p.operation}` "
+                      "(S3 object calls are recorded only by a trail with data events)")
+    else:
+        advice.append("pass the CloudTrail event of the failed call (errorCode AccessDenied) to iamgate explain")
+    if p.action in ("sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML"):
+        advice.append("the trust policy of the role passed to the call must name the identity provider as a "
+                      "Federated principal and match the token's claims (aud, sub; SAML:aud); the message does "
+                      "not say which role: simulate it with the role's trust policy in the scanned files")
+    if p.action and not p.caller_arn:
+        advice.append(f"or decide it for the principal you expect: `iamgate simulate PRINCIPAL {p.action} RESOURCE`")
+    if p.encoded_message:
+        advice.append(f"decode the encoded message: `{EncodedMessage(p.encoded_message, '').command}`")
+    summary = (f"The message does not name {missing}"
+               + (" (S3 and other services leave the details out for requests from another account or "
+                  "organization)" if not p.caller_arn and not p.action else "") + ".")
+    return Explanation("incomplete", summary, p, action=p.action, resource=p.resource,
+                       principals=_principal_names(inventory), advice=tuple(advice))
+
+
+def _encoded(e: EncodedMessage) -> Explanation:
+    summary = ("The details of this denial are encoded. Decode them (the caller needs "
+               "sts:DecodeAuthorizationMessage, in the same account) and pass the JSON to iamgate explain.")
+    return Explanation("encoded", summary, encoded=e,
+                       advice=(f"`{e.command}`",
+                               f"iamgate explain \"$({e.command})\""))
+
+
+def _trust_only(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
+                p: ParsedDenial, action: str, resource: str) -> Optional[Explanation]:
+    """AssumeRole by a caller outside the code on a role in it: the trust policy can still be judged."""
+    if action not in _TRUST_ACTIONS or not trust_policies_for(inventory, resource) or not p.caller_arn:
+        return None
+    kind = {"assumed-role": "assumed-role", "user": "user", "role": "role"}.get(p.caller_kind or "")
+    if kind is None:
+        return None
+    caller = Principal(id=p.caller_arn, type=kind, arn=p.caller_arn, account=p.account)  # type: ignore[arg-type]
+    decision, note, ctx, considered = _decide(inventory, manifest, files, p, p.caller_arn, caller, action, resource)
+    req = Requirement(p.caller_arn, action, resource, ctx, None)
+    common = dict(parsed=p, selector=p.caller_arn, principal=caller, action=action, resource=resource,
+                  decision=decision, note=note, context=ctx, considered=considered, caller_in_code=False)
+    if "trust" in decision.blocked_by:
+        return Explanation("agrees", f"The trust policy of {resource} in the code does not let {p.caller_arn} "
+                                     f"assume it ({_code_said(decision)}); the caller itself is not in the code.",
+                           cause=tuple(cause_lines(caller, req, decision, note)), **common)
+    if decision.result == "allow":
+        return Explanation("code-allows", f"The trust policy of {resource} in the code trusts {p.caller_arn} "
+                                          "itself, yet AWS denied it: the deployed trust policy differs, or the "
+                                          "deny comes from outside the repository.",
+                           cause=tuple(_grant_lines(decision)),
+                           advice=tuple(_advice(p, caller, inventory, manifest, resource, drift=True)), **common)
+    return Explanation("unknown", f"The trust policy of {resource} in the code trusts the caller's account, so "
+                                  f"the caller's own policies decide, and {p.caller_arn} is not in the code.",
+                       cause=tuple(_grant_lines(decision)) + tuple(cause_lines(caller, req, decision, note)),
+                       advice=(f"check that the caller's identity policies allow {action} on {resource}",),
+                       **common)
+
+
+# ============================================================================ rendering
+
+
+def _message_doc(p: Optional[ParsedDenial]) -> Optional[Dict[str, Any]]:
+    if p is None:
+        return None
+    return {"caller": p.caller_arn, "caller_kind": p.caller_kind, "role_name": p.role_name,
+            "session_name": p.session_name, "user_name": p.user_name, "account": p.account,
+            "action": p.action, "resource": p.resource, "denial": p.denial, "policy_type": p.policy_type,
+            "policy_arn": p.policy_arn, "operation": p.operation, "error_code": p.error_code,
+            "statements": list(p.statements), "source": p.source,
+            "context": {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(p.context.items())},
+            "encoded_message": p.encoded_message}
+
+
+def _fix_doc(fix: Optional[Fix]) -> Optional[Dict[str, Any]]:
+    return {"file": fix.file, "line": fix.line, "text": fix.text} if fix else None
+
+
+def _simulation_doc(expl: Explanation) -> Dict[str, Any]:
+    """Context, policies and trace in the shape of ``iamgate simulate --format json``."""
+    if expl.decision is None or expl.principal is None:
+        return {"context": {}, "policies": [], "trace": []}
+    from .simulate import Simulation, render_json as simulation_json
+    sim = Simulation(expl.selector or "", expl.action or "", expl.resource or "*", expl.principal, expl.decision,
+                     expl.note, expl.context, expl.considered)
+    doc = json.loads(simulation_json(sim))
+    return {k: doc[k] for k in ("context", "policies", "trace")}
+
+
+def render_json(expl: Explanation) -> str:
+    d = expl.decision
+    doc: Dict[str, Any] = {
+        "version": 1,
+        "conclusion": expl.conclusion,
+        "summary": expl.summary,
+        "message": _message_doc(expl.parsed),
+        "encoded": ({"message": expl.encoded.blob, "command": expl.encoded.command} if expl.encoded else None),
+        "principal": expl.selector,
+        "arn": expl.principal.arn if expl.principal else None,
+        "action": expl.action,
+        "resource": expl.resource,
+        "decision": d.result if d else None,
+        "blocked_by": list(d.blocked_by) if d else [],
+        "note": expl.note or None,
+        "cause": list(expl.cause),
+        "advice": list(expl.advice),
+        "fix": _fix_doc(expl.fix),
+        "principals": list(expl.principals),
+        "caller_in_code": expl.caller_in_code,
+    }
+    doc.update(_simulation_doc(expl))
+    return json.dumps(doc, indent=2) + "\n"
+
+
+_HEADLINE = {"agrees": "THE CODE AGREES", "agrees-other-cause": "THE CODE DENIES IT FOR ANOTHER REASON",
+             "code-allows": "THE CODE ALLOWS IT", "unknown": "UNKNOWN", "not-found": "CALLER NOT IN THE CODE",
+             "incomplete": "INCOMPLETE MESSAGE", "encoded": "ENCODED MESSAGE", "unparsed": "NOT RECOGNISED"}
+
+
+def _message_lines(p: ParsedDenial) -> List[str]:
+    what = p.action or "(action not named)"
+    lines = [f"{what} on {p.resource or '(no resource named)'}"]
+    who = p.caller_arn or "(caller not named)"
+    detail = {"assumed-role": f"role {p.role_name}, session {p.session_name}", "user": f"user {p.user_name}",
+              "role": f"role {p.role_name}"}.get(p.caller_kind or "", p.caller_kind or "")
+    lines.append(f"  caller:   {who}" + (f" ({detail})" if detail and p.caller_arn else ""))
+    lines.append(f"  AWS says: {_said(p)}" + (f" — {p.policy_arn}" if p.policy_arn else ""))
+    if p.statements:
+        lines.append(f"  matched statements: {', '.join(p.statements)}")
+    return lines
+
+
+def render_text(expl: Explanation, color: bool = False) -> str:
+    head = _HEADLINE[expl.conclusion]
+    if color:
+        code = "32" if expl.conclusion in ("agrees", "agrees-other-cause") else "33"
+        head = f"\x1b[{code}m{head}\x1b[0m"
+    lines: List[str] = []
+    if expl.parsed is not None:
+        lines += _message_lines(expl.parsed)
+    if expl.principal is not None and expl.decision is not None:
+        where = f"  {expl.principal.location}" if expl.principal.location else ""
+        word = {"allow": "ALLOWED", "explicit_deny": "DENIED (explicit deny)",
+                "implicit_deny": "DENIED (implicit deny)", "unknown": "UNKNOWN"}[expl.decision.result]
+        if expl.caller_in_code:
+            lines.append(f"  in code:  {expl.selector} ({expl.principal.arn or expl.principal.id}){where}")
+        else:
+            lines.append(f"  in code:  the trust policy of {expl.resource} (the caller is not in the code)")
+        lines.append(f"  code:     {word}")
+    if lines:
+        lines.append("")
+    lines.append(f"{head}: {expl.summary}")
+    lines += [f"    {c}" for c in expl.cause]
+    if expl.fix is not None:
+        where = f" ({expl.fix.file}:{expl.fix.line})" if expl.fix.line else f" ({expl.fix.file})"
+        lines.append(f"    fix{where}:")
+        lines += [f"      {t}" for t in expl.fix.text.rstrip("\n").splitlines()]
+    if expl.advice:
+        lines.append("")
+        lines.append("check:" if expl.conclusion not in ("encoded", "incomplete", "not-found") else "next:")
+        lines += [f"  - {a}" for a in expl.advice]
+    if expl.principals:
+        lines.append("")
+        lines.append("principals in the code:")
+        lines += [f"  {n}" for n in expl.principals]
+    if expl.decision is not None and expl.principal is not None:
+        lines.append("")
+        lines += _details(expl)
+    return "\n".join(lines) + "\n"
+
+
+def _details(expl: Explanation) -> List[str]:
+    """The policies, statements and request context, as ``iamgate simulate`` prints them."""
+    from .simulate import Simulation, render_text as simulation_text
+    sim = Simulation(expl.selector or "", expl.action or "", expl.resource or "*", expl.principal, expl.decision,
+                     expl.note, expl.context, expl.considered)
+    text = simulation_text(sim)
+    start = text.find("policies considered:")
+    return text[start:].rstrip("\n").splitlines() if start >= 0 else []
+
+
+def exit_code(expl: Explanation) -> int:
+    """The exit code the command line should use: 1 when the code denies the request (the code has
+    the finding), 0 when it grants it (the cause is outside the code), 2 when the input cannot be
+    explained (not recognised, encoded, incomplete, caller not in the code)."""
+    if expl.conclusion in ("agrees", "agrees-other-cause", "unknown"):
+        return 1
+    if expl.conclusion == "code-allows":
+        return 0
+    return 2
