@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("text", "json"), default="text")
     common(s)
 
+    d = sub.add_parser("diff", help="effective-permission changes between a git revision and the working tree")
+    d.add_argument("base_ref", metavar="BASE_REF")
+    d.add_argument("paths", nargs="*", metavar="PATH")
+    d.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    common(d)
+
     e = sub.add_parser("explain", help="explain an AccessDenied message against the code")
     e.add_argument("message", metavar="MESSAGE",
                    help="the error message, a CloudTrail event or a decoded authorization message ('-': stdin)")
@@ -99,6 +105,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _inventory(args)
         if args.command == "explain":
             return _explain(args)
+        if args.command == "diff":
+            return _diff(args)
         _parser().print_help()
         return EXIT_INPUT
     except UsageError as e:
@@ -258,6 +266,17 @@ def _simulate(args: argparse.Namespace) -> int:
     if result.error:
         return EXIT_INPUT
     return EXIT_OK if result.decision is not None and result.decision.allowed else EXIT_FINDINGS
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .diff import DiffError, newly_failing, render_json, render_markdown, render_text, run_diff
+    try:
+        diff = run_diff(args.base_ref, args.paths, args.manifest, args.var_file)
+    except DiffError as e:
+        raise UsageError(str(e)) from None
+    render = {"text": render_text, "json": render_json, "markdown": render_markdown}[args.format]
+    sys.stdout.write(render(diff))
+    return EXIT_FINDINGS if newly_failing(diff) else EXIT_OK
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -1,0 +1,1281 @@
+"""``iamgate diff BASE_REF [PATH ...]``: effective-permission changes between a git revision and the
+working tree, per principal — what a pull request does to IAM, in words a reviewer can check.
+
+Three layers, each a set of small functions:
+
+- **I/O edge** — :func:`run_diff` does everything the command needs: it finds the repository,
+  materialises ``BASE_REF``'s tree in a temporary directory (:func:`checkout_revision`), reads both
+  sides with :func:`iamgate.scan.read_inventory` (the same ``settings`` from the manifest), checks the
+  manifest's requirements on both, and hands the results to the pure core. The user's working tree,
+  index and refs are never touched.
+- **Pure core** — :func:`effective_permissions` turns an inventory into, per principal, the
+  ``(effect, canonical action) -> {Grant}`` map it holds; :func:`compare` diffs two inventories (and
+  optionally two check reports) into a :class:`PermissionDiff`; :func:`newly_failing` is the exit code.
+- **Rendering** — :func:`render_text`, :func:`render_json` (``version: 1``, sorted, stable) and
+  :func:`render_markdown` (a pull-request comment).
+
+Principal keys. A principal is matched across the two revisions by ``Principal.id``: the
+CloudFormation logical ID, the Terraform address (``module.worker.aws_iam_role.this``), or the
+role/user name of an account export. Those survive the edits a pull request usually makes (a new
+``RoleName``, a changed path, a new stack or account suffix in an ARN), while names and ARNs do not.
+When two principals share an id (two templates with a ``WorkerRole``), the key becomes
+``"WorkerRole (infra/a.yaml)"`` — base-side file names are rewritten to their working-tree spelling
+first, so the key is still the same on both sides. Renaming a logical ID or a Terraform address
+shows as one principal removed and one added, which is what the deployment will do too.
+
+Approximations (the diff is a review aid; ``iamgate check`` remains the proof):
+
+- Only identity policies and the permissions boundary make up a principal's permissions. SCPs,
+  RCPs, resource policies and session policies are not folded in (they apply through the manifest's
+  requirements, which are fully evaluated by :func:`iamgate.check.check` on both sides).
+- Action patterns confined to one service (``s3:Get*``, ``ec2:*``) are expanded through the catalog;
+  patterns that span services (``*``, ``*:Describe*``) and unknown actions are kept as written.
+  ``NotAction`` is kept as ``"*"`` minus the listed actions, ``NotResource`` as ``"*"`` minus the
+  listed resources; both are reported as new wildcards.
+- Conditions are not evaluated: a grant carries its conditions as a marker ("conditional"). A grant
+  covers another only when its conditions are a subset of the other's.
+- An Allow is dropped when an unconditional, resolved Deny of the same principal covers it entirely;
+  partial Denies are only reported (as denies), they do not carve holes into Allows.
+- Boundary: an Allow counts when a boundary Allow covers it (their conditions are merged); when the
+  boundary allows the action on a narrower resource, the narrower resource is what counts; when they
+  only overlap, the identity grant is kept as is (an over-approximation).
+- Gained/lost use coverage, not equality: ``s3:GetObject`` on ``arn:aws:s3:::b/*`` is not gained when
+  the base allowed it on ``*``. Coverage of resource patterns uses :mod:`iamgate.engine.match`
+  (a pattern with policy variables is compared literally).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import textwrap
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import (Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Literal, Mapping, Optional,
+                    Sequence, Set, Tuple)
+
+from . import catalog
+from .check import CheckReport, Outcome, external_principal, find_principals
+from .engine.match import action_matches, action_service, concretize, globs_intersect, resource_matches, split_arn
+from .model import Condition, Edit, Fix, Inventory, Location, Policy, Principal, Statement
+
+__all__ = [
+    "DiffError", "Grant", "Change", "Wildcard", "RequirementChange", "PrincipalDiff", "PermissionDiff",
+    "Permissions", "checkout_revision", "repo_root", "run_diff", "principal_keys", "principal_permissions",
+    "effective_permissions", "compare", "newly_failing", "render_text", "render_json", "render_markdown",
+]
+
+
+class DiffError(Exception):
+    """The revision cannot be compared: not a git repository, unknown revision, git missing."""
+
+
+# ============================================================================ data
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One resource side of an effective permission, for the action it is filed under.
+
+    ``resource`` is a pattern; ``not_resources`` (a NotResource statement) means ``"*"`` except
+    those; ``except_actions`` (a NotAction statement, filed under the action ``"*"``) means every
+    action except those. ``conditions`` are the statement's conditions, kept as a marker, never
+    evaluated. ``source`` is where the granting statement is written and ``via`` the Action pattern
+    the action was expanded from (``s3:Get*``); neither is part of equality.
+    """
+
+    resource: str
+    not_resources: Tuple[str, ...] = ()
+    except_actions: Tuple[str, ...] = ()
+    conditions: Tuple[Condition, ...] = ()
+    unresolved: bool = False
+    source: Optional[Location] = field(default=None, compare=False)
+    via: Optional[str] = field(default=None, compare=False)
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.conditions)
+
+    def sort_key(self) -> Tuple[Any, ...]:
+        return (self.resource, self.not_resources, self.except_actions,
+                tuple((c.operator, c.key, c.values) for c in self.conditions), self.unresolved)
+
+
+# (effect, canonical action or kept pattern) -> grants
+Permissions = Dict[Tuple[str, str], FrozenSet[Grant]]
+
+
+@dataclass(frozen=True)
+class Change:
+    """An action on a resource pattern that was gained, lost, or newly/no longer denied."""
+
+    action: str
+    grant: Grant
+
+    def sort_key(self) -> Tuple[Any, ...]:
+        return (self.grant.sort_key(), self.action.lower())
+
+
+@dataclass(frozen=True)
+class Wildcard:
+    """A wildcard in an Allow statement that the base revision did not have for these services.
+
+    ``element`` is ``Action``, ``NotAction``, ``Resource`` or ``NotResource``; ``pattern`` the text
+    (the listed elements, comma-separated, for the Not- forms); ``services`` the service prefixes
+    of the statement's actions (``*`` for a pattern spanning services); ``broad`` marks the ones
+    that reach a whole service or account (``*``, ``s3:*``, ``Resource: "*"``, ``table/*``, Not-).
+    """
+
+    element: str
+    pattern: str
+    services: Tuple[str, ...]
+    broad: bool
+    location: Optional[Location] = None
+
+
+@dataclass(frozen=True)
+class RequirementChange:
+    """A manifest requirement whose outcome changed. ``now``/``was`` are decision results
+    (``allow``, ``implicit_deny``, ``explicit_deny``, ``unknown``), ``missing`` when the principal is
+    no longer found, ``absent`` when the base revision did not have the requirement."""
+
+    principal: str
+    action: str
+    resource: str
+    now: str
+    was: str
+    note: str = ""
+    location: Optional[Location] = None
+
+
+@dataclass(frozen=True)
+class PrincipalDiff:
+    key: str
+    status: Literal["added", "removed", "changed"]
+    type: str
+    location: Optional[Location] = None
+    gained: Tuple[Change, ...] = ()
+    lost: Tuple[Change, ...] = ()
+    new_wildcards: Tuple[Wildcard, ...] = ()
+    new_denies: Tuple[Change, ...] = ()
+    removed_denies: Tuple[Change, ...] = ()
+    policies_added: Tuple[str, ...] = ()    # attached/inline policies, "boundary NAME" for a boundary
+    policies_removed: Tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self.status == "changed" and not (self.gained or self.lost or self.new_wildcards
+                                                 or self.new_denies or self.removed_denies
+                                                 or self.policies_added or self.policies_removed)
+
+
+@dataclass(frozen=True)
+class PermissionDiff:
+    base_label: str
+    head_label: str
+    principals: Tuple[PrincipalDiff, ...] = ()  # only principals with a change, sorted by key
+    unchanged: int = 0
+    requirements_failing: Tuple[RequirementChange, ...] = ()  # newly failing
+    requirements_fixed: Tuple[RequirementChange, ...] = ()    # failing in base, allowed now
+    notes: Tuple[str, ...] = ()
+
+
+def newly_failing(diff: PermissionDiff) -> int:
+    """How many requirements newly fail (the CLI exits 1 when this is not 0)."""
+    return len(diff.requirements_failing)
+
+
+# ============================================================================ I/O edge: git
+
+
+def _git(args: Sequence[str], cwd: str,
+         env: Optional[Mapping[str, str]] = None) -> "subprocess.CompletedProcess[str]":
+    full_env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
+    full_env.update(env or {})
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, env=full_env, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise DiffError("git is not installed (or not on PATH); iamgate diff needs it") from None
+    except NotADirectoryError:
+        raise DiffError(f"{cwd}: not a directory") from None
+
+
+def _git_message(proc: "subprocess.CompletedProcess[str]") -> str:
+    lines = [ln.strip() for ln in (proc.stderr or "").splitlines() if ln.strip()]
+    return lines[-1] if lines else f"git exited with {proc.returncode}"
+
+
+def repo_root(cwd: str) -> str:
+    """The top directory of the git working tree ``cwd`` is in (a real path)."""
+    if not os.path.isdir(cwd):
+        raise DiffError(f"{cwd}: no such directory")
+    proc = _git(["rev-parse", "--show-toplevel"], cwd)
+    top = proc.stdout.strip()
+    if proc.returncode != 0 or not top:
+        raise DiffError(f"{cwd} is not in a git working tree ({_git_message(proc)})")
+    return os.path.realpath(top)
+
+
+def checkout_revision(repo_root: str, ref: str, dest: str) -> None:
+    """Write the tree of revision ``ref`` of the repository at ``repo_root`` into ``dest``.
+
+    Uses ``git read-tree`` into a *temporary* index file and ``git checkout-index --prefix``: the
+    repository's own index, working tree, HEAD and refs are left alone (git only reads objects).
+    Unlike ``git archive`` this ignores ``export-ignore``/``export-subst`` attributes, so files are
+    exactly as a checkout would write them. Raises DiffError naming the problem.
+    """
+    if not ref or ref.startswith("-") or any(c in ref for c in "\n\0"):
+        raise DiffError(f'"{ref}" is not a git revision')
+    probe = _git(["rev-parse", "--git-dir"], repo_root) if os.path.isdir(repo_root) else None
+    if probe is None or probe.returncode != 0:
+        raise DiffError(f"{repo_root} is not a git repository")
+    proc = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo_root)
+    commit = proc.stdout.strip()
+    if proc.returncode != 0 or not commit:
+        raise DiffError(f'unknown revision "{ref}": no such commit, branch or tag in {repo_root} '
+                        "(in a shallow CI checkout, fetch it first, e.g. git fetch --depth=1 origin main)")
+    os.makedirs(dest, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="iamgate-index-") as tmp:
+        env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+        steps = (["-c", "core.splitIndex=false", "read-tree", commit],
+                 ["-c", "core.splitIndex=false", "checkout-index", "--all", "--force",
+                  "--prefix=" + os.path.join(os.path.abspath(dest), "")])
+        for args in steps:
+            done = _git(args, repo_root, env)
+            if done.returncode != 0:
+                raise DiffError(f'cannot check out "{ref}": {_git_message(done)}')
+
+
+# ============================================================================ I/O edge: reading both sides
+
+
+def _path_mapper(root: str, dest: str) -> Callable[[str], str]:
+    """A working-tree path (relative to the cwd or absolute) -> the same path in the checkout."""
+    def to_base(path: str) -> str:
+        real = os.path.realpath(os.path.abspath(path))
+        rel = os.path.relpath(real, root)
+        if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+            raise DiffError(f"{path} is outside the git repository {root}")
+        return os.path.normpath(os.path.join(dest, rel))
+    return to_base
+
+
+def _file_mapper(root: str, dest: str, cwd: str) -> Callable[[str], str]:
+    """A file name as the readers display it under ``dest`` -> its working-tree display name."""
+    from .scan import display_path
+
+    def remap(file: str) -> str:
+        full = os.path.normpath(os.path.join(cwd, file))
+        rel = os.path.relpath(full, dest)
+        if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+            return file
+        return display_path(os.path.join(root, rel), cwd)
+    return remap
+
+
+def _relocate(value: Any, remap: Callable[[str], str], memo: Dict[int, Any]) -> Any:
+    """``value`` with every Location/Fix/Edit file name passed through ``remap`` (shared parts stay shared)."""
+    if isinstance(value, tuple):
+        items = tuple(_relocate(v, remap, memo) for v in value)
+        return value if all(a is b for a, b in zip(items, value)) else items
+    if not is_dataclass(value) or isinstance(value, type):
+        return value
+    seen = memo.get(id(value))
+    if seen is not None:
+        return seen[1]
+    changes: Dict[str, Any] = {}
+    for f in fields(value):
+        old = getattr(value, f.name)
+        if f.name == "file" and isinstance(value, (Location, Fix, Edit)) and isinstance(old, str):
+            new = remap(old)
+        else:
+            new = _relocate(old, remap, memo)
+        if new is not old:
+            changes[f.name] = new
+    out = replace(value, **changes) if changes else value
+    memo[id(value)] = (value, out)  # keep ``value`` alive so its id is not reused
+    return out
+
+
+def relocate(inventory: Inventory, remap: Callable[[str], str]) -> Inventory:
+    """The inventory with its file names rewritten (base-side names -> working-tree names)."""
+    return _relocate(inventory, remap, {})
+
+
+def _manifest_files(manifest: Any) -> Tuple[Dict[str, Tuple[Policy, ...]], list]:
+    from .scan import read_policy_files
+    kinds: Dict[str, str] = {}
+    for f in manifest.scp:
+        kinds[manifest.resolve(f)] = "scp"
+    for f in manifest.rcp:
+        kinds[manifest.resolve(f)] = "rcp"
+    for entry in manifest.principals:
+        for f in entry.policies:
+            kinds.setdefault(manifest.resolve(f), "identity")
+        if entry.boundary:
+            kinds.setdefault(manifest.resolve(entry.boundary), "boundary")
+    return read_policy_files(list(kinds), kinds)
+
+
+def _load_manifest(path: str, shown: Optional[str] = None) -> Any:
+    from .manifest import load_manifest
+    from .scan import display_path, read_text
+    shown = shown or display_path(path)
+    text, problem = read_text(path, shown)
+    if problem is not None:
+        raise DiffError(problem.message)
+    return load_manifest(shown, text or "")
+
+
+def _with_manifest_principals(inventory: Inventory, manifest: Any,
+                              files: Mapping[str, Tuple[Policy, ...]]) -> Inventory:
+    """Principals as the manifest completes them: its ``policies``/``boundary`` files added to a
+    principal of the code, or a principal of their own (as ``iamgate check`` does)."""
+    if manifest is None:
+        return inventory
+    principals = list(inventory.principals)
+    for entry in manifest.principals:
+        if not (entry.policies or entry.boundary):
+            continue
+        extra = tuple(p for f in entry.policies for p in files.get(manifest.resolve(f), ()))
+        bparts = files.get(manifest.resolve(entry.boundary), ()) if entry.boundary else ()
+        boundary = (Policy(bparts[0].name, "boundary", tuple(s for p in bparts for s in p.statements),
+                           bparts[0].location) if bparts else None)
+        found = find_principals(replace(inventory, principals=tuple(principals)), entry.selector)
+        if len(found) == 1:
+            i = principals.index(found[0])
+            principals[i] = replace(found[0], identity_policies=found[0].identity_policies + extra,
+                                    boundary=boundary or found[0].boundary)
+        elif not found:
+            principals.append(external_principal(entry, extra, boundary, manifest.settings.account,
+                                                 Location(manifest.file, entry.line)))
+    return replace(inventory, principals=tuple(principals))
+
+
+@dataclass(frozen=True)
+class _Side:
+    inventory: Inventory          # as read (what check() takes)
+    permissions_inventory: Inventory  # with the manifest's principals (what compare() takes)
+    report: Optional[CheckReport]
+
+
+def _read_side(paths: Sequence[str], settings_manifest: Any, req_manifest: Any,
+               var_files: Sequence[str]) -> _Side:
+    from .check import check
+    from .model import merge
+    from .scan import read_inventory
+    from .sources import options_from
+    options = (options_from(settings_manifest.settings, settings_manifest.resolve) if settings_manifest
+               else options_from(None))
+    if var_files:
+        options = replace(options, var_files=tuple(options.var_files) + tuple(var_files))
+    inventory = read_inventory(list(paths), options) if paths else Inventory()
+    files: Dict[str, Tuple[Policy, ...]] = {}
+    if req_manifest is not None:
+        files, problems = _manifest_files(req_manifest)
+        if problems:
+            inventory = merge([inventory, Inventory(problems=tuple(problems))])
+    report = check(inventory, req_manifest, files) if req_manifest is not None else None
+    return _Side(inventory, _with_manifest_principals(inventory, req_manifest, files), report)
+
+
+def _existing(paths: Sequence[str], to_base: Callable[[str], str], ref: str) -> Tuple[List[str], List[str]]:
+    """(head paths that exist, base paths that exist); a path missing on both sides is an error."""
+    head: List[str] = []
+    base: List[str] = []
+    for p in paths:
+        b = to_base(p)
+        in_head, in_base = os.path.exists(p), os.path.exists(b)
+        if not (in_head or in_base):
+            raise DiffError(f"{p}: no such file or directory (in the working tree or in {ref})")
+        if in_head:
+            head.append(p)
+        if in_base:
+            base.append(b)
+    return head, base
+
+
+def run_diff(base_ref: str, paths: Sequence[str] = (), manifest_path: Optional[str] = None,
+             var_files: Sequence[str] = (), head_label: str = "working tree") -> PermissionDiff:
+    """The whole ``iamgate diff``: compare the working tree (``paths``, default ``.``) with ``base_ref``.
+
+    The manifest (``manifest_path``, else ``./iamgate.yaml`` or ``./.iamgate.yaml``) is read from the
+    working tree for the head side; the base side uses the same file as it is in ``base_ref``:
+    its ``settings`` to read the code and its requirements. When the base revision has no such file
+    the head manifest's settings are used and the base has no requirements (every failing
+    requirement is then new); when it cannot be loaded the head manifest is used for both (noted).
+    A manifest outside the repository applies to both sides as is.
+
+    Raises DiffError (not a repository, unknown revision, path outside the repository or missing),
+    and ManifestError / scan.InputError as ``iamgate check`` does.
+    """
+    from .manifest import ManifestError, find_manifest
+    cwd = os.getcwd()
+    root = repo_root(cwd)
+    head_paths = list(paths) or ["."]
+    if manifest_path is not None and not os.path.isfile(manifest_path):
+        raise DiffError(f"{manifest_path}: no such manifest file")
+    manifest_file = manifest_path or find_manifest(cwd)
+    head_manifest = _load_manifest(manifest_file) if manifest_file else None
+    notes: List[str] = []
+    with tempfile.TemporaryDirectory(prefix="iamgate-diff-") as tmp:
+        dest = os.path.realpath(tmp)
+        checkout_revision(root, base_ref, dest)
+        to_base = _path_mapper(root, dest)
+        head_existing, base_existing = _existing(head_paths, to_base, base_ref)
+
+        base_settings, base_reqs = head_manifest, head_manifest
+        if manifest_file is not None:
+            try:
+                base_file: Optional[str] = to_base(manifest_file)
+            except DiffError:
+                base_file = None  # outside the repository: the same file for both sides
+            if base_file is not None:
+                if not os.path.isfile(base_file):
+                    base_reqs = None
+                else:
+                    try:
+                        base_settings = base_reqs = _load_manifest(base_file, base_file)
+                    except (ManifestError, DiffError) as e:
+                        notes.append(f"the manifest in {base_ref} cannot be used ({e}); "
+                                     "the working tree's manifest was used for both sides")
+
+        def base_var(f: str) -> str:
+            try:
+                b = to_base(f)
+            except DiffError:
+                return f
+            return b if os.path.isfile(b) else f
+
+        head = _read_side(head_existing, head_manifest, head_manifest, var_files)
+        base = _read_side(base_existing, base_settings, base_reqs, [base_var(f) for f in var_files])
+        remap = _file_mapper(root, dest, cwd)
+        base_perm_inventory = relocate(base.permissions_inventory, remap)
+        base_problems = relocate(Inventory(problems=base.inventory.problems), remap).problems
+    for label, problems in ((base_ref, base_problems), (head_label, head.inventory.problems)):
+        unread = sorted({f.location.file for f in problems
+                         if f.kind == "parse-error" and f.severity == "error" and f.location is not None})
+        if unread:
+            notes.append(f"{_plural(len(unread), 'file')} in {label} could not be read ({', '.join(unread[:5])}"
+                         f"{', …' if len(unread) > 5 else ''}); what they grant is missing from this diff "
+                         "(iamgate check says why)")
+    diff = compare(base_perm_inventory, head.permissions_inventory, base.report, head.report,
+                   base_label=base_ref, head_label=head_label)
+    return replace(diff, notes=tuple(notes) + diff.notes)
+
+
+# ============================================================================ pure core: permissions
+
+
+def principal_keys(principals: Iterable[Principal]) -> "OrderedDict[str, Principal]":
+    """Each principal under a key that is stable across revisions (see the module docstring)."""
+    plist = list(principals)
+    ids = Counter(p.id or (p.aliases[0] if p.aliases else p.arn or "?") for p in plist)
+    out: "OrderedDict[str, Principal]" = OrderedDict()
+    for p in plist:
+        key = p.id or (p.aliases[0] if p.aliases else p.arn or "?")
+        if ids[key] > 1:
+            key = f"{key} ({p.location.file if p.location else '?'})"
+        unique, n = key, 2
+        while unique in out:
+            unique, n = f"{key} #{n}", n + 1
+        out[unique] = p
+    return out
+
+
+def _is_pattern(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+def _action_keys(patterns: Sequence[str]) -> "OrderedDict[str, Optional[str]]":
+    """Canonical actions for an Action element, each with the pattern it was expanded from (or None).
+
+    Patterns confined to one service are expanded through the catalog; patterns spanning services
+    and unknown actions are kept as written."""
+    out: "OrderedDict[str, Optional[str]]" = OrderedDict()
+    for a in patterns:
+        if _is_pattern(a):
+            expanded = catalog.expand_action(a) if action_service(a) is not None else ()
+            for action in expanded:
+                out.setdefault(action, a)
+            if not expanded:
+                out.setdefault(a, None)
+        else:
+            out[catalog.canonical_action(a) or a] = None
+    return out
+
+
+def _statement_grants(st: Statement) -> Iterator[Tuple[str, Grant]]:
+    """(action, grant) for every action and resource a statement names."""
+    if st.actions is not None:
+        keys: List[Tuple[str, Tuple[str, ...], Optional[str]]] = [
+            (a, (), via) for a, via in _action_keys(st.actions).items()]
+    elif st.not_actions is not None:
+        keys = [("*", tuple(sorted(set(st.not_actions), key=str.lower)), None)]
+    else:
+        return
+    if st.resources is not None:
+        sides = [(r, ()) for r in dict.fromkeys(st.resources)]
+    elif st.not_resources is not None:
+        sides = [("*", tuple(sorted(set(st.not_resources))))]
+    else:
+        return
+    conditions = tuple(sorted(set(st.conditions), key=lambda c: (c.operator, c.key, c.values)))
+    for action, except_actions, via in keys:
+        for resource, not_resources in sides:
+            yield action, Grant(resource, not_resources, except_actions, conditions, bool(st.unresolved),
+                                st.location, via)
+
+
+_Grants = Dict[str, Set[Grant]]  # action -> grants, for one effect
+
+
+def _collect(statements: Iterable[Statement]) -> Tuple[_Grants, _Grants]:
+    allow: _Grants = {}
+    deny: _Grants = {}
+    for st in statements:
+        target = allow if st.effect == "Allow" else deny
+        for action, grant in _statement_grants(st):
+            target.setdefault(action, set()).add(grant)
+    return allow, deny
+
+
+# ---------------------------------------------------------------------------- coverage
+
+
+def _action_covers(b: str, h: str) -> bool:
+    """Every action ``h`` names (an action or pattern) is named by ``b``."""
+    return b.lower() == h.lower() or action_matches(b, concretize(h))
+
+
+def _actions_overlap(a: str, b: str) -> bool:
+    return globs_intersect(a.lower(), b.lower())
+
+
+def _resource_covers(b: str, h: str) -> bool:
+    return b == h or b == "*" or bool(resource_matches(b, concretize(h), {}))
+
+
+def _action_part_covers(ba: str, b: Grant, ha: str, h: Grant) -> bool:
+    if not _action_covers(ba, ha):
+        return False
+    return all(not _actions_overlap(e, ha) or any(_action_covers(x, e) for x in h.except_actions)
+               for e in b.except_actions)
+
+
+def _resource_part_covers(b: Grant, h: Grant) -> bool:
+    if not _resource_covers(b.resource, h.resource):
+        return False
+    return all(not globs_intersect(n, h.resource) or any(_resource_covers(x, n) for x in h.not_resources)
+               for n in b.not_resources)
+
+
+def _grant_covers(ba: str, b: Grant, ha: str, h: Grant, conditions: bool = True) -> bool:
+    """Whatever (ha, h) allows or denies, (ba, b) does too (conditions: b's are a subset of h's)."""
+    if conditions and not set(b.conditions) <= set(h.conditions):
+        return False
+    return _action_part_covers(ba, b, ha, h) and _resource_part_covers(b, h)
+
+
+class _Index:
+    """Grants of one effect by action, with the pattern keys apart (they may cover any action)."""
+
+    def __init__(self, grants: Mapping[str, Iterable[Grant]]) -> None:
+        self.exact: Dict[str, List[Tuple[str, Grant]]] = {}
+        self.patterns: List[Tuple[str, Grant]] = []
+        for action, gs in grants.items():
+            pairs = [(action, g) for g in gs]
+            self.exact.setdefault(action.lower(), []).extend(pairs)
+            if _is_pattern(action):
+                self.patterns.extend(pairs)
+
+    def candidates(self, action: str) -> Iterator[Tuple[str, Grant]]:
+        low = action.lower()
+        yield from self.exact.get(low, ())
+        for a, g in self.patterns:
+            if a.lower() != low and _action_covers(a, action):
+                yield a, g
+
+    def covers(self, action: str, grant: Grant, conditions: bool = True) -> bool:
+        return any(_grant_covers(a, g, action, grant, conditions) for a, g in self.candidates(action))
+
+
+def _merge_conditions(a: Grant, b: Grant) -> Tuple[Condition, ...]:
+    return tuple(sorted(set(a.conditions) | set(b.conditions), key=lambda c: (c.operator, c.key, c.values)))
+
+
+def _within_boundary(allow: _Grants, boundary: _Grants) -> _Grants:
+    """The part of the identity Allows that the boundary's Allows also allow (approximate)."""
+    index = _Index(boundary)
+    out: _Grants = {}
+    for action, grants in allow.items():
+        for g in grants:
+            full: List[Grant] = []
+            narrower: List[Grant] = []
+            overlap: List[Grant] = []
+            for ba, bg in index.candidates(action):
+                if not _action_part_covers(ba, bg, action, g):
+                    continue
+                if _resource_part_covers(bg, g):
+                    full.append(bg)
+                elif _resource_part_covers(g, bg):
+                    narrower.append(bg)
+                elif globs_intersect(bg.resource, g.resource):
+                    overlap.append(bg)
+            if full:
+                best = min(full, key=lambda b: len(b.conditions))
+                kept = [replace(g, conditions=_merge_conditions(g, best))]
+            else:
+                kept = [Grant(b.resource, b.not_resources, g.except_actions, _merge_conditions(g, b),
+                              g.unresolved or b.unresolved, g.source, g.via) for b in narrower]
+                kept += [replace(g, conditions=_merge_conditions(g, b)) for b in overlap]
+            if kept:
+                out.setdefault(action, set()).update(kept)
+    return out
+
+
+def _minus_denies(allow: _Grants, deny: _Grants) -> _Grants:
+    """Allows that no unconditional, resolved Deny covers entirely."""
+    hard = {a: [g for g in gs if not g.conditions and not g.unresolved] for a, gs in deny.items()}
+    index = _Index(hard)
+    out: _Grants = {}
+    for action, grants in allow.items():
+        kept = {g for g in grants if not index.covers(action, g, conditions=False)}
+        if kept:
+            out[action] = kept
+    return out
+
+
+def _minimize(grants: _Grants) -> _Grants:
+    """Drop grants another grant of the same set covers (ties: the one sorting first stays)."""
+    index = _Index(grants)
+    out: _Grants = {}
+    for action, gs in grants.items():
+        for g in gs:
+            redundant = False
+            for oa, og in index.candidates(action):
+                if (oa, og) == (action, g) or not _grant_covers(oa, og, action, g):
+                    continue
+                mutual = _grant_covers(action, g, oa, og)
+                if not mutual or (og.sort_key(), oa.lower()) < (g.sort_key(), action.lower()):
+                    redundant = True
+                    break
+            if not redundant:
+                out.setdefault(action, set()).add(g)
+    return out
+
+
+def principal_permissions(principal: Principal) -> Permissions:
+    """``(effect, action) -> grants`` for one principal: identity policies within its boundary,
+    minus what its unconditional Denies cover, without redundant grants."""
+    allow, deny = _collect(st for pol in principal.identity_policies for st in pol.statements)
+    if principal.boundary is not None:
+        b_allow, b_deny = _collect(principal.boundary.statements)
+        allow = _within_boundary(allow, b_allow)
+        for action, gs in b_deny.items():
+            deny.setdefault(action, set()).update(gs)
+    allow = _minimize(_minus_denies(allow, deny))
+    deny = _minimize(deny)
+    perms: Permissions = {}
+    for effect, grants in (("Allow", allow), ("Deny", deny)):
+        for action, gs in grants.items():
+            perms[(effect, action)] = frozenset(gs)
+    return perms
+
+
+def effective_permissions(inventory: Inventory) -> Dict[str, Permissions]:
+    """Every principal's permissions, by its stable key (:func:`principal_keys`)."""
+    return {key: principal_permissions(p) for key, p in principal_keys(inventory.principals).items()}
+
+
+# ---------------------------------------------------------------------------- wildcards
+
+
+def _broad_action(pattern: str) -> bool:
+    service, sep, name = pattern.partition(":")
+    return pattern.strip() == "*" or not sep or _is_pattern(service) or name.strip() == "*"
+
+
+def _broad_resource(pattern: str) -> bool:
+    if pattern == "*":
+        return True
+    parts = split_arn(pattern)
+    if parts is None:
+        return pattern.startswith("*")
+    rest = parts[5]
+    if rest == "*":
+        return True
+    if parts[4]:  # an ARN with an account: "table/*", "function:*" reach every resource of the type
+        head, sep, tail = rest.partition("/") if "/" in rest else rest.partition(":")
+        return bool(sep) and tail == "*" and not _is_pattern(head)
+    return False
+
+
+_WildItem = Tuple[str, str, str]  # (element, pattern as compared, service)
+
+
+def _wildcard_items(principal: Principal) -> "OrderedDict[_WildItem, Tuple[str, Optional[Location]]]":
+    """Wildcards of the principal's identity Allow statements -> (pattern as written, location)."""
+    out: "OrderedDict[_WildItem, Tuple[str, Optional[Location]]]" = OrderedDict()
+
+    def add(element: str, shown: str, service: str, loc: Optional[Location]) -> None:
+        key = (element, shown.lower() if element in ("Action", "NotAction") else shown, service)
+        out.setdefault(key, (shown, loc))
+
+    for pol in principal.identity_policies:
+        for st in pol.statements:
+            if st.effect != "Allow":
+                continue
+            if st.actions is not None:
+                services = sorted({action_service(a) or "*" for a in st.actions})
+                if "Action" not in st.unresolved:
+                    for a in st.actions:
+                        if _is_pattern(a):
+                            add("Action", a, action_service(a) or "*", st.location)
+            elif st.not_actions is not None:
+                services = ["*"]
+                if "NotAction" not in st.unresolved:
+                    add("NotAction", ", ".join(sorted(set(st.not_actions), key=str.lower)), "*", st.location)
+            else:
+                continue
+            if st.resources is not None and "Resource" not in st.unresolved:
+                for r in st.resources:
+                    if _is_pattern(r):
+                        for s in services:
+                            add("Resource", r, s, st.location)
+            elif st.not_resources is not None and "NotResource" not in st.unresolved:
+                for s in services:
+                    add("NotResource", ", ".join(sorted(set(st.not_resources))), s, st.location)
+    return out
+
+
+def _item_covered(item: _WildItem, before: Set[_WildItem]) -> bool:
+    """The base already had this wildcard, or a wider one of the same element for the same service."""
+    if item in before:
+        return True
+    element, pattern, service = item
+    if element not in ("Action", "Resource"):
+        return False
+    for b_element, b_pattern, b_service in before:
+        if b_element != element or b_service not in (service, "*"):
+            continue
+        if element == "Action" and _action_covers(b_pattern, pattern):
+            return True
+        if element == "Resource" and _resource_covers(b_pattern, pattern):
+            return True
+    return False
+
+
+def _new_wildcards(base: Optional[Principal], head: Principal) -> Tuple[Wildcard, ...]:
+    """Wildcards of ``head`` that ``base`` had neither as such nor covered by a wider one."""
+    before = set(_wildcard_items(base)) if base is not None else set()
+    grouped: "OrderedDict[Tuple[str, str], List[Any]]" = OrderedDict()
+    for (element, key, service), (shown, loc) in _wildcard_items(head).items():
+        if _item_covered((element, key, service), before):
+            continue
+        entry = grouped.setdefault((element, key), [shown, [], loc])
+        entry[1].append(service)
+    out = []
+    for (element, _), (shown, services, loc) in grouped.items():
+        broad = (element in ("NotAction", "NotResource")
+                 or (element == "Action" and _broad_action(shown))
+                 or (element == "Resource" and _broad_resource(shown)))
+        out.append(Wildcard(element, shown, tuple(sorted(set(services))), broad, loc))
+    order = {"NotAction": 0, "Action": 1, "NotResource": 2, "Resource": 3}
+    return tuple(sorted(out, key=lambda w: (not w.broad, order[w.element], w.pattern, w.services)))
+
+
+# ---------------------------------------------------------------------------- compare
+
+
+def _changes(src: Permissions, ref: Permissions, effect: str) -> Tuple[Change, ...]:
+    """Entries of ``src`` (for ``effect``) that nothing in ``ref`` covers."""
+    index = _Index({a: gs for (e, a), gs in ref.items() if e == effect})
+    out = [Change(a, g) for (e, a), gs in src.items() if e == effect for g in gs if not index.covers(a, g)]
+    return tuple(sorted(out, key=Change.sort_key))
+
+
+def _policy_labels(principal: Optional[Principal]) -> List[str]:
+    """The principal's policies by name: the managed policy's name, ``boundary NAME`` for its boundary."""
+    if principal is None:
+        return []
+    labels = [p.name or p.arn or "?" for p in principal.identity_policies]
+    if principal.boundary is not None:
+        labels.append(f"boundary {principal.boundary.name or principal.boundary.arn or '?'}")
+    return labels
+
+
+def _principal_diff(key: str, base: Optional[Principal], head: Optional[Principal],
+                    base_perms: Permissions, head_perms: Permissions) -> PrincipalDiff:
+    shown = head if head is not None else base
+    assert shown is not None
+    status: Literal["added", "removed", "changed"] = (
+        "added" if base is None else "removed" if head is None else "changed")
+    return PrincipalDiff(
+        key=key, status=status, type=shown.type, location=shown.location,
+        gained=_changes(head_perms, base_perms, "Allow"),
+        lost=_changes(base_perms, head_perms, "Allow"),
+        new_wildcards=_new_wildcards(base, head) if head is not None else (),
+        new_denies=_changes(head_perms, base_perms, "Deny"),
+        removed_denies=_changes(base_perms, head_perms, "Deny"),
+        policies_added=tuple(sorted(set(_policy_labels(head)) - set(_policy_labels(base)))) if base else (),
+        policies_removed=tuple(sorted(set(_policy_labels(base)) - set(_policy_labels(head)))) if head else (),
+    )
+
+
+def _context_key(context: Mapping[str, Any]) -> Tuple[Tuple[str, str], ...]:
+    return tuple(sorted((str(k).lower(), repr(v)) for k, v in context.items()))
+
+
+def _outcome_key(o: Outcome) -> Tuple[Any, ...]:
+    r = o.requirement
+    return (o.selector, r.action, r.resource, _context_key(r.context))
+
+
+def _requirement_changes(base: Optional[CheckReport], head: Optional[CheckReport]
+                         ) -> Tuple[Tuple[RequirementChange, ...], Tuple[RequirementChange, ...]]:
+    """(newly failing, fixed): failing now and allowed (or absent) before; the reverse."""
+    if head is None:
+        return (), ()
+    before = {_outcome_key(o): o for o in (base.outcomes if base is not None else ())}
+    after = {_outcome_key(o): o for o in head.outcomes}
+    failing: List[RequirementChange] = []
+    fixed: List[RequirementChange] = []
+    for key, o in after.items():
+        b = before.get(key)
+        r = o.requirement
+        if not o.decision.allowed and (b is None or b.decision.allowed):
+            failing.append(RequirementChange(o.selector, r.action, r.resource, o.decision.result,
+                                             b.decision.result if b else "absent", o.note, r.origin))
+        elif o.decision.allowed and b is not None and not b.decision.allowed:
+            fixed.append(RequirementChange(o.selector, r.action, r.resource, "allow", b.decision.result, "",
+                                           r.origin))
+    lost_principal = {f.principal: f for f in head.findings if f.kind == "manifest-error" and f.principal}
+    for key, b in before.items():
+        if key in after or not b.decision.allowed or b.selector not in lost_principal:
+            continue
+        f = lost_principal[b.selector]
+        failing.append(RequirementChange(b.selector, b.requirement.action, b.requirement.resource, "missing",
+                                         "allow", f.message, f.location))
+    order = lambda c: (c.principal, c.action, c.resource)  # noqa: E731
+    return tuple(sorted(failing, key=order)), tuple(sorted(fixed, key=order))
+
+
+def compare(base: Inventory, head: Inventory, base_report: Optional[CheckReport] = None,
+            head_report: Optional[CheckReport] = None, *, base_label: str = "base",
+            head_label: str = "head") -> PermissionDiff:
+    """What changed between two inventories, per principal, and which requirements newly fail."""
+    base_keys = principal_keys(base.principals)
+    head_keys = principal_keys(head.principals)
+    base_perms = {k: principal_permissions(p) for k, p in base_keys.items()}
+    head_perms = {k: principal_permissions(p) for k, p in head_keys.items()}
+    diffs: List[PrincipalDiff] = []
+    unchanged = 0
+    for key in sorted(set(base_keys) | set(head_keys)):
+        d = _principal_diff(key, base_keys.get(key), head_keys.get(key), base_perms.get(key, {}),
+                            head_perms.get(key, {}))
+        if d.empty:
+            unchanged += 1
+        else:
+            diffs.append(d)
+    failing, fixed = _requirement_changes(base_report, head_report)
+    return PermissionDiff(base_label, head_label, tuple(diffs), unchanged, failing, fixed)
+
+
+# ============================================================================ rendering
+
+
+def _summary_counts(diff: PermissionDiff) -> "OrderedDict[str, int]":
+    ps = diff.principals
+    return OrderedDict([
+        ("principals_changed", sum(1 for p in ps if p.status == "changed")),
+        ("principals_added", sum(1 for p in ps if p.status == "added")),
+        ("principals_removed", sum(1 for p in ps if p.status == "removed")),
+        ("principals_unchanged", diff.unchanged),
+        ("gained", sum(len(p.gained) for p in ps)),
+        ("lost", sum(len(p.lost) for p in ps)),
+        ("new_wildcards", sum(len(p.new_wildcards) for p in ps)),
+        ("new_denies", sum(len(p.new_denies) for p in ps)),
+        ("removed_denies", sum(len(p.removed_denies) for p in ps)),
+        ("requirements_newly_failing", len(diff.requirements_failing)),
+        ("requirements_fixed", len(diff.requirements_fixed)),
+    ])
+
+
+def _plural(n: int, word: str, plural: Optional[str] = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def _summary_parts(diff: PermissionDiff) -> List[Tuple[str, bool]]:
+    """(text, alarming) pieces of the one-line summary, only the non-zero ones."""
+    c = _summary_counts(diff)
+    principals = ", ".join(f"{c['principals_' + k]} {k}" for k in ("changed", "added", "removed")
+                           if c["principals_" + k])
+    parts = [
+        (c["requirements_newly_failing"],
+         _plural(c["requirements_newly_failing"], "requirement") + " newly failing", True),
+        (c["new_wildcards"], _plural(c["new_wildcards"], "new wildcard"), True),
+        (len(diff.principals), f"principals: {principals} (of {len(diff.principals) + diff.unchanged})", False),
+        (c["gained"], _plural(c["gained"], "permission") + " gained", False),
+        (c["lost"], f"{c['lost']} lost", False),
+        (c["new_denies"], _plural(c["new_denies"], "new deny", "new denies"), False),
+        (c["removed_denies"], _plural(c["removed_denies"], "deny", "denies") + " removed", False),
+        (c["requirements_fixed"], _plural(c["requirements_fixed"], "requirement") + " now met", False),
+    ]
+    return [(text, alarming) for n, text, alarming in parts if n]
+
+
+_DECISION_WORDS = {"allow": "allowed", "implicit_deny": "implicit deny", "explicit_deny": "explicit deny",
+                   "unknown": "unknown", "missing": "principal not found", "absent": "not required"}
+
+
+def _condition_keys(g: Grant) -> str:
+    return ", ".join(dict.fromkeys(c.key for c in g.conditions))
+
+
+def _grant_words(g: Grant) -> str:
+    """``on RESOURCE`` with the NotResource, condition and unresolved markers."""
+    text = f"on {g.resource}"
+    if g.not_resources:
+        text += " except " + ", ".join(g.not_resources)
+    if g.conditions:
+        text += f" (conditional: {_condition_keys(g)})"
+    if g.unresolved:
+        text += " (holds unresolved values)"
+    return text
+
+
+def _action_words(action: str, g: Grant) -> str:
+    return action + (" except " + ", ".join(g.except_actions) if g.except_actions else "")
+
+
+def _service_compaction(actions: Sequence[str]) -> List[str]:
+    """Actions sorted; a service's actions shown as ``svc:*`` (with at most five exceptions) when
+    they are (nearly) all of that service's actions."""
+    by_service: "OrderedDict[str, List[str]]" = OrderedDict()
+    for a in sorted(dict.fromkeys(actions), key=str.lower):
+        service = a.split(":", 1)[0].lower() if ":" in a and not _is_pattern(a) else ""
+        by_service.setdefault(service, []).append(a)
+    out: List[str] = []
+    for service, acts in by_service.items():
+        if service and len(acts) >= 8:
+            everything = set(catalog.expand_action(f"{service}:*"))
+            if set(acts) <= everything and len(everything) - len(acts) <= 5:
+                missing = sorted(everything - set(acts), key=str.lower)
+                out.append(f"{service}:*" + (" except " + ", ".join(missing) if missing else "")
+                           + f" ({len(acts)} actions)")
+                continue
+        out.extend(acts)
+    return out
+
+
+def _compact_actions(changes: Sequence[Change]) -> List[str]:
+    """How a group of changes (one grant) names its actions: the actions a wildcard of the policy
+    brought in as that wildcard (``s3:Get* (31 actions)``, ``s3:* except s3:GetObject (178
+    actions)``), the rest one by one, or per service when a service is (nearly) complete."""
+    remaining = {c.action for c in changes if not c.grant.except_actions}
+    out = [_action_words(c.action, c.grant) for c in changes if c.grant.except_actions]
+    patterns = {c.grant.via for c in changes if c.grant.via}
+    by_size = sorted(patterns, key=lambda v: (-len(catalog.expand_action(v)), v.lower()))
+    shown: List[str] = []
+    for via in by_size:
+        everything = set(catalog.expand_action(via))
+        members = remaining & everything
+        missing = sorted(everything - members, key=str.lower)
+        if len(members) >= 3 and len(missing) <= 5 and len(missing) < len(members):
+            shown.append(via + (" except " + ", ".join(missing) if missing else "") + f" ({len(members)} actions)")
+            remaining -= members
+    return out + sorted(shown, key=str.lower) + _service_compaction(sorted(remaining, key=str.lower))
+
+
+def _groups(changes: Sequence[Change]) -> List[Tuple[Grant, List[Change]]]:
+    """Changes grouped by their grant (resource and markers): (grant, changes)."""
+    grouped: "OrderedDict[Tuple[Any, ...], Tuple[Grant, List[Change]]]" = OrderedDict()
+    for c in sorted(changes, key=Change.sort_key):
+        key = c.grant.sort_key()
+        if key not in grouped:
+            grouped[key] = (c.grant, [])
+        grouped[key][1].append(c)
+    return list(grouped.values())
+
+
+def _wildcard_words(w: Wildcard, quote: Callable[[str], str] = lambda t: f'"{t}"') -> str:
+    what = {"Action": f"Action {quote(w.pattern)}",
+            "NotAction": f"NotAction: every action except {quote(w.pattern)}",
+            "Resource": f"Resource {quote(w.pattern)}",
+            "NotResource": f"NotResource: every resource except {quote(w.pattern)}"}[w.element]
+    if w.element in ("Resource", "NotResource"):
+        services = [s for s in w.services if s != "*"]
+        if "*" in w.services:
+            what += " for actions of any service"
+        elif services:
+            if len(services) > 8:
+                what += f" for actions of {len(services)} services ({', '.join(services[:8])}, …)"
+            else:
+                what += f" for {', '.join(services)} actions"
+    return what
+
+
+def _wildcard_parts(wildcards: Sequence[Wildcard]) -> Tuple[List[Wildcard], List[Wildcard]]:
+    """(shown one by one, Action patterns shown together): narrow Action patterns are listed on
+    one line when there are more than three of them (a managed policy brings hundreds)."""
+    narrow_actions = [w for w in wildcards if not w.broad and w.element == "Action"]
+    if len(narrow_actions) <= 3:
+        return list(wildcards), []
+    return [w for w in wildcards if w not in narrow_actions], narrow_actions
+
+
+def _principal_heading(p: PrincipalDiff) -> str:
+    where = str(p.location) if p.location else ""
+    status = "" if p.status == "changed" else f"{p.status}, "
+    return f"{p.key}  ({status}{p.type}{', ' + where if where else ''})"
+
+
+def _requirement_words(r: RequirementChange) -> str:
+    return f"{r.principal}: {r.action} on {r.resource}"
+
+
+def render_text(diff: PermissionDiff, width: int = 100) -> str:
+    lines = [f"iamgate diff: {diff.base_label} → {diff.head_label}", ""]
+
+    def wrapped(mark: str, body: str) -> None:
+        lines.extend(textwrap.wrap(body, width=width, initial_indent=f"  {mark} ",
+                                   subsequent_indent="      ", break_long_words=False,
+                                   break_on_hyphens=False) or [f"  {mark}"])
+
+    for p in diff.principals:
+        lines.append(_principal_heading(p))
+        for label in p.policies_added:
+            wrapped("·", f"policy added: {label}")
+        for label in p.policies_removed:
+            wrapped("·", f"policy removed: {label}")
+        single, together = _wildcard_parts(p.new_wildcards)
+        for w in single:
+            loc = f" ({w.location})" if w.location else ""
+            wrapped("!", f"new wildcard: {_wildcard_words(w)}{loc}")
+        if together:
+            wrapped("!", f"{len(together)} new wildcard actions: " + ", ".join(w.pattern for w in together))
+        for grant, actions in _groups(p.new_denies):
+            loc = f" ({grant.source})" if grant.source else ""
+            wrapped("!", f"new explicit deny: {', '.join(_compact_actions(actions))} {_grant_words(grant)}{loc}")
+        for grant, actions in _groups(p.removed_denies):
+            wrapped("·", f"deny removed: {', '.join(_compact_actions(actions))} {_grant_words(grant)}")
+        for mark, changes in (("+", p.gained), ("-", p.lost)):
+            for grant, actions in _groups(changes):
+                wrapped(mark, f"{', '.join(_compact_actions(actions))} {_grant_words(grant)}")
+        lines.append("")
+    if diff.requirements_failing:
+        lines.append("Requirements that newly fail")
+        for r in diff.requirements_failing:
+            why = f" — {r.note}" if r.note else ""
+            wrapped("✗", f"{_requirement_words(r)}: {_DECISION_WORDS.get(r.now, r.now)} "
+                         f"(was: {_DECISION_WORDS.get(r.was, r.was)}){why}")
+        lines.append("")
+    if diff.requirements_fixed:
+        lines.append("Requirements now met")
+        for r in diff.requirements_fixed:
+            wrapped("✓", f"{_requirement_words(r)} (was: {_DECISION_WORDS.get(r.was, r.was)})")
+        lines.append("")
+    for note in diff.notes:
+        wrapped("note:", note)
+    parts = [t for t, _ in _summary_parts(diff)]
+    if not parts:
+        parts = ["no effective-permission changes", _plural(diff.unchanged, "principal")]
+    lines.append(" · ".join(parts))
+    return "\n".join(lines) + "\n"
+
+
+def _location_json(loc: Optional[Location]) -> Optional[Dict[str, Any]]:
+    if loc is None:
+        return None
+    out: Dict[str, Any] = {"file": loc.file, "line": loc.line}
+    if loc.column:
+        out["column"] = loc.column
+    return out
+
+
+def _change_json(c: Change) -> Dict[str, Any]:
+    g = c.grant
+    out: Dict[str, Any] = {"action": c.action, "resource": g.resource}
+    if g.except_actions:
+        out["except_actions"] = list(g.except_actions)
+    if g.not_resources:
+        out["not_resources"] = list(g.not_resources)
+    out["conditional"] = g.conditional
+    if g.conditions:
+        out["conditions"] = [f"{cond.operator} {cond.key}" for cond in g.conditions]
+    if g.unresolved:
+        out["unresolved"] = True
+    out["location"] = _location_json(g.source)
+    return out
+
+
+def _requirement_json(r: RequirementChange) -> Dict[str, Any]:
+    return {"principal": r.principal, "action": r.action, "resource": r.resource, "now": r.now, "was": r.was,
+            "note": r.note, "location": _location_json(r.location)}
+
+
+def render_json(diff: PermissionDiff) -> str:
+    from .report import tool_info
+    doc = OrderedDict([
+        ("version", 1),
+        ("tool", tool_info()),
+        ("base", diff.base_label),
+        ("head", diff.head_label),
+        ("summary", _summary_counts(diff)),
+        ("principals", [OrderedDict([
+            ("principal", p.key), ("status", p.status), ("type", p.type),
+            ("location", _location_json(p.location)),
+            ("gained", [_change_json(c) for c in p.gained]),
+            ("lost", [_change_json(c) for c in p.lost]),
+            ("new_wildcards", [{"element": w.element, "pattern": w.pattern, "services": list(w.services),
+                                "broad": w.broad, "location": _location_json(w.location)}
+                               for w in p.new_wildcards]),
+            ("new_denies", [_change_json(c) for c in p.new_denies]),
+            ("removed_denies", [_change_json(c) for c in p.removed_denies]),
+            ("policies_added", list(p.policies_added)),
+            ("policies_removed", list(p.policies_removed)),
+        ]) for p in diff.principals]),
+        ("requirements", OrderedDict([
+            ("newly_failing", [_requirement_json(r) for r in diff.requirements_failing]),
+            ("fixed", [_requirement_json(r) for r in diff.requirements_fixed]),
+        ])),
+        ("notes", list(diff.notes)),
+    ])
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------------------- markdown
+
+_MD_ROWS = 12          # a table longer than this is folded into <details>
+_MD_ACTIONS = 6        # a cell with more actions than this is folded into <details>
+_MD_LIST_CAP = 80      # at most this many items in one folded list
+_MD_WILDCARDS = 8      # wildcards shown as bullets; the rest are folded
+_MD_BUDGET = 60000     # GitHub refuses comments over 65536 characters
+
+
+def _md_code(text: str) -> str:
+    body = text.replace("|", "\\|").replace("\n", " ")
+    fence = "``" if "`" in body else "`"
+    pad = " " if body.startswith("`") or body.endswith("`") else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
+def _md_text(text: str) -> str:
+    out = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in "*_`[]#":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _md_list(items: Sequence[str], noun: str = "more") -> str:
+    shown = ", ".join(items[:_MD_LIST_CAP])
+    if len(items) > _MD_LIST_CAP:
+        shown += f", … {len(items) - _MD_LIST_CAP} {noun} (see `--format json`)"
+    return shown
+
+
+def _md_actions(changes: Sequence[Change]) -> str:
+    items = [_md_code(a) for a in _compact_actions(changes)]
+    if len(items) <= _MD_ACTIONS:
+        return ", ".join(items)
+    return f"<details><summary>{_plural(len(changes), 'action')}</summary>{_md_list(items)}</details>"
+
+
+def _md_resource(g: Grant) -> str:
+    text = _md_code(g.resource)
+    if g.not_resources:
+        text += " except " + ", ".join(_md_code(r) for r in g.not_resources)
+    marks = []
+    if g.conditions:
+        marks.append("conditional: " + ", ".join(_md_code(k) for k in dict.fromkeys(c.key for c in g.conditions)))
+    if g.unresolved:
+        marks.append("unresolved values")
+    return text + (f" ({'; '.join(marks)})" if marks else "")
+
+
+def _md_details(summary: str, body: List[str]) -> List[str]:
+    return [f"<details><summary>{summary}</summary>", ""] + body + ["", "</details>"]
+
+
+def _md_wildcards(wildcards: Sequence[Wildcard]) -> List[str]:
+    """Bullets for new wildcards: broad ones in bold; long lists folded."""
+    def bullet(w: Wildcard) -> str:
+        loc = f" — {_md_code(str(w.location))}" if w.location else ""
+        text = _wildcard_words(w, _md_code)
+        return f"- **⚠️ New wildcard: {text}**{loc}" if w.broad else f"- New wildcard: {text}{loc}"
+    single, together = _wildcard_parts(wildcards)
+    out = [bullet(w) for w in single[:_MD_WILDCARDS]]
+    rest = [_md_code(f"{w.element}: {w.pattern}") for w in single[_MD_WILDCARDS:]]
+    if rest:
+        out.append(f"- <details><summary>{_plural(len(rest), 'more new wildcard')}</summary>"
+                   f"{_md_list(rest)}</details>")
+    if together:
+        out.append(f"- <details><summary>{len(together)} new wildcard actions</summary>"
+                   f"{_md_list([_md_code(w.pattern) for w in together])}</details>")
+    return out
+
+
+def _md_principal(p: PrincipalDiff) -> List[str]:
+    where = f", {_md_code(str(p.location))}" if p.location else ""
+    status = "" if p.status == "changed" else f"{p.status}, "
+    out = [f"### {_md_code(p.key)} ({status}{p.type}{where})", ""]
+    bullets = [f"- Policy added: {_md_code(label)}" for label in p.policies_added]
+    bullets += [f"- Policy removed: {_md_code(label)}" for label in p.policies_removed]
+    bullets += _md_wildcards(p.new_wildcards)
+    for grant, changes in _groups(p.new_denies):
+        loc = f" — {_md_code(str(grant.source))}" if grant.source else ""
+        bullets.append(f"- New explicit deny: {_md_actions(changes)} on {_md_resource(grant)}{loc}")
+    for grant, changes in _groups(p.removed_denies):
+        bullets.append(f"- Explicit deny removed: {_md_actions(changes)} on {_md_resource(grant)}")
+    if bullets:
+        out += bullets + [""]
+    rows = [f"| ➕ gained | {_md_actions(changes)} | {_md_resource(g)} |" for g, changes in _groups(p.gained)]
+    rows += [f"| ➖ lost | {_md_actions(changes)} | {_md_resource(g)} |" for g, changes in _groups(p.lost)]
+    if len(rows) > _MD_LIST_CAP:
+        rows = rows[:_MD_LIST_CAP] + [f"| … | {len(rows) - _MD_LIST_CAP} more rows (see `--format json`) | |"]
+    if rows:
+        table = ["| | Actions | Resource |", "|---|---|---|"] + rows
+        if len(rows) > _MD_ROWS or p.status == "removed":
+            table = _md_details(f"{len(p.gained)} gained, {len(p.lost)} lost", table)
+        out += table + [""]
+    return out
+
+
+def render_markdown(diff: PermissionDiff) -> str:
+    """A pull-request comment: heading, summary line, newly failing requirements, a table per principal."""
+    out = [f"## iamgate: IAM permission changes ({_md_code(diff.base_label)} → {_md_text(diff.head_label)})", ""]
+    parts = _summary_parts(diff)
+    if parts:
+        out.append(" · ".join(f"**{_md_text(t)}**" if alarming else _md_text(t) for t, alarming in parts))
+    else:
+        out.append("No effective-permission changes.")
+    out.append("")
+    if diff.requirements_failing:
+        out += ["### ⚠️ Requirements that newly fail", "",
+                "| Principal | Action | Resource | Now | Was |", "|---|---|---|---|---|"]
+        out += [f"| {_md_code(r.principal)} | {_md_code(r.action)} | {_md_code(r.resource)} | "
+                f"**{_DECISION_WORDS.get(r.now, r.now)}** | {_DECISION_WORDS.get(r.was, r.was)} |"
+                for r in diff.requirements_failing]
+        out.append("")
+    used = sum(len(line) + 1 for line in out)
+    for i, p in enumerate(diff.principals):
+        section = _md_principal(p)
+        size = sum(len(line) + 1 for line in section)
+        if used + size > _MD_BUDGET:
+            rest = ", ".join(_md_code(q.key) for q in diff.principals[i:i + 20])
+            more = len(diff.principals) - i
+            out += [f"**{_plural(more, 'more principal')} changed, not shown here (the comment would be too "
+                    f"long): {rest}{', …' if more > 20 else ''}** — run `iamgate diff` locally or use "
+                    "`--format json`.", ""]
+            break
+        out += section
+        used += size
+    if diff.requirements_fixed:
+        body = [f"- {_md_code(r.principal)}: {_md_code(r.action)} on {_md_code(r.resource)} "
+                f"(was: {_DECISION_WORDS.get(r.was, r.was)})" for r in diff.requirements_fixed]
+        out += _md_details(f"{_plural(len(body), 'requirement')} now met", body) + [""]
+    for note in diff.notes:
+        out += [f"> {_md_text(note)}", ""]
+    return "\n".join(out).rstrip("\n") + "\n"
