@@ -217,3 +217,21 @@ def test_explain_command(example, capsys, monkeypatch):
                                                           "arn:aws:sqs:eu-west-1:111122223333:order-jobs")))
     rc, out, _ = run(capsys, "explain", "-")
     assert rc == 0 and "ALLOWED" in out.upper()
+
+
+def test_fix_diff_and_fix(tmp_path, monkeypatch, capsys):
+    import subprocess
+    shutil.copytree(os.path.join(ROOT, "examples", "cloudformation"), tmp_path / "cfn")
+    monkeypatch.chdir(tmp_path / "cfn")
+    before = open("orders-stack.yaml").read()
+    rc, diff, _ = run(capsys, "check", "--fix-diff")
+    assert rc == 0 and diff.startswith("diff --git a/orders-stack.yaml b/orders-stack.yaml")
+    assert open("orders-stack.yaml").read() == before  # nothing is modified unless asked
+    if shutil.which("git"):
+        subprocess.run(["git", "init", "-q"], check=True)
+        (tmp_path / "fix.diff").write_text(diff)
+        subprocess.run(["git", "apply", "--check", str(tmp_path / "fix.diff")], check=True)
+    rc, out, err = run(capsys, "check", "--fix")
+    assert rc == 0 and "fixed orders-stack.yaml" in err
+    assert out.rstrip().splitlines()[-1].startswith("0 missing · 8 of 8 requirements met")
+    assert [p.name for p in (tmp_path / "cfn").iterdir() if p.name.startswith(".iamgate-")] == []

@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="lowest severity that makes the exit code 1 (default: error)")
     c.add_argument("--allow-unknown", action="store_true",
                    help="do not fail on what could not be resolved or decided (reported as warnings)")
+    c.add_argument("--fix-diff", action="store_true",
+                   help="print every fix as one unified diff (for git apply) instead of the report")
+    c.add_argument("--fix", action="store_true", help="apply the fixes to the files (written atomically)")
 
     s = sub.add_parser("simulate", help="decide one request, with the full trace (offline policy simulator)")
     s.add_argument("principal", metavar="PRINCIPAL")
@@ -213,8 +216,19 @@ def _check(args: argparse.Namespace) -> int:
 
     from .check import check
     outputs = _outputs(args.format)
+    from .fix import add_fixes, apply_fixes, unified_diff
     manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
-    report = check(inventory, manifest, files)
+    report = add_fixes(check(inventory, manifest, files), _read_text, manifest, files)
+    fixes = list({id(f.fix): f.fix for f in report.findings if f.fix is not None}.values())
+    if args.fix_diff:
+        sys.stdout.write(unified_diff(fixes, _read_text))
+        return EXIT_OK
+    if args.fix:
+        written = apply_fixes(fixes, _read_text, _write_atomically)
+        for path in written:
+            print(f"iamgate: fixed {path}", file=sys.stderr)
+        manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
+        report = add_fixes(check(inventory, manifest, files), _read_text, manifest, files)
     if args.allow_unknown:
         downgraded = tuple(replace(f, severity="warning")
                            if f.kind == "unresolved" or (f.decision is not None and f.decision.result == "unknown")
@@ -233,6 +247,30 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_OK
     threshold = SEVERITIES.index(args.fail_on)
     return EXIT_FINDINGS if any(SEVERITIES.index(f.severity) <= threshold for f in report.findings) else EXIT_OK
+
+
+def _read_text(path: str) -> Optional[str]:
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write a user's file in one step: a temporary file beside it, then a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    import tempfile
+    fd, tmp = tempfile.mkstemp(prefix=".iamgate-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _parse_context(items: List[str]) -> dict:

@@ -66,6 +66,9 @@ def _finding_lines(f: Finding, outcomes, indent: str, color: bool) -> List[str]:
         detail = cause_lines(o.principal, o.requirement, o.decision, o.note) if o else [f.message]
         if o and o.requirement.origin and o.requirement.origin.line:
             head += f"  (needed at {o.requirement.origin})"
+        if f.fix is not None:
+            from ..fix import fix_lines
+            detail = detail + fix_lines(f.fix)
         return [head] + [f"{indent}    {d}" for d in detail]
     where = ""
     if f.location and f.location.line:

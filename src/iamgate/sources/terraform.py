@@ -123,6 +123,7 @@ class Module:
         self.scope = Scope(self)
         self.resources: List[Any] = []  # tf_resources.TfResource, filled by instances()
         self._roots: Dict[str, Any] = {}
+        self.children: Dict[str, Any] = {}  # filled below; references to module.* made meanwhile wait
         self.variables = self._variables()
         self.locals = Lazy({name: self._local_thunk(raw, block)
                             for block in files.of("locals") for name, raw in _attrs(block.body)})
@@ -138,6 +139,8 @@ class Module:
     def root_value(self, name: str) -> Any:
         if name in self._roots:
             return self._roots[name]
+        if name == "module":  # always current: module outputs are Lazy, resolved on use
+            return Lazy({n: (lambda m=m: m.outputs()) for n, m in self.children.items()})
         value: Any
         if name == "var":
             value = self.variables
@@ -145,8 +148,6 @@ class Module:
             value = self.locals
         elif name == "data":
             value = self.data
-        elif name == "module":
-            value = Lazy({n: (lambda m=m: m.outputs()) for n, m in self.children.items()})
         elif name == "path":
             value = {"module": self.directory, "root": self.reader.root_dir(self), "cwd": os.getcwd()}
         elif name == "terraform":
