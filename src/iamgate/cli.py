@@ -151,21 +151,6 @@ def _load_manifest(path: Optional[str]):
     return load_manifest(shown, text or "")
 
 
-def _manifest_files(manifest) -> Tuple[dict, list]:
-    from .scan import read_policy_files
-    kinds = {}
-    for f in manifest.scp:
-        kinds[manifest.resolve(f)] = "scp"
-    for f in manifest.rcp:
-        kinds[manifest.resolve(f)] = "rcp"
-    for entry in manifest.principals:
-        for f in entry.policies:
-            kinds.setdefault(manifest.resolve(f), "identity")
-        if entry.boundary:
-            kinds.setdefault(manifest.resolve(entry.boundary), "boundary")
-    return read_policy_files(list(kinds), kinds)
-
-
 def _gather(paths: List[str], manifest_path: Optional[str], var_files: Sequence[str] = ()):
     from .model import merge
     from .scan import read_inventory
@@ -181,7 +166,8 @@ def _gather(paths: List[str], manifest_path: Optional[str], var_files: Sequence[
     inventory = read_inventory(paths or ["."], options)
     files: dict = {}
     if manifest is not None:
-        files, problems = _manifest_files(manifest)
+        from .scan import read_manifest_files
+        files, problems = read_manifest_files(manifest)
         if problems:
             from .model import Inventory
             inventory = merge([inventory, Inventory(problems=tuple(problems))])

@@ -57,6 +57,7 @@ from typing import (Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Li
 
 from . import catalog
 from .check import CheckReport, Outcome, external_principal, find_principals
+from .report.json import location_dict
 from .engine.match import action_matches, action_service, concretize, globs_intersect, resource_matches, split_arn
 from .model import Condition, Edit, Fix, Inventory, Location, Policy, Principal, Statement
 
@@ -303,21 +304,6 @@ def relocate(inventory: Inventory, remap: Callable[[str], str]) -> Inventory:
     return _relocate(inventory, remap, {})
 
 
-def _manifest_files(manifest: Any) -> Tuple[Dict[str, Tuple[Policy, ...]], list]:
-    from .scan import read_policy_files
-    kinds: Dict[str, str] = {}
-    for f in manifest.scp:
-        kinds[manifest.resolve(f)] = "scp"
-    for f in manifest.rcp:
-        kinds[manifest.resolve(f)] = "rcp"
-    for entry in manifest.principals:
-        for f in entry.policies:
-            kinds.setdefault(manifest.resolve(f), "identity")
-        if entry.boundary:
-            kinds.setdefault(manifest.resolve(entry.boundary), "boundary")
-    return read_policy_files(list(kinds), kinds)
-
-
 def _load_manifest(path: str, shown: Optional[str] = None) -> Any:
     from .manifest import load_manifest
     from .scan import display_path, read_text
@@ -373,7 +359,8 @@ def _read_side(paths: Sequence[str], settings_manifest: Any, req_manifest: Any,
     inventory = read_inventory(list(paths), options) if paths else Inventory()
     files: Dict[str, Tuple[Policy, ...]] = {}
     if req_manifest is not None:
-        files, problems = _manifest_files(req_manifest)
+        from .scan import read_manifest_files
+        files, problems = read_manifest_files(req_manifest)
         if problems:
             inventory = merge([inventory, Inventory(problems=tuple(problems))])
     report = check(inventory, req_manifest, files) if req_manifest is not None else None
@@ -1086,15 +1073,6 @@ def render_text(diff: PermissionDiff, width: int = 100) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _location_json(loc: Optional[Location]) -> Optional[Dict[str, Any]]:
-    if loc is None:
-        return None
-    out: Dict[str, Any] = {"file": loc.file, "line": loc.line}
-    if loc.column:
-        out["column"] = loc.column
-    return out
-
-
 def _change_json(c: Change) -> Dict[str, Any]:
     g = c.grant
     out: Dict[str, Any] = {"action": c.action, "resource": g.resource}
@@ -1107,13 +1085,13 @@ def _change_json(c: Change) -> Dict[str, Any]:
         out["conditions"] = [f"{cond.operator} {cond.key}" for cond in g.conditions]
     if g.unresolved:
         out["unresolved"] = True
-    out["location"] = _location_json(g.source)
+    out["location"] = location_dict(g.source)
     return out
 
 
 def _requirement_json(r: RequirementChange) -> Dict[str, Any]:
     return {"principal": r.principal, "action": r.action, "resource": r.resource, "now": r.now, "was": r.was,
-            "note": r.note, "location": _location_json(r.location)}
+            "note": r.note, "location": location_dict(r.location)}
 
 
 def render_json(diff: PermissionDiff) -> str:
@@ -1126,11 +1104,11 @@ def render_json(diff: PermissionDiff) -> str:
         ("summary", _summary_counts(diff)),
         ("principals", [OrderedDict([
             ("principal", p.key), ("status", p.status), ("type", p.type),
-            ("location", _location_json(p.location)),
+            ("location", location_dict(p.location)),
             ("gained", [_change_json(c) for c in p.gained]),
             ("lost", [_change_json(c) for c in p.lost]),
             ("new_wildcards", [{"element": w.element, "pattern": w.pattern, "services": list(w.services),
-                                "broad": w.broad, "location": _location_json(w.location)}
+                                "broad": w.broad, "location": location_dict(w.location)}
                                for w in p.new_wildcards]),
             ("new_denies", [_change_json(c) for c in p.new_denies]),
             ("removed_denies", [_change_json(c) for c in p.removed_denies]),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .model import Finding, Inventory, Location, Policy, merge
 from .sources import ReadOptions
@@ -153,3 +153,18 @@ def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict
                                     message=str(e) if shown in str(e) else f"{shown}: {e}",
                                     location=getattr(e, "location", None) or Location(shown)))
     return out, problems
+
+
+def read_manifest_files(manifest: Any) -> Tuple[Dict[str, Tuple[Policy, ...]], List[Finding]]:
+    """The policies of every file a manifest names: guardrail levels, principals' policies and boundaries."""
+    kinds: Dict[str, str] = {}
+    for f in manifest.scp:
+        kinds[manifest.resolve(f)] = "scp"
+    for f in manifest.rcp:
+        kinds[manifest.resolve(f)] = "rcp"
+    for entry in manifest.principals:
+        for f in entry.policies:
+            kinds.setdefault(manifest.resolve(f), "identity")
+        if entry.boundary:
+            kinds.setdefault(manifest.resolve(entry.boundary), "boundary")
+    return read_policy_files(list(kinds), kinds)

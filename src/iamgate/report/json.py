@@ -9,7 +9,7 @@ from ..model import Finding, Location
 from . import counts, sort_key, tool_info
 
 
-def _location(loc: Optional[Location]) -> Optional[Dict[str, Any]]:
+def location_dict(loc: Optional[Location]) -> Optional[Dict[str, Any]]:
     if loc is None:
         return None
     out: Dict[str, Any] = {"file": loc.file, "line": loc.line}
@@ -30,7 +30,7 @@ def finding_dict(f: Finding) -> Dict[str, Any]:
         out["decision"] = f.decision.result
         out["blocked_by"] = list(f.decision.blocked_by)
     if f.location is not None:
-        out["location"] = _location(f.location)
+        out["location"] = location_dict(f.location)
     if f.fix is not None:
         out["fix"] = {"file": f.fix.file, "line": f.fix.line, "text": f.fix.text}
     return out

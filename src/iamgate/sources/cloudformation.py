@@ -23,7 +23,7 @@ from ..validate import about_unresolved, all_unknown, review, validate_document
 from . import ReadOptions
 from .cfn_resources import Names
 from .cfn_yaml import LDict, LList, TemplateError, line_of, load_template_text, looks_like_template
-from .documents import Attached, build_policy, starred
+from .documents import Attached, build_policy, managed_policy_for, starred
 from .intrinsics import Partial, Resolver, Settings, Unknown, unknowns_in
 
 SERVERLESS = "AWS::Serverless-2016-10-31"
@@ -199,7 +199,6 @@ class Template:
 
     def managed(self, raw: Any, owner: str, kind: str = "identity", line: Optional[int] = None) -> Policy:
         """A managed policy ARN: one defined in this template, an AWS managed one, or unknown."""
-        from ..catalog.managed import is_aws_managed_arn, managed_policy
         value = self.resolve(raw)
         where = self.loc(line_of(raw, line))
         arn = self.text(value)
@@ -207,16 +206,10 @@ class Template:
             p = self.customer_managed[arn]
             return replace(p, kind=kind) if p.kind != kind else p
         if isinstance(value, str):
-            if is_aws_managed_arn(value):
-                found = managed_policy(value)
-                if found is not None:
-                    return replace(found, kind=kind, location=where)
-                self.unresolved.append(Unresolved(f"AWS managed policy {value} (not in the snapshot; of {owner})",
-                                                  where))
-                return unresolved_policy(value.rsplit("/", 1)[-1], kind, where, value)
-            self.unresolved.append(Unresolved(f"managed policy {value} (not defined in the scanned files; "
-                                              f"of {owner})", where))
-            return unresolved_policy(value.rsplit("/", 1)[-1], kind, where, value)
+            policy, why = managed_policy_for(value, kind, where, owner)
+            if why is not None:
+                self.unresolved.append(why)
+            return policy
         self.note_unknowns(value, line_of(raw, line))
         if not unknowns_in(value):
             self.unresolved.append(Unresolved(f"managed policy {arn or value!r} of {owner}", where))

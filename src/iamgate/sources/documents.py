@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, List, Optional, Tuple
 
-from ..model import Location, Policy, Statement
+from ..model import Location, Policy, Statement, Unresolved
 from ..policy import UNKNOWN_ELEMENTS, PolicyError, parse_statement, unresolved_policy
 from .intrinsics import Partial, Unknown, unknowns_in
 
@@ -128,4 +128,19 @@ class Attached:
     groups: List[Any] = field(default_factory=list)
 
 
-__all__ = ["build_policy", "Attached", "UNKNOWN_ELEMENTS"]
+def managed_policy_for(arn: str, kind: str, where: Location, owner: str) -> Tuple[Policy, Optional[Unresolved]]:
+    """A managed policy ARN that is not defined in the scanned code: an AWS managed policy from the
+    snapshot, or a placeholder whose content is unknown (with the Unresolved that says why)."""
+    from ..catalog.managed import is_aws_managed_arn, managed_policy
+    name = arn.rsplit("/", 1)[-1]
+    if is_aws_managed_arn(arn):
+        found = managed_policy(arn)
+        if found is not None:
+            return replace(found, kind=kind, location=where), None
+        why = f"AWS managed policy {arn} (not in the snapshot; of {owner})"
+    else:
+        why = f"managed policy {arn} (not defined in the scanned files; of {owner})"
+    return unresolved_policy(name, kind, where, arn), Unresolved(why, where)
+
+
+__all__ = ["build_policy", "Attached", "managed_policy_for", "UNKNOWN_ELEMENTS"]

@@ -50,7 +50,7 @@ from ..model import Finding, Inventory, Location, Policy, Principal, ResourcePol
 from ..policy import PolicyError, unresolved_policy
 from ..validate import about_unresolved, all_unknown, review, validate_document
 from . import ReadOptions
-from .documents import Attached, _from_json_string, build_policy, starred
+from .documents import Attached, _from_json_string, build_policy, managed_policy_for, starred
 from .intrinsics import Partial, Unknown, concat, unknowns_in
 
 LineOf = Callable[[tuple], Optional[int]]
@@ -952,23 +952,15 @@ class _Builder:
 
     def managed(self, value: Any, owner: str, where: Location, kind: str = "identity") -> Policy:
         """A policy ARN: a policy of the scanned code, an AWS managed one, or an unresolved placeholder."""
-        from ..catalog.managed import is_aws_managed_arn, managed_policy
         for key in (value, text(value)):
             if isinstance(key, (str, Partial)) and key in self.customer:
                 found = self.customer[key]
                 return replace(found, kind=kind) if found.kind != kind else found
         if isinstance(value, str):
-            name = value.rsplit("/", 1)[-1]
-            if is_aws_managed_arn(value):
-                found = managed_policy(value)
-                if found is not None:
-                    return replace(found, kind=kind, location=where)
-                self.unresolved.append(Unresolved(f"AWS managed policy {value} (not in the snapshot; of {owner})",
-                                                  where))
-            else:
-                self.unresolved.append(Unresolved(f"managed policy {value} (not defined in the scanned files; "
-                                                  f"of {owner})", where))
-            return unresolved_policy(name, kind, where, value)
+            policy, why = managed_policy_for(value, kind, where, owner)
+            if why is not None:
+                self.unresolved.append(why)
+            return policy
         if unknowns_in(value):
             self.note(value, where)
         else:
