@@ -93,6 +93,7 @@ class Template:
         self.unresolved: List[Unresolved] = []
         self.skipped: set = set()  # (logical ID, type, condition) of resources a false Condition removes
         self.aliases: Dict[str, Tuple[str, ...]] = {}
+        self.sam_templates: Dict[str, str] = {}  # role policy name -> the SAM policy template(s) it came from
         if SERVERLESS in _transforms(data) or _has_serverless_resources(data):
             # without the Transform CloudFormation rejects the template; the intent is plain, so it is
             # read as SAM and the missing Transform reported as a warning
@@ -100,6 +101,7 @@ class Template:
             sam = expand(data)  # type: ignore[arg-type]
             data = sam.template
             self.aliases = dict(sam.aliases)
+            self.sam_templates = dict(sam.from_templates)
             for message, line in sam.problems:
                 severity = "warning" if "need 'Transform" in message else "error"
                 self.problems.append(_problem("invalid-policy", f"{path}: {message}", self.loc(line), severity))
@@ -183,7 +185,10 @@ class Template:
             grammar = [f for f in grammar if not about_unresolved(f, policy)]
         else:
             grammar = []
-        self.problems.extend(review(policy, grammar) if not all_unknown(policy) else [])
+        findings = review(policy, grammar) if not all_unknown(policy) else []
+        if name in self.sam_templates:
+            findings = _from_sam_template(findings, self.sam_templates[name])
+        self.problems.extend(findings)
         return policy
 
     def _locate(self, doc: Any, path: Tuple, default: Location) -> Location:
@@ -733,6 +738,19 @@ def _lambda_permission(t: Template, logical: str, res: Mapping[str, Any], props:
 
 
 
+
+
+def _from_sam_template(findings: List[Finding], template: str) -> List[Finding]:
+    """Findings about a policy SAM writes from its policy templates: the user cannot change those
+    statements, so an action IAM no longer knows is a warning, and SAM's missing Version is not news."""
+    out = []
+    for f in findings:
+        if f.kind == "invalid-policy" and f.severity == "warning" and "no Version" in f.message:
+            continue
+        if f.kind == "unknown-action":
+            f = replace(f, severity="warning", message=f"{f.message} (in SAM's policy template {template})")
+        out.append(f)
+    return out
 
 
 def _unique(values: Sequence[Optional[str]]) -> Tuple[str, ...]:

@@ -75,7 +75,7 @@ import importlib.util
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -93,6 +93,8 @@ class SamResult:
     template: LDict
     aliases: Mapping[str, Tuple[str, ...]]
     problems: Tuple[Problem, ...]
+    # role policies written from SAM's policy templates (not by the user): PolicyName -> template name(s)
+    from_templates: Mapping[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -364,6 +366,7 @@ class _Expander:
     def __init__(self, template: Mapping[str, Any]) -> None:
         self.src = template
         self.problems: List[Problem] = []
+        self.from_templates: Dict[str, str] = {}
         self.aliases: Dict[str, List[str]] = {}
         src_resources = template.get("Resources")
         self.src_resources: Mapping[str, Any] = src_resources if isinstance(src_resources, dict) else {}
@@ -497,7 +500,8 @@ class _Expander:
                 merged.setdefault(name, value)
             out["Conditions"] = merged
         aliases = {role: tuple(names) for role, names in self.aliases.items() if names}
-        return SamResult(template=out, aliases=aliases, problems=tuple(self.problems))
+        return SamResult(template=out, aliases=aliases, problems=tuple(self.problems),
+                         from_templates=dict(self.from_templates))
 
     def ordered_resources(self, line: Optional[int]) -> LDict:
         """The resources in the template's order, each SAM resource's generated ones after the rest."""
@@ -659,9 +663,11 @@ class _Expander:
             if kind is None:
                 continue
             if kind == "template":
+                names = ", ".join(k for k in (entry if isinstance(entry, dict) else {}) if not k.startswith("Fn::"))
                 entry = self.convert_templates(entry, owner, entry_line)
                 if entry is None:
                     continue
+                self.from_templates[f"{role_id}Policy{index}"] = names or "a SAM policy template"
                 kind = "statement"
             if kind == "statement":
                 name = f"{role_id}Policy{index}"
