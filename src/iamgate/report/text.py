@@ -84,12 +84,14 @@ def _summary(report: CheckReport) -> str:
     parts = [f"{missing} missing"]
     if unknown:
         parts.append(f"{unknown} unknown")
-    for kind, word in (("unknown-action", "unknown action"), ("unresolved", "unresolved"),
-                       ("invalid-policy", "invalid policy"), ("parse-error", "parse error"),
-                       ("manifest-error", "manifest error")):
+    for kind, one, many in (("unknown-action", "unknown action", "unknown actions"),
+                            ("unresolved", "unresolved", "unresolved"),
+                            ("invalid-policy", "invalid policy", "invalid policies"),
+                            ("parse-error", "parse error", "parse errors"),
+                            ("manifest-error", "manifest error", "manifest errors")):
         n = sum(1 for f in report.findings if f.kind == kind)
         if n:
-            parts.append(f"{n} {word}" + ("s" if n > 1 and not word.endswith("d") else ""))
+            parts.append(f"{n} {one if n == 1 else many}")
     parts.append(f"{report.satisfied} of {report.requirements} requirements met")
     parts.append(f"{report.principals} principal" + ("s" if report.principals != 1 else ""))
     from ..catalog.managed import snapshot_info
