@@ -100,7 +100,7 @@ def parse_policy(doc: Any, name: str, kind: str, location: Optional[Location] = 
                   version=str(version) if version is not None else None, arn=arn)
 
 
-UNKNOWN_ELEMENTS = frozenset({"Effect", "Action", "Resource", "Principal", "Condition"})
+UNKNOWN_ELEMENTS = frozenset({"Sid", "Effect", "Action", "Resource", "Principal", "Condition"})
 
 
 def unresolved_policy(name: str, kind: str, location: Optional[Location] = None,

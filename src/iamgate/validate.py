@@ -485,6 +485,8 @@ def _principal_findings(policy: Policy, index: int, statement: Statement,
                         where: Optional[Location]) -> List[Finding]:
     label = _KIND_LABEL.get(policy.kind, "this policy")
     prefix = f"{policy.name}: Statement[{index}]"
+    if "Principal" in statement.unresolved:
+        return []  # not known: a placeholder for a statement a reader could not resolve
     if policy.kind in _IDENTITY_KINDS:
         present = [name for name, value in (("Principal", statement.principals),
                                             ("NotPrincipal", statement.not_principals))
@@ -551,11 +553,18 @@ _ELEMENT_NAMES = {"Action": ("Action", "NotAction"), "Resource": ("Resource", "N
 def about_unresolved(finding: Finding, policy: Policy) -> bool:
     """A grammar finding about an element whose value a reader could not resolve (and wrote as
     ``*``): the grammar cannot judge it, and the unresolved finding already says what is missing."""
+    message = finding.message
     for i, st in enumerate(policy.statements):
+        here = f"Statement[{i}]" in message or (len(policy.statements) == 1 and "Statement" in message)
+        if not here:
+            continue
         for element in st.unresolved:
             for name in _ELEMENT_NAMES.get(element, (element,)):
-                if f"Statement[{i}].{name}" in finding.message or \
-                        (len(policy.statements) == 1 and f"Statement.{name}" in finding.message):
+                if f"Statement[{i}].{name}" in message or f"Statement.{name}" in message:
+                    return True
+                # a rule about the statement as a whole ("Action and NotAction cannot be used
+                # together", "Principal is not allowed …") that names an unresolved element
+                if f"Statement[{i}]: " in message and name in message.split(": ", 2)[-1]:
                     return True
     return False
 
