@@ -13,10 +13,11 @@ from .engine.match import split_arn
 from .manifest import Manifest, PrincipalEntry, Reference, default_context, merge_context, substitute
 from .model import Decision, Finding, Inventory, Location, Policy, Principal, Requirement, ResourcePolicy
 
-_ENGINE_TYPES = {"role": "iam-role", "user": "iam-role", "group": "iam-user", "assumed-role": "assumed-role",
+# model principal types -> the engine's request principal types (a role acts through its sessions,
+# but policies name it by its role ARN, which is what the engine matches for "iam-role")
+_ENGINE_TYPES = {"role": "iam-role", "user": "iam-user", "group": "iam-user", "assumed-role": "assumed-role",
                  "federated-user": "federated-user", "service": "service", "root": "root",
                  "anonymous": "anonymous"}
-_ENGINE_TYPES["user"] = "iam-user"
 
 
 @dataclass(frozen=True)
