@@ -191,7 +191,7 @@ def policy_set(principal: Principal, action: str, resource: str, inventory: Inve
     ), note
 
 
-def decide_requirement(principal: Principal, req: Requirement, inventory: Inventory, region: str,
+def decide_requirement(principal: Principal, req: Requirement, inventory: Inventory,
                        scp: Tuple[Tuple[Policy, ...], ...], rcp: Tuple[Tuple[Policy, ...], ...],
                        context: Mapping[str, object]) -> Tuple[Decision, str]:
     """Decide one requirement; a decision that hinges on a policy outside the code is unknown."""
@@ -284,8 +284,7 @@ def check(inventory: Inventory, manifest: Optional[Manifest],
                         continue
                     ctx = merge_context(dict(base_ctx, **{"aws:RequestedRegion": _request_region(
                         resource, manifest.settings.region)}), need.context)
-                    d, note = decide_requirement(principal, req, inventory, manifest.settings.region,
-                                                 scp, rcp, ctx)
+                    d, note = decide_requirement(principal, req, inventory, scp, rcp, ctx)
                     outcomes.append(Outcome(entry.selector, principal, req, d, note))
 
     findings.extend(_finding_for(o) for o in outcomes if o.decision.result != "allow")

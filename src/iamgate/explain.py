@@ -642,7 +642,7 @@ def _decide(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[s
     scp, rcp = _guardrails(inventory, manifest, files)
     ctx = _context(principal, p, resource, settings_region)
     req = Requirement(selector, action, resource, {}, None)
-    decision, note = decide_requirement(principal, req, inventory, settings_region, scp, rcp, ctx)
+    decision, note = decide_requirement(principal, req, inventory, scp, rcp, ctx)
     ps, _ = policy_set(principal, action, resource, inventory, scp, rcp)
     considered: List[Tuple[str, Policy]] = [("identity", q) for q in ps.identity]
     considered += [("boundary", q) for q in ps.boundary or ()]

@@ -50,7 +50,7 @@ def simulate(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[
     base["aws:RequestedRegion"] = _request_region(resource, settings_region)
     ctx = merge_context(base, {k: v for k, v in context.items()})
     req = Requirement(selector, canon, resource, {}, None)
-    decision, note = decide_requirement(principal, req, inventory, settings_region, scp, rcp, ctx)
+    decision, note = decide_requirement(principal, req, inventory, scp, rcp, ctx)
     ps, _ = policy_set(principal, canon, resource, inventory, scp, rcp)
     considered: List[Tuple[str, Policy]] = [("identity", p) for p in ps.identity]
     considered += [("boundary", p) for p in ps.boundary or ()]
