@@ -136,7 +136,7 @@ def make_resolver(manifest: Manifest, inventory: Inventory) -> Resolver:
     return resolve
 
 
-def _request_region(resource: str, default: str) -> str:
+def request_region(resource: str, default: str) -> str:
     parts = split_arn(resource)
     if parts and parts[3] and "*" not in parts[3] and "?" not in parts[3]:
         return parts[3]
@@ -255,7 +255,7 @@ def check(inventory: Inventory, manifest: Optional[Manifest],
     principals_checked = 0
 
     for entry in manifest.principals:
-        principal = _principal_for(entry, inventory, manifest, files, findings, mloc(entry.line))
+        principal = principal_for(entry, inventory, manifest, files, findings, mloc(entry.line))
         if principal is None:
             continue
         principals_checked += 1
@@ -282,7 +282,7 @@ def check(inventory: Inventory, manifest: Optional[Manifest],
                         outcomes.append(Outcome(entry.selector, principal, req, d,
                                                 f"the resource {raw} could not be resolved"))
                         continue
-                    ctx = merge_context(dict(base_ctx, **{"aws:RequestedRegion": _request_region(
+                    ctx = merge_context(dict(base_ctx, **{"aws:RequestedRegion": request_region(
                         resource, manifest.settings.region)}), need.context)
                     d, note = decide_requirement(principal, req, inventory, scp, rcp, ctx)
                     outcomes.append(Outcome(entry.selector, principal, req, d, note))
@@ -291,7 +291,7 @@ def check(inventory: Inventory, manifest: Optional[Manifest],
     return CheckReport(tuple(findings), tuple(outcomes), principals_checked, inventory)
 
 
-def _principal_for(entry: PrincipalEntry, inventory: Inventory, manifest: Manifest,
+def principal_for(entry: PrincipalEntry, inventory: Inventory, manifest: Manifest,
                    files: Mapping[str, Tuple[Policy, ...]], findings: List[Finding],
                    where: Location) -> Optional[Principal]:
     extra: Tuple[Policy, ...] = tuple(p for f in entry.policies for p in files.get(manifest.resolve(f), ()))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import catalog
-from .check import (_principal_for, _request_region, decide_requirement, find_principals, policy_set,
+from .check import (principal_for, request_region, decide_requirement, find_principals, policy_set,
                     resource_policies_for, trust_policies_for)
 from .diagnose import POLICY_WORDS, cause_lines
 from .engine.match import split_arn
@@ -588,7 +588,7 @@ def _find_caller(inventory: Inventory, manifest: Optional[Manifest], files: Mapp
         wanted = {s.lower() for s in selectors}
         for entry in manifest.principals:
             if entry.selector.lower() in wanted and (entry.policies or entry.boundary):
-                found_p = _principal_for(entry, inventory, manifest, files, [], Location(manifest.file, entry.line))
+                found_p = principal_for(entry, inventory, manifest, files, [], Location(manifest.file, entry.line))
                 if found_p is not None:
                     return entry.selector, found_p
     shown = p.role_name if p.caller_kind == "assumed-role" else p.caller_arn
@@ -603,7 +603,7 @@ def _with_manifest_policies(principal: Principal, inventory: Inventory, manifest
     for entry in manifest.principals:
         if (entry.policies or entry.boundary) and find_principals(inventory, entry.selector) == [principal]:
             found: List[Finding] = []
-            got = _principal_for(entry, inventory, manifest, files, found, Location(manifest.file, entry.line))
+            got = principal_for(entry, inventory, manifest, files, found, Location(manifest.file, entry.line))
             return got or principal
     return principal
 
@@ -628,7 +628,7 @@ def _context(principal: Principal, p: ParsedDenial, resource: str, settings_regi
     base: Dict[str, ContextValue] = dict(default_context(
         principal.type, principal.arn, principal.account, principal.id if principal.type == "user" else None,
         principal.tags, region))
-    base["aws:RequestedRegion"] = _request_region(resource, region)
+    base["aws:RequestedRegion"] = request_region(resource, region)
     userid = base.get("aws:userid")
     if p.session_name and isinstance(userid, str) and userid.endswith(":iamgate"):
         base["aws:userid"] = userid[: -len("iamgate")] + p.session_name

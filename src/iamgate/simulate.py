@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import catalog
-from .check import _request_region, decide_requirement, find_principals, policy_set
+from .check import request_region, decide_requirement, find_principals, policy_set
 from .manifest import Manifest, default_context, merge_context
 from .model import Decision, Inventory, Location, Policy, Principal, Requirement
 from .diagnose import POLICY_WORDS, cause_lines
@@ -47,7 +47,7 @@ def simulate(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[
     base = default_context(principal.type, principal.arn, principal.account,
                            principal.id if principal.type == "user" else None, principal.tags,
                            settings_region)
-    base["aws:RequestedRegion"] = _request_region(resource, settings_region)
+    base["aws:RequestedRegion"] = request_region(resource, settings_region)
     ctx = merge_context(base, {k: v for k, v in context.items()})
     req = Requirement(selector, canon, resource, {}, None)
     decision, note = decide_requirement(principal, req, inventory, scp, rcp, ctx)
