@@ -3,15 +3,12 @@ shipped account-export example (orders-worker, maria, two SCP levels)."""
 import json
 import os
 import shutil
-import sys
-import types
 
 import pytest
 
 from iamgate.explain import (EncodedMessage, ParsedDenial, exit_code, explain, parse_message, render_json,
                              render_text)
 from iamgate.manifest import load_manifest
-from iamgate.model import Fix
 from iamgate.scan import read_inventory, read_policy_files
 from iamgate.sources import options_from
 
@@ -515,15 +512,19 @@ def test_json_output(code):
     assert json.loads(render_json(run(code, "nothing")))["decision"] is None
 
 
-def test_the_fix_module_is_used_when_it_exists(code, monkeypatch):
-    seen = {}
+def test_an_explanation_the_code_agrees_with_carries_the_fix(code):
+    inventory, manifest, files = code
+    message = (f'User: {SESSION} is not authorized to perform: s3:PutObject on resource: "{OBJECT}" because no '
+               "identity-based policy allows the s3:PutObject action")
 
-    def fix_for(principal, requirement, decision, inventory=None):
-        seen.update(principal=principal.id, action=requirement.action, result=decision.result)
-        return Fix("account-authorization-details.json", 48, "- Effect: Allow\n  Action: s3:PutObject\n")
-    monkeypatch.setitem(sys.modules, "iamgate.fix", types.SimpleNamespace(fix_for=fix_for))
-    e = run(code, f'User: {SESSION} is not authorized to perform: s3:PutObject on resource: "{OBJECT}" because no '
-                  "identity-based policy allows the s3:PutObject action")
-    assert seen == {"principal": "orders-worker", "action": "s3:PutObject", "result": "implicit_deny"}
-    assert e.fix.line == 48 and "fix (account-authorization-details.json:48):" in render_text(e)
-    assert json.loads(render_json(e))["fix"]["text"].startswith("- Effect: Allow")
+    def read_text(path):
+        try:
+            return open(path, encoding="utf-8").read()
+        except OSError:
+            return None
+    e = explain(inventory, manifest, files, message, read_text)
+    assert e.conclusion == "agrees"
+    # the policy lives in an account export: the fix says where to add the statement, with no edit
+    assert e.fix is not None and e.fix.edits == () and '"Action": "s3:PutObject"' in e.fix.text
+    assert "fix" in render_text(e) and json.loads(render_json(e))["fix"]["text"] == e.fix.text
+    assert explain(inventory, manifest, files, message).fix is None  # no file access, no fix

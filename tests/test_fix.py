@@ -595,3 +595,116 @@ def test_fix_lines_indents_the_snippet():
     fix = Fix("f.yaml", 3, 'add to policy "p" (f.yaml:2):\n  - Effect: Allow\nand add to x:\n  y')
     assert fix_lines(fix) == ['fix: add to policy "p" (f.yaml:2):', "       - Effect: Allow",
                               "     and add to x:", "       y"]
+
+
+# ---------------------------------------------------------------------------------------------
+# SAM: a policy generated from a policy template gets a new entry in the resource's Policies list
+
+SAM_TEMPLATE = """
+    AWSTemplateFormatVersion: "2010-09-09"
+    Transform: AWS::Serverless-2016-10-31
+    Resources:
+      Orders:
+        Type: AWS::Serverless::SimpleTable
+      Jobs:
+        Type: AWS::SQS::Queue
+      Worker:
+        Type: AWS::Serverless::Function
+        Properties:
+          Handler: app.handler
+          Runtime: python3.12
+          CodeUri: src/
+          Policies:
+            - DynamoDBReadPolicy:
+                TableName: !Ref Orders
+            - SQSPollerPolicy:
+                QueueName: !GetAtt Jobs.QueueName
+          Timeout: 10
+    """
+
+SAM_MANIFEST = """
+    version: 1
+    settings: {account: "111122223333", region: eu-west-1}
+    principals:
+      - principal: Worker
+        needs:
+          - actions: [dynamodb:GetItem, dynamodb:PutItem]
+            resources: "${Orders.Arn}"
+          - actions: [sqs:ReceiveMessage, sqs:SendMessage]
+            resources: "${Jobs.Arn}"
+    """
+
+
+def test_sam_function_policy_template_gets_a_policies_entry(tmp_path, monkeypatch):
+    write(tmp_path, {"template.yaml": SAM_TEMPLATE, "iamgate.yaml": SAM_MANIFEST})
+    monkeypatch.chdir(tmp_path)
+    before, diff, after = fix_and_recheck(tmp_path, ["template.yaml"])
+    found = by_action(before)
+    assert set(found) == {"dynamodb:PutItem", "sqs:SendMessage"}
+    put = found["dynamodb:PutItem"].fix
+    assert put.text.startswith("add to the Policies of function Worker (template.yaml:14):")
+    assert put.edits and put.file == "template.yaml"
+    text = (tmp_path / "template.yaml").read_text()
+    assert ("            QueueName: !GetAtt Jobs.QueueName\n"
+            "        - Version: \"2012-10-17\"\n"
+            "          Statement:\n"
+            "            - Effect: Allow\n"
+            "              Action: dynamodb:PutItem\n"
+            "              Resource: !GetAtt Orders.Arn\n") in text
+    assert "Resource: !GetAtt Jobs.Arn\n      Timeout: 10\n" in text
+    assert not missing(after)
+    assert not [f for f in after.findings if f.kind == "missing-permission"]
+    assert {(f.kind, f.message) for f in after.findings} <= {(f.kind, f.message) for f in before.findings}
+
+
+@pytest.mark.parametrize("policies", [
+    "Policies: [{DynamoDBReadPolicy: {TableName: !Ref Orders}}]",
+    "Policies: AmazonDynamoDBReadOnlyAccess",
+])
+def test_sam_policies_not_a_block_list_get_text_only(tmp_path, monkeypatch, policies):
+    template = SAM_TEMPLATE.replace("""
+          Policies:
+            - DynamoDBReadPolicy:
+                TableName: !Ref Orders
+            - SQSPollerPolicy:
+                QueueName: !GetAtt Jobs.QueueName
+    """, "\n          " + policies + "\n")
+    assert template != SAM_TEMPLATE
+    write(tmp_path, {"template.yaml": template, "iamgate.yaml": SAM_MANIFEST})
+    monkeypatch.chdir(tmp_path)
+    report = run_check(["template.yaml"])
+    fixes = [f.fix for f in report.findings if f.kind == "missing-permission" and f.fix is not None]
+    assert fixes and all(not f.edits for f in fixes)
+
+
+def test_sam_state_machine_policies_at_the_key_indentation(tmp_path, monkeypatch):
+    write(tmp_path, {"template.yaml": """
+        Transform: AWS::Serverless-2016-10-31
+        Resources:
+          Orders:
+            Type: AWS::Serverless::SimpleTable
+          Flow:
+            Type: AWS::Serverless::StateMachine
+            Properties:
+              Definition: {StartAt: A, States: {A: {Type: Pass, End: true}}}
+              Policies:
+              - DynamoDBReadPolicy:
+                  TableName: !Ref Orders
+        """, "iamgate.yaml": """
+        version: 1
+        settings: {account: "111122223333", region: eu-west-1}
+        principals:
+          - principal: Flow
+            needs:
+              - actions: [dynamodb:PutItem]
+                resources: "${Orders.Arn}/index/*"
+        """})
+    monkeypatch.chdir(tmp_path)
+    before, diff, after = fix_and_recheck(tmp_path, ["template.yaml"])
+    fix = by_action(before)["dynamodb:PutItem"].fix
+    assert fix.text.startswith("add to the Policies of state machine Flow (template.yaml:9):")
+    assert ("      - Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n"
+            "            Action: dynamodb:PutItem\n"
+            "            Resource: !Sub \"${Orders.Arn}/index/*\"\n") in (tmp_path / "template.yaml").read_text()
+    assert not missing(after)
+    assert {(f.kind, f.message) for f in after.findings} <= {(f.kind, f.message) for f in before.findings}

@@ -218,7 +218,7 @@ def decide_requirement(principal: Principal, req: Requirement, inventory: Invent
 # ----------------------------------------------------------------------------- findings
 
 
-def _finding_for(outcome: Outcome) -> Finding:
+def finding_for(outcome: Outcome) -> Finding:
     d, req = outcome.decision, outcome.requirement
     what = {"implicit_deny": "implicit deny", "explicit_deny": "explicit deny", "unknown": "unknown"}[d.result]
     blockers = ", ".join(d.blocked_by)
@@ -287,7 +287,7 @@ def check(inventory: Inventory, manifest: Optional[Manifest],
                     d, note = decide_requirement(principal, req, inventory, scp, rcp, ctx)
                     outcomes.append(Outcome(entry.selector, principal, req, d, note))
 
-    findings.extend(_finding_for(o) for o in outcomes if o.decision.result != "allow")
+    findings.extend(finding_for(o) for o in outcomes if o.decision.result != "allow")
     return CheckReport(tuple(findings), tuple(outcomes), principals_checked, inventory)
 
 

@@ -307,7 +307,7 @@ def _explain(args: argparse.Namespace) -> int:
     from .explain import exit_code, explain, render_json, render_text
     message = sys.stdin.read() if args.message == "-" else args.message
     manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
-    result = explain(inventory, manifest, files, message)
+    result = explain(inventory, manifest, files, message, _read_text)
     if args.format == "json":
         sys.stdout.write(render_json(result))
     else:

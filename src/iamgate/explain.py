@@ -23,13 +23,10 @@ for an explicit one; older messages stop after the resource (or say only ``with 
 """
 from __future__ import annotations
 
-import importlib.util
-import inspect
 import json
 import re
-import sys
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import catalog
 from .check import (principal_for, request_region, decide_requirement, find_principals, policy_set,
@@ -512,8 +509,12 @@ _TRUST_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWit
 
 
 def explain(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
-            message_text: str) -> Explanation:
-    """Explain an AccessDenied message against the code (same inputs as :func:`iamgate.simulate.simulate`)."""
+            message_text: str, read_text: Optional[Callable[[str], Optional[str]]] = None) -> Explanation:
+    """Explain an AccessDenied message against the code (same inputs as :func:`iamgate.simulate.simulate`).
+
+    ``read_text(path)`` gives the current text of a file, so that an explanation the code agrees
+    with carries the fix (in the file's own syntax); without it there is no fix.
+    """
     parsed = parse_message(message_text)
     if parsed is None:
         return Explanation("unparsed", "This is not an AccessDenied message iamgate recognises: paste the whole "
@@ -535,7 +536,7 @@ def explain(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[s
         trust = _trust_only(inventory, manifest, files, parsed, action, resource)
         return trust or _not_found(parsed, inventory, found)
     selector, principal = found
-    return _judge(inventory, manifest, files, parsed, selector, principal, action, resource)
+    return _judge(inventory, manifest, files, parsed, selector, principal, action, resource, read_text)
 
 
 # ----------------------------------------------------------------------------- finding the caller
@@ -666,7 +667,7 @@ def _message_kinds(p: ParsedDenial, action: str, resource: str) -> Tuple[str, ..
 
 
 def _judge(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
-           p: ParsedDenial, selector: str, principal: Principal, action: str, resource: str) -> Explanation:
+           p: ParsedDenial, selector: str, principal: Principal, action: str, resource: str, read_text: Optional[Callable[[str], Optional[str]]] = None) -> Explanation:
     decision, note, ctx, considered = _decide(inventory, manifest, files, p, selector, principal, action, resource)
     req = Requirement(selector, action, resource, ctx, None)
     common = dict(parsed=p, selector=selector, principal=principal, action=action, resource=resource,
@@ -683,7 +684,7 @@ def _judge(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[st
         summary = f"The code cannot decide {action} for {selector}: {note or 'a value could not be resolved'}."
         return Explanation("unknown", summary, cause=cause,
                            advice=tuple(_advice(p, principal, inventory, manifest, resource, drift=False)), **common)
-    fix = _proposed_fix(principal, req, decision, inventory, manifest, note)
+    fix = _proposed_fix(principal, req, decision, inventory, manifest, files, note, read_text)
     code_said = _code_said(decision)
     if _same_cause(p, decision, action, resource):
         summary = (f"The code denies it too ({code_said}), as AWS says ({said})." if p.denial or p.policy_type else
@@ -751,27 +752,16 @@ def _named_statements(p: ParsedDenial, d: Decision) -> List[str]:
 
 
 def _proposed_fix(principal: Principal, req: Requirement, decision: Decision, inventory: Inventory,
-                  manifest: Optional[Manifest], note: str) -> Optional[Fix]:
-    """The fix module's proposal, when that module exists (it is optional)."""
-    module = sys.modules.get("iamgate.fix")
-    if module is None:
-        if importlib.util.find_spec("iamgate.fix") is None:
-            return None
-        module = importlib.import_module("iamgate.fix")
-    fn = next((getattr(module, n) for n in ("fix_for", "propose_fix", "propose", "suggest_fix")
-               if callable(getattr(module, n, None))), None)
-    if fn is None:
+                  manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]], note: str,
+                  read_text: Optional[Callable[[str], Optional[str]]]) -> Optional[Fix]:
+    """The fix ``iamgate check`` would propose for the same missing permission."""
+    if read_text is None or decision.result == "unknown":
         return None
-    available: Dict[str, Any] = {"principal": principal, "requirement": req, "req": req, "decision": decision,
-                                 "inventory": inventory, "manifest": manifest, "note": note}
-    kwargs: Dict[str, Any] = {}
-    for param in inspect.signature(fn).parameters.values():
-        if param.name in available:
-            kwargs[param.name] = available[param.name]
-        elif param.default is param.empty and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            return None  # a signature this module does not know how to call
-    result = fn(**kwargs)
-    return result if isinstance(result, Fix) else None
+    from .check import CheckReport, Outcome, finding_for
+    from .fix import add_fixes
+    outcome = Outcome(req.principal, principal, req, decision, note)
+    report = add_fixes(CheckReport((finding_for(outcome),), (outcome,), 1, inventory), read_text, manifest, files)
+    return report.findings[0].fix
 
 
 # ----------------------------------------------------------------------------- outside the code

@@ -9,7 +9,9 @@ the actions added to an existing statement with the same resources. A writer per
 - CloudFormation YAML (block style): an item appended to the ``Statement`` list (a single
   statement mapping becomes a list), or actions added to a statement's ``Action`` (scalar, flow or
   block list); resources and principals as ``!GetAtt Bucket.Arn`` / ``!Sub "${Bucket.Arn}/*"`` /
-  ``!Ref Topic`` where the ARN is a reference into the template;
+  ``!Ref Topic`` where the ARN is a reference into the template; for a policy SAM generates
+  (``<Function>RolePolicy<N>`` of a Serverless function or state machine) a new inline-statement
+  entry appended to the resource's block-style ``Policies`` list;
 - CloudFormation JSON and JSON policy files: an object in the ``Statement`` array (a single object
   becomes an array), with ``{"Fn::GetAtt": …}`` / ``{"Fn::Sub": …}`` in templates;
 - Terraform ``aws_iam_policy_document``: a ``statement`` block after the last one, or actions
@@ -790,7 +792,7 @@ class _Context:
             return _Note(f"{p.id} has no identity policy in the repository: attach one that allows "
                          f"{req.action} on {req.resource}", where.file if where else "",
                          where.line if where else None)
-        return self._add("identity", policy, (req.resource,), req.action)
+        return self._add("identity", policy, (req.resource,), req.action, holder=p.id)
 
     def _boundary(self, o: Outcome) -> _Part:
         b = o.principal.boundary
@@ -1321,8 +1323,51 @@ class _YamlWriter(_Writer):
 
     def place(self, changes: List[_Change], label: str) -> Dict[_Key, _Section]:
         if self.found is None:
+            owner = _sam_owner(self.template, changes[0])
+            if owner is not None:
+                return self.place_sam(changes, owner)
             raise _Refuse("the policy document was not found in the template")
         return self.place_all(changes, label, self.merge, self.append)
+
+    # -- a SAM-generated policy: a new inline-statement entry of the resource's Policies list
+
+    def place_sam(self, changes: List[_Change], owner: str) -> Dict[_Key, _Section]:
+        res = self.template["Resources"][owner]
+        props = res.get("Properties")
+        if not isinstance(props, dict) or not hasattr(props, "key_line"):
+            raise _Refuse(f"the Properties of {owner} are not a mapping")
+        if "Policies" not in props:
+            raise _Refuse(f"{owner} has no Policies list to add to")
+        policies = props["Policies"]
+        key_line = props.key_line("Policies")
+        if not isinstance(policies, list) or not key_line:
+            raise _Refuse(f"the Policies of {owner} are not a list")
+        after_key = self.t.line(key_line).split(":", 1)[-1].strip()
+        if after_key and not after_key.startswith("#") or not policies or not getattr(policies, "line", 0):
+            raise _Refuse(f"the Policies list of {owner} is not in block style")
+        first = policies.line
+        text = self.t.line(first)
+        col = len(text) - len(text.lstrip(" "))
+        key_col = len(self.t.line(key_line)) - len(self.t.line(key_line).lstrip(" "))
+        if first <= key_line or col < key_col or not text.lstrip(" ").startswith("- ") \
+                or any(getattr(item, "line", first) < first for item in policies):
+            raise _Refuse(f"the Policies list of {owner} is not in block style")
+        rest = text[col + 1:]
+        content = col + 1 + (len(rest) - len(rest.lstrip(" ")))
+        last = self._block_end(first, col, True)
+        words = _SAM_OWNERS[str(res.get("Type"))]
+        header = f"add to the Policies of {words} {owner} ({self.file}:{key_line}):"
+        out: Dict[_Key, _Section] = {}
+        for ch in changes:
+            snippet = self.render_sam(ch)
+            lines = [" " * col + snippet[0]] + [" " * (content - 2) + s for s in snippet[1:]]
+            edit = Edit(self.file, last + 1, last, "".join(x + "\n" for x in lines))
+            out[ch.key] = _Section(header, tuple(snippet), self.file, last + 1, (edit,))
+        return out
+
+    def render_sam(self, ch: _Change) -> List[str]:
+        """The entry as it reads in the Policies list (dedented)."""
+        return ['- Version: "2012-10-17"', "  Statement:"] + ["    " + s for s in self.render(ch)]
 
     # -- the Statement list
 
@@ -1429,6 +1474,32 @@ class _YamlWriter(_Writer):
         added = [f"{ws}- {a}" for a in new]
         return [s.strip() for s in added], [Edit(self.file, max(lines) + 1, max(lines),
                                                  "".join(x + "\n" for x in added))]
+
+
+_SAM_OWNERS = {"AWS::Serverless::Function": "function", "AWS::Serverless::StateMachine": "state machine"}
+
+
+def _sam_owner(template: Any, change: _Change) -> Optional[str]:
+    """The logical ID of the SAM function or state machine whose generated role holds the identity
+    policy of ``change`` (``<Id>RolePolicy<N>``, or any policy of the principal ``<Id>Role``), when
+    SAM creates that role (no ``Role`` property)."""
+    resources = template.get("Resources") if isinstance(template, dict) else None
+    if change.key.kind != "identity" or not isinstance(resources, dict):
+        return None
+    names = []
+    m = re.fullmatch(r"([A-Za-z0-9]+)RolePolicy[0-9]+", change.policy.name or "")
+    if m:
+        names.append(m.group(1))
+    if change.holder and change.holder.endswith("Role"):
+        names.append(change.holder[:-len("Role")])
+    for name in names:
+        res = resources.get(name)
+        if isinstance(res, dict) and res.get("Type") in _SAM_OWNERS:
+            props = res.get("Properties")
+            if isinstance(props, dict) and "Role" in props:
+                continue  # SAM attaches nothing to a role it does not create
+            return name
+    return None
 
 
 def _cfn_name(found: Optional[Tuple[Any, Tuple, Optional[int]]]) -> Optional[str]:
