@@ -202,19 +202,20 @@ def _check(args: argparse.Namespace) -> int:
 
     from .check import check
     outputs = _outputs(args.format)
-    from .fix import add_fixes, apply_fixes, unified_diff
     manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
-    report = add_fixes(check(inventory, manifest, files), _read_text, manifest, files)
+    report = _with_fixes(check(inventory, manifest, files), manifest, files)
     fixes = list({id(f.fix): f.fix for f in report.findings if f.fix is not None}.values())
     if args.fix_diff:
+        from .fix import unified_diff
         sys.stdout.write(unified_diff(fixes, _read_text))
         return EXIT_OK
     if args.fix:
+        from .fix import apply_fixes
         written = apply_fixes(fixes, _read_text, _write_atomically)
         for path in written:
             print(f"iamgate: fixed {path}", file=sys.stderr)
         manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
-        report = add_fixes(check(inventory, manifest, files), _read_text, manifest, files)
+        report = _with_fixes(check(inventory, manifest, files), manifest, files)
     if args.allow_unknown:
         downgraded = tuple(replace(f, severity="warning")
                            if f.kind == "unresolved" or (f.decision is not None and f.decision.result == "unknown")
@@ -233,6 +234,14 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_OK
     threshold = SEVERITIES.index(args.fail_on)
     return EXIT_FINDINGS if any(SEVERITIES.index(f.severity) <= threshold for f in report.findings) else EXIT_OK
+
+
+def _with_fixes(report, manifest, files):
+    """The report with a fix on each missing permission (the fix writers load only when needed)."""
+    if not any(f.kind == "missing-permission" for f in report.findings):
+        return report
+    from .fix import add_fixes
+    return add_fixes(report, _read_text, manifest, files)
 
 
 def _read_text(path: str) -> Optional[str]:
