@@ -235,3 +235,25 @@ def test_fix_diff_and_fix(tmp_path, monkeypatch, capsys):
     assert rc == 0 and "fixed orders-stack.yaml" in err
     assert out.rstrip().splitlines()[-1].startswith("0 missing · 8 of 8 requirements met")
     assert [p.name for p in (tmp_path / "cfn").iterdir() if p.name.startswith(".iamgate-")] == []
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_diff_command_exit_codes(tmp_path, monkeypatch, capsys):
+    import subprocess
+    shutil.copytree(os.path.join(ROOT, "examples", "cloudformation"), tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base"]):
+        subprocess.run(cmd, check=True, env=env)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    rc, out, _ = run(capsys, "diff", "HEAD")
+    assert rc == 0 and "no effective-permission changes" in out
+    stack = open("orders-stack.yaml").read()
+    open("orders-stack.yaml", "w").write(stack.replace("Action: [sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes]",
+                                                       "Action: [sqs:GetQueueAttributes]"))
+    rc, out, _ = run(capsys, "diff", "HEAD", "--format", "markdown")
+    assert rc == 1  # sqs:ReceiveMessage and sqs:DeleteMessage are needed and now fail
+    assert "sqs:ReceiveMessage" in out and "WorkerRole" in out
+    rc, _, err = run(capsys, "diff", "no-such-ref")
+    assert rc == 2 and "no-such-ref" in err
