@@ -104,6 +104,7 @@ class Principal:
     location: Optional[Location] = None
     aliases: Tuple[str, ...] = ()
     trust_policy: Optional[Policy] = None
+    source: Optional[str] = None  # what defines it: "AWS::IAM::Role", "aws_iam_role", … (None: an export)
 
     def __hash__(self) -> int:
         return hash((self.id, self.type, self.arn))

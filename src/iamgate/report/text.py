@@ -27,7 +27,7 @@ def _principal_label(o: Optional[Outcome], f: Finding) -> str:
     if o is None:
         return f.principal or ""
     p = o.principal
-    kind = {"role": "role", "user": "user"}.get(p.type, p.type)
+    kind = p.source or p.type
     line = f", line {p.location.line}" if p.location and p.location.line else ""
     shown = f.principal if f.principal == p.id else f"{f.principal} → {p.id}"
     return f"{shown}  ({kind}{line})"

@@ -94,14 +94,22 @@ class Template:
         self.skipped: set = set()  # (logical ID, type, condition) of resources a false Condition removes
         self.aliases: Dict[str, Tuple[str, ...]] = {}
         self.sam_templates: Dict[str, str] = {}  # role policy name -> the SAM policy template(s) it came from
+        self.sources: Dict[str, str] = {}  # generated role -> the SAM resource type that makes it
         if SERVERLESS in _transforms(data) or _has_serverless_resources(data):
             # without the Transform CloudFormation rejects the template; the intent is plain, so it is
             # read as SAM and the missing Transform reported as a warning
             from .sam import expand
+            original = data.get("Resources")
+            original = original if isinstance(original, dict) else {}
             sam = expand(data)  # type: ignore[arg-type]
             data = sam.template
             self.aliases = dict(sam.aliases)
             self.sam_templates = dict(sam.from_templates)
+            for role, owners in self.aliases.items():
+                kinds = [original[o].get("Type") for o in owners
+                         if isinstance(original.get(o), dict) and str(original[o].get("Type", "")).startswith("AWS::Serverless::")]
+                if kinds and role not in original:
+                    self.sources[role] = str(kinds[0])
             for message, line in sam.problems:
                 severity = "warning" if "need 'Transform" in message else "error"
                 self.problems.append(_problem("invalid-policy", f"{path}: {message}", self.loc(line), severity))
@@ -395,7 +403,8 @@ class Template:
             out.append(Principal(id=logical, type="role", arn=arn if isinstance(arn_value, str) else arn,
                                  account=self.settings.account, identity_policies=tuple(policies),
                                  boundary=self._boundary(props, f"role {logical}"), tags=self._tags(props),
-                                 location=self.loc(line_of(res)), aliases=_unique(aliases), trust_policy=trust))
+                                 location=self.loc(line_of(res)), aliases=_unique(aliases), trust_policy=trust,
+                                 source=self.sources.get(logical, "AWS::IAM::Role")))
         return out
 
     def _groups(self, attached: List[Attached]) -> Dict[str, List[Policy]]:
@@ -437,7 +446,7 @@ class Template:
             out.append(Principal(id=logical, type="user", arn=self.text(arn_value), account=self.settings.account,
                                  identity_policies=tuple(policies), boundary=self._boundary(props, f"user {logical}"),
                                  tags=self._tags(props), location=self.loc(line_of(res)),
-                                 aliases=_unique([logical, name_text, self.text(arn_value)])))
+                                 aliases=_unique([logical, name_text, self.text(arn_value)]), source="AWS::IAM::User"))
         return out
 
     def _permission_sets(self) -> List[Principal]:
@@ -458,7 +467,7 @@ class Template:
             name = self.text(self.resolve(props.get("Name"))) or logical
             out.append(Principal(id=logical, type="role", arn=None, account=self.settings.account,
                                  identity_policies=tuple(policies), location=self.loc(line_of(res)),
-                                 aliases=_unique([logical, name])))
+                                 aliases=_unique([logical, name]), source="AWS::SSO::PermissionSet"))
         return out
 
     # ------------------------------------------------------------------ resource policies

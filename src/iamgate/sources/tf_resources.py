@@ -1079,7 +1079,7 @@ class _Builder:
                 trust = self.policy(r, self.get(r, "assume_role_policy"), "assume_role_policy", "trust",
                                     ("assume_role_policy",))
             extra = [a for a in profiles.get(name, []) if a] if isinstance(name, (str, Partial)) else []
-            out.append(Principal(id=r.address, type="role", arn=text(arn), account=self.options.account,
+            out.append(Principal(id=r.address, type="role", source=r.type, arn=text(arn), account=self.options.account,
                                  identity_policies=tuple(policies), boundary=self._boundary(r, r.address),
                                  tags=self._tags(r), location=r.location, trust_policy=trust,
                                  aliases=self._aliases(r, name, arn, extra)))
@@ -1129,7 +1129,7 @@ class _Builder:
                     self.unresolved.append(Unresolved(f"group {shown} of user {r.address} "
                                                       "(not defined in the scanned files)", where))
                 policies.append(unresolved_policy(f"group {shown}", "identity", where))
-            out.append(Principal(id=r.address, type="user", arn=text(arn), account=self.options.account,
+            out.append(Principal(id=r.address, type="user", source=r.type, arn=text(arn), account=self.options.account,
                                  identity_policies=tuple(policies), boundary=self._boundary(r, r.address),
                                  tags=self._tags(r), location=r.location, aliases=self._aliases(r, name, arn)))
         return out
