@@ -191,6 +191,40 @@ def policy_set(principal: Principal, action: str, resource: str, inventory: Inve
     ), note
 
 
+def guardrail_levels(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]]
+                     ) -> Tuple[Tuple[Tuple[Policy, ...], ...], Tuple[Tuple[Policy, ...], ...]]:
+    """SCP and RCP levels: those the code defines, then the manifest's guardrail files."""
+    scp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.scp)
+    rcp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.rcp)
+    if manifest is not None:
+        scp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.scp)
+        rcp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.rcp)
+    return scp, rcp
+
+
+def request_context(principal: Principal, resource: str, region: str,
+                    extra: Mapping[str, object] = {}) -> Dict[str, object]:
+    """What AWS would fill in for this principal (DESIGN.md, "Request context"), with
+    ``aws:RequestedRegion`` from the resource's ARN where it names one; ``extra`` adds or overrides."""
+    base = dict(default_context(principal.type, principal.arn, principal.account,
+                                principal.id if principal.type == "user" else None, principal.tags, region))
+    base["aws:RequestedRegion"] = request_region(resource, region)
+    return merge_context(base, dict(extra))
+
+
+def policies_considered(principal: Principal, action: str, resource: str, inventory: Inventory,
+                        scp: Tuple[Tuple[Policy, ...], ...], rcp: Tuple[Tuple[Policy, ...], ...]
+                        ) -> Tuple[Tuple[str, Policy], ...]:
+    """Every policy that takes part in a request, with its kind, for traces."""
+    ps, _ = policy_set(principal, action, resource, inventory, scp, rcp)
+    out: List[Tuple[str, Policy]] = [("identity", p) for p in ps.identity]
+    out += [("boundary", p) for p in ps.boundary or ()]
+    out += [("scp", p) for level in ps.scp or () for p in level]
+    out += [("rcp", p) for level in ps.rcp or () for p in level]
+    out += [("resource", p) for p in ps.resource or ()]
+    return tuple(out)
+
+
 def decide_requirement(principal: Principal, req: Requirement, inventory: Inventory,
                        scp: Tuple[Tuple[Policy, ...], ...], rcp: Tuple[Tuple[Policy, ...], ...],
                        context: Mapping[str, object]) -> Tuple[Decision, str]:
@@ -248,8 +282,7 @@ def check(inventory: Inventory, manifest: Optional[Manifest],
         return CheckReport(tuple(findings), (), len(inventory.principals), inventory)
 
     mloc = lambda line: Location(manifest.file, line)  # noqa: E731
-    scp = tuple(inventory.scp) + tuple(files.get(manifest.resolve(f), ()) for f in manifest.scp)
-    rcp = tuple(inventory.rcp) + tuple(files.get(manifest.resolve(f), ()) for f in manifest.rcp)
+    scp, rcp = guardrail_levels(inventory, manifest, files)
     resolve = make_resolver(manifest, inventory)
     outcomes: List[Outcome] = []
     principals_checked = 0
@@ -259,9 +292,6 @@ def check(inventory: Inventory, manifest: Optional[Manifest],
         if principal is None:
             continue
         principals_checked += 1
-        base_ctx = default_context(principal.type, principal.arn, principal.account,
-                                   principal.id if principal.type == "user" else None,
-                                   principal.tags, manifest.settings.region)
         for need in entry.needs:
             actions, unknown = expand_actions(need.actions)
             for action, problem, suggestion in unknown:
@@ -282,8 +312,7 @@ def check(inventory: Inventory, manifest: Optional[Manifest],
                         outcomes.append(Outcome(entry.selector, principal, req, d,
                                                 f"the resource {raw} could not be resolved"))
                         continue
-                    ctx = merge_context(dict(base_ctx, **{"aws:RequestedRegion": request_region(
-                        resource, manifest.settings.region)}), need.context)
+                    ctx = request_context(principal, resource, manifest.settings.region, need.context)
                     d, note = decide_requirement(principal, req, inventory, scp, rcp, ctx)
                     outcomes.append(Outcome(entry.selector, principal, req, d, note))
 

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import catalog
-from .check import (principal_for, request_region, decide_requirement, find_principals, policy_set,
-                    resource_policies_for, trust_policies_for)
+from .check import (decide_requirement, find_principals, guardrail_levels, policies_considered, principal_for,
+                    request_context, resource_policies_for, trust_policies_for)
 from .diagnose import POLICY_WORDS, cause_lines
 from .engine.match import split_arn
-from .manifest import Manifest, default_context, merge_context
+from .manifest import Manifest, default_context
 from .model import Decision, Finding, Fix, Inventory, Location, Policy, Principal, Requirement
 
 ContextValue = Union[str, Tuple[str, ...]]
@@ -612,47 +612,30 @@ def _with_manifest_policies(principal: Principal, inventory: Inventory, manifest
 # ----------------------------------------------------------------------------- deciding
 
 
-def _guardrails(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]]
-                ) -> Tuple[Tuple[Tuple[Policy, ...], ...], Tuple[Tuple[Policy, ...], ...]]:
-    scp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.scp)
-    rcp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.rcp)
-    if manifest is not None:
-        scp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.scp)
-        rcp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.rcp)
-    return scp, rcp
-
-
 def _context(principal: Principal, p: ParsedDenial, resource: str, settings_region: str) -> Dict[str, ContextValue]:
     """What ``simulate`` puts in the request context, and what the message adds."""
     region = p.context.get("aws:RequestedRegion")
     region = region if isinstance(region, str) else settings_region
-    base: Dict[str, ContextValue] = dict(default_context(
-        principal.type, principal.arn, principal.account, principal.id if principal.type == "user" else None,
-        principal.tags, region))
-    base["aws:RequestedRegion"] = request_region(resource, region)
-    userid = base.get("aws:userid")
+    extra: Dict[str, ContextValue] = {}
+    userid = default_context(principal.type, principal.arn, principal.account, None, {}, region).get("aws:userid")
     if p.session_name and isinstance(userid, str) and userid.endswith(":iamgate"):
-        base["aws:userid"] = userid[: -len("iamgate")] + p.session_name
-    return merge_context(base, dict(p.context))
+        extra["aws:userid"] = userid[: -len("iamgate")] + p.session_name
+    extra.update(p.context)
+    return request_context(principal, resource, region, extra)  # type: ignore[return-value]
 
 
 def _decide(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
             p: ParsedDenial, selector: str, principal: Principal, action: str, resource: str
             ) -> Tuple[Decision, str, Dict[str, ContextValue], Tuple[Tuple[str, Policy], ...]]:
     settings_region = manifest.settings.region if manifest else "us-east-1"
-    scp, rcp = _guardrails(inventory, manifest, files)
+    scp, rcp = guardrail_levels(inventory, manifest, files)
     ctx = _context(principal, p, resource, settings_region)
     req = Requirement(selector, action, resource, {}, None)
     decision, note = decide_requirement(principal, req, inventory, scp, rcp, ctx)
-    ps, _ = policy_set(principal, action, resource, inventory, scp, rcp)
-    considered: List[Tuple[str, Policy]] = [("identity", q) for q in ps.identity]
-    considered += [("boundary", q) for q in ps.boundary or ()]
-    considered += [("scp", q) for level in ps.scp or () for q in level]
-    considered += [("rcp", q) for level in ps.rcp or () for q in level]
-    considered += [("resource", q) for q in ps.resource or ()]
+    considered = policies_considered(principal, action, resource, inventory, scp, rcp)
     if note == "" and resource == "*" and not p.resource:
         note = "the message names no resource: decided for every resource (*)"
-    return decision, note, ctx, tuple(considered)
+    return decision, note, ctx, considered
 
 
 def _message_kinds(p: ParsedDenial, action: str, resource: str) -> Tuple[str, ...]:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from . import catalog
-from .check import request_region, decide_requirement, find_principals, policy_set
-from .manifest import Manifest, default_context, merge_context
+from .check import decide_requirement, find_principals, guardrail_levels, policies_considered, request_context
+from .manifest import Manifest
 from .model import Decision, Inventory, Location, Policy, Principal, Requirement
 from .diagnose import POLICY_WORDS, cause_lines
 
@@ -38,26 +38,13 @@ def simulate(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[
         what = "matches no principal" if not found else f"matches {len(found)} principals"
         return Simulation(selector, canon, resource, error=f'"{selector}" {what} (principals found: {known})')
     principal = found[0]
-    settings_region = manifest.settings.region if manifest else "us-east-1"
-    scp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.scp)
-    rcp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.rcp)
-    if manifest is not None:
-        scp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.scp)
-        rcp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.rcp)
-    base = default_context(principal.type, principal.arn, principal.account,
-                           principal.id if principal.type == "user" else None, principal.tags,
-                           settings_region)
-    base["aws:RequestedRegion"] = request_region(resource, settings_region)
-    ctx = merge_context(base, {k: v for k, v in context.items()})
+    region = manifest.settings.region if manifest else "us-east-1"
+    scp, rcp = guardrail_levels(inventory, manifest, files)
+    ctx = request_context(principal, resource, region, context)
     req = Requirement(selector, canon, resource, {}, None)
     decision, note = decide_requirement(principal, req, inventory, scp, rcp, ctx)
-    ps, _ = policy_set(principal, canon, resource, inventory, scp, rcp)
-    considered: List[Tuple[str, Policy]] = [("identity", p) for p in ps.identity]
-    considered += [("boundary", p) for p in ps.boundary or ()]
-    considered += [("scp", p) for level in ps.scp or () for p in level]
-    considered += [("rcp", p) for level in ps.rcp or () for p in level]
-    considered += [("resource", p) for p in ps.resource or ()]
-    return Simulation(selector, canon, resource, principal, decision, note, ctx, tuple(considered))
+    considered = policies_considered(principal, canon, resource, inventory, scp, rcp)
+    return Simulation(selector, canon, resource, principal, decision, note, ctx, considered)
 
 
 def _loc(loc: Optional[Location]) -> Optional[Dict[str, Any]]:
