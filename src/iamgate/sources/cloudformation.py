@@ -215,11 +215,9 @@ class Template:
         value = self.resolve(raw)
         where = self.loc(line_of(raw, line))
         arn = self.text(value)
-        if arn is not None and arn in self.customer_managed:  # defined here (its ARN may hold unknowns)
-            p = self.customer_managed[arn]
-            return replace(p, kind=kind) if p.kind != kind else p
-        if isinstance(value, str):
-            policy, why = managed_policy_for(value, kind, where, owner)
+        found = managed_policy_for(value, kind, where, owner, self.customer_managed)
+        if found is not None:
+            policy, why = found
             if why is not None:
                 self.unresolved.append(why)
             return policy

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 from ..model import Location, Policy, Statement, Unresolved
 from ..policy import UNKNOWN_ELEMENTS, PolicyError, parse_statement, unresolved_policy
@@ -128,10 +128,18 @@ class Attached:
     groups: List[Any] = field(default_factory=list)
 
 
-def managed_policy_for(arn: str, kind: str, where: Location, owner: str) -> Tuple[Policy, Optional[Unresolved]]:
-    """A managed policy ARN that is not defined in the scanned code: an AWS managed policy from the
-    snapshot, or a placeholder whose content is unknown (with the Unresolved that says why)."""
+def managed_policy_for(arn: Any, kind: str, where: Location, owner: str, customer: Mapping[str, Policy] = {}
+                       ) -> Optional[Tuple[Policy, Optional[Unresolved]]]:
+    """The policy a managed policy ARN names: one the scanned code defines (``customer``, keyed by the
+    ARN with unknown pieces as ``*``), an AWS managed policy from the snapshot, or a placeholder whose
+    content is unknown (with the Unresolved that says why). None when the ARN itself is not known."""
     from ..catalog.managed import is_aws_managed_arn, managed_policy
+    for key in (arn, starred(arn)):
+        if isinstance(key, str) and key in customer:
+            found = customer[key]
+            return (replace(found, kind=kind) if found.kind != kind else found), None
+    if not isinstance(arn, str):
+        return None
     name = arn.rsplit("/", 1)[-1]
     if is_aws_managed_arn(arn):
         found = managed_policy(arn)

@@ -952,12 +952,9 @@ class _Builder:
 
     def managed(self, value: Any, owner: str, where: Location, kind: str = "identity") -> Policy:
         """A policy ARN: a policy of the scanned code, an AWS managed one, or an unresolved placeholder."""
-        for key in (value, text(value)):
-            if isinstance(key, (str, Partial)) and key in self.customer:
-                found = self.customer[key]
-                return replace(found, kind=kind) if found.kind != kind else found
-        if isinstance(value, str):
-            policy, why = managed_policy_for(value, kind, where, owner)
+        found = managed_policy_for(value, kind, where, owner, self.customer)
+        if found is not None:
+            policy, why = found
             if why is not None:
                 self.unresolved.append(why)
             return policy
