@@ -66,9 +66,9 @@ def test_finding_fields() -> None:
     data, location_of = doc_of('{"Version": "2012-10-17", "Statement": {"Effect": "Permit", '
                                '"Action": "sqs:SendMessage", "Resource": "*"}}')
     [finding] = validate_document(data, "identity", location_of, "queue-writer")
-    assert finding == Finding(kind="invalid-policy", rule="invalid-policy", severity="error",
+    assert finding == Finding(kind="invalid-policy", rule="IG3002", severity="error",
                               message='queue-writer: Statement.Effect: "Permit" is not one of Allow, Deny',
-                              location=Location(FILE, 1))
+                              location=Location(FILE, 1), path=("Statement", "Effect"))
 
 
 def test_action_and_not_action_together() -> None:
@@ -337,9 +337,10 @@ POLICY = """
 
 def test_unknown_action_with_suggestion() -> None:
     [finding] = semantics(POLICY % '["s3:GetObject", "s3:GetObjects"]')
-    assert finding == Finding(kind="unknown-action", rule="unknown-action", severity="error",
+    assert finding == Finding(kind="unknown-action", rule="IG3003", severity="error",
                               message="unknown action s3:GetObjects — did you mean s3:GetObject?",
-                              action="s3:GetObjects", location=Location(FILE, 4))
+                              action="s3:GetObjects", location=Location(FILE, 4),
+                              path=("Statement", 0, "Action"))
 
 
 def test_unknown_service_prefix() -> None:

@@ -261,7 +261,8 @@ def finding_for(outcome: Outcome) -> Finding:
         message += f" ({blockers})"
     if outcome.note:
         message += f" — {outcome.note}"
-    return Finding(kind="missing-permission", rule="missing-permission", severity="error", message=message,
+    return Finding(kind="missing-permission", rule="IG1002" if d.result == "unknown" else "IG1001", severity="error",
+                   message=message,
                    principal=outcome.selector, action=req.action, resource=req.resource, decision=d,
                    location=outcome.principal.location or req.origin)
 
@@ -276,7 +277,7 @@ def check(inventory: Inventory, manifest: Optional[Manifest],
     """
     findings: List[Finding] = list(inventory.problems)
     for u in inventory.unresolved:
-        findings.append(Finding(kind="unresolved", rule="unresolved", severity="error",
+        findings.append(Finding(kind="unresolved", rule="IG0201", severity="error",
                                 message=f"could not resolve {u.expression}", location=u.location))
     if manifest is None:
         return CheckReport(tuple(findings), (), len(inventory.principals), inventory)
@@ -296,13 +297,13 @@ def check(inventory: Inventory, manifest: Optional[Manifest],
             actions, unknown = expand_actions(need.actions)
             for action, problem, suggestion in unknown:
                 hint = f" — did you mean {suggestion}?" if suggestion else ""
-                findings.append(Finding(kind="unknown-action", rule="unknown-action", severity="error",
+                findings.append(Finding(kind="unknown-action", rule="IG1003", severity="error",
                                         message=f"{problem}{hint}", principal=entry.selector, action=action,
                                         location=mloc(need.line)))
             for raw in need.resources:
                 resource, missing = substitute(raw, resolve)
                 for ref in missing:
-                    findings.append(Finding(kind="unresolved", rule="unresolved", severity="error",
+                    findings.append(Finding(kind="unresolved", rule="IG0202", severity="error",
                                             message=f"could not resolve ${{{ref.text}}} in {raw}",
                                             principal=entry.selector, resource=raw, location=mloc(need.line)))
                 for action in actions:
@@ -329,7 +330,7 @@ def principal_for(entry: PrincipalEntry, inventory: Inventory, manifest: Manifes
     found = find_principals(inventory, entry.selector)
     if len(found) > 1:
         names = ", ".join(f"{p.id} ({p.location})" if p.location else p.id for p in found)
-        findings.append(Finding(kind="manifest-error", rule="manifest-error", severity="error",
+        findings.append(Finding(kind="manifest-error", rule="IG0103", severity="error",
                                 message=f'principal "{entry.selector}" matches {len(found)} principals: {names}',
                                 principal=entry.selector, location=where))
         return None
@@ -342,7 +343,7 @@ def principal_for(entry: PrincipalEntry, inventory: Inventory, manifest: Manifes
         return external_principal(entry, extra, boundary, manifest.settings.account, where)
     if entry.needs:
         known = ", ".join(sorted(p.id for p in inventory.principals)[:8]) or "none"
-        findings.append(Finding(kind="manifest-error", rule="manifest-error", severity="error",
+        findings.append(Finding(kind="manifest-error", rule="IG0102", severity="error",
                                 message=f'principal "{entry.selector}" is not in the scanned files '
                                         f'(principals found: {known})', principal=entry.selector, location=where))
     return None

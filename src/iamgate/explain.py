@@ -36,7 +36,7 @@ from .engine.match import split_arn
 from .manifest import Manifest, default_context
 from .model import Decision, Finding, Fix, Inventory, Location, Policy, Principal, Requirement
 
-ContextValue = Union[str, Tuple[str, ...]]
+from .model import ContextValue  # noqa: E402,F401
 
 CONCLUSIONS = ("agrees", "agrees-other-cause", "code-allows", "unknown", "not-found", "incomplete",
                "encoded", "unparsed")

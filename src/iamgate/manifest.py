@@ -34,6 +34,8 @@ from typing import Any, Callable, Dict, Iterator, List, Literal, Mapping, Option
 import jsonschema
 import yaml
 
+from .model import ContextValue, Manifest, Need, PrincipalEntry, Settings
+
 __all__ = [
     "ManifestError", "Settings", "Need", "PrincipalEntry", "Manifest", "Reference",
     "load_manifest", "find_manifest", "expand_references", "substitute",
@@ -43,7 +45,6 @@ __all__ = [
 MANIFEST_NAMES = ("iamgate.yaml", ".iamgate.yaml")
 
 Path = Tuple[Union[str, int], ...]
-ContextValue = Union[str, Tuple[str, ...]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -63,68 +64,6 @@ class ManifestError(Exception):
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """``settings:``. ``parameters`` values are strings (CloudFormation semantics); ``variables``
-    keep their YAML types (Terraform values), except that YAML dates stay as written."""
-
-    account: Optional[str] = None
-    region: str = "us-east-1"
-    partition: str = "aws"
-    parameters: Mapping[str, str] = field(default_factory=dict, hash=False)
-    variables: Mapping[str, Any] = field(default_factory=dict, hash=False)
-    var_files: Tuple[str, ...] = ()
-    imports: Mapping[str, str] = field(default_factory=dict, hash=False)
-    dynamic_references: Mapping[str, str] = field(default_factory=dict, hash=False)
-    stack_name: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Need:
-    """One ``needs:`` item: every action on every resource, with an optional request context.
-
-    Context values are strings (booleans ``"true"``/``"false"``, numbers as written) or tuples of
-    strings for multi-valued keys. ``line`` is where the item starts in the manifest.
-    """
-
-    actions: Tuple[str, ...]
-    resources: Tuple[str, ...] = ("*",)
-    context: Mapping[str, ContextValue] = field(default_factory=dict, hash=False)
-    line: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class PrincipalEntry:
-    """One ``principals:`` item. ``selector`` is what the user wrote after ``principal:``."""
-
-    selector: str
-    needs: Tuple[Need, ...] = ()
-    policies: Tuple[str, ...] = ()
-    boundary: Optional[str] = None
-    deploys: Tuple[str, ...] = ()
-    line: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A validated manifest. File paths (policies, boundary, guardrails, deploys, var_files) are
-    kept as written, relative to the manifest's directory: use :meth:`resolve` to open them."""
-
-    file: str
-    settings: Settings = field(default_factory=Settings)
-    scp: Tuple[str, ...] = ()
-    rcp: Tuple[str, ...] = ()
-    principals: Tuple[PrincipalEntry, ...] = ()
-
-    @property
-    def directory(self) -> str:
-        return os.path.dirname(self.file)
-
-    def resolve(self, p: str) -> str:
-        """A path written in the manifest, as a path relative to the working directory."""
-        return os.path.normpath(os.path.join(self.directory, p))
 
 
 def find_manifest(cwd: str) -> Optional[str]:

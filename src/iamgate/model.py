@@ -5,8 +5,9 @@ hashed and compared freely. Readers build them; the engine and the reports only 
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Mapping, Optional, Tuple
+from typing import Any, Iterable, Literal, Mapping, Optional, Tuple, Union
 
 Effect = Literal["Allow", "Deny"]
 PolicyKind = Literal["identity", "resource", "boundary", "session", "scp", "rcp", "trust", "vpc_endpoint"]
@@ -14,8 +15,11 @@ DecisionResult = Literal["allow", "explicit_deny", "implicit_deny", "unknown"]
 Severity = Literal["error", "warning", "note"]
 FindingKind = Literal[
     "missing-permission", "unknown-action", "over-permissive", "unresolved",
-    "invalid-policy", "parse-error", "manifest-error",
+    "invalid-policy", "parse-error", "manifest-error", "rule-error",
 ]
+# the element a finding is about, inside its document: ("Statement", 1, "Action")
+ElementPath = Tuple[Union[str, int], ...]
+ContextValue = Union[str, Tuple[str, ...]]
 
 # Policy-type names as they appear in Decision.blocked_by and in the JSON report.
 BLOCKERS = ("identity", "boundary", "session", "scp", "rcp", "resource", "trust", "kms-key-policy",
@@ -24,11 +28,17 @@ BLOCKERS = ("identity", "boundary", "session", "scp", "rcp", "resource", "trust"
 
 @dataclass(frozen=True)
 class Location:
-    """Where something was written: a file relative to the working directory, 1-based line."""
+    """Where something was written: a file relative to the working directory, 1-based line.
+
+    ``end_line``/``end_column`` close the span where the reader knows it (SARIF regions, GitHub
+    annotations); ``None`` means the span is the start position alone.
+    """
 
     file: str
     line: Optional[int] = None
     column: Optional[int] = None
+    end_line: Optional[int] = None
+    end_column: Optional[int] = None
 
     def __str__(self) -> str:
         if self.line is None:
@@ -207,6 +217,16 @@ class Fix:
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing the user is told. ``rule`` is a stable id from the rule registry (``IG1001``,
+    documented by ``iamgate rules``); ``kind`` is the coarse category of the public JSON contract.
+
+    ``path`` is the element inside the document the finding is about (``("Statement", 1,
+    "Action")``; empty when it is about the file or the document as a whole): deduplication and
+    filtering compare paths, never message text. ``details`` are the indented lines a report shows
+    under the message (the cause of a missing permission, the nearest statements), computed once by
+    the analysis so that reports only format.
+    """
+
     kind: FindingKind
     rule: str
     severity: Severity
@@ -217,6 +237,41 @@ class Finding:
     decision: Optional[Decision] = None
     location: Optional[Location] = None
     fix: Optional[Fix] = None
+    path: ElementPath = ()
+    details: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """A property value that refers to another resource of the same template or configuration
+    (``!GetAtt Queue.Arn``, ``aws_sqs_queue.jobs.arn``): the wiring rules and deploy checks read.
+
+    ``target`` is the resource's id (logical ID / Terraform address), ``attribute`` what was asked
+    for (``Arn``; ``None`` for a CloudFormation ``Ref``), ``value`` what it resolves to where known.
+    """
+
+    target: str
+    attribute: Optional[str] = None
+    value: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource a template or configuration defines, whatever its type.
+
+    ``properties`` are the resolved properties (plain JSON-like values) in which every reference to
+    another resource is kept as a :class:`ResourceRef`; a value that could not be resolved offline
+    is ``None``. ``arn`` is the resource's ARN where the reader could work it out.
+    """
+
+    id: str
+    type: str
+    arn: Optional[str] = None
+    properties: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    location: Optional[Location] = None
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.type, self.arn, self.location))
 
 
 @dataclass(frozen=True)
@@ -233,6 +288,7 @@ class Inventory:
     # what references into the code resolve to ("Queue.Arn", "aws_sqs_queue.jobs.arn"), so that a
     # manifest can name resources the way the code does; a name may appear more than once
     references: Tuple[Tuple[str, str], ...] = ()
+    resources: Tuple[Resource, ...] = ()
 
 
 def merge(inventories: "Iterable[Inventory]") -> Inventory:
@@ -247,4 +303,102 @@ def merge(inventories: "Iterable[Inventory]") -> Inventory:
         unresolved=tuple(u for i in parts for u in i.unresolved),
         problems=tuple(p for i in parts for p in i.problems),
         references=tuple(r for i in parts for r in i.references),
+        resources=tuple(r for i in parts for r in i.resources),
     )
+
+
+# ----------------------------------------------------------------------------- the manifest
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The manifest's ``settings:``, and what readers need to resolve values offline (one type:
+    the pipeline hands readers the settings with ``var_files`` resolved against the working
+    directory and the command line's ``--var-file`` added).  ``parameters`` values are strings (CloudFormation semantics); ``variables``
+    keep their YAML types (Terraform values), except that YAML dates stay as written."""
+
+    account: Optional[str] = None
+    region: str = "us-east-1"
+    partition: str = "aws"
+    parameters: Mapping[str, str] = field(default_factory=dict, hash=False)
+    variables: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    var_files: Tuple[str, ...] = ()
+    imports: Mapping[str, str] = field(default_factory=dict, hash=False)
+    dynamic_references: Mapping[str, str] = field(default_factory=dict, hash=False)
+    stack_name: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Need:
+    """One ``needs:`` item: every action on every resource, with an optional request context.
+
+    Context values are strings (booleans ``"true"``/``"false"``, numbers as written) or tuples of
+    strings for multi-valued keys. ``line`` is where the item starts in the manifest.
+    """
+
+    actions: Tuple[str, ...]
+    resources: Tuple[str, ...] = ("*",)
+    context: Mapping[str, ContextValue] = field(default_factory=dict, hash=False)
+    line: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class PrincipalEntry:
+    """One ``principals:`` item. ``selector`` is what the user wrote after ``principal:``."""
+
+    selector: str
+    needs: Tuple[Need, ...] = ()
+    policies: Tuple[str, ...] = ()
+    boundary: Optional[str] = None
+    deploys: Tuple[str, ...] = ()
+    line: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest. File paths (policies, boundary, guardrails, deploys, var_files) are
+    kept as written, relative to the manifest's directory: use :meth:`resolve` to open them."""
+
+    file: str
+    settings: Settings = field(default_factory=Settings)
+    scp: Tuple[str, ...] = ()
+    rcp: Tuple[str, ...] = ()
+    principals: Tuple[PrincipalEntry, ...] = ()
+
+    @property
+    def directory(self) -> str:
+        return os.path.dirname(self.file)
+
+    def resolve(self, p: str) -> str:
+        """A path written in the manifest, as a path relative to the working directory."""
+        return os.path.normpath(os.path.join(self.directory, p))
+
+
+# ----------------------------------------------------------------------------- what analyses start from
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What every analysis starts from, built once by ``pipeline.gather``.
+
+    ``inventory`` holds what the readers found with the manifest's principals filled in (their
+    extra policies and boundary, principals that live outside the code); ``scp``/``rcp`` are the
+    guardrail levels (the code's, then the manifest's files, root first); ``files`` the policies
+    of every file the manifest names, keyed by the path as the manifest resolves it; ``problems``
+    what went wrong while reading (already part of ``inventory.problems``).
+    """
+
+    inventory: Inventory
+    manifest: Optional["Manifest"] = None
+    settings: "Settings" = field(default_factory=lambda: Settings())
+    scp: Tuple[Tuple[Policy, ...], ...] = ()
+    rcp: Tuple[Tuple[Policy, ...], ...] = ()
+    files: Mapping[str, Tuple[Policy, ...]] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def problems(self) -> Tuple[Finding, ...]:
+        return self.inventory.problems
+
+    @property
+    def region(self) -> str:
+        return self.settings.region

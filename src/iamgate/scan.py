@@ -78,7 +78,7 @@ def iter_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
 def read_text(path: str, shown: str) -> Tuple[Optional[str], Optional[Finding]]:
     """The file's text, or a parse-error finding saying why it cannot be read."""
     def problem(msg: str) -> Tuple[None, Finding]:
-        return None, Finding(kind="parse-error", rule="parse-error", severity="error",
+        return None, Finding(kind="parse-error", rule="IG0001", severity="error",
                              message=f"{shown}: {msg}", location=Location(shown))
     try:
         if os.path.getsize(path) > MAX_BYTES:
@@ -104,7 +104,7 @@ def read_file(path: str, explicit: bool = False, options: Optional[ReadOptions] 
         if inv is not None:
             return inv
     if explicit:
-        return Inventory(problems=(Finding(kind="parse-error", rule="parse-error", severity="warning",
+        return Inventory(problems=(Finding(kind="parse-error", rule="IG0002", severity="warning",
                                            message=f"{shown}: not an input iamgate reads (no IAM policy, "
                                                    "account export, template or plan found)",
                                            location=Location(shown)),))
@@ -138,7 +138,7 @@ def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict
     for path in paths:
         shown = display_path(path)
         if not os.path.isfile(path):
-            problems.append(Finding(kind="manifest-error", rule="manifest-error", severity="error",
+            problems.append(Finding(kind="manifest-error", rule="IG0101", severity="error",
                                     message=f"{shown}: the manifest names this file, but it does not exist",
                                     location=Location(shown)))
             continue
@@ -149,7 +149,7 @@ def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict
         try:
             out[path] = read_policy_file(shown, text or "", kinds.get(path, "identity"))
         except PolicyError as e:
-            problems.append(Finding(kind="parse-error", rule="parse-error", severity="error",
+            problems.append(Finding(kind="parse-error", rule="IG0001", severity="error",
                                     message=str(e) if shown in str(e) else f"{shown}: {e}",
                                     location=getattr(e, "location", None) or Location(shown)))
     return out, problems

@@ -435,9 +435,9 @@ def _finding(error: Any, kind: str, location_of: LocationOf, policy_name: str) -
     path: Path = tuple(error.absolute_path)
     where = format_path(path)
     text = _message(error, path, kind)
-    return Finding(kind="invalid-policy", rule="invalid-policy", severity="error",
+    return Finding(kind="invalid-policy", rule="IG3002", severity="error",
                    message=f"{policy_name}: {where}: {text}" if where else f"{policy_name}: {text}",
-                   location=_locate(location_of, _location_path(error)))
+                   location=_locate(location_of, _location_path(error)), path=_location_path(error))
 
 
 # ------------------------------------------------------------------------------ public: semantics
@@ -448,16 +448,16 @@ def check_policy(policy: Policy) -> List[Finding]:
     findings = _version_findings(policy)
     for index, statement in enumerate(policy.statements):
         where = statement.location or policy.location
-        findings += _action_findings(statement, where)
+        findings += _action_findings(statement, where, index)
         findings += _principal_findings(policy, index, statement, where)
         findings += _operator_findings(policy, index, statement, where)
         findings += _variable_findings(policy, index, statement, where)
     return findings
 
 
-def _invalid(severity: str, message: str, where: Optional[Location]) -> Finding:
-    return Finding(kind="invalid-policy", rule="invalid-policy", severity=severity,  # type: ignore[arg-type]
-                   message=message, location=where)
+def _invalid(rule: str, severity: str, message: str, where: Optional[Location], path: Path = ()) -> Finding:
+    return Finding(kind="invalid-policy", rule=rule, severity=severity,  # type: ignore[arg-type]
+                   message=message, location=where, path=path)
 
 
 def _action_message(action: str, problem: str, suggestion: Optional[str]) -> str:
@@ -466,7 +466,7 @@ def _action_message(action: str, problem: str, suggestion: Optional[str]) -> str
     return problem + _did_you_mean(suggestion)
 
 
-def _action_findings(statement: Statement, where: Optional[Location]) -> List[Finding]:
+def _action_findings(statement: Statement, where: Optional[Location], index: int = 0) -> List[Finding]:
     out: List[Finding] = []
     for element, patterns in (("Action", statement.actions), ("NotAction", statement.not_actions)):
         for action in dict.fromkeys(patterns or ()):
@@ -474,10 +474,10 @@ def _action_findings(statement: Statement, where: Optional[Location]) -> List[Fi
                 continue  # a reader's placeholder for a value it could not resolve
             result = check_action(action)
             if not result.ok:
-                out.append(Finding(kind="unknown-action", rule="unknown-action", severity="error",
+                out.append(Finding(kind="unknown-action", rule="IG3003", severity="error",
                                    message=_action_message(action, result.problem or "unknown action",
                                                            result.suggestion),
-                                   action=action, location=where))
+                                   action=action, location=where, path=("Statement", index, element)))
     return out
 
 
@@ -491,23 +491,23 @@ def _principal_findings(policy: Policy, index: int, statement: Statement,
         present = [name for name, value in (("Principal", statement.principals),
                                             ("NotPrincipal", statement.not_principals))
                    if value is not None]
-        return [_invalid("error", f"{prefix}: {name} is not allowed in {label}", where)
-                for name in present]
+        return [_invalid("IG3005", "error", f"{prefix}: {name} is not allowed in {label}", where,
+                         ("Statement", index, name)) for name in present]
     if policy.kind in _PRINCIPAL_REQUIRED_KINDS and statement.principals is None \
             and statement.not_principals is None:
-        return [_invalid("warning", f"{prefix}: missing Principal or NotPrincipal: AWS rejects "
-                                    f"{label} statement without one", where)]
+        return [_invalid("IG3006", "warning", f"{prefix}: missing Principal or NotPrincipal: AWS rejects "
+                                    f"{label} statement without one", where, ("Statement", index))]
     return []
 
 
 def _version_findings(policy: Policy) -> List[Finding]:
     if policy.version is None:
-        return [_invalid("warning", f"{policy.name}: no Version: policy variables such as "
+        return [_invalid("IG3007", "warning", f"{policy.name}: no Version: policy variables such as "
                                     "${aws:username} are not substituted "
                                     '(add "Version": "2012-10-17")', policy.location)]
     if policy.version not in _VERSIONS:
-        return [_invalid("error", f"{policy.name}: Version {_show(policy.version)} is not one of "
-                                  f"{', '.join(_VERSIONS)}", policy.location)]
+        return [_invalid("IG3008", "error", f"{policy.name}: Version {_show(policy.version)} is not one of "
+                                  f"{', '.join(_VERSIONS)}", policy.location, ("Version",))]
     return []
 
 
@@ -515,9 +515,9 @@ def _operator_findings(policy: Policy, index: int, statement: Statement,
                        where: Optional[Location]) -> List[Finding]:
     unknown = dict.fromkeys(c.operator for c in statement.conditions
                             if not is_known_operator(c.operator))
-    return [_invalid("error", f"{policy.name}: Statement[{index}].Condition: unknown condition "
-                              f"operator {_show(op)}{_did_you_mean(suggest_operator(op))}", where)
-            for op in unknown]
+    return [_invalid("IG3009", "error", f"{policy.name}: Statement[{index}].Condition: unknown condition "
+                                        f"operator {_show(op)}{_did_you_mean(suggest_operator(op))}", where,
+                     ("Statement", index, "Condition", op)) for op in unknown]
 
 
 def _variable_findings(policy: Policy, index: int, statement: Statement,
@@ -528,9 +528,9 @@ def _variable_findings(policy: Policy, index: int, statement: Statement,
               *(v for c in statement.conditions for v in c.values)]
     if not any("${" in v for v in values):
         return []
-    return [_invalid("warning", f"{policy.name}: Statement[{index}]: Version 2008-10-17 does not "
-                                "substitute policy variables: ${…} is matched as literal text "
-                                '(use "Version": "2012-10-17")', where)]
+    return [_invalid("IG3010", "warning", f"{policy.name}: Statement[{index}]: Version 2008-10-17 does not "
+                                          "substitute policy variables: ${…} is matched as literal text "
+                                          '(use "Version": "2012-10-17")', where, ("Statement", index))]
 
 
 def review(policy: Policy, grammar: List[Finding]) -> List[Finding]:

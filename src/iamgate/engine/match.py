@@ -25,7 +25,7 @@ import re
 from functools import lru_cache
 from typing import Mapping, Optional, Sequence, Tuple, Union
 
-ContextValue = Union[str, Tuple[str, ...]]
+from ..model import ContextValue  # noqa: E402,F401
 Context = Mapping[str, ContextValue]  # keys lower-cased; a tuple is a multi-valued key
 
 _VAR = re.compile(r"\$\{([^}]*)\}")

@@ -52,8 +52,14 @@ def read(path: str, text: str, options: Optional[ReadOptions] = None) -> Optiona
     return Template(path, data, options, options.stack_name or stem).read()
 
 
-def _problem(kind: str, message: str, location: Location, severity: str = "error") -> Finding:
-    return Finding(kind=kind, rule=kind, severity=severity, message=message, location=location)  # type: ignore[arg-type]
+# the rule each kind of reader problem reports (rules/registry.py documents them)
+_RULES = {"parse-error": "IG0001", "invalid-policy": "IG3001"}
+
+
+def _problem(kind: str, message: str, location: Location, severity: str = "error",
+             rule: Optional[str] = None) -> Finding:
+    return Finding(kind=kind, rule=rule or _RULES[kind], severity=severity,  # type: ignore[arg-type]
+                   message=message, location=location)
 
 
 def _has_serverless_resources(data: Mapping[str, Any]) -> bool:
@@ -111,8 +117,9 @@ class Template:
                 if kinds and role not in original:
                     self.sources[role] = str(kinds[0])
             for message, line in sam.problems:
-                severity = "warning" if "need 'Transform" in message else "error"
-                self.problems.append(_problem("invalid-policy", f"{path}: {message}", self.loc(line), severity))
+                severity, rule = ("warning", "IG0003") if "need 'Transform" in message else ("error", "IG0004")
+                self.problems.append(_problem("invalid-policy", f"{path}: {message}", self.loc(line), severity,
+                                              rule))
         self.data = data
         params = dict(options.parameters)
         params.update(parameters or {})
@@ -755,7 +762,8 @@ def _from_sam_template(findings: List[Finding], template: str) -> List[Finding]:
         if f.kind == "invalid-policy" and f.severity == "warning" and "no Version" in f.message:
             continue
         if f.kind == "unknown-action":
-            f = replace(f, severity="warning", message=f"{f.message} (in SAM's policy template {template})")
+            f = replace(f, rule="IG3004", severity="warning",
+                        message=f"{f.message} (in SAM's policy template {template})")
         out.append(f)
     return out
 

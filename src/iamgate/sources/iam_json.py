@@ -76,8 +76,11 @@ class _File:
         self.problems.append(_finding(kind, message, location))
 
 
+_RULES = {"parse-error": "IG0001", "invalid-policy": "IG3001"}  # rules/registry.py documents them
+
+
 def _finding(kind: FindingKind, message: str, location: Location) -> Finding:
-    return Finding(kind=kind, rule=kind, severity="error", message=message, location=location)
+    return Finding(kind=kind, rule=_RULES[kind], severity="error", message=message, location=location)
 
 
 # ---------------------------------------------------------------------------------------------

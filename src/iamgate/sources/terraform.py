@@ -609,13 +609,13 @@ def _parse_files(paths: Sequence[str], display: Callable[[str], str]) -> Dict[st
             with open(path, encoding="utf-8-sig") as fh:
                 texts.append((path, fh.read()))
         except (OSError, UnicodeDecodeError) as e:
-            module_of(path).problems.append(Finding(kind="parse-error", rule="parse-error", severity="error",
+            module_of(path).problems.append(Finding(kind="parse-error", rule="IG0001", severity="error",
                                                     message=f"{display(path)}: cannot be read ({e})",
                                                     location=Location(display(path))))
     for (path, _), result in zip(texts, parse_many([(display(p), t) for p, t in texts])):
         mf = module_of(path)
         if isinstance(result, HclError):
-            mf.problems.append(Finding(kind="parse-error", rule="parse-error", severity="error",
+            mf.problems.append(Finding(kind="parse-error", rule="IG0001", severity="error",
                                        message=f"{display(path)}: {result.message}",
                                        location=Location(display(path), result.line, result.column)))
             continue

@@ -77,7 +77,7 @@ def read(path: str, text: str, options: Optional[ReadOptions] = None) -> Optiona
     try:
         data, positions = load(text)
     except JsonError as e:
-        return Inventory(problems=(Finding(kind="parse-error", rule="parse-error", severity="error",
+        return Inventory(problems=(Finding(kind="parse-error", rule="IG0001", severity="error",
                                            message=f"{path}: not valid JSON: {e.message}",
                                            location=Location(path, e.line, e.column)),))
     if not isinstance(data, dict) or "format_version" not in data or \

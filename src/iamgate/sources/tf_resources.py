@@ -782,8 +782,12 @@ def policy_document_id(json_text: str) -> str:
 # ============================================================================ the inventory
 
 
+_RULES = {"parse-error": "IG0001", "invalid-policy": "IG3001"}  # rules/registry.py documents them
+
+
 def _problem(kind: str, message: str, location: Optional[Location], severity: str = "error") -> Finding:
-    return Finding(kind=kind, rule=kind, severity=severity, message=message, location=location)  # type: ignore[arg-type]
+    return Finding(kind=kind, rule=_RULES[kind], severity=severity,  # type: ignore[arg-type]
+                   message=message, location=location)
 
 
 def text(value: Any) -> Optional[str]:

@@ -1,0 +1,293 @@
+"""The rule registry: every finding iamgate reports carries the id of one rule here.
+
+A rule is what cfn-lint calls a rule and ruff a code: a stable id (``IG1001``), a name users can
+type (``missing-permission``), the default severity, a one-line title, a help URL, and four parts
+of documentation — what it checks, why it matters, an example, the fix (ruff's headings). Reports
+(SARIF's ``tool.driver.rules``, ``iamgate rules``) read them from here; the code that makes a
+finding names the rule by id, and :func:`stamp` gives it the registry's kind and severity.
+
+Id ranges: ``IG0…`` input and manifest, ``IG1…`` requirements, ``IG2…`` inferred requirements,
+``IG3…`` policy lint, ``IG9…`` iamgate itself (a rule or fix writer that failed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Dict, Iterable, Optional, Tuple
+
+from ..model import Finding, FindingKind, Severity
+
+DOCS = "https://docs.aws.amazon.com/IAM/latest/UserGuide"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    kind: FindingKind
+    severity: Severity
+    title: str
+    what: str
+    why: str
+    example: str
+    fix: str
+    url: str
+
+    def as_dict(self) -> Dict[str, str]:
+        return {"id": self.id, "name": self.name, "kind": self.kind, "severity": self.severity,
+                "title": self.title, "url": self.url,
+                "docs": {"what": self.what, "why": self.why, "example": self.example, "fix": self.fix}}
+
+
+_BUILTIN: Tuple[Rule, ...] = (
+    # ------------------------------------------------------------------ input and manifest
+    Rule("IG0001", "unreadable-input", "parse-error", "error",
+         "An input file cannot be read or parsed",
+         "A file under the scanned paths (or named by the manifest) that iamgate cannot read: not UTF-8, "
+         "too large, not valid YAML/JSON/HCL, or a document whose structure is not what its format requires.",
+         "What iamgate cannot read it cannot check: every requirement that depends on the file would be "
+         "decided without it. The run exits 2 so that the gate never passes on a partial view.",
+         "template.yaml:12: mapping values are not allowed here",
+         "Fix the syntax at the line named, or exclude the file from the scanned paths.",
+         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-formats.html"),
+    Rule("IG0002", "not-an-input", "parse-error", "warning",
+         "A file named on the command line is not an input iamgate reads",
+         "A file given explicitly holds no IAM policy, account export, template or plan.",
+         "Naming a file you expect to be checked, and having it silently ignored, hides a gap in the gate.",
+         "iamgate check package.json",
+         "Name the template, configuration or policy file instead, or drop the argument.",
+         f"{DOCS}/access_policies.html"),
+    Rule("IG0003", "sam-without-transform", "invalid-policy", "warning",
+         "AWS::Serverless resources without the SAM Transform",
+         "A template that defines AWS::Serverless::* resources but does not declare "
+         "Transform: AWS::Serverless-2016-10-31. iamgate reads it as SAM anyway.",
+         "CloudFormation rejects such a template at deploy time.",
+         "Resources:\n  Fn:\n    Type: AWS::Serverless::Function",
+         "Add `Transform: AWS::Serverless-2016-10-31` at the top level of the template.",
+         "https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/"
+         "sam-specification-template-anatomy.html"),
+    Rule("IG0004", "sam-invalid", "invalid-policy", "error",
+         "A SAM resource that the SAM transform cannot expand",
+         "A SAM resource whose properties the transform rejects (an unknown policy template, a bad "
+         "connector, a malformed event), so the IAM it generates cannot be known.",
+         "The deploy fails in the transform, and iamgate cannot check the role SAM would have generated.",
+         "Policies:\n  - NoSuchPolicyTemplate: {}",
+         "Correct the property the message names; SAM's documentation lists what each accepts.",
+         "https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/"
+         "serverless-policy-templates.html"),
+    Rule("IG0101", "manifest-file-missing", "manifest-error", "error",
+         "The manifest names a file that does not exist",
+         "A guardrail (SCP/RCP), policy or boundary file named in iamgate.yaml is not there.",
+         "A guardrail that is silently missing makes the gate allow what the organization denies.",
+         "guardrails:\n  scp: [org/root.json]   # no such file",
+         "Correct the path (relative to the manifest's folder) or add the file.",
+         "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html"),
+    Rule("IG0102", "principal-not-found", "manifest-error", "error",
+         "A manifest principal is not in the scanned files",
+         "A `principal:` selector that matches no role, user or function in the scanned code, and that "
+         "gives no policy files of its own.",
+         "Its requirements cannot be checked at all; a typo here would otherwise pass silently.",
+         "principals:\n  - principal: OrderWorker   # the role is OrdersWorkerRole",
+         "Use the logical ID, Terraform address, role name or ARN that `iamgate inventory` lists, or give "
+         "the principal's `policies:` as files.",
+         f"{DOCS}/id_roles.html"),
+    Rule("IG0103", "principal-ambiguous", "manifest-error", "error",
+         "A manifest principal matches more than one principal",
+         "A selector that names several principals (the same role name in two templates).",
+         "iamgate would have to guess which one the requirement is about.",
+         "principals:\n  - principal: worker   # defined in two stacks",
+         "Use a selector that names one principal: its ARN, logical ID or Terraform address.",
+         f"{DOCS}/id_roles.html"),
+    Rule("IG0201", "unresolved-value", "unresolved", "error",
+         "A value in the code cannot be resolved offline",
+         "An intrinsic function, import, variable or data source whose value iamgate cannot know without "
+         "AWS (Fn::ImportValue, a variable with no value, the account ID when settings.account is unset).",
+         "iamgate never guesses: a statement built from an unknown value can neither grant nor deny for "
+         "certain, so the decisions that depend on it are unknown.",
+         "Resource: !Sub arn:aws:s3:::${AWS::AccountId}-logs/*",
+         "Give the value in the manifest's settings (account, parameters, variables, imports).",
+         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference.html"),
+    Rule("IG0202", "unresolved-reference", "unresolved", "error",
+         "A reference in the manifest does not resolve",
+         "A `${...}` reference in a requirement's resource that names nothing the readers found, or names "
+         "a value that cannot be resolved.",
+         "The requirement cannot be decided; it is reported as unknown.",
+         "resources: \"${OrdersQueue.Arn}\"   # no OrdersQueue in the code",
+         "Name a resource the code defines (see `iamgate inventory`), or write the ARN.",
+         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-sub.html"),
+    # ------------------------------------------------------------------ requirements
+    Rule("IG1001", "missing-permission", "missing-permission", "error",
+         "A required permission is denied",
+         "A requirement (from the manifest or inferred from the code) that AWS's policy evaluation logic "
+         "denies: no policy allows it (implicit deny), or a Deny statement blocks it (explicit deny) — "
+         "in an identity policy, a permissions boundary, an SCP/RCP, a resource or key policy.",
+         "This is the AccessDeniedException the workload would meet after deployment.",
+         "s3:PutObject on arn:aws:s3:::invoices/*: implicit deny (identity)",
+         "Add the statement the fix shows to the policy it names; for an explicit deny, narrow the Deny "
+         "or change the request so it no longer matches.",
+         f"{DOCS}/reference_policies_evaluation-logic.html"),
+    Rule("IG1002", "undecidable-requirement", "missing-permission", "error",
+         "A requirement cannot be decided offline",
+         "A requirement that known statements do not allow while a policy that could apply holds values "
+         "iamgate could not resolve, or whose resource or key policy lives outside the scanned files.",
+         "An allow that cannot be proven is not an allow; the gate fails unless --allow-unknown.",
+         "kms:Decrypt on arn:aws:kms:…:key/…: unknown — the key policy is not in the scanned files",
+         "Resolve the value (manifest settings) or scan the file that holds the policy; pass "
+         "--allow-unknown to report these as warnings.",
+         f"{DOCS}/reference_policies_evaluation-logic.html"),
+    Rule("IG1003", "unknown-action-in-manifest", "unknown-action", "error",
+         "The manifest requires an action IAM does not know",
+         "An action in a requirement that is not in the IAM action catalog.",
+         "A misspelt requirement checks nothing.",
+         "actions: [s3:ListObjects]   # the IAM action is s3:ListBucket",
+         "Use the IAM action name; the message suggests the closest one.",
+         "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html"),
+    # ------------------------------------------------------------------ policy lint
+    Rule("IG3001", "malformed-policy", "invalid-policy", "error",
+         "A policy document cannot be read as a policy",
+         "A document in a policy position that is not a policy: not an object, no Statement, a Statement "
+         "that is neither an object nor a list of objects.",
+         "IAM rejects it at deploy time, and iamgate cannot know what it would grant.",
+         "PolicyDocument: \"s3:GetObject\"",
+         "Write a policy document: {Version: 2012-10-17, Statement: [{Effect, Action, Resource}]}.",
+         f"{DOCS}/reference_policies_grammar.html"),
+    Rule("IG3002", "policy-grammar", "invalid-policy", "error",
+         "A policy breaks the IAM policy grammar",
+         "A statement or element that IAM's grammar rejects: an unknown element, a wrong type, Action and "
+         "NotAction together, an Effect other than Allow or Deny.",
+         "IAM rejects the policy (or, for some errors, ignores the statement) at deploy time.",
+         "- Effect: allow\n  Action: s3:GetObject",
+         "Correct the element the message names; it suggests the intended spelling where it can.",
+         f"{DOCS}/reference_policies_grammar.html"),
+    Rule("IG3003", "unknown-action", "unknown-action", "error",
+         "A policy names an action IAM does not know",
+         "An Action or NotAction entry that is not in the IAM action catalog, or a pattern that matches "
+         "no action.",
+         "A misspelt action grants nothing: the workload fails with AccessDenied on the action it meant.",
+         "Action: s3:ListObjects   # the IAM action is s3:ListBucket",
+         "Use the IAM action name; the message suggests the closest one.",
+         "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html"),
+    Rule("IG3004", "unknown-action-in-aws-policy", "unknown-action", "warning",
+         "A policy that AWS writes names an action IAM no longer knows",
+         "An unknown action in statements the user did not write (a SAM policy template).",
+         "It grants nothing, but only AWS can change it; it is reported so that a permission the workload "
+         "relies on is not assumed.",
+         "Policies:\n  - SomeOldPolicyTemplate: {}",
+         "If the workload needs that permission, add a statement of your own that grants it.",
+         "https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/"
+         "serverless-policy-templates.html"),
+    Rule("IG3005", "principal-in-identity-policy", "invalid-policy", "error",
+         "Principal or NotPrincipal in an identity-based policy",
+         "A Principal or NotPrincipal element in an identity policy, permissions boundary, session policy "
+         "or SCP.",
+         "IAM rejects the policy: identity policies apply to the identity they are attached to.",
+         "- Effect: Allow\n  Principal: {AWS: \"*\"}\n  Action: s3:GetObject",
+         "Remove the element, or move the statement into the resource's policy.",
+         f"{DOCS}/reference_policies_elements_principal.html"),
+    Rule("IG3006", "missing-principal", "invalid-policy", "warning",
+         "A resource or trust policy statement without Principal",
+         "A statement of a resource-based or role trust policy that has neither Principal nor NotPrincipal.",
+         "AWS rejects such a statement.",
+         "BucketPolicy:\n  Statement:\n    - Effect: Allow\n      Action: s3:GetObject",
+         "Name the principal the statement is for.",
+         f"{DOCS}/reference_policies_elements_principal.html"),
+    Rule("IG3007", "missing-version", "invalid-policy", "warning",
+         "A policy without Version",
+         "A policy document with no Version element.",
+         "Without Version 2012-10-17, policy variables such as ${aws:username} are matched as literal text.",
+         "PolicyDocument:\n  Statement: [...]",
+         'Add "Version": "2012-10-17".',
+         f"{DOCS}/reference_policies_elements_version.html"),
+    Rule("IG3008", "invalid-version", "invalid-policy", "error",
+         "A policy Version that IAM does not accept",
+         "A Version other than 2012-10-17 or 2008-10-17 (often a date written without quotes, or today's "
+         "date).",
+         "IAM rejects the policy.",
+         "Version: 2024-01-01",
+         'Use "Version": "2012-10-17".',
+         f"{DOCS}/reference_policies_elements_version.html"),
+    Rule("IG3009", "unknown-condition-operator", "invalid-policy", "error",
+         "A condition operator IAM does not know",
+         "A Condition block keyed by an operator that is not one of IAM's.",
+         "IAM rejects the policy.",
+         "Condition:\n  StringEqual: {aws:SourceVpce: vpce-1a2b}",
+         "Use the operator the message suggests (StringEquals).",
+         f"{DOCS}/reference_policies_elements_condition_operators.html"),
+    Rule("IG3010", "variables-in-2008-policy", "invalid-policy", "warning",
+         "Policy variables in a policy of Version 2008-10-17",
+         "A ${...} policy variable in a policy whose Version is 2008-10-17.",
+         "That version does not substitute variables: ${aws:username} is matched as literal text.",
+         "Version: 2008-10-17\nStatement:\n  - Resource: arn:aws:s3:::home/${aws:username}/*",
+         'Use "Version": "2012-10-17".',
+         f"{DOCS}/reference_policies_variables.html"),
+    # ------------------------------------------------------------------ iamgate itself
+    Rule("IG9001", "fix-failed", "rule-error", "note",
+         "No fix could be written for a finding",
+         "A fix writer failed on the file that holds the policy to change.",
+         "The finding stands, but without the fix you would expect; the note says why so that it is not "
+         "silently missing.",
+         "no fix proposed for s3:PutObject: the YAML writer failed (…)",
+         "Write the statement by hand; please report the file that made the writer fail.",
+         "https://github.com/iamgate/iamgate/issues"),
+    Rule("IG9002", "rule-failed", "rule-error", "note",
+         "A check failed while it ran",
+         "A rule raised an error on some input; its findings for that input are missing.",
+         "The gate stays fail-closed for what it decided, but this check did not run there.",
+         "rule IG3003 failed on orders.yaml: …",
+         "Please report the input that made the rule fail.",
+         "https://github.com/iamgate/iamgate/issues"),
+)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules in force for a run: id -> Rule, in id order."""
+
+    rules: Tuple[Rule, ...]
+
+    def __post_init__(self) -> None:
+        ids = [r.id for r in self.rules]
+        names = [r.name for r in self.rules]
+        dupes = {x for x in ids + names if (ids + names).count(x) > 1}
+        if dupes:
+            raise ValueError(f"duplicate rule ids or names: {', '.join(sorted(dupes))}")
+
+    def get(self, key: str) -> Optional[Rule]:
+        """A rule by id or name."""
+        for r in self.rules:
+            if key in (r.id, r.name):
+                return r
+        return None
+
+    def __getitem__(self, key: str) -> Rule:
+        rule = self.get(key)
+        if rule is None:
+            raise KeyError(key)
+        return rule
+
+    def __iter__(self):
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def used_by(self, findings: Iterable[Finding]) -> Tuple[Rule, ...]:
+        ids = {f.rule for f in findings}
+        return tuple(r for r in self.rules if r.id in ids)
+
+
+BUILTIN = RuleSet(tuple(sorted(_BUILTIN, key=lambda r: r.id)))
+
+
+def default_rules() -> RuleSet:
+    return BUILTIN
+
+
+def stamp(finding: Finding, rules: RuleSet = BUILTIN) -> Finding:
+    """The finding with its rule's kind and severity (the registry decides them, not the call site).
+
+    A finding whose rule the registry does not know is left as it is (``iamgate rules`` and the
+    tests make sure none exists)."""
+    rule = rules.get(finding.rule)
+    if rule is None or (finding.kind == rule.kind and finding.severity == rule.severity):
+        return finding
+    return replace(finding, kind=rule.kind, severity=rule.severity)
