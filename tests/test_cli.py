@@ -162,10 +162,9 @@ def test_missing_path_is_an_input_error(tmp_path, monkeypatch, capsys):
 def test_colour_only_on_a_terminal_and_no_color_wins(example, monkeypatch):
     import io
 
-    from iamgate.check import check
-    from iamgate.manifest import load_manifest
+    from iamgate.findings.check import check
+    from iamgate.pipeline import gather
     from iamgate.report.text import render, use_color
-    from iamgate.scan import read_inventory
 
     class Tty(io.StringIO):
         def isatty(self):
@@ -174,7 +173,7 @@ def test_colour_only_on_a_terminal_and_no_color_wins(example, monkeypatch):
     assert use_color(Tty()) and not use_color(io.StringIO())
     monkeypatch.setenv("NO_COLOR", "1")
     assert not use_color(Tty())
-    report = check(read_inventory(["."]), load_manifest("iamgate.yaml", open("iamgate.yaml").read()))
+    report = check(gather(["."], "iamgate.yaml"))
     coloured = render(report, color=True)
     assert "\x1b[31m✗\x1b[0m s3:PutObject" in coloured
     assert render(report, color=False) == __import__("re").sub(r"\x1b\[\d+m", "", coloured)

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from iamgate.check import check
+from iamgate.findings.check import check
+from iamgate.pipeline import scope_from
 from iamgate.diff import (DiffError, PermissionDiff, checkout_revision, compare, effective_permissions,
                           newly_failing, principal_keys, render_json, render_markdown, render_text, run_diff)
 from iamgate.manifest import load_manifest
@@ -194,7 +195,7 @@ def read_side(root, manifest_dir):
     manifest = load_manifest(str(manifest_dir / "iamgate.yaml"), (manifest_dir / "iamgate.yaml").read_text())
     options = options_from(manifest.settings, manifest.resolve)
     inventory = read_inventory([str(root / "infra"), str(root / "tf")], options)
-    return inventory, check(inventory, manifest)
+    return inventory, check(scope_from(inventory, manifest))
 
 
 def changes(items):

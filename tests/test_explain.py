@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from iamgate.pipeline import scope_from
 from iamgate.explain import (EncodedMessage, ParsedDenial, exit_code, explain, parse_message, render_json,
                              render_text)
 from iamgate.manifest import load_manifest
@@ -367,7 +368,7 @@ def code(tmp_path_factory):
 
 def run(code, message):
     inventory, manifest, files = code
-    return explain(inventory, manifest, files, message)
+    return explain(scope_from(inventory, manifest, files), message)
 
 
 def test_the_code_agrees_and_names_the_nearest_statement(code):
@@ -522,9 +523,9 @@ def test_an_explanation_the_code_agrees_with_carries_the_fix(code):
             return open(path, encoding="utf-8").read()
         except OSError:
             return None
-    e = explain(inventory, manifest, files, message, read_text)
+    e = explain(scope_from(inventory, manifest, files), message, read_text)
     assert e.conclusion == "agrees"
     # the policy lives in an account export: the fix says where to add the statement, with no edit
     assert e.fix is not None and e.fix.edits == () and '"Action": "s3:PutObject"' in e.fix.text
     assert "fix" in render_text(e) and json.loads(render_json(e))["fix"]["text"] == e.fix.text
-    assert explain(inventory, manifest, files, message).fix is None  # no file access, no fix
+    assert explain(scope_from(inventory, manifest, files), message).fix is None  # no file access, no fix

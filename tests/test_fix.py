@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from iamgate.check import check
-from iamgate.fix import add_fixes, apply_edits, apply_fixes, fix_lines, unified_diff
+from iamgate.findings.check import check
+from iamgate.pipeline import scope_from
+from iamgate.fix import add_fixes, apply_edits, apply_fixes, unified_diff
+from iamgate.report.text import fix_lines
 from iamgate.manifest import load_manifest
 from iamgate.model import Edit, Fix
 from iamgate.scan import read_inventory, read_policy_files
@@ -61,8 +63,8 @@ def run_check(paths, manifest_path="iamgate.yaml"):
             kinds.setdefault(manifest.resolve(entry.boundary), "boundary")
     files, problems = read_policy_files(list(kinds), kinds)
     assert not problems
-    report = check(inventory, manifest, files)
-    return add_fixes(report, read_text, manifest, files)
+    scope = scope_from(inventory, manifest, files, options_from(manifest.settings, manifest.resolve))
+    return add_fixes(check(scope), scope, read_text)
 
 
 def missing(report):
@@ -562,7 +564,8 @@ def test_an_unknown_decision_gets_no_fix():
                      identity_policies=(known, hole), location=Location("p.json", 1), aliases=("r",))
     manifest = load_manifest("iamgate.yaml", "version: 1\nprincipals:\n  - principal: r\n    needs:\n"
                                              "      - {actions: s3:PutObject, resources: 'arn:aws:s3:::b/k'}\n")
-    report = add_fixes(check(Inventory(principals=(role,)), manifest), {"p.json": "{}"}.get)
+    scope = scope_from(Inventory(principals=(role,)), manifest)
+    report = add_fixes(check(scope), scope, {"p.json": "{}"}.get)
     (f,) = [f for f in report.findings if f.kind == "missing-permission"]
     assert f.decision.result == "unknown" and f.fix is None
 

@@ -17,13 +17,12 @@ from iamgate.manifest import (
     PrincipalEntry,
     Reference,
     Settings,
-    default_context,
     expand_references,
     find_manifest,
     load_manifest,
-    merge_context,
     substitute,
 )
+from iamgate.engine.request import default_context, merge_context
 
 # The example from DESIGN.md, verbatim.
 DESIGN_EXAMPLE = """\

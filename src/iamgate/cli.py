@@ -135,43 +135,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 # ----------------------------------------------------------------------------- shared steps
 
 
-def _load_manifest(path: Optional[str]):
-    from .manifest import find_manifest, load_manifest
-    if path is None:
-        path = find_manifest(os.getcwd())
-        if path is None:
-            return None
-    elif not os.path.isfile(path):
-        raise UsageError(f"{path}: no such manifest file")
-    from .scan import display_path, read_text
-    shown = display_path(path)
-    text, problem = read_text(path, shown)
-    if problem is not None:
-        raise UsageError(problem.message)
-    return load_manifest(shown, text or "")
-
-
 def _gather(paths: List[str], manifest_path: Optional[str], var_files: Sequence[str] = ()):
-    from .model import merge
-    from .scan import read_inventory
-    from .sources import options_from
-    manifest = _load_manifest(manifest_path)
-    options = options_from(manifest.settings, manifest.resolve) if manifest else options_from(None)
-    for f in var_files:
-        if not os.path.isfile(f):
-            raise UsageError(f"{f}: no such variable file")
-    if var_files:
-        from dataclasses import replace
-        options = replace(options, var_files=tuple(options.var_files) + tuple(var_files))
-    inventory = read_inventory(paths or ["."], options)
-    files: dict = {}
-    if manifest is not None:
-        from .scan import read_manifest_files
-        files, problems = read_manifest_files(manifest)
-        if problems:
-            from .model import Inventory
-            inventory = merge([inventory, Inventory(problems=tuple(problems))])
-    return manifest, inventory, files
+    from .pipeline import gather
+    return gather(paths, manifest_path, var_files)
 
 
 def _outputs(formats: Optional[List[str]]) -> List[Tuple[str, Optional[str]]]:
@@ -200,10 +166,10 @@ def _write(text: str, file: Optional[str]) -> None:
 def _check(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .check import check
+    from .findings.check import check
     outputs = _outputs(args.format)
-    manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
-    report = _with_fixes(check(inventory, manifest, files), manifest, files)
+    scope = _gather(args.paths, args.manifest, args.var_file)
+    report = _with_fixes(check(scope), scope)
     fixes = list({id(f.fix): f.fix for f in report.findings if f.fix is not None}.values())
     if args.fix_diff:
         from .fix import unified_diff
@@ -214,8 +180,8 @@ def _check(args: argparse.Namespace) -> int:
         written = apply_fixes(fixes, _read_text, _write_atomically)
         for path in written:
             print(f"iamgate: fixed {path}", file=sys.stderr)
-        manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
-        report = _with_fixes(check(inventory, manifest, files), manifest, files)
+        scope = _gather(args.paths, args.manifest, args.var_file)
+        report = _with_fixes(check(scope), scope)
     if args.allow_unknown:
         downgraded = tuple(replace(f, severity="warning")
                            if f.kind == "unresolved" or (f.decision is not None and f.decision.result == "unknown")
@@ -236,12 +202,12 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if any(SEVERITIES.index(f.severity) <= threshold for f in report.findings) else EXIT_OK
 
 
-def _with_fixes(report, manifest, files):
+def _with_fixes(report, scope):
     """The report with a fix on each missing permission (the fix writers load only when needed)."""
     if not any(f.kind == "missing-permission" for f in report.findings):
         return report
     from .fix import add_fixes
-    return add_fixes(report, _read_text, manifest, files)
+    return add_fixes(report, scope, _read_text)
 
 
 def _read_text(path: str) -> Optional[str]:
@@ -283,14 +249,14 @@ def _parse_context(items: List[str]) -> dict:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .simulate import render_json, render_text, simulate
+    from .findings.simulate import simulate
+    from .report.simulate import render_json, render_text
     rest = list(args.rest)
     resource = "*"
     if rest and (rest[0].startswith("arn:") or rest[0] == "*"):
         resource = rest.pop(0)
-    manifest, inventory, files = _gather(rest, args.manifest, args.var_file)
-    result = simulate(inventory, manifest, files, args.principal, args.action, resource,
-                      _parse_context(args.context))
+    scope = _gather(rest, args.manifest, args.var_file)
+    result = simulate(scope, args.principal, args.action, resource, _parse_context(args.context))
     if args.format == "json":
         sys.stdout.write(render_json(result))
     else:
@@ -315,8 +281,8 @@ def _diff(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from .explain import exit_code, explain, render_json, render_text
     message = sys.stdin.read() if args.message == "-" else args.message
-    manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
-    result = explain(inventory, manifest, files, message, _read_text)
+    scope = _gather(args.paths, args.manifest, args.var_file)
+    result = explain(scope, message, _read_text)
     if args.format == "json":
         sys.stdout.write(render_json(result))
     else:
@@ -327,7 +293,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _inventory(args: argparse.Namespace) -> int:
     from .report.inventory import render_json, render_text
-    manifest, inventory, files = _gather(args.paths, args.manifest, args.var_file)
+    inventory = _gather(args.paths, args.manifest, args.var_file).read
     sys.stdout.write(render_json(inventory) if args.format == "json" else render_text(inventory))
     return EXIT_INPUT if any(f.kind == "parse-error" and f.severity == "error" for f in inventory.problems) \
         else EXIT_OK

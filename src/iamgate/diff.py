@@ -56,7 +56,7 @@ from typing import (Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Li
                     Sequence, Set, Tuple)
 
 from . import catalog
-from .check import CheckReport, Outcome, external_principal, find_principals
+from .model import Outcome, Report as CheckReport, find_principals
 from .report.json import location_dict
 from .engine.match import action_matches, action_service, concretize, globs_intersect, resource_matches, split_arn
 from .model import Condition, Edit, Fix, Inventory, Location, Policy, Principal, Statement
@@ -314,31 +314,6 @@ def _load_manifest(path: str, shown: Optional[str] = None) -> Any:
     return load_manifest(shown, text or "")
 
 
-def _with_manifest_principals(inventory: Inventory, manifest: Any,
-                              files: Mapping[str, Tuple[Policy, ...]]) -> Inventory:
-    """Principals as the manifest completes them: its ``policies``/``boundary`` files added to a
-    principal of the code, or a principal of their own (as ``iamgate check`` does)."""
-    if manifest is None:
-        return inventory
-    principals = list(inventory.principals)
-    for entry in manifest.principals:
-        if not (entry.policies or entry.boundary):
-            continue
-        extra = tuple(p for f in entry.policies for p in files.get(manifest.resolve(f), ()))
-        bparts = files.get(manifest.resolve(entry.boundary), ()) if entry.boundary else ()
-        boundary = (Policy(bparts[0].name, "boundary", tuple(s for p in bparts for s in p.statements),
-                           bparts[0].location) if bparts else None)
-        found = find_principals(replace(inventory, principals=tuple(principals)), entry.selector)
-        if len(found) == 1:
-            i = principals.index(found[0])
-            principals[i] = replace(found[0], identity_policies=found[0].identity_policies + extra,
-                                    boundary=boundary or found[0].boundary)
-        elif not found:
-            principals.append(external_principal(entry, extra, boundary, manifest.settings.account,
-                                                 Location(manifest.file, entry.line)))
-    return replace(inventory, principals=tuple(principals))
-
-
 @dataclass(frozen=True)
 class _Side:
     inventory: Inventory          # as read (what check() takes)
@@ -348,23 +323,11 @@ class _Side:
 
 def _read_side(paths: Sequence[str], settings_manifest: Any, req_manifest: Any,
                var_files: Sequence[str]) -> _Side:
-    from .check import check
-    from .model import merge
-    from .scan import read_inventory
-    from .sources import options_from
-    options = (options_from(settings_manifest.settings, settings_manifest.resolve) if settings_manifest
-               else options_from(None))
-    if var_files:
-        options = replace(options, var_files=tuple(options.var_files) + tuple(var_files))
-    inventory = read_inventory(list(paths), options) if paths else Inventory()
-    files: Dict[str, Tuple[Policy, ...]] = {}
-    if req_manifest is not None:
-        from .scan import read_manifest_files
-        files, problems = read_manifest_files(req_manifest)
-        if problems:
-            inventory = merge([inventory, Inventory(problems=tuple(problems))])
-    report = check(inventory, req_manifest, files) if req_manifest is not None else None
-    return _Side(inventory, _with_manifest_principals(inventory, req_manifest, files), report)
+    from .findings.check import check
+    from .pipeline import read_scope, read_settings
+    scope = read_scope(list(paths), req_manifest, read_settings(settings_manifest, var_files))
+    report = check(scope) if req_manifest is not None else None
+    return _Side(scope.read or scope.inventory, scope.inventory, report)
 
 
 def _existing(paths: Sequence[str], to_base: Callable[[str], str], ref: str) -> Tuple[List[str], List[str]]:

@@ -29,12 +29,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import catalog
-from .check import (decide_requirement, find_principals, guardrail_levels, policies_considered, principal_for,
-                    request_context, resource_policies_for, trust_policies_for)
-from .diagnose import POLICY_WORDS, cause_lines
 from .engine.match import split_arn
-from .manifest import Manifest, default_context
-from .model import Decision, Finding, Fix, Inventory, Location, Policy, Principal, Requirement
+from .engine.request import (decide_requirement, default_context, policies_considered, request_context,
+                             resource_policies_for, trust_policies_for)
+from .findings.check import principal_for
+from .findings.diagnose import cause_lines
+from .model import (Decision, Finding, Fix, Inventory, Location, Manifest, Policy, Principal, Requirement, Scope,
+                    find_principals)
+from .policy import POLICY_WORDS
 
 from .model import ContextValue  # noqa: E402,F401
 
@@ -508,7 +510,7 @@ _TRUST_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWit
                   "sts:TagSession", "sts:SetSourceIdentity", "sts:SetContext")
 
 
-def explain(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
+def explain(scope: Scope,
             message_text: str, read_text: Optional[Callable[[str], Optional[str]]] = None) -> Explanation:
     """Explain an AccessDenied message against the code (same inputs as :func:`iamgate.simulate.simulate`).
 
@@ -523,7 +525,7 @@ def explain(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[s
     if isinstance(parsed, EncodedMessage):
         return _encoded(parsed)
     if not parsed.action or not parsed.caller_arn:
-        return _incomplete(parsed, inventory)
+        return _incomplete(parsed, scope.read or scope.inventory)
     action = parsed.action
     if catalog.canonical_action(action) is None:
         chk = catalog.check_action(action)
@@ -531,12 +533,12 @@ def explain(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[s
         return Explanation("unknown", f"The IAM action catalog does not know {action}{hint}: the code cannot be "
                                       "asked about it.", parsed, action=action, resource=parsed.resource)
     resource = parsed.resource or "*"
-    found = _find_caller(inventory, manifest, files, parsed)
+    found = _find_caller(scope, parsed)
     if isinstance(found, str):
-        trust = _trust_only(inventory, manifest, files, parsed, action, resource)
-        return trust or _not_found(parsed, inventory, found)
+        trust = _trust_only(scope, parsed, action, resource)
+        return trust or _not_found(parsed, scope.read or scope.inventory, found)
     selector, principal = found
-    return _judge(inventory, manifest, files, parsed, selector, principal, action, resource, read_text)
+    return _judge(scope, parsed, selector, principal, action, resource, read_text)
 
 
 # ----------------------------------------------------------------------------- finding the caller
@@ -562,7 +564,7 @@ def _same_account(principal: Principal, account: Optional[str]) -> bool:
     return principal.account == account
 
 
-def _find_caller(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
+def _find_caller(scope: Scope,
                  p: ParsedDenial) -> Union[Tuple[str, Principal], str]:
     """(selector, principal) for the caller, or why there is none."""
     if p.caller_kind == "federated-user":
@@ -576,37 +578,19 @@ def _find_caller(inventory: Inventory, manifest: Optional[Manifest], files: Mapp
         return f"{p.caller_arn} is not an IAM principal that the code defines"
     selectors = _candidates(p)
     ambiguous = ""
+    # the scope's principals are complete: the manifest's policy files are added, and a principal
+    # outside the code that the manifest gives by its policy files is there under its selector
     for sel in selectors:
-        found = [q for q in find_principals(inventory, sel) if _same_account(q, p.account)]
+        found = [q for q in find_principals(scope.inventory, sel) if _same_account(q, p.account)]
         if len(found) == 1:
-            return sel, _with_manifest_policies(found[0], inventory, manifest, files)
+            return sel, found[0]
         if len(found) > 1 and not ambiguous:
             names = ", ".join(f"{q.id} ({q.location})" if q.location else q.id for q in found)
             ambiguous = f"{sel} matches {len(found)} principals in the code: {names}"
     if ambiguous:
         return ambiguous
-    if manifest is not None:  # a principal outside the code that the manifest gives by its policy files
-        wanted = {s.lower() for s in selectors}
-        for entry in manifest.principals:
-            if entry.selector.lower() in wanted and (entry.policies or entry.boundary):
-                found_p = principal_for(entry, inventory, manifest, files, [], Location(manifest.file, entry.line))
-                if found_p is not None:
-                    return entry.selector, found_p
     shown = p.role_name if p.caller_kind == "assumed-role" else p.caller_arn
     return f"no principal in the code answers to {shown}"
-
-
-def _with_manifest_policies(principal: Principal, inventory: Inventory, manifest: Optional[Manifest],
-                            files: Mapping[str, Tuple[Policy, ...]]) -> Principal:
-    """The principal with the extra policies or boundary the manifest gives it, as ``check`` sees it."""
-    if manifest is None:
-        return principal
-    for entry in manifest.principals:
-        if (entry.policies or entry.boundary) and find_principals(inventory, entry.selector) == [principal]:
-            found: List[Finding] = []
-            got = principal_for(entry, inventory, manifest, files, found, Location(manifest.file, entry.line))
-            return got or principal
-    return principal
 
 
 # ----------------------------------------------------------------------------- deciding
@@ -624,15 +608,13 @@ def _context(principal: Principal, p: ParsedDenial, resource: str, settings_regi
     return request_context(principal, resource, region, extra)  # type: ignore[return-value]
 
 
-def _decide(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
+def _decide(scope: Scope,
             p: ParsedDenial, selector: str, principal: Principal, action: str, resource: str
             ) -> Tuple[Decision, str, Dict[str, ContextValue], Tuple[Tuple[str, Policy], ...]]:
-    settings_region = manifest.settings.region if manifest else "us-east-1"
-    scp, rcp = guardrail_levels(inventory, manifest, files)
-    ctx = _context(principal, p, resource, settings_region)
+    ctx = _context(principal, p, resource, scope.region)
     req = Requirement(selector, action, resource, {}, None)
-    decision, note = decide_requirement(principal, req, inventory, scp, rcp, ctx)
-    considered = policies_considered(principal, action, resource, inventory, scp, rcp)
+    decision, note = decide_requirement(scope, principal, req, ctx)
+    considered = policies_considered(scope, principal, action, resource)
     if note == "" and resource == "*" and not p.resource:
         note = "the message names no resource: decided for every resource (*)"
     return decision, note, ctx, considered
@@ -649,9 +631,9 @@ def _message_kinds(p: ParsedDenial, action: str, resource: str) -> Tuple[str, ..
     return (p.policy_type,) if p.policy_type else ()
 
 
-def _judge(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
+def _judge(scope: Scope,
            p: ParsedDenial, selector: str, principal: Principal, action: str, resource: str, read_text: Optional[Callable[[str], Optional[str]]] = None) -> Explanation:
-    decision, note, ctx, considered = _decide(inventory, manifest, files, p, selector, principal, action, resource)
+    decision, note, ctx, considered = _decide(scope, p, selector, principal, action, resource)
     req = Requirement(selector, action, resource, ctx, None)
     common = dict(parsed=p, selector=selector, principal=principal, action=action, resource=resource,
                   decision=decision, note=note, context=ctx, considered=considered)
@@ -661,13 +643,13 @@ def _judge(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[st
         summary = (f"The code grants {action} to {selector}, yet AWS denied it ({said}): the deployed "
                    "policies differ from the code, or the deny comes from a policy outside the repository.")
         return Explanation("code-allows", summary, cause=grants,
-                           advice=tuple(_advice(p, principal, inventory, manifest, resource, drift=True)), **common)
+                           advice=tuple(_advice(p, principal, scope, resource, drift=True)), **common)
     cause = tuple(cause_lines(principal, req, decision, note)) + tuple(_named_statements(p, decision))
     if decision.result == "unknown":
         summary = f"The code cannot decide {action} for {selector}: {note or 'a value could not be resolved'}."
         return Explanation("unknown", summary, cause=cause,
-                           advice=tuple(_advice(p, principal, inventory, manifest, resource, drift=False)), **common)
-    fix = _proposed_fix(principal, req, decision, inventory, manifest, files, note, read_text)
+                           advice=tuple(_advice(p, principal, scope, resource, drift=False)), **common)
+    fix = _proposed_fix(principal, req, decision, scope, note, read_text)
     code_said = _code_said(decision)
     if _same_cause(p, decision, action, resource):
         summary = (f"The code denies it too ({code_said}), as AWS says ({said})." if p.denial or p.policy_type else
@@ -675,7 +657,7 @@ def _judge(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[st
         return Explanation("agrees", summary, cause=cause, fix=fix, **common)
     summary = (f"The code denies it too, but for another reason: {code_said}; AWS names {said}. AWS reports one "
                "policy type when several deny, so both may hold: fix the code's cause, then check the one AWS names.")
-    advice = tuple(_advice(p, principal, inventory, manifest, resource, drift=False)) \
+    advice = tuple(_advice(p, principal, scope, resource, drift=False)) \
         if p.policy_type or p.denial else ()
     return Explanation("agrees-other-cause", summary, cause=cause, advice=advice, fix=fix, **common)
 
@@ -734,16 +716,17 @@ def _named_statements(p: ParsedDenial, d: Decision) -> List[str]:
     return out
 
 
-def _proposed_fix(principal: Principal, req: Requirement, decision: Decision, inventory: Inventory,
-                  manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]], note: str,
+def _proposed_fix(principal: Principal, req: Requirement, decision: Decision, scope: Scope, note: str,
                   read_text: Optional[Callable[[str], Optional[str]]]) -> Optional[Fix]:
     """The fix ``iamgate check`` would propose for the same missing permission."""
     if read_text is None or decision.result == "unknown":
         return None
-    from .check import CheckReport, Outcome, finding_for
+    from .findings.check import finding_for
     from .fix import add_fixes
+    from .model import Outcome, Report
     outcome = Outcome(req.principal, principal, req, decision, note)
-    report = add_fixes(CheckReport((finding_for(outcome),), (outcome,), 1, inventory), read_text, manifest, files)
+    report = add_fixes(Report((finding_for(outcome),), (outcome,), 1, scope.read or scope.inventory), scope,
+                       read_text)
     return report.findings[0].fix
 
 
@@ -812,7 +795,7 @@ def _identity_command(principal: Principal) -> str:
             f"--role-name {name}`")
 
 
-def _advice(p: ParsedDenial, principal: Principal, inventory: Inventory, manifest: Optional[Manifest],
+def _advice(p: ParsedDenial, principal: Principal, scope: Scope,
             resource: str, drift: bool) -> List[str]:
     """Where to look for the policy AWS names when the code does not deny it that way."""
     kind = p.policy_type
@@ -824,7 +807,7 @@ def _advice(p: ParsedDenial, principal: Principal, inventory: Inventory, manifes
         if kind == "rcp":
             parts = split_arn(resource)
             target = parts[4] if parts and parts[4] else account
-        out += _scope_lines(kind, target, _guardrail_files(kind, inventory, manifest), p.policy_arn)
+        out += _scope_lines(kind, target, _guardrail_files(kind, scope.inventory, scope.manifest), p.policy_arn)
     elif kind == "vpc_endpoint":
         vpce = p.context.get("aws:SourceVpce")
         out.append("the request went through a VPC endpoint whose policy does not allow it (iamgate does not read "
@@ -856,7 +839,7 @@ def _advice(p: ParsedDenial, principal: Principal, inventory: Inventory, manifes
         if p.policy_arn:
             out.append(f"AWS names the policy: `aws iam get-policy --policy-arn {p.policy_arn}`")
     elif kind in ("resource", "trust"):
-        in_code = resource_policies_for(inventory, resource) or trust_policies_for(inventory, resource)
+        in_code = resource_policies_for(scope, resource) or trust_policies_for(scope, resource)
         if in_code:
             out.append(f"the deployed resource policy of {resource} differs from the code: "
                        f"{_resource_policy_command(resource)}")
@@ -933,16 +916,16 @@ def _encoded(e: EncodedMessage) -> Explanation:
                                f"iamgate explain \"$({e.command})\""))
 
 
-def _trust_only(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
+def _trust_only(scope: Scope,
                 p: ParsedDenial, action: str, resource: str) -> Optional[Explanation]:
     """AssumeRole by a caller outside the code on a role in it: the trust policy can still be judged."""
-    if action not in _TRUST_ACTIONS or not trust_policies_for(inventory, resource) or not p.caller_arn:
+    if action not in _TRUST_ACTIONS or not trust_policies_for(scope, resource) or not p.caller_arn:
         return None
     kind = {"assumed-role": "assumed-role", "user": "user", "role": "role"}.get(p.caller_kind or "")
     if kind is None:
         return None
     caller = Principal(id=p.caller_arn, type=kind, arn=p.caller_arn, account=p.account)  # type: ignore[arg-type]
-    decision, note, ctx, considered = _decide(inventory, manifest, files, p, p.caller_arn, caller, action, resource)
+    decision, note, ctx, considered = _decide(scope, p, p.caller_arn, caller, action, resource)
     req = Requirement(p.caller_arn, action, resource, ctx, None)
     common = dict(parsed=p, selector=p.caller_arn, principal=caller, action=action, resource=resource,
                   decision=decision, note=note, context=ctx, considered=considered, caller_in_code=False)
@@ -955,7 +938,7 @@ def _trust_only(inventory: Inventory, manifest: Optional[Manifest], files: Mappi
                                           "itself, yet AWS denied it: the deployed trust policy differs, or the "
                                           "deny comes from outside the repository.",
                            cause=tuple(_grant_lines(decision)),
-                           advice=tuple(_advice(p, caller, inventory, manifest, resource, drift=True)), **common)
+                           advice=tuple(_advice(p, caller, scope, resource, drift=True)), **common)
     return Explanation("unknown", f"The trust policy of {resource} in the code trusts the caller's account, so "
                                   f"the caller's own policies decide, and {p.caller_arn} is not in the code.",
                        cause=tuple(_grant_lines(decision)) + tuple(cause_lines(caller, req, decision, note)),
@@ -986,7 +969,8 @@ def _simulation_doc(expl: Explanation) -> Dict[str, Any]:
     """Context, policies and trace in the shape of ``iamgate simulate --format json``."""
     if expl.decision is None or expl.principal is None:
         return {"context": {}, "policies": [], "trace": []}
-    from .simulate import Simulation, render_json as simulation_json
+    from .findings.simulate import Simulation
+    from .report.simulate import render_json as simulation_json
     sim = Simulation(expl.selector or "", expl.action or "", expl.resource or "*", expl.principal, expl.decision,
                      expl.note, expl.context, expl.considered)
     doc = json.loads(simulation_json(sim))
@@ -1077,7 +1061,8 @@ def render_text(expl: Explanation, color: bool = False) -> str:
 
 def _details(expl: Explanation) -> List[str]:
     """The policies, statements and request context, as ``iamgate simulate`` prints them."""
-    from .simulate import Simulation, render_text as simulation_text
+    from .findings.simulate import Simulation
+    from .report.simulate import render_text as simulation_text
     sim = Simulation(expl.selector or "", expl.action or "", expl.resource or "*", expl.principal, expl.decision,
                      expl.note, expl.context, expl.considered)
     text = simulation_text(sim)

@@ -38,11 +38,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
-from .check import CheckReport, Outcome, resource_policies_for
-from .diagnose import POLICY_WORDS
+from .engine.request import resource_policies_for
+from .model import Outcome, Report as CheckReport, Scope
+from .policy import POLICY_WORDS
 from .model import Decision, Edit, Finding, Fix, Location, Policy, Principal, Statement
 
-__all__ = ["add_fixes", "apply_fixes", "fix_lines", "unified_diff"]
+__all__ = ["add_fixes", "apply_fixes", "unified_diff"]
 
 ReadText = Callable[[str], Optional[str]]
 WriteText = Callable[[str, str], None]
@@ -56,15 +57,14 @@ _POLICY_WORDS = {"identity": "policy", "boundary": "the permissions boundary", "
 # Public API
 
 
-def add_fixes(report: CheckReport, read_text: ReadText, manifest: Any = None,
-              files: Optional[Mapping[str, Tuple[Policy, ...]]] = None) -> CheckReport:
+def add_fixes(report: CheckReport, scope: Scope, read_text: ReadText) -> CheckReport:
     """A report whose implicit-deny (and explicit-deny) missing-permission findings carry ``fix``.
 
     ``read_text(path)`` returns the current text of a file named by a Location (``None`` when it
-    cannot be read). ``manifest`` and ``files`` — what ``check()`` was given — let a fix name the
-    guardrail file (SCP/RCP level) that does not allow a request.
+    cannot be read). The ``scope`` the report was checked in lets a fix name the guardrail file
+    (SCP/RCP level) that does not allow a request.
     """
-    ctx = _Context(report, read_text, manifest, files or {})
+    ctx = _Context(report, read_text, scope)
     outcomes = {(o.selector, o.requirement.action, o.requirement.resource): o for o in report.outcomes}
     plans: Dict[int, List[_Part]] = {}
     denies: Dict[int, Fix] = {}
@@ -99,22 +99,6 @@ def add_fixes(report: CheckReport, read_text: ReadText, manifest: Any = None,
     for i, fix in denies.items():
         findings[i] = replace(findings[i], fix=fix)
     return replace(report, findings=tuple(findings))
-
-
-def fix_lines(fix: Fix) -> List[str]:
-    """The fix as the text report shows it, without the finding's indentation::
-
-        fix: add to policy "worker" (infra/orders.yaml:80):
-               - Effect: Allow
-                 Action: s3:PutObject
-    """
-    out: List[str] = []
-    for line in fix.text.splitlines():
-        if not out:
-            out.append("fix: " + line)
-        else:
-            out.append("     " + line)
-    return out
 
 
 def unified_diff(fixes: Iterable[Fix], read_text: ReadText) -> str:
@@ -640,17 +624,15 @@ def _identity_allows(decision: Decision) -> bool:
 class _Context:
     """Everything the planners and writers share: the report, file texts, parsed templates."""
 
-    def __init__(self, report: CheckReport, read_text: ReadText, manifest: Any,
-                 files: Mapping[str, Tuple[Policy, ...]]) -> None:
+    def __init__(self, report: CheckReport, read_text: ReadText, scope: Scope) -> None:
+        self.scope = scope
         self.inventory = report.inventory
         self._read = read_text
         self._texts: Dict[str, Optional[str]] = {}
         self._syntax: Dict[str, str] = {}
         self._parsed: Dict[Tuple[str, str], Any] = {}
         self.changes: "OrderedDict[_Key, _Change]" = OrderedDict()
-        self.scp = tuple(self.inventory.scp)
-        if manifest is not None:
-            self.scp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.scp)
+        self.scp = scope.scp
 
     # ------------------------------------------------------------------ files
 
@@ -825,7 +807,7 @@ class _Context:
             holders = [(pp.trust_policy, pp.id) for pp in self.inventory.principals
                        if pp.trust_policy is not None and pp.arn == req.resource]
         else:
-            for rp in resource_policies_for(self.inventory, req.resource):
+            for rp in resource_policies_for(self.scope, req.resource):
                 if kind == "kms-key-policy" and ":key/" not in rp.resource:
                     continue
                 holders.append((rp.policy, rp.policy.name))

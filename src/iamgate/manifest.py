@@ -12,8 +12,7 @@ parameters, Terraform expressions; IAM policy variables such as ``${aws:username
 references) and :func:`substitute` replaces them with a resolver the pipeline builds from the
 scanned sources.
 
-:func:`default_context` builds the request context AWS would fill in for a principal, and
-:func:`merge_context` lays a requirement's own ``context`` over it.
+The request context AWS fills in for a principal is the engine's (``engine/request.py``).
 
 Everything here is pure: the caller reads files (``find_manifest`` only looks at names).
 """
@@ -39,7 +38,7 @@ from .model import ContextValue, Manifest, Need, PrincipalEntry, Settings
 __all__ = [
     "ManifestError", "Settings", "Need", "PrincipalEntry", "Manifest", "Reference",
     "load_manifest", "find_manifest", "expand_references", "substitute",
-    "default_context", "merge_context", "MANIFEST_NAMES",
+    "MANIFEST_NAMES",
 ]
 
 MANIFEST_NAMES = ("iamgate.yaml", ".iamgate.yaml")
@@ -512,84 +511,3 @@ def substitute(text: str, resolve: Callable[[Reference], Optional[str]]) -> Tupl
             out.append(value)
     out.append(text[last:])
     return "".join(out), unresolved
-
-
-# --------------------------------------------------------------------------------------------
-# Request context
-
-_PRINCIPAL_TYPES = {"role": "AssumedRole", "assumed-role": "AssumedRole", "user": "User",
-                    "root": "Account", "federated-user": "FederatedUser", "anonymous": "Anonymous"}
-
-
-def _synthetic_id(prefix: str, arn: str) -> str:
-    """A stable, made-up unique ID (prefix + 17 characters) in the shape AWS uses: the real one
-    is assigned at creation time and cannot be known offline."""
-    digest = base64.b32encode(hashlib.sha256(arn.encode()).digest()).decode()
-    return prefix + digest[:17]
-
-
-def _role_arn(arn: str) -> str:
-    """``arn:aws:sts::1:assumed-role/R/S`` -> ``arn:aws:iam::1:role/R`` (what aws:PrincipalArn holds)."""
-    m = re.fullmatch(r"arn:([^:]+):sts::([0-9]{12}):assumed-role/([^/]+)/.*", arn)
-    return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else arn
-
-
-def default_context(principal_type: str, arn: Optional[str], account: Optional[str], name: Optional[str],
-                    tags: Mapping[str, str], region: str) -> Dict[str, str]:
-    """The request context AWS would fill in for a request by this principal, and nothing else.
-
-    ``principal_type`` is a :class:`iamgate.model.Principal` type. A role acts through a session,
-    so its ``aws:PrincipalType`` is ``AssumedRole`` and ``aws:PrincipalArn`` is the role ARN.
-    ``aws:userid`` is synthetic (``AROA…:iamgate`` for roles, ``AIDA…`` for users, derived from
-    the ARN so that it is stable): the real unique ID does not exist before deployment.
-    Keys whose value is unknown (no ARN, no account) are left out. Raises ``ValueError`` for a
-    type that never signs requests itself (``group``, ``service``).
-    """
-    if principal_type not in _PRINCIPAL_TYPES:
-        raise ValueError(f"no request context for a principal of type {principal_type!r}")
-    kind = _PRINCIPAL_TYPES[principal_type]
-    if arn and kind == "AssumedRole":
-        arn = _role_arn(arn)
-    if account is None and arn:
-        parts = arn.split(":")
-        account = parts[4] if len(parts) > 5 and parts[4] else None
-    if name is None and arn and kind in ("User", "AssumedRole"):
-        name = arn.rsplit("/", 1)[-1]
-
-    ctx: Dict[str, str] = {}
-    if arn and kind != "Anonymous":
-        ctx["aws:PrincipalArn"] = arn
-    if account and kind != "Anonymous":
-        ctx["aws:PrincipalAccount"] = account
-    ctx["aws:PrincipalType"] = kind
-    key = arn or name or ""
-    if kind == "AssumedRole":
-        ctx["aws:userid"] = _synthetic_id("AROA", key) + ":iamgate"
-    elif kind == "User":
-        ctx["aws:userid"] = _synthetic_id("AIDA", key)
-        if name:
-            ctx["aws:username"] = name
-    elif kind == "Account" and account:
-        ctx["aws:userid"] = account
-    elif kind == "FederatedUser" and account:
-        ctx["aws:userid"] = f"{account}:{name or 'iamgate'}"
-    elif kind == "Anonymous":
-        ctx["aws:userid"] = "anonymous"
-    for tag, value in tags.items():
-        ctx[f"aws:PrincipalTag/{tag}"] = value
-    ctx["aws:RequestedRegion"] = region
-    ctx["aws:SecureTransport"] = "true"
-    return ctx
-
-
-def merge_context(default: Mapping[str, ContextValue], need_context: Mapping[str, ContextValue]
-                  ) -> Dict[str, ContextValue]:
-    """``default`` with ``need_context`` laid over it. Condition keys are case-insensitive, so a
-    need's ``AWS:SecureTransport`` replaces the default ``aws:SecureTransport`` (the need's
-    spelling is kept)."""
-    merged: Dict[str, ContextValue] = dict(default)
-    for key, value in need_context.items():
-        for existing in [k for k in merged if k.casefold() == key.casefold()]:
-            del merged[existing]
-        merged[key] = value
-    return merged

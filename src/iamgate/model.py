@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Mapping, Optional, Tuple, Union
+from typing import Any, Iterable, List, Literal, Mapping, Optional, Tuple, Union
 
 Effect = Literal["Allow", "Deny"]
 PolicyKind = Literal["identity", "resource", "boundary", "session", "scp", "rcp", "trust", "vpc_endpoint"]
@@ -239,6 +239,7 @@ class Finding:
     fix: Optional[Fix] = None
     path: ElementPath = ()
     details: Tuple[str, ...] = ()
+    origin: Optional[Location] = None  # where the requirement behind it was stated (a manifest line)
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,48 @@ def merge(inventories: "Iterable[Inventory]") -> Inventory:
         references=tuple(r for i in parts for r in i.references),
         resources=tuple(r for i in parts for r in i.resources),
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One requirement and how it was decided."""
+
+    selector: str
+    principal: Principal
+    requirement: Requirement
+    decision: Decision
+    note: str = ""  # why a decision is unknown, when it is
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``check`` found: the findings (diagnosed, with fixes once ``fix`` has run), every
+    requirement with its decision, and the number of principals checked. Reports render it."""
+
+    findings: Tuple[Finding, ...]
+    outcomes: Tuple[Outcome, ...] = ()
+    principals: int = 0
+    inventory: Inventory = field(default_factory=Inventory)
+
+    @property
+    def requirements(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def satisfied(self) -> int:
+        return sum(1 for o in self.outcomes if o.decision.result == "allow")
+
+
+CheckReport = Report  # the name the code used before the report seam
+
+
+def find_principals(inventory: Inventory, selector: str) -> List[Principal]:
+    """Every principal answering to the selector: exact alias first, then case-insensitively."""
+    exact = [p for p in inventory.principals if selector == p.id or selector in p.aliases]
+    if exact:
+        return exact
+    low = selector.lower()
+    return [p for p in inventory.principals if low == p.id.lower() or low in (a.lower() for a in p.aliases)]
 
 
 # ----------------------------------------------------------------------------- the manifest
@@ -394,6 +437,7 @@ class Scope:
     scp: Tuple[Tuple[Policy, ...], ...] = ()
     rcp: Tuple[Tuple[Policy, ...], ...] = ()
     files: Mapping[str, Tuple[Policy, ...]] = field(default_factory=dict, hash=False, compare=False)
+    read: Optional[Inventory] = None  # what the readers found, before the manifest completed it
 
     @property
     def problems(self) -> Tuple[Finding, ...]:

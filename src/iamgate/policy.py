@@ -9,6 +9,13 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .model import Condition, Location, Policy, Statement
 
+# how each policy type (a Decision.blocked_by name or a policy kind) is called in sentences
+POLICY_WORDS = {
+    "identity": "identity-based policy", "boundary": "permissions boundary", "session": "session policy",
+    "scp": "service control policy", "rcp": "resource control policy", "resource": "resource-based policy",
+    "trust": "role trust policy", "kms-key-policy": "key policy", "vpc_endpoint": "VPC endpoint policy",
+}
+
 
 class PolicyError(ValueError):
     """A document that is not an IAM policy; the message says what is wrong."""

@@ -4,8 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Optional
 
-from ..check import CheckReport
-from ..model import Finding, Location
+from ..model import Finding, Location, Report
 from . import counts, sort_key, tool_info
 
 
@@ -36,7 +35,7 @@ def finding_dict(f: Finding) -> Dict[str, Any]:
     return out
 
 
-def render(report: CheckReport) -> str:
+def render(report: Report) -> str:
     findings = sorted(report.findings, key=sort_key)
     summary = dict(counts(report.findings), requirements=report.requirements, satisfied=report.satisfied)
     doc = {"version": 1, "tool": tool_info(), "summary": summary,

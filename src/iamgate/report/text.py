@@ -6,9 +6,7 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
 from .. import catalog
-from ..check import CheckReport, Outcome
-from ..diagnose import cause_lines
-from ..model import Finding
+from ..model import Finding, Fix, Principal, Report
 from . import sort_key
 
 _MARK = {"error": "✗", "warning": "!", "note": "·"}
@@ -23,19 +21,18 @@ def _paint(text: str, code: str, color: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
 
-def _principal_label(o: Optional[Outcome], f: Finding) -> str:
-    if o is None:
+def _principal_label(p: Optional[Principal], f: Finding) -> str:
+    if p is None:
         return f.principal or ""
-    p = o.principal
     kind = p.source or p.type
     line = f", line {p.location.line}" if p.location and p.location.line else ""
     shown = f.principal if f.principal == p.id else f"{f.principal} → {p.id}"
     return f"{shown}  ({kind}{line})"
 
 
-def render(report: CheckReport, color: bool = False) -> str:
-    outcomes: Dict[Tuple[str, str, str], Outcome] = {
-        (o.selector, o.requirement.action, o.requirement.resource): o for o in report.outcomes}
+def render(report: Report, color: bool = False) -> str:
+    # the principal each selector of the manifest chose, for its heading
+    chosen: Dict[str, Principal] = {o.selector: o.principal for o in report.outcomes}
     groups: "OrderedDict[str, OrderedDict[str, List[Finding]]]" = OrderedDict()
     for f in sorted(report.findings, key=sort_key):
         file = f.location.file if f.location else "(no file)"
@@ -48,26 +45,24 @@ def render(report: CheckReport, color: bool = False) -> str:
             indent = "  "
             if principal:
                 first = findings[0]
-                o = outcomes.get((principal, first.action or "", first.resource or ""))
-                lines.append(f"  {_principal_label(o, first)}")
+                shown = chosen.get(principal) if first.kind == "missing-permission" else None
+                lines.append(f"  {_principal_label(shown, first)}")
                 indent = "    "
             for f in findings:
-                lines.extend(_finding_lines(f, outcomes, indent, color))
+                lines.extend(_finding_lines(f, indent, color))
         lines.append("")
     lines.append(_summary(report))
     return "\n".join(lines) + "\n"
 
 
-def _finding_lines(f: Finding, outcomes, indent: str, color: bool) -> List[str]:
+def _finding_lines(f: Finding, indent: str, color: bool) -> List[str]:
     mark = _paint(_MARK[f.severity], _COLOR[f.severity], color)
     if f.kind == "missing-permission":
-        o = outcomes.get((f.principal or "", f.action or "", f.resource or ""))
         head = f"{indent}{mark} {f.action} on {f.resource}"
-        detail = cause_lines(o.principal, o.requirement, o.decision, o.note) if o else [f.message]
-        if o and o.requirement.origin and o.requirement.origin.line:
-            head += f"  (needed at {o.requirement.origin})"
+        detail = list(f.details) or [f.message]
+        if f.origin and f.origin.line:
+            head += f"  (needed at {f.origin})"
         if f.fix is not None:
-            from ..fix import fix_lines
             detail = detail + fix_lines(f.fix)
         return [head] + [f"{indent}    {d}" for d in detail]
     where = ""
@@ -76,7 +71,20 @@ def _finding_lines(f: Finding, outcomes, indent: str, color: bool) -> List[str]:
     return [f"{indent}{mark} {f.message}{where}"]
 
 
-def _summary(report: CheckReport) -> str:
+def fix_lines(fix: Fix) -> List[str]:
+    """The fix as the text report shows it, without the finding's indentation::
+
+        fix: add to policy "worker" (infra/orders.yaml:80):
+               - Effect: Allow
+                 Action: s3:PutObject
+    """
+    out: List[str] = []
+    for line in fix.text.splitlines():
+        out.append(("fix: " if not out else "     ") + line)
+    return out
+
+
+def _summary(report: Report) -> str:
     missing = sum(1 for f in report.findings if f.kind == "missing-permission"
                   and f.decision and f.decision.result != "unknown")
     unknown = sum(1 for f in report.findings if f.kind == "missing-permission"

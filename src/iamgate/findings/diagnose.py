@@ -7,15 +7,11 @@ from __future__ import annotations
 
 from typing import List
 
-from .engine.evaluate import normalize_context
-from .engine.match import resource_element_applies
-from .model import Decision, Principal, Requirement, Statement, TraceEntry
+from ..engine.evaluate import normalize_context
+from ..engine.match import resource_element_applies
+from ..model import Decision, Principal, Requirement, Statement, TraceEntry
+from ..policy import POLICY_WORDS
 
-POLICY_WORDS = {
-    "identity": "identity-based policy", "boundary": "permissions boundary", "session": "session policy",
-    "scp": "service control policy", "rcp": "resource control policy", "resource": "resource-based policy",
-    "trust": "role trust policy", "kms-key-policy": "key policy", "vpc_endpoint": "VPC endpoint policy",
-}
 
 
 def _where(entry_or_statement) -> str:

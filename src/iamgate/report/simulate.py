@@ -1,50 +1,13 @@
-"""``iamgate simulate``: one request decided against the code, with the whole trace."""
+"""``iamgate simulate`` as text and JSON: the decision, the policies considered, the statements
+that matched or nearly matched, and the request context."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Optional
 
-from . import catalog
-from .check import decide_requirement, find_principals, guardrail_levels, policies_considered, request_context
-from .manifest import Manifest
-from .model import Decision, Inventory, Location, Policy, Principal, Requirement
-from .diagnose import POLICY_WORDS, cause_lines
-
-
-@dataclass(frozen=True)
-class Simulation:
-    selector: str
-    action: str
-    resource: str
-    principal: Optional[Principal] = None
-    decision: Optional[Decision] = None
-    note: str = ""
-    context: Mapping[str, object] = None  # type: ignore[assignment]
-    considered: Tuple[Tuple[str, Policy], ...] = ()
-    error: str = ""
-
-
-def simulate(inventory: Inventory, manifest: Optional[Manifest], files: Mapping[str, Tuple[Policy, ...]],
-             selector: str, action: str, resource: str, context: Mapping[str, object]) -> Simulation:
-    canon = catalog.canonical_action(action)
-    if canon is None:
-        chk = catalog.check_action(action)
-        hint = f" — did you mean {chk.suggestion}?" if chk.suggestion else ""
-        return Simulation(selector, action, resource, error=f"{chk.problem or 'unknown action ' + action}{hint}")
-    found = find_principals(inventory, selector)
-    if len(found) != 1:
-        known = ", ".join(sorted(p.id for p in inventory.principals)[:10]) or "none"
-        what = "matches no principal" if not found else f"matches {len(found)} principals"
-        return Simulation(selector, canon, resource, error=f'"{selector}" {what} (principals found: {known})')
-    principal = found[0]
-    region = manifest.settings.region if manifest else "us-east-1"
-    scp, rcp = guardrail_levels(inventory, manifest, files)
-    ctx = request_context(principal, resource, region, context)
-    req = Requirement(selector, canon, resource, {}, None)
-    decision, note = decide_requirement(principal, req, inventory, scp, rcp, ctx)
-    considered = policies_considered(principal, canon, resource, inventory, scp, rcp)
-    return Simulation(selector, canon, resource, principal, decision, note, ctx, considered)
+from ..findings.simulate import Simulation
+from ..model import Location
+from ..policy import POLICY_WORDS
 
 
 def _loc(loc: Optional[Location]) -> Optional[Dict[str, Any]]:
@@ -84,8 +47,7 @@ def render_text(sim: Simulation, color: bool = False) -> str:
     p = sim.principal
     lines = [f"{sim.action} on {sim.resource}", f"  by {sim.selector} ({p.arn or p.id})", f"  {word}"]
     if not d.allowed:
-        lines += [f"    {line}" for line in cause_lines(p, Requirement(sim.selector, sim.action, sim.resource),
-                                                        d, sim.note)]
+        lines += [f"    {line}" for line in sim.cause]
     lines.append("")
     lines.append("policies considered:")
     for kind, pol in sim.considered:

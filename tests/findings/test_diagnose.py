@@ -1,5 +1,5 @@
 """Each cause of a denial, as the report words it: policy type, statement, nearest statements."""
-from iamgate.diagnose import cause_lines
+from iamgate.findings.diagnose import cause_lines
 from iamgate.engine.evaluate import PolicySet, Request, decide
 from iamgate.model import Location, Principal, Requirement
 from iamgate.policy import parse_policy

@@ -1,7 +1,9 @@
 """The check pipeline on in-memory inventories: selectors, unknowns, resource and key policies."""
 import json
 
-from iamgate.check import check, find_principals
+from iamgate.findings.check import check as check_scope
+from iamgate.model import find_principals
+from iamgate.pipeline import scope_from
 from iamgate.manifest import load_manifest
 from iamgate.model import Inventory, Location, Principal, ResourcePolicy
 from iamgate.policy import parse_policy, unresolved_policy
@@ -20,6 +22,10 @@ def role(name, *statements, boundary=None, extra=()):
 
 def manifest(text):
     return load_manifest("iamgate.yaml", "version: 1\nsettings: {account: '111122223333', region: eu-west-1}\n" + text)
+
+
+def check(inventory, manifest, files={}):
+    return check_scope(scope_from(inventory, manifest, files))
 
 
 def results(report):

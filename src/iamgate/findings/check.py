@@ -1,0 +1,173 @@
+"""``check``: every requirement of a scope decided, and what the user is told about each.
+
+Requirements come from the manifest's ``needs`` (references into the code resolved against what
+the readers found); each is decided by the engine (``engine/request.py``) and every one that is
+not allowed becomes a finding whose ``details`` say why (``diagnose``). Pure: the scope has been
+read by ``pipeline.gather`` before anything here runs.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from .. import catalog
+from ..engine.request import decide_requirement, request_context
+from ..manifest import Reference, substitute
+from ..model import (Decision, Finding, Inventory, Location, Manifest, Outcome, Principal, PrincipalEntry, Report,
+                     Requirement, Scope, find_principals)
+from ..rules.registry import stamp
+from .diagnose import cause_lines
+
+# ----------------------------------------------------------------------------- requirements
+
+
+def expand_actions(actions: Sequence[str]) -> Tuple[List[str], List[Tuple[str, str, Optional[str]]]]:
+    """Canonical actions, and (action, problem, suggestion) for those the catalog does not know."""
+    good: List[str] = []
+    bad: List[Tuple[str, str, Optional[str]]] = []
+    for a in actions:
+        if "*" in a or "?" in a:
+            expanded = catalog.expand_action(a)
+            if expanded:
+                good.extend(expanded)
+                continue
+        canon = catalog.canonical_action(a)
+        if canon:
+            good.append(canon)
+            continue
+        chk = catalog.check_action(a)
+        bad.append((a, chk.problem or f"unknown action {a}", chk.suggestion))
+    seen: set = set()
+    return [a for a in good if not (a in seen or seen.add(a))], bad  # type: ignore[func-returns-value]
+
+
+def pseudo_parameters(manifest: Manifest) -> Dict[str, str]:
+    s = manifest.settings
+    suffix = "amazonaws.com.cn" if s.partition == "aws-cn" else "amazonaws.com"
+    out = {"AWS::Region": s.region, "AWS::Partition": s.partition, "AWS::URLSuffix": suffix}
+    if s.account:
+        out["AWS::AccountId"] = s.account
+    return out
+
+
+Resolver = Callable[[Reference], Optional[str]]
+
+
+def make_resolver(manifest: Manifest, inventory: Inventory) -> Resolver:
+    """Resolves pseudo parameters from settings and references from what the readers found.
+
+    A reference that names two different values (two templates with the same logical ID) is
+    ambiguous and stays unresolved.
+    """
+    pseudo = pseudo_parameters(manifest)
+    known: Dict[str, set] = {}
+    for key, value in inventory.references:
+        known.setdefault(key, set()).add(value)
+
+    def resolve(ref: Reference) -> Optional[str]:
+        if ref.kind == "pseudo":
+            return pseudo.get(ref.text)
+        values = known.get(ref.text)
+        if values and len(values) == 1:
+            return next(iter(values))
+        return None
+    return resolve
+
+
+# ----------------------------------------------------------------------------- findings
+
+
+def finding_for(outcome: Outcome) -> Finding:
+    """The finding for a requirement that is not allowed, its cause in ``details``."""
+    d, req = outcome.decision, outcome.requirement
+    what = {"implicit_deny": "implicit deny", "explicit_deny": "explicit deny", "unknown": "unknown"}[d.result]
+    blockers = ", ".join(d.blocked_by)
+    message = f"{req.action} on {req.resource}: {what}"
+    if blockers:
+        message += f" ({blockers})"
+    if outcome.note:
+        message += f" — {outcome.note}"
+    return Finding(kind="missing-permission", rule="IG1002" if d.result == "unknown" else "IG1001",
+                   severity="error", message=message, principal=outcome.selector, action=req.action,
+                   resource=req.resource, decision=d, location=outcome.principal.location or req.origin,
+                   details=tuple(cause_lines(outcome.principal, req, d, outcome.note)), origin=req.origin)
+
+
+def check(scope: Scope) -> Report:
+    """Decide every requirement of the scope's manifest.
+
+    The scope's ``files`` hold the policies of the files the manifest names (guardrails, policies,
+    boundary), keyed by the path as the manifest resolves it; a missing key means the file could
+    not be read (the reader already reported why).
+    """
+    inventory, manifest = scope.inventory, scope.manifest
+    findings: List[Finding] = list(inventory.problems)
+    for u in inventory.unresolved:
+        findings.append(Finding(kind="unresolved", rule="IG0201", severity="error",
+                                message=f"could not resolve {u.expression}", location=u.location))
+    read = scope.read or inventory
+    if manifest is None:
+        return Report(_stamped(findings), (), len(read.principals), read)
+
+    def mloc(line: Optional[int]) -> Location:
+        return Location(manifest.file, line)
+
+    resolve = make_resolver(manifest, inventory)
+    outcomes: List[Outcome] = []
+    principals_checked = 0
+
+    for entry in manifest.principals:
+        principal = principal_for(scope, entry, findings, mloc(entry.line))
+        if principal is None:
+            continue
+        principals_checked += 1
+        for need in entry.needs:
+            actions, unknown = expand_actions(need.actions)
+            for action, problem, suggestion in unknown:
+                hint = f" — did you mean {suggestion}?" if suggestion else ""
+                findings.append(Finding(kind="unknown-action", rule="IG1003", severity="error",
+                                        message=f"{problem}{hint}", principal=entry.selector, action=action,
+                                        location=mloc(need.line)))
+            for raw in need.resources:
+                resource, missing = substitute(raw, resolve)
+                for ref in missing:
+                    findings.append(Finding(kind="unresolved", rule="IG0202", severity="error",
+                                            message=f"could not resolve ${{{ref.text}}} in {raw}",
+                                            principal=entry.selector, resource=raw, location=mloc(need.line)))
+                for action in actions:
+                    req = Requirement(entry.selector, action, resource, need.context, mloc(need.line))
+                    if missing:
+                        outcomes.append(Outcome(entry.selector, principal, req, Decision("unknown"),
+                                                f"the resource {raw} could not be resolved"))
+                        continue
+                    ctx = request_context(principal, resource, manifest.settings.region, need.context)
+                    d, note = decide_requirement(scope, principal, req, ctx)
+                    outcomes.append(Outcome(entry.selector, principal, req, d, note))
+
+    findings.extend(finding_for(o) for o in outcomes if o.decision.result != "allow")
+    return Report(_stamped(findings), tuple(outcomes), principals_checked, read)
+
+
+def _stamped(findings: List[Finding]) -> Tuple[Finding, ...]:
+    return tuple(stamp(f) for f in findings)
+
+
+def principal_for(scope: Scope, entry: PrincipalEntry, findings: List[Finding],
+                  where: Location) -> Optional[Principal]:
+    """The one principal a manifest entry selects (the scope has already added the entry's policy
+    files to it); a manifest-error finding when it selects none or several."""
+    found = find_principals(scope.inventory, entry.selector)
+    if len(found) > 1:
+        names = ", ".join(f"{p.id} ({p.location})" if p.location else p.id for p in found)
+        findings.append(Finding(kind="manifest-error", rule="IG0103", severity="error",
+                                message=f'principal "{entry.selector}" matches {len(found)} principals: {names}',
+                                principal=entry.selector, location=where))
+        return None
+    if found:
+        return found[0]
+    if entry.needs:
+        read = scope.read or scope.inventory
+        known = ", ".join(sorted(p.id for p in read.principals)[:8]) or "none"
+        findings.append(Finding(kind="manifest-error", rule="IG0102", severity="error",
+                                message=f'principal "{entry.selector}" is not in the scanned files '
+                                        f'(principals found: {known})', principal=entry.selector, location=where))
+    return None

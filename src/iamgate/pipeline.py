@@ -1,0 +1,150 @@
+"""The one front end: (paths, manifest, options) -> :class:`~iamgate.model.Scope`.
+
+Every command starts here: the manifest is found and loaded, the readers get its settings (with
+``var_files`` resolved against the working directory and ``--var-file`` added), every input under
+the paths is read, the files the manifest names (guardrail levels, principals' policies and
+boundaries) are read, the principals are completed from the manifest, and the findings met on the
+way are stamped with their rule's kind and severity. ``check``, ``simulate``, ``explain``, ``diff``
+and the fix writers all take the resulting Scope; none of them reads files of its own.
+
+:func:`scope_from` is the pure part (an inventory already read, a manifest already loaded), for
+tests and for ``diff``, which reads two revisions.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .engine.match import split_arn
+from .model import Inventory, Location, Manifest, Policy, Principal, PrincipalEntry, Scope, Settings, find_principals, merge
+from .scan import InputError
+
+
+def load_manifest(path: Optional[str], cwd: Optional[str] = None) -> Optional[Manifest]:
+    """The manifest at ``path``, else ``iamgate.yaml`` / ``.iamgate.yaml`` in the working directory
+    (``None`` when there is none). Raises InputError (no such file, unreadable) or ManifestError."""
+    from .manifest import find_manifest, load_manifest as parse
+    from .scan import display_path, read_text
+    if path is None:
+        path = find_manifest(cwd or os.getcwd())
+        if path is None:
+            return None
+    elif not os.path.isfile(path):
+        raise InputError(f"{path}: no such manifest file")
+    shown = display_path(path)
+    text, problem = read_text(path, shown)
+    if problem is not None:
+        raise InputError(problem.message)
+    return parse(shown, text or "")
+
+
+def read_settings(manifest: Optional[Manifest], var_files: Sequence[str] = ()) -> Settings:
+    """The settings readers use: the manifest's (or the defaults), its var_files relative to the
+    working directory, then the command line's ``--var-file`` files."""
+    settings = manifest.settings if manifest is not None else Settings()
+    files = tuple(manifest.resolve(f) for f in settings.var_files) if manifest is not None else ()
+    return replace(settings, var_files=files + tuple(var_files))
+
+
+def gather(paths: Sequence[str], manifest_path: Optional[str] = None, var_files: Sequence[str] = (),
+           manifest: Optional[Manifest] = None) -> Scope:
+    """Read everything a command needs. ``manifest`` (already loaded) wins over ``manifest_path``.
+
+    Raises InputError for a path, manifest or variable file that does not exist, ManifestError for
+    a manifest that does not validate; everything else met while reading is a finding in the scope.
+    """
+    if manifest is None:
+        manifest = load_manifest(manifest_path)
+    for f in var_files:
+        if not os.path.isfile(f):
+            raise InputError(f"{f}: no such variable file")
+    return read_scope(list(paths) or ["."], manifest, read_settings(manifest, var_files))
+
+
+def read_scope(paths: Sequence[str], manifest: Optional[Manifest], settings: Settings) -> Scope:
+    """The scope of ``paths`` read with ``settings`` (no paths: nothing read), completed by
+    ``manifest``, whose named files are read too. ``diff`` reads each revision this way, with the
+    settings of one manifest and the requirements of another."""
+    from .scan import read_inventory, read_manifest_files
+    inventory = read_inventory(list(paths), settings) if paths else Inventory()
+    files: Dict[str, Tuple[Policy, ...]] = {}
+    if manifest is not None:
+        files, problems = read_manifest_files(manifest)
+        if problems:
+            inventory = merge([inventory, Inventory(problems=tuple(problems))])
+    return scope_from(inventory, manifest, files, settings)
+
+
+def scope_from(inventory: Inventory, manifest: Optional[Manifest] = None,
+               files: Mapping[str, Tuple[Policy, ...]] = {}, settings: Optional[Settings] = None) -> Scope:
+    """The scope of an inventory already read: principals completed from the manifest, guardrail
+    levels (the code's, then the manifest's files, root first), findings stamped by the registry."""
+    from .rules.registry import stamp
+    inventory = replace(inventory, problems=tuple(stamp(f) for f in inventory.problems))
+    scp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.scp)
+    rcp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.rcp)
+    if manifest is not None:
+        scp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.scp)
+        rcp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.rcp)
+    return Scope(inventory=complete_principals(inventory, manifest, files), manifest=manifest,
+                 settings=settings or read_settings(manifest), scp=scp, rcp=rcp, files=dict(files),
+                 read=inventory)
+
+
+# ----------------------------------------------------------------------------- principals from the manifest
+
+
+def complete_principals(inventory: Inventory, manifest: Optional[Manifest],
+                        files: Mapping[str, Tuple[Policy, ...]]) -> Inventory:
+    """Principals as the manifest completes them: an entry's ``policies``/``boundary`` files added
+    to the one principal of the code it selects, or a principal of its own when it selects none
+    (a role that lives outside the scanned code). An entry that selects several principals is left
+    alone: ``check`` reports it."""
+    if manifest is None:
+        return inventory
+    principals = list(inventory.principals)
+    for entry in manifest.principals:
+        if not (entry.policies or entry.boundary):
+            continue
+        extra = tuple(p for f in entry.policies for p in files.get(manifest.resolve(f), ()))
+        parts = files.get(manifest.resolve(entry.boundary), ()) if entry.boundary else ()
+        boundary = _combine(parts, "boundary") if parts else None
+        found = find_principals(replace(inventory, principals=tuple(principals)), entry.selector)
+        if len(found) == 1:
+            i = principals.index(found[0])
+            principals[i] = replace(found[0], identity_policies=found[0].identity_policies + extra,
+                                    boundary=boundary or found[0].boundary)
+        elif not found:
+            principals.append(external_principal(entry, extra, boundary, manifest.settings.account,
+                                                 Location(manifest.file, entry.line)))
+    return replace(inventory, principals=tuple(principals))
+
+
+def _type_from_arn(arn: str) -> str:
+    parts = split_arn(arn)
+    if parts and parts[2] == "iam":
+        kind = parts[5].split("/")[0]
+        if kind in ("role", "user"):
+            return kind
+    if parts and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        return "assumed-role"
+    return "role"
+
+
+def external_principal(entry: PrincipalEntry, policies: Tuple[Policy, ...], boundary: Optional[Policy],
+                       account: Optional[str], location: Location) -> Principal:
+    """A principal that lives outside the scanned code, given by its policy files."""
+    arn = entry.selector if entry.selector.startswith("arn:") else None
+    parts = split_arn(arn) if arn else None
+    return Principal(id=entry.selector, type=_type_from_arn(arn) if arn else "role", arn=arn,
+                     account=(parts[4] if parts else None) or account, identity_policies=policies,
+                     boundary=boundary, location=location, aliases=(entry.selector,))
+
+
+def _combine(policies: Tuple[Policy, ...], kind: str) -> Policy:
+    """Several documents given as one boundary file act as one policy."""
+    if len(policies) == 1:
+        return replace(policies[0], kind=kind)
+    first = policies[0]
+    return Policy(first.name, kind, tuple(s for p in policies for s in p.statements), first.location, first.version)
