@@ -1,11 +1,54 @@
-"""One module per output format; each renders a CheckReport (or an inventory) to text."""
+"""Output formats: one module per format, each turning a command's result into text.
+
+``RENDERERS`` is the one table of what every command can print: ``(command, format)`` to the
+renderer, loaded only when used. A renderer takes the command's result (a ``Report`` for check,
+a ``Simulation``, an ``Explanation``, a ``PermissionDiff``, an ``Inventory``, a ``RuleSet``) and
+returns text; it never decides, reads files or calls the engine: what it shows was computed
+before. The renderers in ``COLORED`` also take ``color`` (ANSI colours on a terminal). ``--format FMT[:FILE]`` (commands/common.py) reads
+this table, so a new format is one module here and one row per command it serves.
+"""
 from __future__ import annotations
 
-from typing import Dict, Tuple
+import importlib
+from typing import Any, Callable, Dict, Tuple
 
 from ..model import Finding
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
+
+RENDERERS: Dict[Tuple[str, str], str] = {
+    ("check", "text"): "iamgate.report.text:render",
+    ("check", "json"): "iamgate.report.json:render",
+    ("simulate", "text"): "iamgate.report.simulate:render_text",
+    ("simulate", "json"): "iamgate.report.simulate:render_json",
+    ("explain", "text"): "iamgate.explain:render_text",
+    ("explain", "json"): "iamgate.explain:render_json",
+    ("diff", "text"): "iamgate.diff:render_text",
+    ("diff", "json"): "iamgate.diff:render_json",
+    ("diff", "markdown"): "iamgate.diff:render_markdown",
+    ("inventory", "text"): "iamgate.report.inventory:render_text",
+    ("inventory", "json"): "iamgate.report.inventory:render_json",
+    ("rules", "text"): "iamgate.report.rules:render_text",
+    ("rules", "json"): "iamgate.report.rules:render_json",
+}
+
+COLORED = frozenset({("check", "text"), ("simulate", "text"), ("explain", "text")})
+
+
+def formats_of(command: str) -> Tuple[str, ...]:
+    """The formats ``command`` can print, in the table's order."""
+    return tuple(fmt for cmd, fmt in RENDERERS if cmd == command)
+
+
+def renderer(command: str, fmt: str) -> Callable[..., str]:
+    module, _, name = RENDERERS[(command, fmt)].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def render(command: str, fmt: str, result: Any, color: bool = False) -> str:
+    """``result`` of ``command`` in format ``fmt`` (colour only where the renderer offers it)."""
+    fn = renderer(command, fmt)
+    return fn(result, color=True) if color and (command, fmt) in COLORED else fn(result)
 
 
 def counts(findings: Tuple[Finding, ...]) -> Dict[str, int]:

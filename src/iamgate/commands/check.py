@@ -1,0 +1,59 @@
+"""``iamgate check``: every requirement of the manifest against the code; fixes on request."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from .common import (EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, add_common, emit, fails, gather, outputs, read_text,
+                     write_atomically)
+
+HELP = "check every requirement of the manifest against the code"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    add_common(p, "check")
+    p.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default="error",
+                   help="lowest severity that makes the exit code 1 (default: error)")
+    p.add_argument("--allow-unknown", action="store_true",
+                   help="do not fail on what could not be resolved or decided (reported as warnings)")
+    p.add_argument("--fix-diff", action="store_true",
+                   help="print every fix as one unified diff (for git apply) instead of the report")
+    p.add_argument("--fix", action="store_true", help="apply the fixes to the files (written atomically)")
+
+
+def analyse(args: argparse.Namespace):
+    """The scope and its report, with a fix on each missing permission (the fix writers load only
+    when something is missing)."""
+    from ..findings.check import check
+    scope = gather(args, args.paths)
+    report = check(scope)
+    if any(f.kind == "missing-permission" for f in report.findings):
+        from ..fix import add_fixes
+        report = add_fixes(report, scope, read_text)
+    return scope, report
+
+
+def run(args: argparse.Namespace) -> int:
+    targets = outputs("check", args.format)
+    _, report = analyse(args)
+    fixes = list({id(f.fix): f.fix for f in report.findings if f.fix is not None}.values())
+    if args.fix_diff:
+        from ..fix import unified_diff
+        sys.stdout.write(unified_diff(fixes, read_text))
+        return EXIT_OK
+    if args.fix:
+        from ..fix import apply_fixes
+        for path in apply_fixes(fixes, read_text, write_atomically):
+            print(f"iamgate: fixed {path}", file=sys.stderr)
+        _, report = analyse(args)
+    if args.allow_unknown:
+        report = replace(report, findings=tuple(
+            replace(f, severity="warning")
+            if f.kind == "unresolved" or (f.decision is not None and f.decision.result == "unknown") else f
+            for f in report.findings))
+    emit("check", report, targets)
+    if any(f.kind in ("parse-error", "manifest-error") and f.severity == "error" for f in report.findings):
+        return EXIT_INPUT
+    return EXIT_FINDINGS if fails(report.findings, args.fail_on) else EXIT_OK

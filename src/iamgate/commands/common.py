@@ -1,0 +1,123 @@
+"""What every command shares: exit codes, the common options, ``--format FMT[:FILE]``, and the
+file I/O of the command line (reading a user's file, writing one atomically).
+
+Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage, manifest or input
+error; 3 an internal error (cli.py's guard).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+SEVERITIES = ("error", "warning", "note")
+
+Output = Tuple[str, Optional[str]]  # (format, file; None: standard output)
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out; cli.py prints it and exits 2."""
+
+
+def add_common(parser: argparse.ArgumentParser, command: str) -> None:
+    """``--manifest``, ``--var-file`` and ``--format FMT[:FILE]``, the same for every command that reads code."""
+    parser.add_argument("--manifest", metavar="FILE",
+                        help="required-permission manifest (default: ./iamgate.yaml or ./.iamgate.yaml)")
+    parser.add_argument("--var-file", action="append", default=[], metavar="FILE",
+                        help="Terraform variable file for root modules (after *.auto.tfvars; may be repeated)")
+    add_format(parser, command)
+
+
+def add_format(parser: argparse.ArgumentParser, command: str) -> None:
+    from ..report import formats_of
+    parser.add_argument("--format", action="append", metavar="FMT[:FILE]",
+                        help=f"{', '.join(formats_of(command))}; to FILE instead of standard output; "
+                             "may be repeated (default: text)")
+
+
+def outputs(command: str, specs: Optional[Sequence[str]]) -> List[Output]:
+    """The outputs ``--format`` asks for, checked against what ``command`` can print."""
+    from ..report import formats_of
+    known = formats_of(command)
+    out: List[Output] = []
+    for spec in specs or ["text"]:
+        fmt, _, file = spec.partition(":")
+        if fmt not in known:
+            raise UsageError(f'unknown format "{fmt}" for {command} (choose {", ".join(known)})')
+        out.append((fmt, file or None))
+    return out
+
+
+def emit(command: str, result: Any, targets: Sequence[Output]) -> None:
+    """Render ``result`` once per output: to standard output (in colour on a terminal) or a file."""
+    from ..report import render
+    from ..report.text import use_color
+    for fmt, file in targets:
+        text = render(command, fmt, result, color=file is None and use_color(sys.stdout))
+        write_output(text, file)
+
+
+def write_output(text: str, file: Optional[str]) -> None:
+    if file is None:
+        sys.stdout.write(text)
+        return
+    tmp = f"{file}.iamgate-tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, file)
+
+
+def read_text(path: str) -> Optional[str]:
+    """A file's text as it is (newlines kept), or None when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write a user's file in one step: a temporary file beside it, then a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".iamgate-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def parse_context(items: Sequence[str]) -> Dict[str, Any]:
+    """``--context KEY=VALUE`` items; a key given twice is multi-valued."""
+    ctx: Dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f'--context takes KEY=VALUE, got "{item}"')
+        if key in ctx:
+            prev = ctx[key]
+            ctx[key] = (prev if isinstance(prev, tuple) else (prev,)) + (value,)
+        else:
+            ctx[key] = value
+    return ctx
+
+
+def gather(args: argparse.Namespace, paths: Sequence[str]):
+    """The command's Scope, read by the one front end."""
+    from ..pipeline import gather as gather_scope
+    return gather_scope(paths, args.manifest, args.var_file)
+
+
+def fails(findings: Sequence[Any], fail_on: str) -> bool:
+    """Whether any finding is at or above ``--fail-on``."""
+    if fail_on == "never":
+        return False
+    threshold = SEVERITIES.index(fail_on)
+    return any(SEVERITIES.index(f.severity) <= threshold for f in findings)

@@ -1,0 +1,26 @@
+"""``iamgate diff BASE_REF``: effective-permission changes per principal between a git revision and
+the working tree. Exit 1 when a requirement newly fails."""
+from __future__ import annotations
+
+import argparse
+
+from .common import EXIT_FINDINGS, EXIT_OK, UsageError, add_common, emit, outputs
+
+HELP = "effective-permission changes between a git revision and the working tree"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("base_ref", metavar="BASE_REF")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    add_common(p, "diff")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..diff import DiffError, newly_failing, run_diff
+    targets = outputs("diff", args.format)
+    try:
+        result = run_diff(args.base_ref, args.paths, args.manifest, args.var_file)
+    except DiffError as e:
+        raise UsageError(str(e)) from None
+    emit("diff", result, targets)
+    return EXIT_FINDINGS if newly_failing(result) else EXIT_OK

@@ -1,0 +1,27 @@
+"""``iamgate explain``: an AccessDenied message (any of AWS's forms, a CloudTrail event, a decoded
+authorization message; ``-`` reads standard input) explained against the code. Exit 1 when the
+code denies it too, 0 when the code grants it, 2 when it cannot be explained."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import add_common, emit, gather, outputs, read_text
+
+HELP = "explain an AccessDenied message against the code"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("message", metavar="MESSAGE",
+                   help="the error message, a CloudTrail event or a decoded authorization message ('-': stdin)")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    add_common(p, "explain")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..explain import exit_code, explain
+    targets = outputs("explain", args.format)
+    message = sys.stdin.read() if args.message == "-" else args.message
+    result = explain(gather(args, args.paths), message, read_text)
+    emit("explain", result, targets)
+    return exit_code(result)

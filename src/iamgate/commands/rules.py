@@ -1,0 +1,27 @@
+"""``iamgate rules [RULE]``: every rule a finding can carry, with its documentation (one rule in
+full when named by id or name)."""
+from __future__ import annotations
+
+import argparse
+
+from .common import EXIT_OK, UsageError, add_format, emit, outputs
+
+HELP = "every rule with its documentation"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("rule", nargs="?", metavar="RULE", help="one rule, by id (IG1001) or name (missing-permission)")
+    add_format(p, "rules")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..rules.registry import RuleSet, default_rules
+    targets = outputs("rules", args.format)
+    rules = default_rules()
+    if args.rule:
+        rule = rules.get(args.rule) or rules.get(args.rule.upper())
+        if rule is None:
+            raise UsageError(f'no rule "{args.rule}" (iamgate rules lists them)')
+        rules = RuleSet((rule,))
+    emit("rules", rules, targets)
+    return EXIT_OK
