@@ -38,6 +38,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
+from .engine.evaluate import aws_owned
 from .engine.request import resource_policies_for
 from .model import Outcome, Report as CheckReport, Scope
 from .policy import POLICY_WORDS
@@ -612,11 +613,6 @@ def _merge_candidate(change: _Change) -> Optional[Statement]:
     return loose
 
 
-def _aws_owned(resource: str) -> bool:
-    from .engine.evaluate import _aws_owned as owned
-    return owned(resource)
-
-
 def _identity_allows(decision: Decision) -> bool:
     return any(t.policy_kind == "identity" for t in decision.applied("Allow"))
 
@@ -667,8 +663,8 @@ class _Context:
             except ValueError:
                 return "none"
             from .sources.cfn_yaml import looks_like_template
-            from .sources.iam_json import _is_gaad
-            if _is_gaad(data):
+            from .sources.iam_json import is_gaad
+            if is_gaad(data):
                 return "gaad"
             if isinstance(data, dict) and looks_like_template(data):
                 return "cfn-json"
@@ -812,7 +808,7 @@ class _Context:
                     continue
                 holders.append((rp.policy, rp.policy.name))
         words = {"resource": "resource policy", "kms-key-policy": "key policy", "trust": "trust policy"}[kind]
-        if kind == "resource" and _aws_owned(req.resource):
+        if kind == "resource" and aws_owned(req.resource):
             return [_Note(f"{req.resource} is owned by AWS: no policy change can allow {req.action} on it")]
         located = [(pol, h) for pol, h in holders if pol.location is not None]
         if not located:

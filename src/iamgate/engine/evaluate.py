@@ -332,7 +332,7 @@ def decide(request: Request, policies: PolicySet) -> Decision:
 
     # AWS-owned resources (AWS managed policies, IAM Identity Center roles, AWS managed KMS
     # aliases) can be read but never changed, whatever a policy grants
-    if _aws_owned(request.resource) and not _read_only(request.action):
+    if aws_owned(request.resource) and not _read_only(request.action):
         blocked.append("resource")
 
     # 3./4. organization guardrails
@@ -390,7 +390,9 @@ def decide(request: Request, policies: PolicySet) -> Decision:
 _AWS_OWNED = re.compile(r"^arn:[^:]+:(iam::aws:policy/|iam::\d*:role/aws-reserved/|kms:[^:]*:\d*:alias/aws/)")
 
 
-def _aws_owned(resource: str) -> bool:
+def aws_owned(resource: str) -> bool:
+    """An ARN AWS owns and no policy in an account can make writable: an AWS managed policy, an IAM
+    Identity Center role (``role/aws-reserved/``), an AWS managed KMS alias (``alias/aws/``)."""
     return resource.startswith("arn:") and _AWS_OWNED.match(resource) is not None
 
 

@@ -30,7 +30,7 @@ from ..policy import PolicyError, parse_policy, parse_statement, unresolved_poli
 from ..validate import about_unresolved, review, validate_document
 from .jsonpos import JsonError, Path, Positions, load
 
-__all__ = ["SourceError", "read", "read_policy_file"]
+__all__ = ["SourceError", "is_gaad", "read", "read_policy_file"]
 
 _VERSIONS = ("2012-10-17", "2008-10-17")
 # ${name} with no colon is a placeholder (a templatefile() template, a documentation example), never
@@ -240,7 +240,8 @@ def _foreign(data: Mapping[str, Any]) -> bool:
         "planned_values", "resource_changes", "terraform_version", "values", "prior_state"))
 
 
-def _is_gaad(data: Any) -> bool:
+def is_gaad(data: Any) -> bool:
+    """Is ``data`` an account export (``aws iam get-account-authorization-details`` output)?"""
     if not isinstance(data, Mapping) or _foreign(data):
         return False
     if any(isinstance(data.get(k), list) for k in _GAAD_LISTS):
@@ -543,7 +544,7 @@ def read(path: str, text: str, options: Any = None) -> Optional[Inventory]:
     except SourceError as e:
         return Inventory(problems=(_finding("parse-error", e.message, e.location),))
     file = _File(path, positions)
-    if _is_gaad(data):
+    if is_gaad(data):
         return _read_gaad(file, data)
     entries = _entries(file, data)
     if entries is None:
@@ -569,7 +570,7 @@ def read_policy_file(path: str, text: str, kind: str) -> Tuple[Policy, ...]:
     """
     data, positions = _load(path, text)
     file = _File(path, positions)
-    if _is_gaad(data):
+    if is_gaad(data):
         raise SourceError(f"{path}: an account authorization export (get-account-authorization-details), "
                           "not a policy document", file.loc(()))
     entries = _entries(file, data)
