@@ -33,7 +33,6 @@ import difflib
 import json
 import os
 import re
-from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
@@ -43,6 +42,7 @@ from .engine.request import resource_policies_for
 from .model import Outcome, Report as CheckReport, Scope
 from .policy import POLICY_WORDS
 from .model import Decision, Edit, Finding, Fix, Location, Policy, Principal, Statement
+from .sources.jsonpos import LineIndex
 
 __all__ = ["add_fixes", "apply_fixes", "unified_diff"]
 
@@ -195,19 +195,14 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
 # Lines and offsets
 
 
-class _Text:
-    """A file's text with line lookups (1-based lines, 0-based offsets)."""
+class _Text(LineIndex):
+    """A file's text with line lookups (1-based lines, 0-based offsets), on the line index of the
+    JSON reader."""
 
     def __init__(self, text: str) -> None:
+        super().__init__(text)
         self.text = text
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.count = len(self.starts) - (1 if text.endswith("\n") or not text else 0)
-
-    def line_of(self, offset: int) -> int:
-        return bisect_right(self.starts, offset)
-
-    def start(self, line: int) -> int:
-        return self.starts[line - 1]
 
     def end(self, line: int) -> int:
         """Offset after the line's newline."""

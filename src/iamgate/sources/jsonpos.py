@@ -10,6 +10,9 @@ keys wins, control characters rejected inside strings); strings are decoded by t
 routine ``json`` uses, so escapes and non-BMP characters come out identical. A leading UTF-8
 byte order mark is skipped (columns on line 1 are counted after it). Invalid input raises
 ``JsonError`` with the line and column of the problem.
+
+``LineIndex`` is the line index behind the positions (offset -> line), for any code that needs
+one over a text it parses itself (the fix writers' spans).
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from json import JSONDecodeError
 from json.decoder import scanstring
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
-__all__ = ["JsonError", "Path", "Positions", "load"]
+__all__ = ["JsonError", "LineIndex", "Path", "Positions", "load"]
 
 PathKey = Union[str, int]
 Path = Tuple[PathKey, ...]
@@ -39,13 +42,26 @@ class JsonError(ValueError):
         self.column = column
 
 
+class LineIndex:
+    """Where each line of a text begins: 1-based lines, 0-based character offsets."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def line_of(self, offset: int) -> int:
+        return bisect_right(self.starts, offset)
+
+    def start(self, line: int) -> int:
+        return self.starts[line - 1]
+
+
 class Positions(Mapping[Path, Tuple[int, int]]):
     """Path of a value -> ``(line, column)`` of its first character, both 1-based."""
 
     def __init__(self, text: str, offsets: Dict[Path, int]) -> None:
         self._text = text
         self._offsets = offsets
-        self._line_starts: Optional[List[int]] = None
+        self._lines: Optional[LineIndex] = None
 
     def __getitem__(self, path: Path) -> Tuple[int, int]:
         return self.linecol(self._offsets[path])
@@ -61,10 +77,10 @@ class Positions(Mapping[Path, Tuple[int, int]]):
 
     def linecol(self, offset: int) -> Tuple[int, int]:
         """The ``(line, column)`` of a character offset into the parsed text."""
-        if self._line_starts is None:
-            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self._text)]
-        line = bisect_right(self._line_starts, offset)
-        return line, offset - self._line_starts[line - 1] + 1
+        if self._lines is None:
+            self._lines = LineIndex(self._text)
+        line = self._lines.line_of(offset)
+        return line, offset - self._lines.start(line) + 1
 
     def offset(self, path: Path) -> int:
         return self._offsets[path]
