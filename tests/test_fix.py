@@ -15,7 +15,8 @@ import pytest
 
 from iamgate.findings.check import check
 from iamgate.pipeline import scope_from
-from iamgate.fix import add_fixes, apply_edits, apply_fixes, unified_diff
+from iamgate.fix import add_fixes, apply_fixes, unified_diff
+from iamgate.fix.edits import apply_edits
 from iamgate.report.text import fix_lines
 from iamgate.manifest import load_manifest
 from iamgate.model import Edit, Fix
