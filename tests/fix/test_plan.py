@@ -1,5 +1,6 @@
 """Planning: which policy must change, and what is left as text (a policy that lives in AWS, an
 explicit deny) or gets no fix (an unknown decision)."""
+import json
 import shutil
 
 from iamgate.findings.check import check
@@ -45,3 +46,67 @@ def test_an_unknown_decision_gets_no_fix():
     report = add_fixes(check(scope), scope, {"p.json": "{}"}.get)
     (f,) = [f for f in report.findings if f.kind == "missing-permission"]
     assert f.decision.result == "unknown" and f.fix is None
+
+
+# ---------------------------------------------------------------------------------------------
+# A writer that fails: the finding keeps no fix, the report gains a note (IG9001), the check and
+# its exit code are otherwise unaffected
+
+
+def run_cli(capsys, *argv):
+    from iamgate.cli import main
+    rc = main(list(argv))
+    return rc, capsys.readouterr().out
+
+
+def test_a_failing_writer_gives_no_fix_and_a_note_not_a_failed_check(tmp_path, monkeypatch, capsys):
+    from iamgate.fix.yaml import YamlWriter
+    shutil.copytree(EXAMPLES / "cloudformation", tmp_path / "cfn")
+    monkeypatch.chdir(tmp_path)
+    argv = ("check", "--manifest", "cfn/iamgate.yaml", "cfn", "--format", "json")
+    rc_before, out = run_cli(capsys, *argv)
+    before = json.loads(out)
+
+    def broken(self, changes, label):
+        raise KeyError("Foo")
+    monkeypatch.setattr(YamlWriter, "place", broken)
+    rc_after, out = run_cli(capsys, *argv)
+    after = json.loads(out)
+
+    assert rc_after == rc_before == 1  # the missing permissions fail the gate; the notes do not
+    notes = [f for f in after["findings"] if f["rule"] == "IG9001"]
+    others = [f for f in after["findings"] if f["rule"] != "IG9001"]
+    assert [f for f in before["findings"] if f["rule"] == "IG9001"] == []
+    assert {n["message"] for n in notes} == {
+        f"fix writer yaml failed on cfn/orders-stack.yaml: KeyError: 'Foo'; no fix proposed for {action}"
+        for action in ("s3:PutObject", "sns:Publish", "kms:GenerateDataKey")}
+    assert all(n["kind"] == "rule-error" and n["severity"] == "note" and "principal" not in n for n in notes)
+    assert all(n["location"] == {"file": "cfn/orders-stack.yaml", "line": None} for n in notes)
+    assert all("fix" not in f for f in others)
+    assert others == [{k: v for k, v in f.items() if k != "fix"} for f in before["findings"]]
+    assert after["summary"] == dict(before["summary"], notes=before["summary"]["notes"] + len(notes))
+
+    rc_text, text = run_cli(capsys, *argv[:-2])
+    assert rc_text == 1
+    assert "· fix writer yaml failed on cfn/orders-stack.yaml: KeyError: 'Foo'; no fix proposed for s3:PutObject" \
+        in text
+    assert "fix: " not in text
+
+
+def test_a_failing_planner_gives_no_fix_and_a_note(tmp_path, monkeypatch):
+    from iamgate.fix import plan
+    shutil.copytree(EXAMPLES / "account-export", tmp_path / "acct")
+    monkeypatch.chdir(tmp_path / "acct")
+
+    def broken(self, outcome):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(plan._Context, "plan", broken)
+    report = run_check(["."])
+    found = by_action(report)
+    assert found["s3:PutObject"].fix is None
+    assert found["s3:GetObject"].fix is not None  # an explicit deny is not planned: its text stands
+    (note,) = [f for f in report.findings if f.rule == "IG9001" and f.action == "s3:PutObject"]
+    assert note.message == ("fix planner failed on account-authorization-details.json: RuntimeError: boom; "
+                            "no fix proposed for s3:PutObject")
+    assert (note.kind, note.severity) == ("rule-error", "note")
+    assert note.location.file == "account-authorization-details.json"

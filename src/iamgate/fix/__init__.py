@@ -22,7 +22,9 @@ the actions added to an existing statement with the same resources. A writer per
 What cannot be placed safely — a policy held in an account export or an encoded document, AWS CLI
 output, a ``.tf.json`` file or a plan, a flow-style list, a document built by an expression — gets
 a Fix with its text (the snippet and where it belongs) and no edits. Explicit denies get a text
-naming the Deny statement to narrow, never an edit; unknown decisions get no fix.
+naming the Deny statement to narrow, never an edit; unknown decisions get no fix. A writer that
+fails (an exception, not a refusal) leaves the finding without a fix and adds a note finding
+(IG9001) naming the writer and the file: never a failed check, never a silent gap.
 
 ``unified_diff`` writes every edit as one diff that ``git apply`` accepts, ``apply_fixes`` the new
 file texts. Pure: the callers do the I/O through ``read_text`` and ``write_text``.

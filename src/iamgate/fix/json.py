@@ -25,6 +25,7 @@ def _json_list(values: Sequence[str]) -> str:
 class JsonWriter(Writer):
     """JSON policy files, and CloudFormation templates in JSON (``cfn``: intrinsic functions)."""
 
+    syntax = "json"
     cfn = False
 
     def __init__(self, ctx: WriterContext, file: str, text: str, first: Change) -> None:

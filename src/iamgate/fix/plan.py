@@ -12,6 +12,10 @@ the ``WriterContext`` every writer is given. A group goes to the writer of its f
 What no writer edits, or a writer refuses, keeps its snippet as text with the reason. A policy the
 repository does not hold, or a guardrail outside the scanned files, becomes a note. Explicit
 denies get a text naming the Deny statement to narrow; unknown decisions get no fix.
+
+A writer (or the planning) that fails — an exception, not a refusal — never fails the check and
+is never silent: each finding it served keeps no fix, and the report gains a note finding (rule
+IG9001, severity note) that names the writer, the file and the error.
 """
 from __future__ import annotations
 
@@ -52,6 +56,7 @@ def add_fixes(report: CheckReport, scope: Scope, read_text: ReadText) -> CheckRe
     outcomes = {(o.selector, o.requirement.action, o.requirement.resource): o for o in report.outcomes}
     plans: Dict[int, List[_Part]] = {}
     denies: Dict[int, Fix] = {}
+    failed: Dict[int, List[_Failure]] = {}
     for i, f in enumerate(report.findings):
         if f.kind != "missing-permission" or f.decision is None:
             continue
@@ -65,12 +70,16 @@ def add_fixes(report: CheckReport, scope: Scope, read_text: ReadText) -> CheckRe
         elif f.decision.result == "implicit_deny":
             try:
                 plans[i] = ctx.plan(o)
-            except Exception:  # noqa: BLE001 - no fix rather than a failed check
-                continue
+            except Exception as e:  # noqa: BLE001 - a note (IG9001) rather than a failed check
+                failed[i] = [_Failure("fix planner", f.location.file if f.location else "", _error(e))]
     sections = ctx.write_all()
     cache: Dict[Tuple, Fix] = {}
     findings = list(report.findings)
     for i, parts in plans.items():
+        failures = [ctx.failures[p] for p in parts if isinstance(p, Key) and p in ctx.failures]
+        if failures:
+            failed[i] = failures
+            continue
         if any(isinstance(p, Key) and p not in sections for p in parts):
             continue
         key = tuple(parts)
@@ -82,7 +91,13 @@ def add_fixes(report: CheckReport, scope: Scope, read_text: ReadText) -> CheckRe
         findings[i] = replace(findings[i], fix=cache[key])
     for i, fix in denies.items():
         findings[i] = replace(findings[i], fix=fix)
-    return replace(report, findings=tuple(findings))
+    notes: List[Finding] = []
+    for i in sorted(failed):
+        for failure in failed[i]:
+            note = _failure_note(failure, findings[i])
+            if note not in notes:
+                notes.append(note)
+    return replace(report, findings=tuple(findings) + tuple(notes))
 
 
 # =============================================================================================
@@ -99,6 +114,30 @@ class _Note:
 
 
 _Part = Union[Key, _Note]
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A writer (or the planning) that raised: what failed, on which file, and the error."""
+
+    who: str  # "fix writer yaml", "fix planner"
+    file: str
+    error: str
+
+
+def _error(e: Exception) -> str:
+    """``KeyError: 'Foo'``: the type and message of an exception, as a note shows it."""
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+
+
+def _failure_note(failure: _Failure, finding: Finding) -> Finding:
+    """The IG9001 note for a finding that gets no fix because ``failure`` happened. It names no
+    principal: the text report shows it under the file, not among the principal's findings."""
+    where = f" on {failure.file}" if failure.file else ""
+    return Finding(kind="rule-error", rule="IG9001", severity="note",
+                   message=f"{failure.who} failed{where}: {failure.error}; no fix proposed for {finding.action}",
+                   action=finding.action, resource=finding.resource,
+                   location=Location(failure.file) if failure.file else None)
 
 
 def _aws_managed(policy: Policy) -> bool:
@@ -128,6 +167,7 @@ class _Context:
         self._syntax: Dict[str, str] = {}
         self._parsed: Dict[Tuple[str, str], Any] = {}
         self.changes: "OrderedDict[Key, Change]" = OrderedDict()
+        self.failures: Dict[Key, _Failure] = {}  # changes whose writer raised: no fix, a note
         self.scp = scope.scp
 
     # ------------------------------------------------------------------ files
@@ -411,8 +451,12 @@ class _Context:
                 return writer.place(changes, label)
             except Refuse as e:
                 reason = str(e)
-            except Exception as e:  # noqa: BLE001 - a fix that cannot be written must not fail the check
+            except Unparsable as e:
                 reason = f"the file could not be read for editing ({type(e).__name__})"
+            except Exception as e:  # noqa: BLE001 - a note (IG9001) rather than a failed check
+                failure = _Failure(f"fix writer {writer_cls.syntax}", file, _error(e))
+                self.failures.update((ch.key, failure) for ch in changes)
+                return {}
         out: Dict[Key, Section] = {}
         for ch in changes:
             snippet = _snippet_or_json(writer, ch)

@@ -36,6 +36,8 @@ _TEMPLATE_ONE = re.compile(r'^"(?P<pre>[^"$%\\]*)\$\{\s*(?P<ref>' + _TRAVERSAL +
 class TfWriter(Writer):
     """Terraform: an ``aws_iam_policy_document`` data source or a ``jsonencode({...})`` value."""
 
+    syntax = "terraform"
+
     def __init__(self, ctx: WriterContext, file: str, text: str, first: Change) -> None:
         super().__init__(ctx, file, text, first)
         blocks = ctx.hcl(file)

@@ -92,7 +92,10 @@ class WriterContext(Protocol):
 
 class Writer:
     """Places the changes for one policy in one file. ``render`` gives a new statement as it would
-    read (dedented); ``place`` the sections with their edits, or raises Refuse."""
+    read (dedented); ``place`` the sections with their edits, or raises Refuse. ``syntax`` names the
+    writer where a note says it failed."""
+
+    syntax = ""
 
     def __init__(self, ctx: WriterContext, file: str, text: str, first: Change) -> None:
         self.ctx = ctx

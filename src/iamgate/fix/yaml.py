@@ -43,6 +43,8 @@ _YAML_ITEM = re.compile(r"^(?P<ws>\s*)-\s+(?P<val>[^\s#{\[][^#]*?|\"[^\"]*\"|'[^
 class YamlWriter(Writer):
     """CloudFormation YAML in block style."""
 
+    syntax = "yaml"
+
     def __init__(self, ctx: WriterContext, file: str, text: str, first: Change) -> None:
         super().__init__(ctx, file, text, first)
         self.template = ctx.template(file)
