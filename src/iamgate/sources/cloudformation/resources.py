@@ -11,8 +11,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from .cfn_yaml import line_of
-from .intrinsics import Partial, Settings, Unknown, concat
+from ..values import Partial, Unknown, concat
+from .intrinsics import Settings
+from .loader import line_of
 
 _P, _R, _A = "{partition}", "{region}", "{account}"
 

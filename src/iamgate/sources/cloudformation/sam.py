@@ -3,7 +3,7 @@ CloudFormation resources SAM would generate for them, so that the CloudFormation
 template like any other.
 
 ``expand(template) -> SamResult`` is a pure function over template data (``LDict``/``LList``/``LStr``
-from ``cfn_yaml``). It never raises for bad input: what SAM would reject is reported in
+from ``loader``). It never raises for bad input: what SAM would reject is reported in
 ``SamResult.problems`` as ``(message, line)`` and the rest is expanded. Nothing is resolved here;
 intrinsics (``Ref``, ``Fn::Sub``, ``Fn::If``, pseudo parameters …) are produced and kept exactly as
 SAM produces them, for ``intrinsics.Resolver`` to resolve later. Every generated node carries the
@@ -79,7 +79,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from .cfn_yaml import LDict, LList, LStr, line_of
+from .loader import LDict, LList, LStr, line_of
 
 SERVERLESS_TRANSFORM = "AWS::Serverless-2016-10-31"
 
@@ -149,7 +149,7 @@ def _managed_path(name: str) -> Optional[str]:
     """``path/Name`` after ``arn:<partition>:iam::aws:policy/`` of the AWS managed policy ``name``."""
     arn: Optional[str] = None
     try:
-        from ..catalog import managed
+        from ...catalog import managed
 
         policy = managed.managed_policy(name)
         arn = getattr(policy, "arn", None) if policy is not None else None

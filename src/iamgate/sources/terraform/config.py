@@ -6,7 +6,7 @@ calls is a root and is evaluated: variables from the manifest's ``variables``, t
 resources (with ``count`` and ``for_each`` instances), data sources (``aws_caller_identity``,
 ``aws_partition``, ``aws_region``, ``aws_iam_policy_document``, AWS managed ``aws_iam_policy``) and
 local child modules with their inputs and outputs. Attributes known only after apply are
-synthesized in the right shape (``tf_resources.synthesize``); what cannot be known stays
+synthesized in the right shape (``resources.synthesize``); what cannot be known stays
 ``Unknown`` and ends as an ``unresolved`` finding. Remote modules are unresolved.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ..model import Finding, Inventory, Location, Unresolved, merge
-from . import ReadOptions
-from .intrinsics import Partial, Unknown, unknowns_in
+from ...model import Finding, Inventory, Location, Unresolved, merge
+from .. import ReadOptions
+from ..values import Partial, Unknown, unknowns_in
 
 MAX_MODULE_DEPTH = 8
 _META = ("__line__", "__attr_lines__")
@@ -121,7 +121,7 @@ class Module:
         self.is_root = root
         self.depth = depth
         self.scope = Scope(self)
-        self.resources: List[Any] = []  # tf_resources.TfResource, filled by instances()
+        self.resources: List[Any] = []  # resources.TfResource, filled by instances()
         self._roots: Dict[str, Any] = {}
         self.children: Dict[str, Any] = {}  # filled below; references to module.* made meanwhile wait
         self.variables = self._variables()
@@ -133,7 +133,7 @@ class Module:
     # ------------------------------------------------------------------ values
 
     def evaluate(self, raw: Any, scope: Optional[Scope] = None, line: Optional[int] = None) -> Any:
-        from .hcl_eval import evaluate
+        from .evaluate import evaluate
         return evaluate(raw, scope or self.scope, line=line)
 
     def root_value(self, name: str) -> Any:
@@ -218,14 +218,14 @@ class Module:
                     "endpoint": f"ec2.{opts.region}.amazonaws.com"}
         if dtype == "aws_iam_policy_document":
             values = self.evaluate_block(block.body, scope)
-            from .tf_resources import policy_document_json
+            from .policy_document import policy_document_json
             doc = policy_document_json(values, _evaluated_line_of(values, self._line_of(block)),
                                        file=getattr(block, "file", None))
             return {"json": doc, "minified_json": doc, "id": Unknown(f"data.{dtype}.{name}.id")}
         if dtype == "aws_iam_policy":
             return self._data_iam_policy(block, scope)
         if dtype == "template_file":  # the legacy template provider: rendered like templatefile()
-            from .hcl_eval import MapScope, evaluate_expression
+            from .evaluate import MapScope, evaluate_expression
             values = self.evaluate_block(block.body, scope)
             rendered = evaluate_expression("templatestring(t, v)", MapScope({"t": values.get("template"),
                                                                               "v": values.get("vars") or {}}),
@@ -234,7 +234,7 @@ class Module:
         return Unknown(f"data.{dtype}.{name} (read from AWS at plan time)", block.line)
 
     def _data_iam_policy(self, block: Any, scope: "Scope") -> Any:
-        from ..catalog.managed import managed_policy
+        from ...catalog.managed import managed_policy
         values = self.evaluate_block(block.body, scope)
         ref = values.get("arn") or values.get("name")
         found = managed_policy(ref) if isinstance(ref, str) else None
@@ -382,7 +382,7 @@ class Module:
         return f"{self.address}.{base}" if self.address else base
 
     def _instance(self, block: Any, index: Any, scope: Scope) -> Dict[str, Any]:
-        from .tf_resources import TfResource, synthesize
+        from .resources import TfResource, synthesize
         rtype, name = block.labels
         values = self.evaluate_block(block.body, scope)
         address = self._address(block, index)
@@ -626,7 +626,7 @@ def _parse_files(paths: Sequence[str], display: Callable[[str], str]) -> Dict[st
 
 
 def _evaluate_root(reader: TreeReader, mf: ModuleFiles, options: ReadOptions) -> Inventory:
-    from .tf_resources import build_inventory
+    from .inventory import build_inventory
     root = Module(reader, mf, "", {}, True, 0)
     root.evaluate_all()
     resources = root.all_resources()

@@ -4,14 +4,14 @@ A plan is recognised by its content (``format_version`` with ``planned_values`` 
 ``resource_changes``), whatever the file is called. Its resources are read from
 ``planned_values`` (every module, recursively) and data sources also from ``prior_state`` (where
 ``terraform plan`` leaves those it read); ``resource_changes[].change.after_unknown`` marks what
-is known only after apply. The resources then go through ``tf_resources.build_inventory``, like
+is known only after apply. The resources then go through ``inventory.build_inventory``, like
 those of the HCL reader.
 
 What is known only after apply:
 
 - An attribute the configuration does not set (``arn``, ``id``, a role's computed
   ``inline_policy`` or ``managed_policy_arns``, a topic's default ``policy``) is left out, so that
-  the provider's value is synthesized as for HCL (``tf_resources.synthesize``).
+  the provider's value is synthesized as for HCL (``resources.synthesize``).
 - An attribute the configuration sets to a single reference — ``policy =
   data.aws_iam_policy_document.x.json``, ``role = aws_iam_role.r.name``, ``bucket =
   aws_s3_bucket.b.id`` — takes the referenced value (the data source's document rendered from its
@@ -19,7 +19,7 @@ What is known only after apply:
   because the plan's ``configuration`` lists the references of an expression but not the
   expression itself. This is done only for the arguments that link IAM resources together
   (``LINKS``, ``LINK_LISTS``, ``POLICY_ARGUMENTS``, ``POLICY_LISTS``) of the types
-  ``tf_resources`` reads, where a bare reference is the way code is written, and only when the
+  ``inventory`` reads, where a bare reference is the way code is written, and only when the
   referenced value has the right shape (a policy document for a policy argument). A list element
   is linked only when it is the list's one unknown element and the expression its one reference;
   the elements of ``resources`` in a policy document are never linked (``"${x.arn}/*"`` has the
@@ -35,12 +35,13 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
-from ..model import Finding, Inventory, Location
-from . import ReadOptions
-from .intrinsics import Partial, Unknown, unknowns_in
-from .jsonpos import JsonError, Positions, load
-from .tf_resources import (ATTACHMENTS, CONSTRAINTS, KINDS, RESOURCE_POLICIES, TfResource, build_inventory,
-                           policy_document_json, synthesize)
+from ...model import Finding, Inventory, Location
+from .. import ReadOptions
+from ..jsonpos import JsonError, Positions, load
+from ..values import Partial, Unknown, unknowns_in
+from .inventory import ATTACHMENTS, CONSTRAINTS, RESOURCE_POLICIES, build_inventory
+from .policy_document import policy_document_json
+from .resources import KINDS, TfResource, synthesize
 
 __all__ = ["read", "looks_like_plan", "LINKS", "LINK_LISTS", "POLICY_ARGUMENTS", "POLICY_LISTS"]
 

@@ -3,7 +3,7 @@
 A template is recognised by its content (``Resources`` of typed resources, or
 ``AWSTemplateFormatVersion``), whatever its extension. SAM templates are first expanded into the
 IAM resources SAM generates (``sam.py``). Values are resolved as CloudFormation would resolve them
-(``intrinsics.py``, ``cfn_resources.py``); what cannot be resolved offline stays visibly unresolved.
+(``intrinsics.py``, ``resources.py``); what cannot be resolved offline stays visibly unresolved.
 
 Covered: ``AWS::IAM::Role``/``User``/``Group`` with inline ``Policies``, ``ManagedPolicyArns``,
 ``PermissionsBoundary`` and ``Tags``; ``AWS::IAM::Policy``/``ManagedPolicy``/``RolePolicy``/
@@ -17,14 +17,15 @@ import os
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..model import Finding, Inventory, Location, Policy, Principal, ResourcePolicy, Unresolved, merge
-from ..policy import PolicyError, unresolved_policy
-from ..validate import about_unresolved, all_unknown, review, validate_document
-from . import ReadOptions
-from .cfn_resources import Names
-from .cfn_yaml import LDict, LList, TemplateError, line_of, load_template_text, looks_like_template
-from .documents import Attached, build_policy, managed_policy_for, starred
-from .intrinsics import Partial, Resolver, Settings, Unknown, unknowns_in
+from ...model import Finding, Inventory, Location, Policy, Principal, ResourcePolicy, Unresolved, merge
+from ...policy import PolicyError, unresolved_policy
+from ...validate import about_unresolved, all_unknown, review, validate_document
+from .. import ReadOptions
+from ..documents import Attached, build_policy, managed_policy_for, starred
+from ..values import Partial, Unknown, unknowns_in
+from .intrinsics import Resolver, Settings
+from .loader import LDict, LList, TemplateError, line_of, load_template_text, looks_like_template
+from .resources import Names
 
 SERVERLESS = "AWS::Serverless-2016-10-31"
 MAX_DEPTH = 5
@@ -275,7 +276,7 @@ class Template:
 
     def _references(self) -> Tuple[Tuple[str, str], ...]:
         """``Name`` (Ref) and ``Name.Attr`` (GetAtt) of every resource whose values are known."""
-        from .cfn_resources import KINDS
+        from .resources import KINDS
         out: List[Tuple[str, str]] = []
         for logical, res in self.resources.items():
             if not isinstance(res, dict) or not self._exists(logical, res):
@@ -580,7 +581,7 @@ def _own_arn(attr: str, prop: str) -> Target:
 
 def _bucket(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
     bucket = t.resolve(props.get("Bucket"))
-    from .intrinsics import concat
+    from ..values import concat
     arn = concat([f"arn:{t.settings.partition}:s3:::", bucket]) if isinstance(bucket, (str, Partial, Unknown)) \
         else Unknown(f"{logical}.Bucket")
     return [(arn, props.get("PolicyDocument"))]
@@ -637,14 +638,14 @@ def _logs(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any
 
 
 def _rest_api(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
-    from .intrinsics import concat
+    from ..values import concat
     s = t.settings
     arn = concat([f"arn:{s.partition}:execute-api:{s.region}:{s.account or '*'}:", t.names.ref(logical)])
     return [(arn, props.get("Policy"))] if "Policy" in props else []
 
 
 def _event_bus_policy(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
-    from .intrinsics import concat
+    from ..values import concat
     s = t.settings
     bus = t.resolve(props.get("EventBusName", "default"))
     arn = bus if isinstance(bus, str) and bus.startswith("arn:") else \
@@ -702,7 +703,7 @@ def _lambda_permission(t: Template, logical: str, res: Mapping[str, Any], props:
         action: Any = "lambda:GetLayerVersion"
     else:
         fn = t.resolve(props.get("FunctionName"))
-        from .intrinsics import concat
+        from ..values import concat
         fn_text = t.text(fn) or ""
         if fn_text.startswith("arn:"):
             target = fn
