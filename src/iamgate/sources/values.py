@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Union
 
+from ..model import ResourceRef
+
 
 @dataclass(frozen=True)
 class Unknown:
@@ -74,4 +76,22 @@ def unknowns_in(value: Any) -> List[Unknown]:
     return []
 
 
-__all__ = ["Unknown", "Partial", "NO_VALUE", "Value", "concat", "unknowns_in"]
+def plain_data(value: Any) -> Any:
+    """A resolved value as ``Resource.properties`` holds it: plain dicts, lists, strings, numbers,
+    booleans and None, in which what could not be resolved offline (an ``Unknown``, a ``Partial``)
+    is None; ``ResourceRef``s are kept. A dict's entries are read without computing any that are
+    computed on access."""
+    if isinstance(value, (Unknown, Partial)):
+        return None
+    if value is None or isinstance(value, (bool, int, float, ResourceRef)):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): plain_data(v) for k, v in dict.items(value)}
+    if isinstance(value, (list, tuple)):
+        return [plain_data(v) for v in value]
+    return None
+
+
+__all__ = ["Unknown", "Partial", "NO_VALUE", "Value", "concat", "unknowns_in", "plain_data"]
