@@ -8,6 +8,13 @@ resources (with ``count`` and ``for_each`` instances), data sources (``aws_calle
 local child modules with their inputs and outputs. Attributes known only after apply are
 synthesized in the right shape (``resources.synthesize``); what cannot be known stays
 ``Unknown`` and ends as an ``unresolved`` finding. Remote modules are unresolved.
+
+Each managed resource instance is also listed in ``Inventory.resources`` by its address
+(``module.x.aws_y.z["key"]``; data sources are not resources). An argument written as one
+reference to an attribute of a resource of the same module (``aws_sqs_queue.jobs.arn``,
+``aws_sqs_queue.q[0].arn``), or such an element of a list or object written out in place, is kept
+there as a ``ResourceRef``; a value passed through a variable, local or module output is its value,
+and references inside ``dynamic`` blocks are not followed.
 """
 from __future__ import annotations
 
@@ -122,6 +129,7 @@ class Module:
         self.depth = depth
         self.scope = Scope(self)
         self.resources: List[Any] = []  # resources.TfResource, filled by instances()
+        self._blocks: Optional[Dict[Tuple[str, str], Any]] = None  # (type, name) -> resource block
         self._roots: Dict[str, Any] = {}
         self.children: Dict[str, Any] = {}  # filled below; references to module.* made meanwhile wait
         self.variables = self._variables()
@@ -267,8 +275,13 @@ class Module:
             return line
         return line_of
 
-    def evaluate_block(self, body: Mapping[str, Any], scope: Scope) -> Dict[str, Any]:
-        """A block body evaluated: attributes, nested blocks (lists of dicts) and dynamic blocks."""
+    def evaluate_block(self, body: Mapping[str, Any], scope: Scope,
+                       references: Optional[Dict[Tuple[Any, ...], Tuple[str, str]]] = None,
+                       path: Tuple[Any, ...] = ()) -> Dict[str, Any]:
+        """A block body evaluated: attributes, nested blocks (lists of dicts) and dynamic blocks.
+
+        With ``references``, each argument written as a reference to another resource's attribute is
+        recorded there by its path in the result (not inside dynamic blocks)."""
         out: Dict[str, Any] = {}
         line = body.get("__line__") if isinstance(body, dict) else None
         attr_lines = (body.get("__attr_lines__") or {}) if isinstance(body, dict) else {}
@@ -283,9 +296,13 @@ class Module:
                         out.setdefault(label, []).extend(self._dynamic(label, spec, scope))
                 continue
             if _is_block_list(raw):
-                out.setdefault(key, []).extend(self.evaluate_block(b, scope) for b in raw)
+                blocks = out.setdefault(key, [])
+                for b in raw:
+                    blocks.append(self.evaluate_block(b, scope, references, path + (key, len(blocks))))
                 continue
             out[key] = self.evaluate(raw, scope, attr_lines.get(key, line))
+            if references is not None:
+                self._note_references(raw, scope, path + (key,), references)
         if line:
             out["__line__"] = line
         return out
@@ -384,7 +401,8 @@ class Module:
     def _instance(self, block: Any, index: Any, scope: Scope) -> Dict[str, Any]:
         from .resources import TfResource, synthesize
         rtype, name = block.labels
-        values = self.evaluate_block(block.body, scope)
+        references: Dict[Tuple[Any, ...], Tuple[str, str]] = {}
+        values = self.evaluate_block(block.body, scope, references)
         address = self._address(block, index)
         computed = synthesize(rtype, name, values, self.reader.options, address)
         merged = dict(computed)
@@ -394,8 +412,66 @@ class Module:
                 merged[k] = v
         self.resources.append(TfResource(address=address, mode="managed", type=rtype, name=name,
                                          module=self.address, index=index, values=values,
-                                         location=self.block_location(block), line_of=self._line_of(block)))
+                                         location=self.block_location(block), line_of=self._line_of(block),
+                                         references=references))
         return merged
+
+    def _note_references(self, raw: Any, scope: Scope, path: Tuple[Any, ...],
+                         out: Dict[Tuple[Any, ...], Tuple[str, str]]) -> None:
+        """Where an argument (or an element of a list or object written out in place) is written as one
+        reference to an attribute of a resource of this module (``aws_sqs_queue.jobs.arn``,
+        ``"${aws_sqs_queue.jobs[0].arn}"``): the referenced (address, attribute), by path."""
+        if isinstance(raw, list):
+            for i, item in enumerate(raw):
+                self._note_references(item, scope, path + (i,), out)
+            return
+        if isinstance(raw, dict):
+            for key, item in raw.items():
+                key = _unquote(key)
+                if isinstance(key, str) and not key.startswith(("${", "__", '"')):
+                    self._note_references(item, scope, path + (key,), out)
+            return
+        if not isinstance(raw, str) or "." not in raw:
+            return
+        from .expressions import HclSyntaxError, Interp, Template, parse
+        try:
+            node = parse(raw)
+        except HclSyntaxError:
+            return
+        if isinstance(node, Template) and len(node.parts) == 1 and isinstance(node.parts[0], Interp):
+            node = node.parts[0].expr
+        found = self._reference(node, scope)
+        if found is not None:
+            out[path] = found
+
+    def _reference(self, node: Any, scope: Scope) -> Optional[Tuple[str, str]]:
+        """(address, attribute) of ``type.name[index].attribute``, a resource of this module."""
+        from .expressions import Lit, Traversal, Var
+        if not isinstance(node, Traversal) or not isinstance(node.base, Var) or not node.steps \
+                or node.steps[0][0] != "attr":
+            return None
+        if self._blocks is None:
+            self._blocks = {(b.labels[0], b.labels[1]): b for b in self.resource_blocks()}
+        block = self._blocks.get((node.base.name, node.steps[0][1]))
+        rest = node.steps[1:]
+        if block is None or not rest:
+            return None
+        index = None
+        if rest[0][0] == "index":
+            index_node = rest[0][1]
+            if isinstance(index_node, Lit):
+                index = index_node.value
+            else:
+                from .evaluate import evaluate_expression
+                index = evaluate_expression(index_node.text, scope)  # type: ignore[arg-type]
+            if isinstance(index, bool) or not isinstance(index, (int, str)):
+                return None
+            rest = rest[1:]
+        elif "count" in block.body or "for_each" in block.body:
+            return None  # all the instances, not one resource
+        if len(rest) != 1 or rest[0][0] != "attr":
+            return None
+        return self._address(block, index), rest[0][1]
 
     def block_location(self, block: Any) -> Location:
         return Location(getattr(block, "file", self.directory), block.line)

@@ -4,7 +4,8 @@ HCL reader (``config.py``) and the plan reader (``plan.py``) that gives resource
 ``build_inventory(resources, options, path)`` gives the IAM meaning of a list of ``TfResource``:
 roles and users with inline, attached and managed policies, boundaries, trust policies and tags;
 the resource policies in ``RESOURCE_POLICIES``; AWS Organizations SCPs and RCPs as guardrails;
-the ``type.name.attr`` references a manifest may use.
+the ``type.name.attr`` references a manifest may use; every managed resource as a ``Resource``
+(its ARN as synthesized or planned, its arguments with ``TfResource.references`` as ``ResourceRef``).
 
 Approximations, each on the side of "unknown" rather than "allowed":
 
@@ -28,12 +29,13 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ...model import Finding, Inventory, Location, Policy, Principal, ResourcePolicy, Statement, Unresolved
+from ...model import (Finding, Inventory, Location, Policy, Principal, Resource, ResourcePolicy, ResourceRef,
+                      Statement, Unresolved)
 from ...policy import PolicyError, unresolved_policy
 from ...validate import about_unresolved, all_unknown, review, validate_document
 from .. import ReadOptions
 from ..documents import Attached, build_policy, from_json_string, managed_policy_for, starred
-from ..values import Partial, Unknown, concat, unknowns_in
+from ..values import Partial, Unknown, concat, plain_data, unknowns_in
 from .policy_document import policy_document_json
 from .resources import ACCOUNT_UNKNOWN, DATA_KINDS, TfResource, synthesize
 
@@ -528,6 +530,19 @@ class _Builder:
                     out.extend((f"{prefix}.{attr}", value) for prefix in prefixes)
         return out
 
+    # ---------------------------------------------------------------- resources
+
+    def _resources(self) -> List[Resource]:
+        """Every managed resource instance (data sources are not resources), by its address."""
+        out: List[Resource] = []
+        for r in self.resources:
+            if r.mode != "managed":
+                continue
+            arn = self.get(r, "arn")
+            out.append(Resource(id=r.address, type=r.type, arn=str(arn) if isinstance(arn, str) else None,
+                                properties=_properties(r.values, r.references), location=r.location))
+        return out
+
     # ---------------------------------------------------------------- all
 
     def build(self) -> Inventory:
@@ -540,7 +555,30 @@ class _Builder:
         return Inventory(principals=tuple(principals), policies=tuple(customer + standalone),
                          resource_policies=tuple(resource_policies), scp=scp, rcp=rcp,
                          unresolved=tuple(_dedupe_unresolved(self.unresolved)), problems=tuple(self.problems),
-                         references=tuple(self._references()))
+                         references=tuple(self._references()), resources=tuple(self._resources()))
+
+
+# meta-arguments: how Terraform manages a resource, not what the resource is
+_META_ARGUMENTS = frozenset({"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner",
+                             "connection"})
+
+
+def _properties(values: Mapping[str, Any], references: Mapping[Tuple[Any, ...], Tuple[str, str]]
+                ) -> Dict[str, Any]:
+    """A resource's arguments as ``Resource.properties``: plain data, unknowns as None, and a
+    ``ResourceRef`` where the code refers to another resource's attribute (``value``: what that
+    attribute resolved to, when it is a known string)."""
+    def walk(value: Any, path: Tuple[Any, ...]) -> Any:
+        if path in references:
+            address, attribute = references[path]
+            return ResourceRef(address, attribute, str(value) if isinstance(value, str) else None)
+        if isinstance(value, dict):
+            return {str(k): walk(v, path + (k,)) for k, v in dict.items(value) if not str(k).startswith("__")}
+        if isinstance(value, list):
+            return [walk(v, path + (i,)) for i, v in enumerate(value)]
+        return plain_data(value)
+    return {str(k): walk(v, (k,)) for k, v in values.items()
+            if not str(k).startswith("__") and k not in _META_ARGUMENTS}
 
 
 def _show(value: Any) -> str:

@@ -28,6 +28,12 @@ What is known only after apply:
 
 Locations are the plan file's own lines (a plan does not say where in the ``.tf`` files a
 resource was written).
+
+``Inventory.resources`` lists every managed resource of ``planned_values`` by its address, with
+its planned values as properties: an argument known only after apply is None, and an attribute
+the configuration does not set and the plan does not know yet is left out (the provider's, as
+above). An argument the configuration writes as one reference to an attribute of another managed
+resource in the plan is a ``ResourceRef``.
 """
 from __future__ import annotations
 
@@ -410,7 +416,33 @@ class _Plan:
     def read(self) -> Inventory:
         self._collect()
         self._resolve_slots()
+        for entry in self.entries:
+            if entry.resource.mode == "managed":
+                config = self._config_of(entry.resource)
+                self._note_references(entry.resource, config.get("expressions") if isinstance(config, Mapping)
+                                      else None, ())
         return build_inventory([e.resource for e in self.entries], self.options, self.path)
+
+    def _note_references(self, r: TfResource, expressions: Any, path: Tuple[Any, ...]) -> None:
+        """Where the configuration writes an argument as one reference to an attribute of another
+        resource in the plan (``aws_sqs_queue.jobs.arn``): the referenced (address, attribute)."""
+        if not isinstance(expressions, Mapping):
+            return
+        for key, expr in expressions.items():
+            if isinstance(expr, list):  # nested blocks: one expression object each
+                for i, block in enumerate(expr):
+                    self._note_references(r, block, path + (key, i))
+                continue
+            ref = _single_reference(expr)
+            m = _REF.match(ref) if ref is not None else None
+            if m is None or m.group(1):  # not a resource attribute, or a data source's
+                continue
+            _, rtype, name, index, attr = m.groups()
+            address = f"{rtype}.{name}{index or ''}"
+            address = f"{r.module}.{address}" if r.module else address
+            target = self.by_address.get(address)
+            if target is not None and target.resource.mode == "managed":
+                r.references[path + (key,)] = (address, attr)
 
 
 def _has_unknown(marks: Any) -> bool:

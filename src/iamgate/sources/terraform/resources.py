@@ -44,6 +44,9 @@ class TfResource:
     values: Dict[str, Any] = field(default_factory=dict)
     location: Location = field(default_factory=lambda: Location(""))
     line_of: LineOf = field(default=lambda path: None, repr=False, compare=False)
+    # path into ``values`` -> (address, attribute) where the code writes a reference to another
+    # resource's attribute (``aws_sqs_queue.jobs.arn``): Resource.properties keeps it as a ResourceRef
+    references: Dict[Tuple[Any, ...], Tuple[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def relative(self) -> str:
