@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_terraform_parse.py [DIR] [--runs N]
 
 Default DIR: ../shared/corpus/terraform. Every ``*.tf`` and ``*.tf.json`` file under DIR is read
-and parsed with ``iamgate.sources.hcl.parse_many``, each run in a fresh process, as a user or a
+and parsed with ``iamgate.sources.terraform.hcl.parse_many``, each run in a fresh process, as a user or a
 pre-commit hook runs iamgate: a cold run gets a new, empty temporary cache directory
 (``IAMGATE_CACHE_DIR``); the warm run that follows reuses it. The best of N cold/warm pairs is
 kept, both as whole-process wall time and as the time spent inside the process (file reading
@@ -35,7 +35,7 @@ def terraform_files(root: str) -> List[str]:
 def child(root: str) -> None:
     """One run: read and parse everything under ``root``; print what happened as JSON."""
     start = time.perf_counter()
-    from iamgate.sources.hcl import HclError, parse_many
+    from iamgate.sources.terraform.hcl import HclError, parse_many
 
     imported = time.perf_counter()
     items: List[Tuple[str, str]] = []

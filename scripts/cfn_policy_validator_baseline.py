@@ -6,8 +6,8 @@
 It runs the parser offline (its ``parse`` function with a fixed account, region and partition, and
 AWS managed policies answered from iamgate's vendored snapshot instead of the IAM API) and
 writes, per template, the principals with their policy statement counts and the resource policies
-it found. tests/sources/test_cfn_baseline.py checks that iamgate finds at least as much. Templates the
-parser rejects are recorded with the error, so the test can skip them.
+it found. tests/sources/cloudformation/test_cfn_baseline.py checks that iamgate finds at least as
+much. Templates the parser rejects are recorded with the error, so the test can skip them.
 """
 import json
 import os

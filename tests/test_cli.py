@@ -256,3 +256,30 @@ def test_diff_command_exit_codes(tmp_path, monkeypatch, capsys):
     assert "sqs:ReceiveMessage" in out and "WorkerRole" in out
     rc, _, err = run(capsys, "diff", "no-such-ref")
     assert rc == 2 and "no-such-ref" in err
+
+
+def test_inventory_json_lists_resources(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(ROOT)
+    rc, out, _ = run(capsys, "inventory", "--manifest", "examples/cloudformation/iamgate.yaml",
+                     "examples/cloudformation", "--format", "json")
+    assert rc == 0
+    resources = {r["id"]: r for r in json.loads(out)["resources"]}
+    assert len(resources) == 7
+    template = os.path.join("examples", "cloudformation", "orders-stack.yaml")
+    with open(template) as fh:
+        line = [i for i, text in enumerate(fh, 1) if text.strip() == "JobsQueue:"][0]
+    assert resources["JobsQueue"] == {
+        "id": "JobsQueue", "type": "AWS::SQS::Queue",
+        "arn": "arn:aws:sqs:eu-west-1:111122223333:orders-stack-JobsQueue-C46EF90E4E96",
+        "location": {"file": template, "line": line}}
+    assert resources["InvoicesBucketPolicy"]["arn"] is None
+
+    rc, out, _ = run(capsys, "inventory", "--manifest", "examples/terraform/iamgate.yaml", "examples/terraform",
+                     "--format", "json")
+    assert rc == 0
+    resources = {r["id"]: r for r in json.loads(out)["resources"]}
+    assert resources["module.worker.aws_iam_role.this"]["type"] == "aws_iam_role"
+    assert resources["module.worker.aws_iam_role.this"]["location"]["file"] == os.path.join(
+        "examples", "terraform", "modules", "worker", "main.tf")
+    assert not [r for r in resources if r.startswith("data.")]

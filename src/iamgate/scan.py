@@ -17,12 +17,12 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".terraform", "node_modules", "cdk
 # (file name endings, "module:function") — the function takes (display path, text, ReadOptions)
 # and returns an Inventory, or None when the file is not of its kind. Readers are tried in order.
 READERS: Tuple[Tuple[Tuple[str, ...], str], ...] = (
-    ((".json",), "iamgate.sources.terraform_plan:read"),
+    ((".json",), "iamgate.sources.terraform.plan:read"),
     ((".json",), "iamgate.sources.iam_json:read"),
     ((".yaml", ".yml", ".json", ".template"), "iamgate.sources.cloudformation:read"),
 )
 
-# Terraform files are read together, a directory being a module (sources/terraform.py)
+# Terraform files are read together, a directory being a module (sources/terraform/config.py)
 TERRAFORM = (".tf", ".tf.json")
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -121,7 +121,7 @@ def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None) 
     others = [f for f in files if not f.lower().endswith(TERRAFORM)]
     parts = [read_file(f, f in explicit, options) for f in others]
     if terraform:
-        from .sources.terraform import read_modules
+        from .sources.terraform.config import read_modules
         roots = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
         parts.append(read_modules(terraform, options, display_path, roots))
     return merge(parts)

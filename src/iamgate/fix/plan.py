@@ -202,7 +202,7 @@ class _Context:
                 data = json.loads(stripped)
             except ValueError:
                 return "none"
-            from ..sources.cfn_yaml import looks_like_template
+            from ..sources.cloudformation.loader import looks_like_template
             from ..sources.iam_json import is_gaad
             if is_gaad(data):
                 return "gaad"
@@ -220,7 +220,7 @@ class _Context:
     def template(self, file: str) -> Any:
         key = (file, "template")
         if key not in self._parsed:
-            from ..sources.cfn_yaml import TemplateError, load_template_text
+            from ..sources.cloudformation.loader import TemplateError, load_template_text
             text = self.read(file)
             try:
                 self._parsed[key] = load_template_text(text) if text is not None else None

@@ -40,6 +40,8 @@ def as_dict(inv: Inventory) -> Dict[str, Any]:
         "policies": [_policy(p) for p in inv.policies],
         "resource_policies": [{"resource": r.resource, "type": r.type, "statements": len(r.policy.statements),
                                "location": _loc(r.location)} for r in inv.resource_policies],
+        "resources": [{"id": r.id, "type": r.type, "arn": r.arn, "location": _loc(r.location)}
+                      for r in inv.resources],
         "guardrails": {"scp": [[_policy(p) for p in level] for level in inv.scp],
                        "rcp": [[_policy(p) for p in level] for level in inv.rcp]},
         "unresolved": [dict(_loc(u.location) or {}, expression=u.expression) for u in inv.unresolved],

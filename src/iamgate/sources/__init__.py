@@ -1,4 +1,10 @@
-"""Input readers: one module per input format; each: (display path, text, settings) -> Inventory.
+"""Input readers: each: (display path, text, settings) -> Inventory.
+
+One folder per format family, read top-down as the pipeline: ``cloudformation/`` (templates and
+SAM), ``terraform/`` (HCL configurations and plan JSON); ``iam_json.py`` (policy files, CLI
+envelopes, account exports). What the families share: ``values.py`` (``Unknown``, ``Partial``: what
+could not be resolved offline), ``documents.py`` (a resolved document -> ``Policy``) and
+``jsonpos.py`` (JSON with positions).
 
 A reader returns ``None`` for a file that is not of its kind, so that another may try it.
 Readers import ``model``, ``policy`` and ``catalog`` only: they never decide, lint or render.

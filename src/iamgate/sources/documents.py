@@ -15,7 +15,7 @@ from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 from ..model import Location, Policy, Statement, Unresolved
 from ..policy import UNKNOWN_ELEMENTS, PolicyError, parse_statement, unresolved_policy
-from .intrinsics import Partial, Unknown, unknowns_in
+from .values import Partial, Unknown, unknowns_in
 
 _ELEMENT_OF = {"Action": "Action", "NotAction": "Action", "Resource": "Resource", "NotResource": "Resource",
                "Principal": "Principal", "NotPrincipal": "Principal", "Condition": "Condition",
@@ -37,7 +37,7 @@ def starred(value: Any) -> Any:
     return value
 
 
-def _from_json_string(value: Any) -> Tuple[Any, List[Unknown]]:
+def from_json_string(value: Any) -> Tuple[Any, List[Unknown]]:
     """A document given as a JSON string (``!Sub`` JSON, ``jsonencode`` output) parsed, with its
     unknown pieces kept as Unknowns where they stood."""
     if isinstance(value, str):
@@ -86,7 +86,7 @@ def build_policy(value: Any, name: str, kind: str, location: Location,
     unknowns: List[Unknown] = []
     if isinstance(value, (str, Partial)):
         try:
-            value, holes = _from_json_string(value)
+            value, holes = from_json_string(value)
         except ValueError as e:
             raise PolicyError(f"the policy document is a string that is not JSON ({e})") from None
         unknowns.extend(holes)

@@ -1,4 +1,4 @@
-"""Tests for iamgate.sources.hcl: values as python-hcl2 gives them, exact lines, .tf.json
+"""Tests for iamgate.sources.terraform.hcl: values as python-hcl2 gives them, exact lines, .tf.json
 normalisation, the parse cache (never trusted) and parse_many."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any, Dict, List
 
 import pytest
 
-from iamgate.sources import hcl
-from iamgate.sources.hcl import (
+from iamgate.sources.terraform import hcl
+from iamgate.sources.terraform.hcl import (
     ATTR_LINES_KEY,
     LINE_KEY,
     HclError,

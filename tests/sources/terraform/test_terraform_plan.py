@@ -7,10 +7,10 @@ import pytest
 
 from iamgate.model import Location
 from iamgate.sources import ReadOptions
-from iamgate.sources.terraform_plan import read
-from iamgate.sources.tf_resources import generated_name
+from iamgate.sources.terraform.plan import read
+from iamgate.sources.terraform.resources import generated_name
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "terraform"
+CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "terraform"
 VALIDATOR = CORPUS / "terraform-iam-policy-validator" / "iam_check" / "test"
 CHECKOV = CORPUS / "checkov" / "tests" / "terraform" / "runner" / "resources"
 ACCOUNT = "111122223333"

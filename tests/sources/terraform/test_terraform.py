@@ -8,7 +8,7 @@ from iamgate.model import Location
 from iamgate.scan import read_inventory
 from iamgate.sources import ReadOptions
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CORPUS = ROOT.parent / "shared" / "corpus" / "terraform"
 OPTS = ReadOptions(account="111122223333", region="eu-west-1")
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not present")

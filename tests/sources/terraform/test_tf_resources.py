@@ -9,10 +9,10 @@ from iamgate.engine.evaluate import PolicySet, Request, decide
 from iamgate.model import Location
 from iamgate.sources import ReadOptions
 from iamgate.sources.documents import build_policy
-from iamgate.sources.intrinsics import Partial, Unknown
-from iamgate.sources.tf_resources import (ACCOUNT_UNKNOWN, TfResource, build_inventory, generated_name,
-                                          policy_document_id, policy_document_json, policy_document_value,
-                                          queue_arn, synthesize)
+from iamgate.sources.terraform.inventory import build_inventory, queue_arn
+from iamgate.sources.terraform.policy_document import policy_document_id, policy_document_json, policy_document_value
+from iamgate.sources.terraform.resources import ACCOUNT_UNKNOWN, TfResource, generated_name, synthesize
+from iamgate.sources.values import Partial, Unknown
 
 ACCOUNT = "111122223333"
 OPTS = ReadOptions(account=ACCOUNT, region="eu-west-1")

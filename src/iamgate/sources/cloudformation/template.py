@@ -3,13 +3,20 @@
 A template is recognised by its content (``Resources`` of typed resources, or
 ``AWSTemplateFormatVersion``), whatever its extension. SAM templates are first expanded into the
 IAM resources SAM generates (``sam.py``). Values are resolved as CloudFormation would resolve them
-(``intrinsics.py``, ``cfn_resources.py``); what cannot be resolved offline stays visibly unresolved.
+(``intrinsics.py``, ``resources.py``); what cannot be resolved offline stays visibly unresolved.
 
 Covered: ``AWS::IAM::Role``/``User``/``Group`` with inline ``Policies``, ``ManagedPolicyArns``,
 ``PermissionsBoundary`` and ``Tags``; ``AWS::IAM::Policy``/``ManagedPolicy``/``RolePolicy``/
 ``UserPolicy``/``GroupPolicy`` and ``UserToGroupAddition``; instance profiles; SSO permission sets;
 the resource policies listed in ``RESOURCE_POLICIES``; StackSet ``TemplateBody`` and nested stacks
 with a local ``TemplateURL``.
+
+``Inventory.resources`` lists every resource that exists (a false ``Condition`` removes it; an
+unknown one keeps it) at its logical ID's line: its ARN as ``resources.Names.arn`` synthesizes it,
+and its ``Properties`` resolved into plain data in which each ``Ref``/``Fn::GetAtt`` of a resource of
+the same template (also inside ``Fn::If``) is a ``ResourceRef``; references inside ``Fn::Sub`` or
+``Fn::Join`` are their text, and what cannot be resolved offline is None. The resources of a
+StackSet body or nested stack are listed as ``<its logical ID>/<logical ID>``. SAM: see ``sam.py``.
 """
 from __future__ import annotations
 
@@ -17,14 +24,16 @@ import os
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..model import Finding, Inventory, Location, Policy, Principal, ResourcePolicy, Unresolved, merge
-from ..policy import PolicyError, unresolved_policy
-from ..validate import about_unresolved, all_unknown, review, validate_document
-from . import ReadOptions
-from .cfn_resources import Names
-from .cfn_yaml import LDict, LList, TemplateError, line_of, load_template_text, looks_like_template
-from .documents import Attached, build_policy, managed_policy_for, starred
-from .intrinsics import Partial, Resolver, Settings, Unknown, unknowns_in
+from ...model import (Finding, Inventory, Location, Policy, Principal, Resource, ResourcePolicy, ResourceRef,
+                      Unresolved, merge)
+from ...policy import PolicyError, unresolved_policy
+from ...validate import about_unresolved, all_unknown, review, validate_document
+from .. import ReadOptions
+from ..documents import Attached, build_policy, managed_policy_for, starred
+from ..values import NO_VALUE, Partial, Unknown, plain_data, unknowns_in
+from .intrinsics import Resolver, Settings
+from .loader import LDict, LList, TemplateError, line_of, load_template_text, looks_like_template
+from .resources import Names
 
 SERVERLESS = "AWS::Serverless-2016-10-31"
 MAX_DEPTH = 5
@@ -101,6 +110,8 @@ class Template:
         self.aliases: Dict[str, Tuple[str, ...]] = {}
         self.sam_templates: Dict[str, str] = {}  # role policy name -> the SAM policy template(s) it came from
         self.sources: Dict[str, str] = {}  # generated role -> the SAM resource type that makes it
+        self.written: Optional[Mapping[str, Any]] = None  # a SAM template's resources as written
+        self.serverless: Dict[str, Tuple[Mapping[str, Any], Any]] = {}  # SAM resource -> (it, its Properties)
         if SERVERLESS in _transforms(data) or _has_serverless_resources(data):
             # without the Transform CloudFormation rejects the template; the intent is plain, so it is
             # read as SAM and the missing Transform reported as a warning
@@ -109,6 +120,10 @@ class Template:
             original = original if isinstance(original, dict) else {}
             sam = expand(data)  # type: ignore[arg-type]
             data = sam.template
+            self.written = original
+            self.serverless = {logical: (res, sam.properties.get(logical, res.get("Properties")))
+                               for logical, res in original.items() if isinstance(res, dict)
+                               and str(res.get("Type", "")).startswith("AWS::Serverless::")}
             self.aliases = dict(sam.aliases)
             self.sam_templates = dict(sam.from_templates)
             for role, owners in self.aliases.items():
@@ -268,14 +283,15 @@ class Template:
         principals = self._roles(attached) + self._users(attached, groups) + self._permission_sets()
         resource_policies = self._resource_policies()
         inv = Inventory(principals=tuple(principals), policies=tuple(self.customer_managed.values()),
-                        resource_policies=tuple(resource_policies), references=self._references())
+                        resource_policies=tuple(resource_policies), references=self._references(),
+                        resources=tuple(self._resources()))
         nested = self._nested()
         return merge([inv, Inventory(unresolved=tuple(_dedupe(self.unresolved)), problems=tuple(self.problems))]
                       + nested)
 
     def _references(self) -> Tuple[Tuple[str, str], ...]:
         """``Name`` (Ref) and ``Name.Attr`` (GetAtt) of every resource whose values are known."""
-        from .cfn_resources import KINDS
+        from .resources import KINDS
         out: List[Tuple[str, str]] = []
         for logical, res in self.resources.items():
             if not isinstance(res, dict) or not self._exists(logical, res):
@@ -498,6 +514,66 @@ class Template:
                 out.append(built)
         return out
 
+    # ------------------------------------------------------------------ resources
+
+    def _resources(self) -> List[Resource]:
+        """Every resource of the template that exists, in the template's order (a SAM template: its
+        resources as written, then those the transform generates; see ``sam.py``)."""
+        written = self.written if self.written is not None else self.resources
+        out: List[Resource] = []
+        for logical in list(written) + [k for k in self.resources if k not in written]:
+            res, props = self.serverless.get(logical) or (self.resources.get(logical), None)
+            if not isinstance(res, dict) or not self._exists(logical, res):
+                continue
+            if logical not in self.serverless:
+                props = res.get("Properties")
+            line = (written.key_line(logical) if isinstance(written, LDict) and logical in written else None) \
+                or self._key_line(logical) or line_of(res)
+            out.append(Resource(id=self.alias_prefix + logical, type=str(res.get("Type")),
+                                arn=self.names.arn(logical),
+                                properties=self._property(props) if isinstance(props, dict) else {},
+                                location=self.loc(line)))
+        return out
+
+    def _property(self, value: Any) -> Any:
+        """A property value resolved into plain data, keeping each ``Ref``/``Fn::GetAtt`` of another
+        resource as a ``ResourceRef`` (also inside ``Fn::If``); any other intrinsic is resolved, and
+        what is not known offline is None. ``NO_VALUE`` (``Ref AWS::NoValue``) is for the caller to
+        drop."""
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            ref = self._resource_ref(key, arg, value)
+            if ref is not None:
+                return ref
+            if key == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
+                cond = self.resolver.condition(arg[0], line_of(value))
+                return None if isinstance(cond, Unknown) else self._property(arg[1] if cond else arg[2])
+            if key == "Ref" or str(key).startswith("Fn::"):
+                resolved = self.resolve(value)
+                return resolved if resolved is NO_VALUE else plain_data(resolved)
+        if isinstance(value, dict):
+            items = ((str(k), self._property(v)) for k, v in value.items())
+            return {k: v for k, v in items if v is not NO_VALUE}
+        if isinstance(value, list):
+            return [v for v in (self._property(item) for item in value) if v is not NO_VALUE]
+        return plain_data(self.resolve(value))
+
+    def _resource_ref(self, key: str, arg: Any, node: Any) -> Optional[ResourceRef]:
+        """``Ref`` or ``Fn::GetAtt`` of a resource of this template, with what it resolves to."""
+        if key == "Ref" and isinstance(arg, str) and arg not in self.resolver.parameters:
+            target, attribute = arg, None
+        elif key == "Fn::GetAtt" and isinstance(arg, (str, list)):
+            parts = arg.split(".", 1) if isinstance(arg, str) else [self.resolve(a) for a in arg]
+            if len(parts) != 2 or not all(isinstance(p, str) for p in parts):
+                return None
+            target, attribute = parts
+        else:
+            return None
+        if target not in self.resources and target not in self.serverless:
+            return None
+        value = self.resolve(node)
+        return ResourceRef(self.alias_prefix + target, attribute, value if isinstance(value, str) else None)
+
     # ------------------------------------------------------------------ nesting
 
     def _nested(self) -> List[Inventory]:
@@ -580,7 +656,7 @@ def _own_arn(attr: str, prop: str) -> Target:
 
 def _bucket(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
     bucket = t.resolve(props.get("Bucket"))
-    from .intrinsics import concat
+    from ..values import concat
     arn = concat([f"arn:{t.settings.partition}:s3:::", bucket]) if isinstance(bucket, (str, Partial, Unknown)) \
         else Unknown(f"{logical}.Bucket")
     return [(arn, props.get("PolicyDocument"))]
@@ -637,14 +713,14 @@ def _logs(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any
 
 
 def _rest_api(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
-    from .intrinsics import concat
+    from ..values import concat
     s = t.settings
     arn = concat([f"arn:{s.partition}:execute-api:{s.region}:{s.account or '*'}:", t.names.ref(logical)])
     return [(arn, props.get("Policy"))] if "Policy" in props else []
 
 
 def _event_bus_policy(t: Template, logical: str, props: Mapping[str, Any]) -> List[Tuple[Any, Any]]:
-    from .intrinsics import concat
+    from ..values import concat
     s = t.settings
     bus = t.resolve(props.get("EventBusName", "default"))
     arn = bus if isinstance(bus, str) and bus.startswith("arn:") else \
@@ -702,7 +778,7 @@ def _lambda_permission(t: Template, logical: str, res: Mapping[str, Any], props:
         action: Any = "lambda:GetLayerVersion"
     else:
         fn = t.resolve(props.get("FunctionName"))
-        from .intrinsics import concat
+        from ..values import concat
         fn_text = t.text(fn) or ""
         if fn_text.startswith("arn:"):
             target = fn

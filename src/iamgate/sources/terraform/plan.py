@@ -4,14 +4,14 @@ A plan is recognised by its content (``format_version`` with ``planned_values`` 
 ``resource_changes``), whatever the file is called. Its resources are read from
 ``planned_values`` (every module, recursively) and data sources also from ``prior_state`` (where
 ``terraform plan`` leaves those it read); ``resource_changes[].change.after_unknown`` marks what
-is known only after apply. The resources then go through ``tf_resources.build_inventory``, like
+is known only after apply. The resources then go through ``inventory.build_inventory``, like
 those of the HCL reader.
 
 What is known only after apply:
 
 - An attribute the configuration does not set (``arn``, ``id``, a role's computed
   ``inline_policy`` or ``managed_policy_arns``, a topic's default ``policy``) is left out, so that
-  the provider's value is synthesized as for HCL (``tf_resources.synthesize``).
+  the provider's value is synthesized as for HCL (``resources.synthesize``).
 - An attribute the configuration sets to a single reference — ``policy =
   data.aws_iam_policy_document.x.json``, ``role = aws_iam_role.r.name``, ``bucket =
   aws_s3_bucket.b.id`` — takes the referenced value (the data source's document rendered from its
@@ -19,7 +19,7 @@ What is known only after apply:
   because the plan's ``configuration`` lists the references of an expression but not the
   expression itself. This is done only for the arguments that link IAM resources together
   (``LINKS``, ``LINK_LISTS``, ``POLICY_ARGUMENTS``, ``POLICY_LISTS``) of the types
-  ``tf_resources`` reads, where a bare reference is the way code is written, and only when the
+  ``inventory`` reads, where a bare reference is the way code is written, and only when the
   referenced value has the right shape (a policy document for a policy argument). A list element
   is linked only when it is the list's one unknown element and the expression its one reference;
   the elements of ``resources`` in a policy document are never linked (``"${x.arn}/*"`` has the
@@ -28,6 +28,12 @@ What is known only after apply:
 
 Locations are the plan file's own lines (a plan does not say where in the ``.tf`` files a
 resource was written).
+
+``Inventory.resources`` lists every managed resource of ``planned_values`` by its address, with
+its planned values as properties: an argument known only after apply is None, and an attribute
+the configuration does not set and the plan does not know yet is left out (the provider's, as
+above). An argument the configuration writes as one reference to an attribute of another managed
+resource in the plan is a ``ResourceRef``.
 """
 from __future__ import annotations
 
@@ -35,12 +41,13 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
-from ..model import Finding, Inventory, Location
-from . import ReadOptions
-from .intrinsics import Partial, Unknown, unknowns_in
-from .jsonpos import JsonError, Positions, load
-from .tf_resources import (ATTACHMENTS, CONSTRAINTS, KINDS, RESOURCE_POLICIES, TfResource, build_inventory,
-                           policy_document_json, synthesize)
+from ...model import Finding, Inventory, Location
+from .. import ReadOptions
+from ..jsonpos import JsonError, Positions, load
+from ..values import Partial, Unknown, unknowns_in
+from .inventory import ATTACHMENTS, CONSTRAINTS, RESOURCE_POLICIES, build_inventory
+from .policy_document import policy_document_json
+from .resources import KINDS, TfResource, synthesize
 
 __all__ = ["read", "looks_like_plan", "LINKS", "LINK_LISTS", "POLICY_ARGUMENTS", "POLICY_LISTS"]
 
@@ -409,7 +416,33 @@ class _Plan:
     def read(self) -> Inventory:
         self._collect()
         self._resolve_slots()
+        for entry in self.entries:
+            if entry.resource.mode == "managed":
+                config = self._config_of(entry.resource)
+                self._note_references(entry.resource, config.get("expressions") if isinstance(config, Mapping)
+                                      else None, ())
         return build_inventory([e.resource for e in self.entries], self.options, self.path)
+
+    def _note_references(self, r: TfResource, expressions: Any, path: Tuple[Any, ...]) -> None:
+        """Where the configuration writes an argument as one reference to an attribute of another
+        resource in the plan (``aws_sqs_queue.jobs.arn``): the referenced (address, attribute)."""
+        if not isinstance(expressions, Mapping):
+            return
+        for key, expr in expressions.items():
+            if isinstance(expr, list):  # nested blocks: one expression object each
+                for i, block in enumerate(expr):
+                    self._note_references(r, block, path + (key, i))
+                continue
+            ref = _single_reference(expr)
+            m = _REF.match(ref) if ref is not None else None
+            if m is None or m.group(1):  # not a resource attribute, or a data source's
+                continue
+            _, rtype, name, index, attr = m.groups()
+            address = f"{rtype}.{name}{index or ''}"
+            address = f"{r.module}.{address}" if r.module else address
+            target = self.by_address.get(address)
+            if target is not None and target.resource.mode == "managed":
+                r.references[path + (key,)] = (address, attr)
 
 
 def _has_unknown(marks: Any) -> bool:

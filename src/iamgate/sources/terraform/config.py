@@ -6,8 +6,15 @@ calls is a root and is evaluated: variables from the manifest's ``variables``, t
 resources (with ``count`` and ``for_each`` instances), data sources (``aws_caller_identity``,
 ``aws_partition``, ``aws_region``, ``aws_iam_policy_document``, AWS managed ``aws_iam_policy``) and
 local child modules with their inputs and outputs. Attributes known only after apply are
-synthesized in the right shape (``tf_resources.synthesize``); what cannot be known stays
+synthesized in the right shape (``resources.synthesize``); what cannot be known stays
 ``Unknown`` and ends as an ``unresolved`` finding. Remote modules are unresolved.
+
+Each managed resource instance is also listed in ``Inventory.resources`` by its address
+(``module.x.aws_y.z["key"]``; data sources are not resources). An argument written as one
+reference to an attribute of a resource of the same module (``aws_sqs_queue.jobs.arn``,
+``aws_sqs_queue.q[0].arn``), or such an element of a list or object written out in place, is kept
+there as a ``ResourceRef``; a value passed through a variable, local or module output is its value,
+and references inside ``dynamic`` blocks are not followed.
 """
 from __future__ import annotations
 
@@ -15,9 +22,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ..model import Finding, Inventory, Location, Unresolved, merge
-from . import ReadOptions
-from .intrinsics import Partial, Unknown, unknowns_in
+from ...model import Finding, Inventory, Location, Unresolved, merge
+from .. import ReadOptions
+from ..values import Partial, Unknown, unknowns_in
 
 MAX_MODULE_DEPTH = 8
 _META = ("__line__", "__attr_lines__")
@@ -121,7 +128,8 @@ class Module:
         self.is_root = root
         self.depth = depth
         self.scope = Scope(self)
-        self.resources: List[Any] = []  # tf_resources.TfResource, filled by instances()
+        self.resources: List[Any] = []  # resources.TfResource, filled by instances()
+        self._blocks: Optional[Dict[Tuple[str, str], Any]] = None  # (type, name) -> resource block
         self._roots: Dict[str, Any] = {}
         self.children: Dict[str, Any] = {}  # filled below; references to module.* made meanwhile wait
         self.variables = self._variables()
@@ -133,7 +141,7 @@ class Module:
     # ------------------------------------------------------------------ values
 
     def evaluate(self, raw: Any, scope: Optional[Scope] = None, line: Optional[int] = None) -> Any:
-        from .hcl_eval import evaluate
+        from .evaluate import evaluate
         return evaluate(raw, scope or self.scope, line=line)
 
     def root_value(self, name: str) -> Any:
@@ -218,14 +226,14 @@ class Module:
                     "endpoint": f"ec2.{opts.region}.amazonaws.com"}
         if dtype == "aws_iam_policy_document":
             values = self.evaluate_block(block.body, scope)
-            from .tf_resources import policy_document_json
+            from .policy_document import policy_document_json
             doc = policy_document_json(values, _evaluated_line_of(values, self._line_of(block)),
                                        file=getattr(block, "file", None))
             return {"json": doc, "minified_json": doc, "id": Unknown(f"data.{dtype}.{name}.id")}
         if dtype == "aws_iam_policy":
             return self._data_iam_policy(block, scope)
         if dtype == "template_file":  # the legacy template provider: rendered like templatefile()
-            from .hcl_eval import MapScope, evaluate_expression
+            from .evaluate import MapScope, evaluate_expression
             values = self.evaluate_block(block.body, scope)
             rendered = evaluate_expression("templatestring(t, v)", MapScope({"t": values.get("template"),
                                                                               "v": values.get("vars") or {}}),
@@ -234,7 +242,7 @@ class Module:
         return Unknown(f"data.{dtype}.{name} (read from AWS at plan time)", block.line)
 
     def _data_iam_policy(self, block: Any, scope: "Scope") -> Any:
-        from ..catalog.managed import managed_policy
+        from ...catalog.managed import managed_policy
         values = self.evaluate_block(block.body, scope)
         ref = values.get("arn") or values.get("name")
         found = managed_policy(ref) if isinstance(ref, str) else None
@@ -267,8 +275,13 @@ class Module:
             return line
         return line_of
 
-    def evaluate_block(self, body: Mapping[str, Any], scope: Scope) -> Dict[str, Any]:
-        """A block body evaluated: attributes, nested blocks (lists of dicts) and dynamic blocks."""
+    def evaluate_block(self, body: Mapping[str, Any], scope: Scope,
+                       references: Optional[Dict[Tuple[Any, ...], Tuple[str, str]]] = None,
+                       path: Tuple[Any, ...] = ()) -> Dict[str, Any]:
+        """A block body evaluated: attributes, nested blocks (lists of dicts) and dynamic blocks.
+
+        With ``references``, each argument written as a reference to another resource's attribute is
+        recorded there by its path in the result (not inside dynamic blocks)."""
         out: Dict[str, Any] = {}
         line = body.get("__line__") if isinstance(body, dict) else None
         attr_lines = (body.get("__attr_lines__") or {}) if isinstance(body, dict) else {}
@@ -283,9 +296,13 @@ class Module:
                         out.setdefault(label, []).extend(self._dynamic(label, spec, scope))
                 continue
             if _is_block_list(raw):
-                out.setdefault(key, []).extend(self.evaluate_block(b, scope) for b in raw)
+                blocks = out.setdefault(key, [])
+                for b in raw:
+                    blocks.append(self.evaluate_block(b, scope, references, path + (key, len(blocks))))
                 continue
             out[key] = self.evaluate(raw, scope, attr_lines.get(key, line))
+            if references is not None:
+                self._note_references(raw, scope, path + (key,), references)
         if line:
             out["__line__"] = line
         return out
@@ -382,9 +399,10 @@ class Module:
         return f"{self.address}.{base}" if self.address else base
 
     def _instance(self, block: Any, index: Any, scope: Scope) -> Dict[str, Any]:
-        from .tf_resources import TfResource, synthesize
+        from .resources import TfResource, synthesize
         rtype, name = block.labels
-        values = self.evaluate_block(block.body, scope)
+        references: Dict[Tuple[Any, ...], Tuple[str, str]] = {}
+        values = self.evaluate_block(block.body, scope, references)
         address = self._address(block, index)
         computed = synthesize(rtype, name, values, self.reader.options, address)
         merged = dict(computed)
@@ -394,8 +412,66 @@ class Module:
                 merged[k] = v
         self.resources.append(TfResource(address=address, mode="managed", type=rtype, name=name,
                                          module=self.address, index=index, values=values,
-                                         location=self.block_location(block), line_of=self._line_of(block)))
+                                         location=self.block_location(block), line_of=self._line_of(block),
+                                         references=references))
         return merged
+
+    def _note_references(self, raw: Any, scope: Scope, path: Tuple[Any, ...],
+                         out: Dict[Tuple[Any, ...], Tuple[str, str]]) -> None:
+        """Where an argument (or an element of a list or object written out in place) is written as one
+        reference to an attribute of a resource of this module (``aws_sqs_queue.jobs.arn``,
+        ``"${aws_sqs_queue.jobs[0].arn}"``): the referenced (address, attribute), by path."""
+        if isinstance(raw, list):
+            for i, item in enumerate(raw):
+                self._note_references(item, scope, path + (i,), out)
+            return
+        if isinstance(raw, dict):
+            for key, item in raw.items():
+                key = _unquote(key)
+                if isinstance(key, str) and not key.startswith(("${", "__", '"')):
+                    self._note_references(item, scope, path + (key,), out)
+            return
+        if not isinstance(raw, str) or "." not in raw:
+            return
+        from .expressions import HclSyntaxError, Interp, Template, parse
+        try:
+            node = parse(raw)
+        except HclSyntaxError:
+            return
+        if isinstance(node, Template) and len(node.parts) == 1 and isinstance(node.parts[0], Interp):
+            node = node.parts[0].expr
+        found = self._reference(node, scope)
+        if found is not None:
+            out[path] = found
+
+    def _reference(self, node: Any, scope: Scope) -> Optional[Tuple[str, str]]:
+        """(address, attribute) of ``type.name[index].attribute``, a resource of this module."""
+        from .expressions import Lit, Traversal, Var
+        if not isinstance(node, Traversal) or not isinstance(node.base, Var) or not node.steps \
+                or node.steps[0][0] != "attr":
+            return None
+        if self._blocks is None:
+            self._blocks = {(b.labels[0], b.labels[1]): b for b in self.resource_blocks()}
+        block = self._blocks.get((node.base.name, node.steps[0][1]))
+        rest = node.steps[1:]
+        if block is None or not rest:
+            return None
+        index = None
+        if rest[0][0] == "index":
+            index_node = rest[0][1]
+            if isinstance(index_node, Lit):
+                index = index_node.value
+            else:
+                from .evaluate import evaluate_expression
+                index = evaluate_expression(index_node.text, scope)  # type: ignore[arg-type]
+            if isinstance(index, bool) or not isinstance(index, (int, str)):
+                return None
+            rest = rest[1:]
+        elif "count" in block.body or "for_each" in block.body:
+            return None  # all the instances, not one resource
+        if len(rest) != 1 or rest[0][0] != "attr":
+            return None
+        return self._address(block, index), rest[0][1]
 
     def block_location(self, block: Any) -> Location:
         return Location(getattr(block, "file", self.directory), block.line)
@@ -626,7 +702,7 @@ def _parse_files(paths: Sequence[str], display: Callable[[str], str]) -> Dict[st
 
 
 def _evaluate_root(reader: TreeReader, mf: ModuleFiles, options: ReadOptions) -> Inventory:
-    from .tf_resources import build_inventory
+    from .inventory import build_inventory
     root = Module(reader, mf, "", {}, True, 0)
     root.evaluate_all()
     resources = root.all_resources()

@@ -72,8 +72,8 @@ from types import SimpleNamespace
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .jsonpos import JsonError, Positions
-from .jsonpos import load as load_json
+from ..jsonpos import JsonError, Positions
+from ..jsonpos import load as load_json
 
 __all__ = [
     "ATTR_LINES_KEY",

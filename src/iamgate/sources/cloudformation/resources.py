@@ -11,8 +11,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from .cfn_yaml import line_of
-from .intrinsics import Partial, Settings, Unknown, concat
+from ..values import Partial, Unknown, concat
+from .intrinsics import Settings
+from .loader import line_of
 
 _P, _R, _A = "{partition}", "{region}", "{account}"
 
@@ -209,3 +210,21 @@ class Names:
         if fmt is None:
             return Unknown(f"Fn::GetAtt {logical}.{attribute}", line_of(r))
         return self._fill(fmt, logical)
+
+    def arn(self, logical: str) -> Optional[str]:
+        """The resource's ARN as its ``Arn`` attribute (or another ARN-valued attribute, or its
+        ``Ref`` where that is the ARN) synthesizes it; None when the type has none here or a piece of
+        it is not known."""
+        r = self._resource(logical)
+        kind = KINDS.get(str(r.get("Type"))) if r else None
+        if kind is None:
+            return None
+        found: Any = None
+        for attribute in ["Arn"] + [a for a in kind.attrs if a.endswith("Arn") and a not in ("Arn", "StreamArn")]:
+            if kind.attrs.get(attribute, "").startswith("arn:"):
+                found = self.attr(logical, attribute)
+                break
+        else:
+            if kind.ref.startswith("arn:"):
+                found = self.ref(logical)
+        return found if isinstance(found, str) else None

@@ -3,7 +3,7 @@ CloudFormation resources SAM would generate for them, so that the CloudFormation
 template like any other.
 
 ``expand(template) -> SamResult`` is a pure function over template data (``LDict``/``LList``/``LStr``
-from ``cfn_yaml``). It never raises for bad input: what SAM would reject is reported in
+from ``loader``). It never raises for bad input: what SAM would reject is reported in
 ``SamResult.problems`` as ``(message, line)`` and the rest is expanded. Nothing is resolved here;
 intrinsics (``Ref``, ``Fn::Sub``, ``Fn::If``, pseudo parameters …) are produced and kept exactly as
 SAM produces them, for ``intrinsics.Resolver`` to resolve later. Every generated node carries the
@@ -66,6 +66,20 @@ any value other than ``Disabled``.
 ``SamResult.aliases`` maps the logical id of a role to the extra selectors it answers to: a
 generated ``<Id>Role`` to ``<Id>``; a template role given as ``Role: !GetAtt R.Arn`` (or
 ``!Ref R``) to the functions and state machines that use it.
+
+What the reader (``template.py``) lists in ``Inventory.resources`` for a SAM template: first every
+resource as written, an ``AWS::Serverless::*`` one with its own type and its ``Properties`` with
+Globals merged in (``SamResult.properties``), not as the ``AWS::Lambda::Function``,
+``AWS::StepFunctions::StateMachine``, ``AWS::DynamoDB::Table`` or API it becomes under the same
+logical id (its ARN, where it has one, is that resource's); then what the expansion generates under
+new logical ids: ``<Id>Role`` and event roles, ``CodeDeployServiceRole``, the queues and topics SAM
+creates for ``EventInvokeConfig`` and ``ScheduleV2`` dead-letter destinations, the implicit
+``ServerlessRestApi``, and each connector's ``AWS::IAM::ManagedPolicy``, ``AWS::SQS::QueuePolicy``,
+``AWS::SNS::TopicPolicy`` or ``AWS::Lambda::Permission``. Not listed, because the expansion does not
+generate them: the ``AWS::Lambda::EventSourceMapping`` of pull events (SQS, Kinesis, DynamoDB, MQ,
+MSK …: they are in the function's ``Events``), what push events add (permissions, rules,
+subscriptions, notifications), ``AutoPublishAlias`` versions and aliases, API deployments and
+stages, log groups, and what nested ``AWS::Serverless::Application`` stacks hold.
 """
 from __future__ import annotations
 
@@ -79,7 +93,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from .cfn_yaml import LDict, LList, LStr, line_of
+from .loader import LDict, LList, LStr, line_of
 
 SERVERLESS_TRANSFORM = "AWS::Serverless-2016-10-31"
 
@@ -95,6 +109,8 @@ class SamResult:
     problems: Tuple[Problem, ...]
     # role policies written from SAM's policy templates (not by the user): PolicyName -> template name(s)
     from_templates: Mapping[str, str] = field(default_factory=dict)
+    # the Properties of each AWS::Serverless::* resource, Globals merged in, as the transform read them
+    properties: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -149,7 +165,7 @@ def _managed_path(name: str) -> Optional[str]:
     """``path/Name`` after ``arn:<partition>:iam::aws:policy/`` of the AWS managed policy ``name``."""
     arn: Optional[str] = None
     try:
-        from ..catalog import managed
+        from ...catalog import managed
 
         policy = managed.managed_policy(name)
         arn = getattr(policy, "arn", None) if policy is not None else None
@@ -501,7 +517,7 @@ class _Expander:
             out["Conditions"] = merged
         aliases = {role: tuple(names) for role, names in self.aliases.items() if names}
         return SamResult(template=out, aliases=aliases, problems=tuple(self.problems),
-                         from_templates=dict(self.from_templates))
+                         from_templates=dict(self.from_templates), properties=dict(self.merged))
 
     def ordered_resources(self, line: Optional[int]) -> LDict:
         """The resources in the template's order, each SAM resource's generated ones after the rest."""

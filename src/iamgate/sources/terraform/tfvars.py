@@ -7,8 +7,8 @@ import json
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..model import Location, Unresolved
-from .intrinsics import Unknown
+from ...model import Location, Unresolved
+from ..values import Unknown
 
 
 class _NoScope:
@@ -42,7 +42,7 @@ def parse_tfvars(path: str, text: str) -> Dict[str, Any]:
             raise ValueError("a .tfvars.json file must hold an object")
         return data
     import hcl2
-    from .hcl_eval import evaluate
+    from .evaluate import evaluate
     raw = hcl2.loads(text)
     scope = _NoScope()
     return {k: evaluate(v, scope) for k, v in raw.items() if not k.startswith("__")}

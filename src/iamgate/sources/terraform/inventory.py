@@ -1,24 +1,11 @@
-"""The Terraform resource model shared by the HCL reader (``terraform.py``) and the plan reader
-(``terraform_plan.py``): evaluated resources in, IAM principals, policies and guardrails out.
+"""Evaluated Terraform resources in, IAM principals, policies and guardrails out: the part of the
+HCL reader (``config.py``) and the plan reader (``plan.py``) that gives resources their IAM meaning.
 
-Three pure pieces:
-
-- ``synthesize(type, name, values, options, address)`` — the attributes the AWS provider only knows
-  after apply (``arn``, ``id``, ``unique_id``, queue URLs, …) in their real shape, so that a policy
-  written with ``aws_sqs_queue.jobs.arn`` and a manifest resource ``${aws_sqs_queue.jobs.arn}``
-  name the same thing. Names Terraform generates (``terraform-2024…``) and identifiers AWS
-  generates (key IDs, API IDs) are synthesized from a hash of the resource address, so they are
-  stable from run to run. A type this table does not know gives ``{}``.
-- ``policy_document_json(values, line_of)`` — the ``json`` of ``data "aws_iam_policy_document"``
-  rendered as the provider renders it (``internal/service/iam/policy_document_data_source.go`` and
-  ``policy_model.go``): single values as strings, several as a list sorted in reverse, principals and
-  conditions keyed in sorted order, ``&{…}`` turned into ``${…}``, source and override documents
-  merged by ``Sid``. Unknown pieces stay ``Unknown`` inside their JSON strings (a ``Partial``), so
-  that ``documents.build_policy`` marks exactly the element they stand in.
-- ``build_inventory(resources, options, path)`` — the IAM meaning of a list of ``TfResource``:
-  roles and users with inline, attached and managed policies, boundaries, trust policies and tags;
-  the resource policies in ``RESOURCE_POLICIES``; AWS Organizations SCPs and RCPs as guardrails;
-  the ``type.name.attr`` references a manifest may use.
+``build_inventory(resources, options, path)`` gives the IAM meaning of a list of ``TfResource``:
+roles and users with inline, attached and managed policies, boundaries, trust policies and tags;
+the resource policies in ``RESOURCE_POLICIES``; AWS Organizations SCPs and RCPs as guardrails;
+the ``type.name.attr`` references a manifest may use; every managed resource as a ``Resource``
+(its ARN as synthesized or planned, its arguments with ``TfResource.references`` as ``ResourceRef``).
 
 Approximations, each on the side of "unknown" rather than "allowed":
 
@@ -38,746 +25,19 @@ Approximations, each on the side of "unknown" rather than "allowed":
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import uuid
-import zlib
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
-
-from ..model import Finding, Inventory, Location, Policy, Principal, ResourcePolicy, Statement, Unresolved
-from ..policy import PolicyError, unresolved_policy
-from ..validate import about_unresolved, all_unknown, review, validate_document
-from . import ReadOptions
-from .documents import Attached, _from_json_string, build_policy, managed_policy_for, starred
-from .intrinsics import Partial, Unknown, concat, unknowns_in
-
-LineOf = Callable[[tuple], Optional[int]]
-Text = Union[str, Partial, Unknown]
-
-ACCOUNT_UNKNOWN = "data.aws_caller_identity account (set settings.account in the manifest)"
-
-
-@dataclass
-class TfResource:
-    """One resource instance (or data source) with its evaluated attribute values.
-
-    ``values`` hold plain data, ``Unknown`` and ``Partial``; nested blocks are lists of dicts; keys
-    starting with ``__`` (a reader's bookkeeping) are ignored. ``line_of(path)`` gives the line of a
-    nested path within the block (``("statement", 2)``), or None.
-    """
-
-    address: str
-    mode: str
-    type: str
-    name: str
-    module: str = ""
-    index: Any = None
-    values: Dict[str, Any] = field(default_factory=dict)
-    location: Location = field(default_factory=lambda: Location(""))
-    line_of: LineOf = field(default=lambda path: None, repr=False, compare=False)
-
-    @property
-    def relative(self) -> str:
-        """The address inside its module: ``aws_iam_role.this[0]``."""
-        if self.module and self.address.startswith(self.module + "."):
-            return self.address[len(self.module) + 1:]
-        return self.address
-
-
-# ============================================================================ synthesized attributes
-
-
-@dataclass(frozen=True)
-class Kind:
-    """How a resource type is named and what the provider computes for it.
-
-    ``name_arg``: the argument holding the physical name; ``prefix_arg``: its ``*_prefix`` form;
-    ``generated``: whether the provider makes a name up when neither is set (``terraform-…``).
-    ``attrs`` are formats over ``{name}``, ``{path}``, ``{partition}``, ``{region}``, ``{account}``,
-    ``{dns_suffix}`` and the stable identifiers of ``_IDENTIFIERS``; ``copy`` names arguments that
-    come back unchanged as attributes.
-    """
-
-    name_arg: Optional[str]
-    prefix_arg: Optional[str] = None
-    generated: bool = False
-    attrs: Mapping[str, str] = field(default_factory=dict)
-    copy: Tuple[str, ...] = ()
-    generated_base: str = "terraform-"
-
-
-def _arn(service: str, rest: str) -> str:
-    return f"arn:{{partition}}:{service}:{{region}}:{{account}}:{rest}"
-
-
-def _iam(rest: str) -> str:
-    return f"arn:{{partition}}:iam::{{account}}:{rest}"
-
-
-def _named(service: str, rest: str, id_is: str = "{name}", **more: str) -> Dict[str, str]:
-    arn = _arn(service, rest)
-    return {"id": arn if id_is == "arn" else id_is, "arn": arn, "name": "{name}", **more}
-
-
-_FN_ARN = _arn("lambda", "function:{name}")
-_SECRET_ARN = _arn("secretsmanager", "secret:{name}-{suffix6}")
-
-KINDS: Dict[str, Kind] = {
-    "aws_s3_bucket": Kind("bucket", "bucket_prefix", True, {
-        "id": "{name}", "bucket": "{name}", "arn": "arn:{partition}:s3:::{name}",
-        "bucket_domain_name": "{name}.s3.{dns_suffix}", "region": "{region}",
-        "bucket_regional_domain_name": "{name}.s3.{region}.{dns_suffix}"}),
-    "aws_sqs_queue": Kind("name", "name_prefix", True, {
-        "id": "https://sqs.{region}.{dns_suffix}/{account}/{name}", "arn": _arn("sqs", "{name}"),
-        "url": "https://sqs.{region}.{dns_suffix}/{account}/{name}", "name": "{name}"}),
-    "aws_sns_topic": Kind("name", "name_prefix", True, {
-        "id": _arn("sns", "{name}"), "arn": _arn("sns", "{name}"), "name": "{name}", "owner": "{account}"}),
-    "aws_iam_role": Kind("name", "name_prefix", True, {
-        "id": "{name}", "name": "{name}", "arn": _iam("role{path}{name}"), "unique_id": "AROA{uid}"}),
-    "aws_iam_user": Kind("name", None, False, {
-        "id": "{name}", "name": "{name}", "arn": _iam("user{path}{name}"), "unique_id": "AIDA{uid}"}),
-    "aws_iam_group": Kind("name", None, False, {
-        "id": "{name}", "name": "{name}", "arn": _iam("group{path}{name}"), "unique_id": "AGPA{uid}"}),
-    "aws_iam_policy": Kind("name", "name_prefix", True, {
-        "id": _iam("policy{path}{name}"), "arn": _iam("policy{path}{name}"), "name": "{name}",
-        "policy_id": "ANPA{uid}", "path": "{path}"}, copy=("policy",)),
-    "aws_iam_instance_profile": Kind("name", "name_prefix", True, {
-        "id": "{name}", "name": "{name}", "arn": _iam("instance-profile{path}{name}"),
-        "unique_id": "AIPA{uid}"}, copy=("role",)),
-    "aws_kms_key": Kind(None, attrs={"id": "{uuid}", "key_id": "{uuid}", "arn": _arn("kms", "key/{uuid}")}),
-    "aws_kms_alias": Kind("name", "name_prefix", True, {
-        "id": "{name}", "name": "{name}", "arn": _arn("kms", "{name}")}, copy=("target_key_id",),
-        generated_base="alias/terraform-"),
-    "aws_dynamodb_table": Kind("name", None, False, {
-        "id": "{name}", "name": "{name}", "arn": _arn("dynamodb", "table/{name}")}),
-    "aws_lambda_function": Kind("function_name", None, False, {
-        "id": "{name}", "function_name": "{name}", "arn": _FN_ARN, "version": "{version}",
-        "qualified_arn": _FN_ARN + ":{version}",
-        "invoke_arn": "arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/"
-                      + _FN_ARN + "/invocations",
-        "qualified_invoke_arn": "arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/"
-                                + _FN_ARN + ":{version}/invocations"}),
-    "aws_secretsmanager_secret": Kind("name", "name_prefix", True, {
-        "id": _SECRET_ARN, "arn": _SECRET_ARN, "name": "{name}"}),
-    # the provider's arn has no ":*" (it trims it from the API's value)
-    "aws_cloudwatch_log_group": Kind("name", "name_prefix", True, _named("logs", "log-group:{name}")),
-    "aws_ecr_repository": Kind("name", None, False, _named(
-        "ecr", "repository/{name}", registry_id="{account}",
-        repository_url="{account}.dkr.ecr.{region}.{dns_suffix}/{name}")),
-    "aws_kinesis_stream": Kind("name", None, False, _named("kinesis", "stream/{name}", "arn")),
-    "aws_kinesis_firehose_delivery_stream": Kind("name", None, False,
-                                                 _named("firehose", "deliverystream/{name}", "arn")),
-    "aws_sfn_state_machine": Kind("name", "name_prefix", True, _named("states", "stateMachine:{name}", "arn")),
-    "aws_sfn_activity": Kind("name", None, False, _named("states", "activity:{name}", "arn")),
-    "aws_cloudwatch_event_bus": Kind("name", None, False, _named("events", "event-bus/{name}")),
-    "aws_cloudwatch_event_rule": Kind("name", "name_prefix", True, _named("events", "rule/{bus}{name}")),
-    "aws_ssm_parameter": Kind("name", None, False, _named("ssm", "parameter{slash}{name}")),
-    "aws_ecs_cluster": Kind("name", None, False, _named("ecs", "cluster/{name}", "arn")),
-    "aws_ecs_task_definition": Kind("family", None, False, {
-        "id": "{name}", "family": "{name}", "revision": "1", "arn": _arn("ecs", "task-definition/{name}:1"),
-        "arn_without_revision": _arn("ecs", "task-definition/{name}")}),
-    "aws_codebuild_project": Kind("name", None, False, _named("codebuild", "project/{name}", "arn")),
-    "aws_opensearch_domain": Kind("domain_name", None, False, {
-        "id": _arn("es", "domain/{name}"), "arn": _arn("es", "domain/{name}"), "domain_name": "{name}",
-        "domain_id": "{account}/{name}"}),
-    "aws_elasticsearch_domain": Kind("domain_name", None, False, {
-        "id": _arn("es", "domain/{name}"), "arn": _arn("es", "domain/{name}"), "domain_name": "{name}",
-        "domain_id": "{account}/{name}"}),
-    "aws_backup_vault": Kind("name", None, False, _named("backup", "backup-vault:{name}")),
-    "aws_api_gateway_rest_api": Kind("name", None, False, {
-        "id": "{api_id}", "name": "{name}", "root_resource_id": "{root_id}",
-        "arn": "arn:{partition}:apigateway:{region}::/restapis/{api_id}",
-        "execution_arn": _arn("execute-api", "{api_id}")}),
-    "aws_apigatewayv2_api": Kind("name", None, False, {
-        "id": "{api_id}", "name": "{name}", "arn": "arn:{partition}:apigateway:{region}::/apis/{api_id}",
-        "execution_arn": _arn("execute-api", "{api_id}"),
-        "api_endpoint": "https://{api_id}.execute-api.{region}.{dns_suffix}"}),
-    "aws_efs_file_system": Kind(None, attrs={"id": "fs-{hex17}",
-                                             "arn": _arn("elasticfilesystem", "file-system/fs-{hex17}")}),
-    "aws_codeartifact_domain": Kind("domain", None, False, {
-        "id": _arn("codeartifact", "domain/{name}"), "arn": _arn("codeartifact", "domain/{name}"),
-        "owner": "{account}"}),
-    "aws_cognito_user_pool": Kind("name", None, False, {
-        "id": "{region}_{pool}", "name": "{name}", "arn": _arn("cognito-idp", "userpool/{region}_{pool}")}),
-    "aws_organizations_policy": Kind("name", None, False, {"id": "p-{policy8}", "name": "{name}"},
-                                     copy=("content", "type")),
-    # data sources whose attributes come from the manifest's settings
-    "aws_caller_identity": Kind(None, attrs={"account_id": "{account}", "id": "{account}"}),
-    "aws_partition": Kind(None, attrs={"partition": "{partition}", "id": "{partition}",
-                                       "dns_suffix": "{dns_suffix}"}),
-    "aws_region": Kind(None, attrs={"name": "{region}", "id": "{region}", "region": "{region}"}),
-}
-
-DATA_KINDS = frozenset({"aws_caller_identity", "aws_partition", "aws_region"})
-
-# identifiers AWS or the provider generate: (hash salt, alphabet, length)
-_LOWER = "abcdefghijklmnopqrstuvwxyz0123456789"
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_MIXED = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_IDENTIFIERS: Dict[str, Tuple[str, str, int]] = {
-    "uid": ("unique-id", _UPPER, 17), "api_id": ("api", _LOWER, 10), "root_id": ("root", _LOWER, 10),
-    "hex17": ("fs", "0123456789abcdef", 17), "suffix6": ("secret", _MIXED, 6),
-    "policy8": ("org-policy", _LOWER, 8), "pool": ("user-pool", _MIXED + "0123456789", 9),
-}
-
-
-def _digest(address: str, salt: str) -> bytes:
-    return hashlib.sha256(f"iamgate/{salt}/{address}".encode()).digest()
-
-
-def stable_id(address: str, salt: str, alphabet: str, length: int) -> str:
-    """A stable pseudo-random identifier for ``address`` (the same on every run)."""
-    digest = _digest(address, salt)
-    while len(digest) < length:
-        digest += _digest(address, salt + digest.hex())
-    return "".join(alphabet[b % len(alphabet)] for b in digest[:length])
-
-
-def generated_name(address: str, prefix: str = "terraform-") -> str:
-    """A name in the shape of the provider's ``id.PrefixedUniqueId``: prefix + 26 digits."""
-    digits = str(int.from_bytes(_digest(address, "name"), "big"))[:26].rjust(26, "0")
-    return prefix + digits
-
-
-def _present(value: Any) -> bool:
-    return value is not None
-
-
-def _name(kind: Kind, values: Mapping[str, Any], address: str, rtype: str) -> Any:
-    if kind.name_arg is None:
-        return None
-    given = values.get(kind.name_arg)
-    if _present(given):
-        return given
-    prefix = values.get(kind.prefix_arg) if kind.prefix_arg else None
-    if isinstance(prefix, (Unknown, Partial)):
-        return concat([prefix, generated_name(address, "")])
-    if isinstance(prefix, str):
-        name: Any = generated_name(address, prefix)
-    elif kind.generated:
-        name = generated_name(address, kind.generated_base)
-    else:
-        return Unknown(f"{address}.{kind.name_arg} (not set)")
-    if _fifo(rtype, values):
-        name = concat([name, ".fifo"])
-    return name
-
-
-def _fifo(rtype: str, values: Mapping[str, Any]) -> bool:
-    flag = {"aws_sqs_queue": "fifo_queue", "aws_sns_topic": "fifo_topic"}.get(rtype)
-    return bool(flag) and values.get(flag) is True
-
-
-def _fill(template: str, fields: Mapping[str, Any]) -> Any:
-    parts: List[Any] = []
-    for literal, key in re.findall(r"([^{]*)(?:\{(\w+)\})?", template):
-        parts.append(literal)
-        if key:
-            v = fields.get(key)
-            parts.append(v if isinstance(v, (str, Unknown, Partial)) else ("" if v is None else str(v)))
-    return _whole(concat(parts))
-
-
-def _whole(value: Any) -> Any:
-    """A Partial that is one unknown piece, as that Unknown."""
-    if isinstance(value, Partial) and len(value) == 1 and isinstance(value[0], Unknown):
-        return value[0]
-    return value
-
-
-def _text_of(value: Any, default: str) -> Any:
-    return value if isinstance(value, (str, Unknown, Partial)) else default
-
-
-def synthesize(type: str, name: str, values: Mapping[str, Any], options: ReadOptions, address: str
-               ) -> Dict[str, Any]:
-    """The attributes the provider computes for a resource of ``type``, in their real shape.
-
-    ``values`` are the resource's evaluated arguments; the account, region and partition come from
-    ``options`` (a resource's own ``region`` argument wins). Unknown pieces propagate. A type this
-    module does not know gives ``{}``.
-    """
-    kind = KINDS.get(type)
-    if kind is None:
-        return {}
-    values = {k: v for k, v in values.items() if not str(k).startswith("__")}
-    region = values.get("region") if isinstance(values.get("region"), str) else options.region
-    fields: Dict[str, Any] = {
-        "partition": options.partition, "region": region,
-        "account": options.account or Unknown(ACCOUNT_UNKNOWN),
-        "dns_suffix": "amazonaws.com.cn" if options.partition == "aws-cn" else "amazonaws.com",
-        "uuid": str(uuid.UUID(bytes=_digest(address, "uuid")[:16], version=4)),
-        "path": _text_of(values.get("path"), "/"),
-        "version": "1" if values.get("publish") is True else "$LATEST",
-    }
-    for key, (salt, alphabet, length) in _IDENTIFIERS.items():
-        fields[key] = stable_id(address, salt, alphabet, length)
-    nm = _name(kind, values, address, type)
-    fields["name"] = nm
-    if type == "aws_ssm_parameter":
-        fields["slash"] = "" if isinstance(nm, str) and nm.startswith("/") else "/"
-    if type == "aws_cloudwatch_event_rule":
-        bus = values.get("event_bus_name")
-        fields["bus"] = concat([bus, "/"]) if _present(bus) and bus != "default" and isinstance(
-            bus, (str, Partial, Unknown)) else ""
-    out: Dict[str, Any] = {k: _fill(t, fields) for k, t in kind.attrs.items()}
-    for arg in kind.copy:
-        if _present(values.get(arg)):
-            out[arg] = values[arg]
-    out.update(_special(type, values, out, fields))
-    return out
-
-
-def _special(rtype: str, values: Mapping[str, Any], attrs: Mapping[str, Any], fields: Mapping[str, Any]
-             ) -> Dict[str, Any]:
-    """Attributes whose shape depends on other arguments."""
-    if rtype == "aws_dynamodb_table":
-        enabled = values.get("stream_enabled")
-        if enabled is True:
-            label = "2024-01-01T00:00:00.{:03d}".format(int.from_bytes(_digest(str(attrs.get("arn")), "s")[:2],
-                                                                       "big") % 1000)
-            return {"stream_label": label, "stream_arn": concat([attrs["arn"], "/stream/", label])}
-        if isinstance(enabled, Unknown):
-            return {"stream_arn": enabled}
-        return {}
-    if rtype == "aws_kms_alias":
-        target = values.get("target_key_id")
-        if isinstance(target, str) and target.startswith("arn:"):
-            return {"target_key_arn": target}
-        if _present(target):
-            return {"target_key_arn": _fill(_arn("kms", "key/{t}"), {**fields, "t": target})}
-    return {}
-
-
-# ============================================================================ aws_iam_policy_document
-
-_TOKEN = "\ue012TFDOC{}\ue013"
-_TOKEN_RE = re.compile("\ue012TFDOC(\\d+)\ue013")
-_STATEMENT_KEYS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal",
-                   "NotPrincipal", "Condition")
-# configuration argument -> (JSON element, whether ``&{`` becomes ``${``)
-_LIST_ARGS = (("actions", "Action", False), ("not_actions", "NotAction", False),
-              ("resources", "Resource", True), ("not_resources", "NotResource", True))
-
-
-class RenderedJson(str):
-    """A rendered policy document that remembers where each of its statements was written."""
-
-    statement_locations: Tuple[Optional[Location], ...] = ()
-
-
-class RenderedPartial(Partial):
-    """A rendered policy document with unknown pieces, remembering its statements' locations."""
-
-    statement_locations: Tuple[Optional[Location], ...] = ()
-
-
-def _scalar(v: Any) -> Any:
-    """A configuration value as the string Terraform converts it to."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, (int, float)):
-        return str(v)
-    return v
-
-
-def _items(value: Any) -> Union[List[Any], Unknown]:
-    """The elements of a list argument (a lone value counts as one)."""
-    if value is None:
-        return []
-    if isinstance(value, Unknown):
-        return value
-    if isinstance(value, (list, tuple)) and not isinstance(value, Partial):
-        return [_scalar(v) for v in value if v is not None]
-    return [_scalar(value)]
-
-
-def _dedupe(items: Iterable[Any]) -> List[Any]:
-    out: List[Any] = []
-    for v in items:
-        if v not in out:
-            out.append(v)
-    return out
-
-
-def _sort_key(v: Any) -> Tuple[int, str]:
-    if isinstance(v, str):
-        return (1, v)
-    if isinstance(v, Partial):
-        return (0, v.text(""))
-    return (0, "")
-
-
-def _descending(items: List[Any]) -> List[Any]:
-    """Go's ``slices.Sort`` then ``slices.Reverse`` (unknown values go last)."""
-    return sorted(items, key=_sort_key, reverse=True)
-
-
-def _decode(items: List[Any]) -> Any:
-    """``policyDecodeConfigStrings``: one element as a string, several sorted in reverse."""
-    return items[0] if len(items) == 1 else _descending(items)
-
-
-def _vars(value: Any) -> Any:
-    """``&{aws:username}`` in configuration becomes the policy variable ``${aws:username}``."""
-    if isinstance(value, str):
-        return value.replace("&{", "${")
-    if isinstance(value, Partial):
-        return Partial([_vars(p) for p in value])
-    if isinstance(value, list):
-        return [_vars(v) for v in value]
-    return value
-
-
-def _set_of(value: Any, replace_vars: bool) -> Any:
-    """A set-of-strings argument rendered (None when empty)."""
-    items = _items(value)
-    if isinstance(items, Unknown):
-        return items
-    items = _dedupe(items)
-    if not items:
-        return None
-    rendered = _decode(items)
-    return _vars(rendered) if replace_vars else rendered
-
-
-def _is_text(v: Any) -> bool:
-    return isinstance(v, str)
-
-
-def _principals(blocks: Any) -> Any:
-    """``iamPolicyStatementPrincipalSet.MarshalJSON`` over principal blocks."""
-    if isinstance(blocks, Unknown):
-        return blocks
-    pairs: List[Tuple[Any, Any]] = []
-    for block in blocks if isinstance(blocks, list) else []:
-        if isinstance(block, Unknown):
-            return block
-        if not isinstance(block, Mapping):
-            continue
-        ptype = block.get("type")
-        if not _is_text(ptype):
-            return ptype if isinstance(ptype, Unknown) else Unknown(f"principals type {ptype!r}")
-        ids = _items(block.get("identifiers"))
-        if isinstance(ids, Unknown):
-            pairs.append((ptype, ids))
-            continue
-        pairs.append((ptype, _vars(_decode(_dedupe(ids))) if ids else []))
-    return _principal_set(pairs)
-
-
-def _principal_set(pairs: List[Tuple[str, Any]]) -> Any:
-    if not pairs:
-        return None
-    if len(pairs) == 1 and pairs[0][0] == "*" and pairs[0][1] in ("*", ["*"]):
-        return "*"
-    raw: Dict[str, Any] = {}
-    for ptype, ids in pairs:
-        current = raw.get(ptype)
-        if isinstance(ids, list):
-            base = [] if current is None else (current if isinstance(current, list) else [current])
-            raw[ptype] = base + _descending(list(ids))
-        elif current is None:
-            raw[ptype] = ids
-        elif isinstance(current, list):
-            current.append(ids)
-        else:
-            raw[ptype] = [current, ids]
-    return {k: raw[k] for k in sorted(raw)}
-
-
-def _unknown_condition(u: Unknown, test: Any = None, variable: Any = None) -> Dict[str, Any]:
-    """A stand-in for a condition whose operator or key is unknown: marked unresolved, so it never
-    decides on its own."""
-    op = test if _is_text(test) else "StringLike"
-    key = variable if _is_text(variable) else "iamgate:unresolved"
-    return {op: {key: u}}
-
-
-def _conditions(blocks: Any) -> Any:
-    """``iamPolicyStatementConditionSet.MarshalJSON`` over condition blocks."""
-    if isinstance(blocks, Unknown):
-        return _unknown_condition(blocks)
-    triples: List[Tuple[str, str, Any]] = []
-    for block in blocks if isinstance(blocks, list) else []:
-        if isinstance(block, Unknown):
-            return _unknown_condition(block)
-        if not isinstance(block, Mapping):
-            continue
-        test, variable = block.get("test"), block.get("variable")
-        if not (_is_text(test) and _is_text(variable)):
-            u = next((x for x in (test, variable) if isinstance(x, Unknown)), None) or \
-                Unknown(f"condition {test!r} {variable!r}")
-            return _unknown_condition(u, test, variable)
-        values = _items(block.get("values"))
-        triples.append((test, variable, values if isinstance(values, Unknown) else _vars(values)))
-    return _condition_set(triples)
-
-
-def _condition_set(triples: List[Tuple[str, str, Any]]) -> Any:
-    if not triples:
-        return None
-    raw: Dict[str, Dict[str, Any]] = {}
-    for test, variable, values in triples:
-        slot = raw.setdefault(test, {})
-        if isinstance(values, Unknown) or isinstance(slot.get(variable), Unknown):
-            slot[variable] = values if isinstance(values, Unknown) else slot[variable]
-            continue
-        slot.setdefault(variable, []).extend(values if isinstance(values, list) else [values])
-    return {t: {v: (vals[0] if isinstance(vals, list) and len(vals) == 1 else vals)
-                for v, vals in sorted(raw[t].items())} for t in sorted(raw)}
-
-
-def _config_statement(st: Mapping[str, Any]) -> Dict[str, Any]:
-    """One ``statement`` block as the provider writes it."""
-    out: Dict[str, Any] = {}
-    sid = st.get("sid")
-    if sid not in (None, ""):
-        out["Sid"] = sid
-    effect = st.get("effect")
-    out["Effect"] = "Allow" if effect is None else effect
-    for arg, element, replace_vars in _LIST_ARGS:
-        v = _set_of(st.get(arg), replace_vars)
-        if v is not None:
-            out[element] = v
-    for arg, element in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
-        v = _principals(st.get(arg))
-        if v is not None:
-            out[element] = v
-    cond = _conditions(st.get("condition"))
-    if cond is not None:
-        out["Condition"] = cond
-    return out
-
-
-def _unknown_statement(u: Unknown) -> Dict[str, Any]:
-    return {"Effect": u, "Action": u, "Resource": u}
-
-
-# ---------------------------------------------------------------- documents given as JSON (source/override)
-
-
-def _json_principal(value: Any) -> Any:
-    """A Principal element read back as the provider's Go code reads it, then rendered."""
-    if isinstance(value, (Unknown, Partial)):
-        return value if isinstance(value, Unknown) else Unknown(f"Principal {value.text()}")
-    if isinstance(value, str):
-        return "*"
-    if not isinstance(value, Mapping):
-        return None
-    pairs: List[Tuple[str, Any]] = []
-    for ptype, ids in value.items():
-        if isinstance(ids, list):
-            pairs.append((ptype, sorted(ids, key=_sort_key)))
-        else:
-            pairs.append((ptype, ids))
-    return _principal_set(pairs)
-
-
-def _json_condition(value: Any) -> Any:
-    if isinstance(value, Unknown):
-        return _unknown_condition(value)
-    if not isinstance(value, Mapping):
-        return None
-    triples: List[Tuple[str, str, Any]] = []
-    for test, block in value.items():
-        if isinstance(block, Unknown):
-            triples.append((test, "iamgate:unresolved", block))
-            continue
-        for variable, values in (block.items() if isinstance(block, Mapping) else ()):
-            if isinstance(values, bool):
-                values = "true" if values else "false"
-            if isinstance(values, (str, Partial, Unknown)):
-                triples.append((test, variable, values if isinstance(values, Unknown) else [values]))
-            elif isinstance(values, list):
-                triples.append((test, variable, list(values)))
-            # the provider drops numbers and nulls here (no case for them in its Go switch)
-    return _condition_set(triples)
-
-
-def _json_statement(raw: Any) -> Dict[str, Any]:
-    if isinstance(raw, Unknown):
-        return _unknown_statement(raw)
-    if not isinstance(raw, Mapping):
-        return _unknown_statement(Unknown(f"statement {raw!r} (not an object)"))
-    fields = {str(k).lower(): v for k, v in raw.items()}
-    out: Dict[str, Any] = {}
-    for element in _STATEMENT_KEYS:
-        v = fields.get(element.lower())
-        if element in ("Principal", "NotPrincipal"):
-            v = _json_principal(v) if v is not None else None
-        elif element == "Condition":
-            v = _json_condition(v) if v is not None else None
-        elif element in ("Sid", "Effect") and v == "":
-            v = None
-        if v is not None:
-            out[element] = v
-    return out
-
-
-Origin = Optional[Location]
-
-
-@dataclass
-class _Doc:
-    version: Any = ""
-    id: Any = ""
-    statements: List[Tuple[Dict[str, Any], Origin]] = field(default_factory=list)
-
-    def merge(self, other: "_Doc") -> None:
-        """``iamPolicyDoc.Merge``: adopt Id, upgrade Version, replace statements by Sid."""
-        if other.id:
-            self.id = other.id
-        if isinstance(other.version, str) and isinstance(self.version, str) and other.version > self.version:
-            self.version = other.version
-        elif isinstance(other.version, (Unknown, Partial)):
-            self.version = other.version
-        for st, origin in other.statements:
-            sid = st.get("Sid")
-            if not sid:
-                self.statements.append((st, origin))
-                continue
-            for i, (existing, _) in enumerate(self.statements):
-                if existing.get("Sid") == sid:
-                    self.statements[i] = (st, origin)
-                    break
-            else:
-                self.statements.append((st, origin))
-
-    def value(self) -> Dict[str, Any]:
-        out: Dict[str, Any] = {}
-        if self.version:
-            out["Version"] = self.version
-        if self.id:
-            out["Id"] = self.id
-        if self.statements:
-            out["Statement"] = [st for st, _ in self.statements]
-        return out
-
-
-def _json_doc(given: Any) -> Union[_Doc, Unknown]:
-    """A source or override document (a JSON string, possibly with unknown pieces)."""
-    if isinstance(given, Unknown):
-        return given
-    if not isinstance(given, (str, Partial)):
-        return Unknown(f"policy document {given!r} (not a JSON string)")
-    try:
-        data, _ = _from_json_string(given)
-    except ValueError:
-        return Unknown("policy document (not JSON)" if isinstance(given, str) else
-                       f"policy document with unknown pieces ({'; '.join(u.expression for u in given.unknowns())})")
-    if not isinstance(data, Mapping):
-        return Unknown("policy document (not a JSON object)")
-    fields = {str(k).lower(): v for k, v in data.items()}
-    raw = fields.get("statement") or []
-    raw = raw if isinstance(raw, list) else [raw]
-    origins = list(getattr(given, "statement_locations", ()) or ())
-    statements = [(_json_statement(s), origins[i] if i < len(origins) else None) for i, s in enumerate(raw)]
-    return _Doc(version=fields.get("version") or "", id=fields.get("id") or "", statements=statements)
-
-
-def _document(values: Mapping[str, Any], line_of: Optional[LineOf], file: Optional[str]) -> Union[_Doc, Unknown]:
-    merged = _Doc()
-    sources = _items(values.get("source_policy_documents"))
-    for given in [sources] if isinstance(sources, Unknown) else sources:
-        doc = _json_doc(given)
-        if isinstance(doc, Unknown):  # unknown statements added; the current document still wins by Sid
-            merged.statements.append((_unknown_statement(doc), None))
-        else:
-            merged.merge(doc)
-    version = values.get("version")
-    current = _Doc(version="2012-10-17" if version in (None, "") else version, id=values.get("policy_id") or "")
-    statements = values.get("statement")
-    if isinstance(statements, Unknown):
-        current.statements.append((_unknown_statement(statements), None))
-    for i, st in enumerate(statements if isinstance(statements, list) else []):
-        line = line_of(("statement", i)) if line_of else None
-        origin = Location(file, line) if file and line else None
-        rendered = _unknown_statement(st) if isinstance(st, Unknown) else \
-            _config_statement(st) if isinstance(st, Mapping) else None
-        if rendered is not None:
-            current.statements.append((rendered, origin))
-    merged.merge(current)
-    overrides = values.get("override_policy_documents")
-    if isinstance(overrides, Unknown):
-        return overrides  # it could replace any statement, a Deny included
-    for given in _items(overrides):  # type: ignore[union-attr]
-        doc = _json_doc(given)
-        if isinstance(doc, Unknown):
-            return doc
-        merged.merge(doc)
-    return merged
-
-
-def policy_document_value(values: Mapping[str, Any], line_of: Optional[LineOf] = None) -> Any:
-    """The document ``data "aws_iam_policy_document"`` renders, as a dict (``Unknown`` pieces kept),
-    or ``Unknown`` when an override document is unknown."""
-    doc = _document(values, line_of, None)
-    return doc if isinstance(doc, Unknown) else doc.value()
-
-
-def _encode(value: Any, holes: List[Unknown]) -> Any:
-    if isinstance(value, Unknown):
-        holes.append(value)
-        return _TOKEN.format(len(holes) - 1)
-    if isinstance(value, Partial):
-        return "".join(p if isinstance(p, str) else _encode(p, holes) for p in value)
-    if isinstance(value, Mapping):
-        return {str(k): _encode(v, holes) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encode(v, holes) for v in value]
-    return value
-
-
-_GO_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
-
-
-def to_go_json(value: Any, indent: bool = True) -> Any:
-    """``value`` written as Go's ``json.MarshalIndent(v, "", "  ")`` (or ``json.Marshal``) writes it;
-    a ``Partial`` when it holds unknown pieces (each inside its JSON string)."""
-    holes: List[Unknown] = []
-    text = json.dumps(_encode(value, holes), ensure_ascii=False, indent=2 if indent else None,
-                      separators=(",", ": ") if indent else (",", ":"))
-    for char, escaped in _GO_ESCAPES:
-        text = text.replace(char, escaped)
-    if not holes:
-        return text
-    parts: List[Any] = []
-    pos = 0
-    for m in _TOKEN_RE.finditer(text):
-        parts.append(text[pos:m.start()])
-        parts.append(holes[int(m.group(1))])
-        pos = m.end()
-    parts.append(text[pos:])
-    return concat(parts)
-
-
-def policy_document_json(values: Mapping[str, Any], line_of: Optional[LineOf] = None, *,
-                         file: Optional[str] = None, minified: bool = False) -> Any:
-    """The ``json`` (or ``minified_json``) attribute of ``data "aws_iam_policy_document"``.
-
-    ``values`` are the block's evaluated arguments (``statement`` blocks expanded, ``dynamic`` ones
-    included). Returns a str, a ``Partial`` when unknown values went into it, or ``Unknown`` when
-    an override document is unknown. With ``file`` (where the block is written) the result also
-    remembers each statement's location (``statement_locations``), which ``build_inventory`` uses.
-    """
-    doc = _document(values, line_of, file)
-    if isinstance(doc, Unknown):
-        return doc
-    rendered = to_go_json(doc.value(), indent=not minified)
-    out: Any = RenderedJson(rendered) if isinstance(rendered, str) else RenderedPartial(rendered)
-    out.statement_locations = tuple(origin for _, origin in doc.statements)
-    return out
-
-
-def policy_document_id(json_text: str) -> str:
-    """The data source's ``id``: the provider's ``StringHashcode`` (CRC-32) of its ``json``."""
-    return str(zlib.crc32(json_text.encode("utf-8")))
-
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from ...model import (Finding, Inventory, Location, Policy, Principal, Resource, ResourcePolicy, ResourceRef,
+                      Statement, Unresolved)
+from ...policy import PolicyError, unresolved_policy
+from ...validate import about_unresolved, all_unknown, review, validate_document
+from .. import ReadOptions
+from ..documents import Attached, build_policy, from_json_string, managed_policy_for, starred
+from ..values import Partial, Unknown, concat, plain_data, unknowns_in
+from .policy_document import policy_document_json
+from .resources import ACCOUNT_UNKNOWN, DATA_KINDS, TfResource, synthesize
 
 # ============================================================================ the inventory
 
@@ -937,7 +197,7 @@ class _Builder:
         if not isinstance(value, (str, Partial)):
             return None
         try:
-            return _from_json_string(value)[0]
+            return from_json_string(value)[0]
         except ValueError:
             return None
 
@@ -1270,6 +530,19 @@ class _Builder:
                     out.extend((f"{prefix}.{attr}", value) for prefix in prefixes)
         return out
 
+    # ---------------------------------------------------------------- resources
+
+    def _resources(self) -> List[Resource]:
+        """Every managed resource instance (data sources are not resources), by its address."""
+        out: List[Resource] = []
+        for r in self.resources:
+            if r.mode != "managed":
+                continue
+            arn = self.get(r, "arn")
+            out.append(Resource(id=r.address, type=r.type, arn=str(arn) if isinstance(arn, str) else None,
+                                properties=_properties(r.values, r.references), location=r.location))
+        return out
+
     # ---------------------------------------------------------------- all
 
     def build(self) -> Inventory:
@@ -1282,7 +555,30 @@ class _Builder:
         return Inventory(principals=tuple(principals), policies=tuple(customer + standalone),
                          resource_policies=tuple(resource_policies), scp=scp, rcp=rcp,
                          unresolved=tuple(_dedupe_unresolved(self.unresolved)), problems=tuple(self.problems),
-                         references=tuple(self._references()))
+                         references=tuple(self._references()), resources=tuple(self._resources()))
+
+
+# meta-arguments: how Terraform manages a resource, not what the resource is
+_META_ARGUMENTS = frozenset({"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner",
+                             "connection"})
+
+
+def _properties(values: Mapping[str, Any], references: Mapping[Tuple[Any, ...], Tuple[str, str]]
+                ) -> Dict[str, Any]:
+    """A resource's arguments as ``Resource.properties``: plain data, unknowns as None, and a
+    ``ResourceRef`` where the code refers to another resource's attribute (``value``: what that
+    attribute resolved to, when it is a known string)."""
+    def walk(value: Any, path: Tuple[Any, ...]) -> Any:
+        if path in references:
+            address, attribute = references[path]
+            return ResourceRef(address, attribute, str(value) if isinstance(value, str) else None)
+        if isinstance(value, dict):
+            return {str(k): walk(v, path + (k,)) for k, v in dict.items(value) if not str(k).startswith("__")}
+        if isinstance(value, list):
+            return [walk(v, path + (i,)) for i, v in enumerate(value)]
+        return plain_data(value)
+    return {str(k): walk(v, (k,)) for k, v in values.items()
+            if not str(k).startswith("__") and k not in _META_ARGUMENTS}
 
 
 def _show(value: Any) -> str:
@@ -1472,6 +768,4 @@ def build_inventory(resources: Sequence[TfResource], options: ReadOptions, path_
     return _Builder(resources, options, path_for_problems).build()
 
 
-__all__ = ["TfResource", "Kind", "KINDS", "synthesize", "policy_document_json", "policy_document_value",
-           "policy_document_id", "to_go_json", "build_inventory", "RESOURCE_POLICIES", "ATTACHMENTS",
-           "CONSTRAINTS", "RenderedJson", "RenderedPartial", "queue_arn", "generated_name", "stable_id", "text"]
+__all__ = ["build_inventory", "RESOURCE_POLICIES", "ATTACHMENTS", "CONSTRAINTS", "queue_arn", "text"]

@@ -1,4 +1,5 @@
-"""Tests for iamgate.sources.hcl_eval: parsing and evaluating Terraform expressions offline."""
+"""Tests for iamgate.sources.terraform.expressions, .evaluate and .functions: parsing and evaluating
+Terraform expressions offline."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,11 +12,11 @@ from hypothesis import strategies as st
 
 from iamgate.model import Location
 from iamgate.sources.documents import build_policy
-from iamgate.sources.hcl_eval import (
-    Bindings, HclSyntaxError, MapScope, OpenObject, Scope, evaluate, evaluate_expression, parse,
-    syntax_errors,
+from iamgate.sources.terraform.evaluate import (
+    Bindings, MapScope, OpenObject, Scope, evaluate, evaluate_expression,
 )
-from iamgate.sources.intrinsics import Partial, Unknown, unknowns_in
+from iamgate.sources.terraform.expressions import HclSyntaxError, parse, syntax_errors
+from iamgate.sources.values import Partial, Unknown, unknowns_in
 
 CORPUS = Path("/work/shared/corpus/terraform")
 

@@ -1,4 +1,4 @@
-"""Tests for iamgate.sources.sam: the SAM transform as far as IAM goes.
+"""Tests for iamgate.sources.cloudformation.sam: the SAM transform as far as IAM goes.
 
 Two kinds of tests: SAM's own translator test inputs compared with SAM's expected CloudFormation
 outputs (from the shared corpus; skipped when it is absent), and small inline templates for each
@@ -13,9 +13,10 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from iamgate.sources.cfn_yaml import LDict, LList, LStr, line_of, load_template_text
-from iamgate.sources.intrinsics import Resolver, Settings, Unknown
-from iamgate.sources.sam import SamResult, expand, is_sam_template, policy_templates
+from iamgate.sources.cloudformation.intrinsics import Resolver, Settings
+from iamgate.sources.cloudformation.loader import LDict, LList, LStr, line_of, load_template_text
+from iamgate.sources.cloudformation.sam import SamResult, expand, is_sam_template, policy_templates
+from iamgate.sources.values import Unknown
 
 CORPUS = Path("/work/shared/corpus/sam")
 SAM_TESTS = CORPUS / "serverless-application-model" / "tests" / "translator"

@@ -7,9 +7,9 @@ import pytest
 from iamgate.model import Location
 from iamgate.sources import ReadOptions
 from iamgate.sources.cloudformation import read
-from iamgate.sources.cfn_yaml import load_template_text
+from iamgate.sources.cloudformation.loader import load_template_text
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus"
 ACCOUNT = "111122223333"
 OPTS = ReadOptions(account=ACCOUNT, region="eu-west-1")
 

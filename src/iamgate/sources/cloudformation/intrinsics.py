@@ -10,72 +10,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
-from .cfn_yaml import LDict, LList, line_of
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """A value that cannot be known before deployment, and the expression that produced it."""
-
-    expression: str
-    line: Optional[int] = None
-
-
-class Partial(tuple):
-    """A string made of known text and Unknown pieces, in order."""
-
-    def text(self, unknown: str = "*") -> str:
-        return "".join(p if isinstance(p, str) else unknown for p in self)
-
-    def unknowns(self) -> List[Unknown]:
-        return [p for p in self if isinstance(p, Unknown)]
-
-
-class _NoValue:
-    def __repr__(self) -> str:
-        return "AWS::NoValue"
-
-
-NO_VALUE = _NoValue()
-
-Value = Any
-
-
-def concat(parts: Sequence[Union[str, Unknown, Partial]]) -> Union[str, Partial]:
-    """Join string pieces; the result is a str when every piece is known."""
-    flat: List[Union[str, Unknown]] = []
-    for p in parts:
-        if isinstance(p, Partial):
-            flat.extend(p)
-        elif isinstance(p, (str, Unknown)):
-            flat.append(p if isinstance(p, Unknown) else str(p))
-        else:
-            flat.append(str(p))
-    if all(isinstance(p, str) for p in flat):
-        return "".join(flat)  # type: ignore[arg-type]
-    merged: List[Union[str, Unknown]] = []
-    for p in flat:
-        if isinstance(p, str) and merged and isinstance(merged[-1], str):
-            merged[-1] = merged[-1] + p
-        elif p != "":
-            merged.append(p)
-    return Partial(merged)
-
-
-def unknowns_in(value: Any) -> List[Unknown]:
-    """Every Unknown in a resolved value."""
-    if isinstance(value, Unknown):
-        return [value]
-    if isinstance(value, Partial):
-        return value.unknowns()
-    if isinstance(value, dict):
-        return [u for v in value.values() for u in unknowns_in(v)]
-    if isinstance(value, list):
-        return [u for v in value for u in unknowns_in(v)]
-    return []
-
+from ..values import NO_VALUE, Partial, Unknown, Value, concat, unknowns_in
+from .loader import LDict, LList, line_of
 
 _SUB = re.compile(r"\$\{([^}]*)\}")
 _DYNAMIC = re.compile(r"\{\{resolve:([^}]*)\}\}")
@@ -408,4 +346,4 @@ def _short(v: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["Unknown", "Partial", "NO_VALUE", "Resolver", "Settings", "concat", "unknowns_in"]
+__all__ = ["Resolver", "Settings"]

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from iamgate.sources import ReadOptions
-from iamgate.sources.cloudformation import Template
-from iamgate.sources.cfn_yaml import load_template_text
+from iamgate.sources.cloudformation.loader import load_template_text
+from iamgate.sources.cloudformation.template import Template
 
 HERE = Path(__file__).resolve().parent
-CORPUS = HERE.parents[2] / "shared" / "corpus"
-BASELINE = json.loads((HERE.parent / "fixtures" / "cfn_policy_validator_baseline.json").read_text())
+CORPUS = HERE.parents[3] / "shared" / "corpus"
+BASELINE = json.loads((HERE.parents[1] / "fixtures" / "cfn_policy_validator_baseline.json").read_text())
 CASES = sorted((k, v) for k, v in BASELINE["templates"].items() if "error" not in v)
 
 

@@ -15,7 +15,7 @@ from typing import Any, Optional, Tuple
 
 import yaml
 
-from .jsonpos import JsonError, Positions, load as load_json
+from ..jsonpos import JsonError, Positions, load as load_json
 
 
 class LDict(dict):
