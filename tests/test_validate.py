@@ -15,7 +15,7 @@ import pytest
 from iamgate.model import Finding, Location, Policy, Statement
 from iamgate.policy import parse_policy
 from iamgate.sources.jsonpos import load
-from iamgate.validate import check_policy, suggest_operator, validate_document
+from iamgate.validate import about_unresolved, check_policy, suggest_operator, validate_document
 
 CORPUS = Path(os.path.dirname(__file__)).parent.parent / "shared" / "corpus" / "json"
 FILE = "policies/app.json"
@@ -444,3 +444,39 @@ def test_every_schema_keyword_is_understood() -> None:
         walk(validate._schema(name))
     assert {"requiredXor", "uniqueKeys", "cfnLint"} <= found
     assert found <= known, found - known
+
+
+# ------------------------------------------------------------------------------------- unresolved elements
+
+
+def _grammar_finding(message: str, path: tuple) -> Finding:
+    return Finding(kind="invalid-policy", rule="IG3002", severity="error", message=message, path=path)
+
+
+def _statements(*unresolved: frozenset) -> Policy:
+    return Policy("app", "identity", tuple(Statement(effect="Allow", actions=("*",), resources=("*",),
+                                                     unresolved=u) for u in unresolved))
+
+
+def test_about_unresolved_decides_on_the_path() -> None:
+    policy = _statements(frozenset(), frozenset({"Action", "Resource"}))
+    # in an element a reader could not resolve: dropped, whatever the message says
+    assert about_unresolved(_grammar_finding("app: anything", ("Statement", 1, "NotAction")), policy)
+    assert about_unresolved(_grammar_finding("app: x", ("Statement", 1, "Resource", 0)), policy)
+    # the same element of a statement that was resolved: kept
+    assert not about_unresolved(_grammar_finding("app: Statement[0].Action: x", ("Statement", 0, "Action")), policy)
+    # a Statement written as one object has paths without an index
+    single = _statements(frozenset({"Condition"}))
+    assert about_unresolved(_grammar_finding("app: Statement.Condition: x", ("Statement", "Condition", "Null")),
+                            single)
+
+
+def test_a_finding_whose_message_names_an_unresolved_element_but_whose_path_does_not_is_kept() -> None:
+    policy = _statements(frozenset({"Action"}))
+    about_statement = _grammar_finding("app: Statement[0]: Action and Resource: missing Resource or NotResource",
+                                       ("Statement", 0))
+    assert not about_unresolved(about_statement, policy)
+    elsewhere = _grammar_finding('app: Statement[0].Sid: "Read Action" may contain only letters and digits',
+                                 ("Statement", 0, "Sid"))
+    assert not about_unresolved(elsewhere, policy)
+    assert not about_unresolved(_grammar_finding("app: Statement[0].Action in Version", ("Version",)), policy)

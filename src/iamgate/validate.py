@@ -487,27 +487,34 @@ def review(policy: Policy, grammar: List[Finding]) -> List[Finding]:
     return list(grammar) + semantic
 
 
+# the names a statement element takes in a document (Statement.unresolved names the positive form)
 _ELEMENT_NAMES = {"Action": ("Action", "NotAction"), "Resource": ("Resource", "NotResource"),
                   "Principal": ("Principal", "NotPrincipal"), "Condition": ("Condition",), "Effect": ("Effect",)}
 
 
 def about_unresolved(finding: Finding, policy: Policy) -> bool:
     """A grammar finding about an element whose value a reader could not resolve (and wrote as
-    ``*``): the grammar cannot judge it, and the unresolved finding already says what is missing."""
-    message = finding.message
-    for i, st in enumerate(policy.statements):
-        here = f"Statement[{i}]" in message or (len(policy.statements) == 1 and "Statement" in message)
-        if not here:
-            continue
-        for element in st.unresolved:
-            for name in _ELEMENT_NAMES.get(element, (element,)):
-                if f"Statement[{i}].{name}" in message or f"Statement.{name}" in message:
-                    return True
-                # a rule about the statement as a whole ("Action and NotAction cannot be used
-                # together", "Principal is not allowed …") that names an unresolved element
-                if f"Statement[{i}]: " in message and name in message.split(": ", 2)[-1]:
-                    return True
-    return False
+    ``*``): the grammar cannot judge it, and the unresolved finding already says what is missing.
+
+    Decided on ``finding.path`` alone (``("Statement", 1, "Action")``, or ``("Statement",
+    "Action")`` when Statement is a single object): the statement it is in, and the element of that
+    statement. A finding about a statement as a whole (``missing Resource or NotResource``) is
+    about no one element, whatever its message names.
+    """
+    path = finding.path
+    head = _statement_head(path)
+    if head == 0 or len(path) <= head:
+        return False
+    if head == 2:
+        index = path[1]
+    elif len(policy.statements) == 1:
+        index = 0  # Statement written as one object, not a list
+    else:
+        return False
+    if not isinstance(index, int) or not 0 <= index < len(policy.statements):
+        return False
+    element = path[head]
+    return any(element in _ELEMENT_NAMES.get(name, (name,)) for name in policy.statements[index].unresolved)
 
 
 def all_unknown(policy: Policy) -> bool:
