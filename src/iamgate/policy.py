@@ -222,3 +222,7 @@ def unresolved_policy(name: str, kind: str, location: Optional[Location] = None,
                    location=location, unresolved=UNKNOWN_ELEMENTS)
     return Policy(name=name, kind=kind, statements=(st,), location=location, arn=arn)
 
+
+def all_unknown(policy: Policy) -> bool:
+    """A placeholder whose every statement is unknown: nothing in it can be checked."""
+    return all(st.unresolved >= {"Effect", "Action"} for st in policy.statements)

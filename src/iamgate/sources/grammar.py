@@ -1,33 +1,32 @@
-"""Policy validation: the IAM policy grammar, then the meaning of what the grammar accepts.
+"""The IAM policy grammar, checked on a raw document at read time.
 
-Two pure entry points, both returning ``Finding`` lists:
+A reader calls ``validate_document(doc, kind, location_of, policy_name)`` with a document as
+parsed (plain data from JSON or YAML, unknown pieces written as ``*``) and records what it returns;
+what a parsed policy *means* (unknown actions, a Principal where none belongs, the Version, …) is
+the lint rules' business (``rules/builtin.py``), run once over the whole inventory after reading.
 
-- ``validate_document(doc, kind, location_of, policy_name)`` checks a raw document (plain data as
-  parsed from JSON or YAML) against the IAM policy JSON schemas that cfn-lint ships in
-  ``cfnlint/data/schemas/other/iam/``. The files are read directly from the installed package
-  (``cfnlint`` itself is never imported: that costs more than a second), once, on first use.
-  The schemas refer to each other by ``$id`` (``policy#/definitions/Action``), resolved through a
-  ``referencing.Registry``, and use three keywords that are not JSON Schema:
+The document is checked against the IAM policy JSON schemas that cfn-lint ships in
+``cfnlint/data/schemas/other/iam/``. The files are read directly from the installed package
+(``cfnlint`` itself is never imported: that costs more than a second), once, on first use.
+The schemas refer to each other by ``$id`` (``policy#/definitions/Action``), resolved through a
+``referencing.Registry``, and use three keywords that are not JSON Schema:
 
-  - ``requiredXor`` — exactly one of the named properties must be present (``Action`` or
-    ``NotAction``, ``Resource`` or ``NotResource``, ``Principal`` or ``NotPrincipal``);
-  - ``uniqueKeys`` — no two array items may repeat the values of these keys (duplicate ``Sid``);
-  - ``cfnLint`` — cross-references for cfn-lint's own rules; carries no constraint, ignored.
+- ``requiredXor`` — exactly one of the named properties must be present (``Action`` or
+  ``NotAction``, ``Resource`` or ``NotResource``, ``Principal`` or ``NotPrincipal``);
+- ``uniqueKeys`` — no two array items may repeat the values of these keys (duplicate ``Sid``);
+- ``cfnLint`` — cross-references for cfn-lint's own rules; carries no constraint, ignored.
 
-  The validator is Draft 7 (the keywords the schemas use: ``if``/``then``, ``const``, …) plus the
-  two constraining keywords above, with one difference from jsonschema's ``Draft7Validator``:
-  keywords next to a ``$ref`` are applied, as cfn-lint applies them. Draft 7 proper ignores
-  them, and these schemas rely on them (``"Statement": {"$ref": …, "items": …, "uniqueKeys": …}``);
-  so the class is assembled with ``jsonschema.validators.create`` from Draft 7's parts rather
-  than ``extend``-ed, which would carry Draft 7's ignore-ref-siblings rule along.
+The validator is Draft 7 (the keywords the schemas use: ``if``/``then``, ``const``, …) plus the
+two constraining keywords above, with one difference from jsonschema's ``Draft7Validator``:
+keywords next to a ``$ref`` are applied, as cfn-lint applies them. Draft 7 proper ignores
+them, and these schemas rely on them (``"Statement": {"$ref": …, "items": …, "uniqueKeys": …}``);
+so the class is assembled with ``jsonschema.validators.create`` from Draft 7's parts rather
+than ``extend``-ed, which would carry Draft 7's ignore-ref-siblings rule along.
 
-  Each problem becomes one ``invalid-policy`` error naming the element path
-  (``Statement[1].Condition``) in plain words; at most one per statement element.
-
-- ``check_policy(policy)`` checks a parsed ``model.Policy`` for what the grammar cannot see:
-  unknown actions and service prefixes (with suggestions), ``Principal`` where it is not
-  allowed or missing where it is required, the policy ``Version``, and unknown condition
-  operators.
+Each problem becomes one ``invalid-policy`` error (rule IG3002) naming the element path
+(``Statement[1].Condition``) in plain words, at most one per statement element; ``Finding.path``
+holds the same path as data. ``about_unresolved`` tells, from that path alone, which findings are
+about an element the reader could not resolve.
 """
 from __future__ import annotations
 
@@ -38,13 +37,11 @@ import os
 import re
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
-from .catalog.actions import check_action
-from .model import Finding, Location, Policy, Statement
-from .policy import (IDENTITY_KINDS, KIND_LABEL, PRINCIPAL_ELEMENTS, PRINCIPAL_REQUIRED_KINDS,
-                     STATEMENT_ELEMENTS, VERSIONS, closest, did_you_mean, is_known_operator, show,
-                     suggest_operator)
+from ..model import Finding, Location, Policy
+from ..policy import KIND_LABEL, PRINCIPAL_ELEMENTS, STATEMENT_ELEMENTS, closest, did_you_mean, show, \
+    suggest_operator
 
-__all__ = ["check_policy", "format_path", "suggest_operator", "validate_document"]
+__all__ = ["about_unresolved", "format_path", "validate_document"]
 
 PathKey = Union[str, int]
 Path = Tuple[PathKey, ...]
@@ -381,110 +378,7 @@ def _finding(error: Any, kind: str, location_of: LocationOf, policy_name: str) -
                    location=_locate(location_of, _location_path(error)), path=_location_path(error))
 
 
-# ------------------------------------------------------------------------------ public: semantics
-
-
-def check_policy(policy: Policy) -> List[Finding]:
-    """Findings about what a parsed policy means: actions, principals, version, operators."""
-    findings = _version_findings(policy)
-    for index, statement in enumerate(policy.statements):
-        where = statement.location or policy.location
-        findings += _action_findings(statement, where, index)
-        findings += _principal_findings(policy, index, statement, where)
-        findings += _operator_findings(policy, index, statement, where)
-        findings += _variable_findings(policy, index, statement, where)
-    return findings
-
-
-def _invalid(rule: str, severity: str, message: str, where: Optional[Location], path: Path = ()) -> Finding:
-    return Finding(kind="invalid-policy", rule=rule, severity=severity,  # type: ignore[arg-type]
-                   message=message, location=where, path=path)
-
-
-def _action_message(action: str, problem: str, suggestion: Optional[str]) -> str:
-    if action not in problem:
-        problem = f"{action} {problem}" if problem.startswith("matches") else f"{problem} in {action}"
-    return problem + did_you_mean(suggestion)
-
-
-def _action_findings(statement: Statement, where: Optional[Location], index: int = 0) -> List[Finding]:
-    out: List[Finding] = []
-    for element, patterns in (("Action", statement.actions), ("NotAction", statement.not_actions)):
-        for action in dict.fromkeys(patterns or ()):
-            if element in statement.unresolved and ("*" in action or "?" in action):
-                continue  # a reader's placeholder for a value it could not resolve
-            result = check_action(action)
-            if not result.ok:
-                out.append(Finding(kind="unknown-action", rule="IG3003", severity="error",
-                                   message=_action_message(action, result.problem or "unknown action",
-                                                           result.suggestion),
-                                   action=action, location=where, path=("Statement", index, element)))
-    return out
-
-
-def _principal_findings(policy: Policy, index: int, statement: Statement,
-                        where: Optional[Location]) -> List[Finding]:
-    label = KIND_LABEL.get(policy.kind, "this policy")
-    prefix = f"{policy.name}: Statement[{index}]"
-    if "Principal" in statement.unresolved:
-        return []  # not known: a placeholder for a statement a reader could not resolve
-    if policy.kind in IDENTITY_KINDS:
-        present = [name for name, value in (("Principal", statement.principals),
-                                            ("NotPrincipal", statement.not_principals))
-                   if value is not None]
-        return [_invalid("IG3005", "error", f"{prefix}: {name} is not allowed in {label}", where,
-                         ("Statement", index, name)) for name in present]
-    if policy.kind in PRINCIPAL_REQUIRED_KINDS and statement.principals is None \
-            and statement.not_principals is None:
-        return [_invalid("IG3006", "warning", f"{prefix}: missing Principal or NotPrincipal: AWS rejects "
-                                    f"{label} statement without one", where, ("Statement", index))]
-    return []
-
-
-def _version_findings(policy: Policy) -> List[Finding]:
-    if policy.version is None:
-        return [_invalid("IG3007", "warning", f"{policy.name}: no Version: policy variables such as "
-                                    "${aws:username} are not substituted "
-                                    '(add "Version": "2012-10-17")', policy.location)]
-    if policy.version not in VERSIONS:
-        return [_invalid("IG3008", "error", f"{policy.name}: Version {show(policy.version)} is not one of "
-                                  f"{', '.join(VERSIONS)}", policy.location, ("Version",))]
-    return []
-
-
-def _operator_findings(policy: Policy, index: int, statement: Statement,
-                       where: Optional[Location]) -> List[Finding]:
-    unknown = dict.fromkeys(c.operator for c in statement.conditions
-                            if not is_known_operator(c.operator))
-    return [_invalid("IG3009", "error", f"{policy.name}: Statement[{index}].Condition: unknown condition "
-                                        f"operator {show(op)}{did_you_mean(suggest_operator(op))}", where,
-                     ("Statement", index, "Condition", op)) for op in unknown]
-
-
-def _variable_findings(policy: Policy, index: int, statement: Statement,
-                       where: Optional[Location]) -> List[Finding]:
-    if policy.version != "2008-10-17":
-        return []
-    values = [*(statement.resources or ()), *(statement.not_resources or ()),
-              *(v for c in statement.conditions for v in c.values)]
-    if not any("${" in v for v in values):
-        return []
-    return [_invalid("IG3010", "warning", f"{policy.name}: Statement[{index}]: Version 2008-10-17 does not "
-                                          "substitute policy variables: ${…} is matched as literal text "
-                                          '(use "Version": "2012-10-17")', where, ("Statement", index))]
-
-
-def review(policy: Policy, grammar: List[Finding]) -> List[Finding]:
-    """Everything to say about one policy: its grammar findings, then the semantic ones.
-
-    Where the grammar already rejected something, the semantic invalid-policy findings would say the
-    same thing in other words (a Principal in an identity policy, an unknown operator, a bad
-    Version), so only the grammar's are kept.
-    """
-    semantic = check_policy(policy)
-    if any(f.kind == "invalid-policy" for f in grammar):
-        semantic = [f for f in semantic if f.kind != "invalid-policy"]
-    return list(grammar) + semantic
+# ------------------------------------------------------------------------------ public: unresolved
 
 
 # the names a statement element takes in a document (Statement.unresolved names the positive form)
@@ -515,8 +409,3 @@ def about_unresolved(finding: Finding, policy: Policy) -> bool:
         return False
     element = path[head]
     return any(element in _ELEMENT_NAMES.get(name, (name,)) for name in policy.statements[index].unresolved)
-
-
-def all_unknown(policy: Policy) -> bool:
-    """A placeholder whose every statement is unknown: nothing in it can be checked."""
-    return all(st.unresolved >= {"Effect", "Action"} for st in policy.statements)
