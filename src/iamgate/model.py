@@ -6,11 +6,13 @@ hashed and compared freely. Readers build them; the engine and the reports only 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any, Iterable, List, Literal, Mapping, Optional, Tuple, Union
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Tuple, Union
 
 Effect = Literal["Allow", "Deny"]
 PolicyKind = Literal["identity", "resource", "boundary", "session", "scp", "rcp", "trust", "vpc_endpoint"]
+# who wrote a policy's statements (Policy.origin)
+PolicyOrigin = Literal["code", "properties", "sam-policy-template", "aws-managed"]
 DecisionResult = Literal["allow", "explicit_deny", "implicit_deny", "unknown"]
 Severity = Literal["error", "warning", "note"]
 FindingKind = Literal[
@@ -92,12 +94,26 @@ class Statement:
 
 @dataclass(frozen=True)
 class Policy:
+    """A policy document as read, attached as ``kind``.
+
+    ``origin`` says who wrote the statements, which decides what the lint rules (``rules/builtin.py``)
+    hold the user to: ``code`` — the user, in the scanned files; ``properties`` — the reader, from a
+    resource's properties (a Lambda permission: the user wrote its action, principal and source, not
+    the document); ``sam-policy-template`` — SAM, from its policy template ``origin_name``;
+    ``aws-managed`` — AWS (a managed policy of the snapshot, an Organizations default).
+    ``grammar_rejected``: the reader's grammar check of the raw document (``sources/grammar.py``)
+    found errors and reported them, so the semantic rules need not say the same in other words.
+    """
+
     name: str
     kind: PolicyKind
     statements: Tuple[Statement, ...]
     location: Optional[Location] = None
     version: Optional[str] = "2012-10-17"
     arn: Optional[str] = None
+    origin: PolicyOrigin = "code"
+    origin_name: Optional[str] = None
+    grammar_rejected: bool = False
 
 
 @dataclass(frozen=True)
@@ -290,6 +306,10 @@ class Inventory:
     # manifest can name resources the way the code does; a name may appear more than once
     references: Tuple[Tuple[str, str], ...] = ()
     resources: Tuple[Resource, ...] = ()
+    # every policy a reader built from a document of the scanned files, as built (with the kind it
+    # was read as) and in reading order, whether or not anything above attaches it (an
+    # AWS::IAM::Policy for a role of another stack): what the lint rules check
+    documents: Tuple[Policy, ...] = ()
 
 
 def merge(inventories: "Iterable[Inventory]") -> Inventory:
@@ -305,6 +325,7 @@ def merge(inventories: "Iterable[Inventory]") -> Inventory:
         problems=tuple(p for i in parts for p in i.problems),
         references=tuple(r for i in parts for r in i.references),
         resources=tuple(r for i in parts for r in i.resources),
+        documents=tuple(d for i in parts for d in i.documents),
     )
 
 
@@ -348,6 +369,34 @@ def find_principals(inventory: Inventory, selector: str) -> List[Principal]:
         return exact
     low = selector.lower()
     return [p for p in inventory.principals if low == p.id.lower() or low in (a.lower() for a in p.aliases)]
+
+
+def add_problems(inventory: Inventory, findings: Iterable[Finding]) -> Inventory:
+    """The inventory with ``findings`` about its documents (lint's) added to its problems where a
+    reader reading file by file would have reported them: after the problems already reported in
+    the same file, files in reading order (the order of ``documents``; a file with no problem yet
+    goes before the next file that has one). Findings in no document's file go last; the problems
+    already there keep their order."""
+    problems = inventory.problems
+    first: Dict[str, int] = {}  # file -> the index of its first problem
+    end: Dict[str, int] = {}  # file -> the index after its last problem
+    for i, f in enumerate(problems):
+        if f.location is not None:
+            first.setdefault(f.location.file, i)
+            end[f.location.file] = i + 1
+    files = list(dict.fromkeys(d.location.file for d in inventory.documents if d.location is not None))
+    slot_of: Dict[str, int] = {}  # file -> the index its new findings go before
+    for k, file in enumerate(files):
+        later = (first[f] for f in files[k + 1:] if f in first)
+        slot_of[file] = end[file] if file in end else next(later, len(problems))
+    slots: List[List[Finding]] = [[] for _ in range(len(problems) + 1)]
+    for f in findings:
+        slots[slot_of.get(f.location.file, len(problems)) if f.location is not None else len(problems)].append(f)
+    out: List[Finding] = []
+    for i, p in enumerate(problems):
+        out += slots[i]
+        out.append(p)
+    return replace(inventory, problems=tuple(out + slots[len(problems)]))
 
 
 # ----------------------------------------------------------------------------- the manifest

@@ -1,10 +1,19 @@
-"""Policy documents (the JSON grammar) turned into model Policies and Statements.
+"""The IAM policy language: its words, and policy documents turned into model Policies.
 
-Readers of every format end here: they hand over a document as plain Python data (dicts, lists,
-strings) plus, where they know them, the line of each statement.
+- The words: the policy versions, the statement elements, what each policy kind is called in a
+  message, and the condition operators (``OPERATOR_NAMES``, ``parse_operator``,
+  ``is_known_operator``, ``suggest_operator``). This is the one list of operator names: the
+  engine keys its comparisons by it (``engine/conditions.py``), the grammar and the lint rules
+  suggest from it.
+- Documents: readers of every format end here (``parse_policy``). They hand over a document as
+  plain Python data (dicts, lists, strings) plus, where they know them, the line of each statement.
+
+Imports ``model`` only, so that readers, the engine and the rules can all import it.
 """
 from __future__ import annotations
 
+import difflib
+import json
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .model import Condition, Location, Policy, Statement
@@ -15,6 +24,110 @@ POLICY_WORDS = {
     "scp": "service control policy", "rcp": "resource control policy", "resource": "resource-based policy",
     "trust": "role trust policy", "kms-key-policy": "key policy", "vpc_endpoint": "VPC endpoint policy",
 }
+
+
+
+VERSIONS = ("2012-10-17", "2008-10-17")
+STATEMENT_ELEMENTS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
+                      "Resource", "NotResource", "Condition")
+PRINCIPAL_ELEMENTS = ("Principal", "NotPrincipal")
+# policies attached to an identity, which may not name a Principal; and those that must
+IDENTITY_KINDS = ("identity", "boundary", "session", "scp")
+PRINCIPAL_REQUIRED_KINDS = ("resource", "trust")
+# a policy kind as messages name it ("ecr": ECR repository policies, a grammar of their own)
+KIND_LABEL: Dict[str, str] = {
+    "identity": "an identity policy", "boundary": "a permissions boundary",
+    "session": "a session policy", "scp": "a service control policy",
+    "rcp": "a resource control policy", "resource": "a resource policy", "trust": "a trust policy",
+    "vpc_endpoint": "a VPC endpoint policy", "ecr": "an ECR repository policy",
+}
+
+
+# ------------------------------------------------------------------------------ condition operators
+
+# IAM's condition operators, canonically spelt. Each but Null also takes ``IfExists``; each may be
+# qualified by a set operator (``ForAnyValue:StringLike``). Matching ignores case.
+OPERATOR_NAMES: Tuple[str, ...] = (
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+    "StringLike", "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan",
+    "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals",
+    "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan",
+    "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals",
+    "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+)
+SET_QUALIFIERS = ("ForAllValues", "ForAnyValue")
+_BASES = frozenset(n.lower() for n in OPERATOR_NAMES)
+_QUALIFIERS = frozenset(q.lower() for q in SET_QUALIFIERS)
+_NAMES_IF_EXISTS = OPERATOR_NAMES + tuple(n + "IfExists" for n in OPERATOR_NAMES if n != "Null")
+
+
+def parse_operator(operator: str) -> Tuple[Optional[str], str, bool]:
+    """``ForAnyValue:StringLikeIfExists`` -> (``foranyvalue``, ``stringlike``, True)."""
+    qualifier = None
+    op = operator
+    if ":" in op:
+        q, _, op = op.partition(":")
+        qualifier = q.lower()
+    base = op.lower()
+    if_exists = False
+    if base.endswith("ifexists") and base != "null":
+        base = base[: -len("ifexists")]
+        if_exists = True
+    return qualifier, base, if_exists
+
+
+def is_known_operator(operator: str) -> bool:
+    qualifier, base, if_exists = parse_operator(operator)
+    if qualifier is not None and qualifier not in _QUALIFIERS:
+        return False
+    if base == "null":
+        return not if_exists
+    return base in _BASES
+
+
+def closest(word: str, candidates: Sequence[str], cutoff: float = 0.75) -> Optional[str]:
+    """The candidate spelt most like ``word`` (ignoring case), if one is close enough."""
+    found = difflib.get_close_matches(word.lower(), [c.lower() for c in candidates], 1, cutoff)
+    if not found:
+        return None
+    return next(c for c in candidates if c.lower() == found[0])
+
+
+def suggest_operator(operator: str) -> Optional[str]:
+    """A known condition operator close to an unknown one (``StringEqualz`` -> ``StringEquals``)."""
+    qualifier, base, if_exists = parse_operator(operator)
+    prefix = ""
+    if qualifier is not None:
+        fixed = closest(qualifier, SET_QUALIFIERS, 0.6)
+        if fixed is None:
+            return None
+        prefix = fixed + ":"
+    if base == "null" and if_exists:
+        name: Optional[str] = "Null"  # Null takes no IfExists
+    else:
+        name = closest(operator.rpartition(":")[2], _NAMES_IF_EXISTS)
+    if name is None:
+        return None
+    suggestion = prefix + name
+    if suggestion.lower() == operator.lower() or not is_known_operator(suggestion):
+        return None
+    return suggestion
+
+
+# ------------------------------------------------------------------------------ words in messages
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """A value as JSON, shortened to ``limit`` characters: how messages quote what was written."""
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def did_you_mean(suggestion: Optional[str]) -> str:
+    return f" — did you mean {suggestion}?" if suggestion else ""
+
+
+# ------------------------------------------------------------------------------ documents
 
 
 class PolicyError(ValueError):
@@ -117,3 +230,8 @@ def unresolved_policy(name: str, kind: str, location: Optional[Location] = None,
     st = Statement(effect="Allow", actions=("*",), resources=("*",), principals={"*": ("*",)},
                    location=location, unresolved=UNKNOWN_ELEMENTS)
     return Policy(name=name, kind=kind, statements=(st,), location=location, arn=arn)
+
+
+def all_unknown(policy: Policy) -> bool:
+    """A placeholder whose every statement is unknown: nothing in it can be checked."""
+    return all(st.unresolved >= {"Effect", "Action"} for st in policy.statements)

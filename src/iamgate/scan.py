@@ -8,7 +8,8 @@ import importlib
 import os
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .model import Finding, Inventory, Location, Policy, merge
+from .model import Finding, Inventory, Location, Policy, add_problems, merge
+from .rules.builtin import lint
 from .sources import ReadOptions
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".terraform", "node_modules", "cdk.out", ".aws-sam", ".venv",
@@ -124,7 +125,9 @@ def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None) 
         from .sources.terraform.config import read_modules
         roots = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
         parts.append(read_modules(terraform, options, display_path, roots))
-    return merge(parts)
+    inventory = merge(parts)
+    # lint runs once, after every reader, over every policy read (pipeline.gather's job once it exists)
+    return add_problems(inventory, lint(inventory))
 
 
 def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict[str, Tuple[Policy, ...]],

@@ -75,3 +75,11 @@ def test_operator_names():
     assert is_known_operator("Null")
     assert not is_known_operator("StringEqualz")
     assert not is_known_operator("NullIfExists")
+
+
+def test_the_engine_compares_exactly_the_operators_the_policy_language_names():
+    from iamgate.engine import conditions
+    from iamgate.policy import OPERATOR_NAMES
+
+    assert set(conditions._COMPARE) == set(OPERATOR_NAMES) - {"Null"}
+    assert all(is_known_operator(name) and is_known_operator(f"ForAllValues:{name}") for name in OPERATOR_NAMES)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List
 from urllib.parse import quote
@@ -13,6 +14,7 @@ from iamgate.rules.registry import BUILTIN
 from iamgate.engine.evaluate import PolicySet, Request, decide
 from iamgate.model import Inventory, Location, Policy, Principal
 from iamgate.policy import PolicyError
+from iamgate.rules.builtin import lint
 from iamgate.sources.iam_json import SourceError, read, read_policy_file
 
 CORPUS = Path("/work/shared/corpus")
@@ -28,9 +30,10 @@ def corpus() -> Path:
 
 
 def read_corpus(corpus: Path, rel: str) -> Inventory:
+    """The file read and linted, as ``scan.read_inventory`` reports it."""
     inv = read(rel, (corpus / rel).read_text(encoding="utf-8"))
     assert inv is not None, rel
-    return inv
+    return replace(inv, problems=inv.problems + lint(inv))
 
 
 def read_file(tmp_path: Path, name: str, content: Any) -> Any:

@@ -17,6 +17,7 @@ import gzip
 import json
 import re
 import threading
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Dict, Optional, Tuple
@@ -101,7 +102,8 @@ def _policy(name: str, partition: str) -> Policy:
     arn = entry["arn"]
     if partition != "aws":
         arn = f"arn:{partition}:" + arn[len("arn:aws:"):]
-    return parse_policy(entry["document"], name=name, kind="identity", location=None, arn=arn)
+    return replace(parse_policy(entry["document"], name=name, kind="identity", location=None, arn=arn),
+                   origin="aws-managed")
 
 
 def default_version_id(name: str) -> Optional[str]:

@@ -22,9 +22,10 @@ import ipaddress
 import re
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Callable, Iterable, Optional, Tuple
+from typing import Callable, Dict, Iterable, Optional, Tuple
 
 from ..model import Condition
+from ..policy import OPERATOR_NAMES, is_known_operator, parse_operator
 from .match import Context, PatternError, glob_match_escaped, literal, split_arn, substitute
 
 # A value-level comparison: True (match), False (no match) or None (error: unreadable value)
@@ -147,61 +148,41 @@ def _arn_equals(p: str, r: str) -> Optional[bool]:
     return _arn_like(p, r)
 
 
-# operator base name (lower case) -> (compare, negated)
-_OPERATORS: dict = {
-    "stringequals": (_string_equals, False),
-    "stringnotequals": (_string_equals, True),
-    "stringequalsignorecase": (_string_equals_ic, False),
-    "stringnotequalsignorecase": (_string_equals_ic, True),
-    "stringlike": (_string_like, False),
-    "stringnotlike": (_string_like, True),
-    "numericequals": (_cmp(_number, lambda a, b: a == b), False),
-    "numericnotequals": (_cmp(_number, lambda a, b: a == b), True),
-    "numericlessthan": (_cmp(_number, lambda a, b: a < b), False),
-    "numericlessthanequals": (_cmp(_number, lambda a, b: a <= b), False),
-    "numericgreaterthan": (_cmp(_number, lambda a, b: a > b), False),
-    "numericgreaterthanequals": (_cmp(_number, lambda a, b: a >= b), False),
-    "dateequals": (_cmp(_date, lambda a, b: a == b), False),
-    "datenotequals": (_cmp(_date, lambda a, b: a == b), True),
-    "datelessthan": (_cmp(_date, lambda a, b: a < b), False),
-    "datelessthanequals": (_cmp(_date, lambda a, b: a <= b), False),
-    "dategreaterthan": (_cmp(_date, lambda a, b: a > b), False),
-    "dategreaterthanequals": (_cmp(_date, lambda a, b: a >= b), False),
-    "bool": (_bool, False),
-    "binaryequals": (_binary, False),
-    "ipaddress": (_ip, False),
-    "notipaddress": (_ip, True),
-    "arnequals": (_arn_equals, False),
-    "arnlike": (_arn_like, False),
-    "arnnotequals": (_arn_equals, True),
-    "arnnotlike": (_arn_like, True),
+# IAM's operators (policy.OPERATOR_NAMES) -> (compare, negated); Null tests presence and is decided
+# apart. Keyed by the canonical names so that a name policy.py adds without a comparison here fails
+# at import, never silently at evaluation.
+_COMPARE: Dict[str, Tuple[Compare, bool]] = {
+    "StringEquals": (_string_equals, False),
+    "StringNotEquals": (_string_equals, True),
+    "StringEqualsIgnoreCase": (_string_equals_ic, False),
+    "StringNotEqualsIgnoreCase": (_string_equals_ic, True),
+    "StringLike": (_string_like, False),
+    "StringNotLike": (_string_like, True),
+    "NumericEquals": (_cmp(_number, lambda a, b: a == b), False),
+    "NumericNotEquals": (_cmp(_number, lambda a, b: a == b), True),
+    "NumericLessThan": (_cmp(_number, lambda a, b: a < b), False),
+    "NumericLessThanEquals": (_cmp(_number, lambda a, b: a <= b), False),
+    "NumericGreaterThan": (_cmp(_number, lambda a, b: a > b), False),
+    "NumericGreaterThanEquals": (_cmp(_number, lambda a, b: a >= b), False),
+    "DateEquals": (_cmp(_date, lambda a, b: a == b), False),
+    "DateNotEquals": (_cmp(_date, lambda a, b: a == b), True),
+    "DateLessThan": (_cmp(_date, lambda a, b: a < b), False),
+    "DateLessThanEquals": (_cmp(_date, lambda a, b: a <= b), False),
+    "DateGreaterThan": (_cmp(_date, lambda a, b: a > b), False),
+    "DateGreaterThanEquals": (_cmp(_date, lambda a, b: a >= b), False),
+    "Bool": (_bool, False),
+    "BinaryEquals": (_binary, False),
+    "IpAddress": (_ip, False),
+    "NotIpAddress": (_ip, True),
+    "ArnEquals": (_arn_equals, False),
+    "ArnLike": (_arn_like, False),
+    "ArnNotEquals": (_arn_equals, True),
+    "ArnNotLike": (_arn_like, True),
 }
 
-KNOWN_OPERATORS = frozenset(_OPERATORS) | {"null"}
-
-
-def parse_operator(operator: str) -> Tuple[Optional[str], str, bool]:
-    """``ForAnyValue:StringLikeIfExists`` -> (``foranyvalue``, ``stringlike``, True)."""
-    qualifier = None
-    op = operator
-    if ":" in op:
-        q, _, op = op.partition(":")
-        qualifier = q.lower()
-    base = op.lower()
-    if_exists = False
-    if base.endswith("ifexists") and base != "null":
-        base = base[: -len("ifexists")]
-        if_exists = True
-    return qualifier, base, if_exists
-
-
-def is_known_operator(operator: str) -> bool:
-    qualifier, base, if_exists = parse_operator(operator)
-    if qualifier not in (None, "forallvalues", "foranyvalue"):
-        return False
-    if base == "null":
-        return not if_exists
-    return base in _OPERATORS
+# operator base name (lower case, as parse_operator gives it) -> (compare, negated)
+_OPERATORS: Dict[str, Tuple[Compare, bool]] = {
+    name.lower(): _COMPARE[name] for name in OPERATOR_NAMES if name != "Null"}
 
 
 def _value_matches(compare: Compare, policy_values: Iterable[str], request_value: str) -> Optional[bool]:
@@ -284,3 +265,8 @@ def conditions_match(conditions: Tuple[Condition, ...], context: Context, variab
                      ) -> Tuple[Condition, ...]:
     """The conditions that fail (empty tuple: the block holds)."""
     return tuple(c for c in conditions if not condition_matches(c, context, variables))
+
+
+# parse_operator and is_known_operator are the policy language's (policy.py); re-exported for callers
+# of the engine
+__all__ = ["condition_matches", "conditions_match", "is_known_operator", "parse_operator"]

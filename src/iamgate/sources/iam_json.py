@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 from ..model import Finding, FindingKind, Inventory, Location, Policy, Principal, Unresolved
 from ..policy import PolicyError, parse_policy, parse_statement, unresolved_policy
-from ..validate import about_unresolved, review, validate_document
+from .grammar import about_unresolved, validate_document
 from .jsonpos import JsonError, Path, Positions, load
 
 __all__ = ["SourceError", "is_gaad", "read", "read_policy_file"]
@@ -63,6 +63,7 @@ class _File:
     positions: Positions
     problems: List[Finding] = field(default_factory=list)
     unresolved: List[Unresolved] = field(default_factory=list)
+    policy_documents: List[Policy] = field(default_factory=list)  # every policy read, for Inventory.documents
 
     @property
     def stem(self) -> str:
@@ -163,7 +164,7 @@ def _build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where: Pa
 
 def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where: Path,
                arn: Optional[str] = None) -> Optional[Policy]:
-    """``doc`` as a Policy, with its validation findings recorded; None if it cannot be read.
+    """``doc`` as a Policy, with its grammar findings recorded; None if it cannot be read.
 
     Placeholders such as ``${account_id}`` (a ``templatefile()`` template read on its own, a
     documented example) are values not known here: written as ``*`` and marked unresolved.
@@ -184,7 +185,10 @@ def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where
             dataclasses.replace(st, unresolved=st.unresolved | holes.get(i, frozenset()))
             for i, st in enumerate(policy.statements)))
         grammar = [f for f in grammar if not about_unresolved(f, policy)]
-    file.problems.extend(review(policy, grammar))
+    file.problems.extend(grammar)
+    if grammar:
+        policy = dataclasses.replace(policy, grammar_rejected=True)
+    file.policy_documents.append(policy)
     return policy
 
 
@@ -516,7 +520,8 @@ def _read_gaad(file: _File, data: Mapping[str, Any]) -> Inventory:
                    for path, role in _items(file, data, "RoleDetailList", "RoleName")]
     return Inventory(principals=tuple(principals),
                      policies=tuple(m.policy for m in managed.values() if m.policy is not None),
-                     unresolved=tuple(file.unresolved), problems=tuple(file.problems))
+                     unresolved=tuple(file.unresolved), problems=tuple(file.problems),
+                     documents=tuple(file.policy_documents))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -559,7 +564,7 @@ def read(path: str, text: str, options: Any = None) -> Optional[Inventory]:
         policy = _try_build(file, doc, name, _kind_of(doc.data), f"policy {name}", where)
         if policy is not None:
             policies.append(policy)
-    return Inventory(policies=tuple(policies), problems=tuple(file.problems))
+    return Inventory(policies=tuple(policies), problems=tuple(file.problems), documents=tuple(file.policy_documents))
 
 
 def read_policy_file(path: str, text: str, kind: str) -> Tuple[Policy, ...]:

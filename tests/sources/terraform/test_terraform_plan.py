@@ -1,11 +1,13 @@
 """The Terraform plan reader (``terraform show -json``): real plans from the corpus and small ones."""
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
 
 from iamgate.model import Location
+from iamgate.rules.builtin import lint
 from iamgate.sources import ReadOptions
 from iamgate.sources.terraform.plan import read
 from iamgate.sources.terraform.resources import generated_name
@@ -20,9 +22,10 @@ needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus 
 
 
 def read_corpus(path: Path, options: ReadOptions = OPTS):
+    """The plan read and linted, as ``scan.read_inventory`` reports it."""
     inv = read(str(path.relative_to(CORPUS)), path.read_text(encoding="utf-8"), options)
     assert inv is not None
-    return inv
+    return replace(inv, problems=inv.problems + lint(inv))
 
 
 def by_id(inv) -> Dict[str, Any]:

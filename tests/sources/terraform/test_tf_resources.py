@@ -1,12 +1,14 @@
 """The Terraform resource model: synthesized attributes, aws_iam_policy_document rendering, and
 resources turned into principals, resource policies and guardrails."""
 import json
+from dataclasses import replace
 from typing import Any, Dict, Optional
 
 import pytest
 
 from iamgate.engine.evaluate import PolicySet, Request, decide
-from iamgate.model import Location
+from iamgate.model import Inventory, Location
+from iamgate.rules.builtin import lint
 from iamgate.sources import ReadOptions
 from iamgate.sources.documents import build_policy
 from iamgate.sources.terraform.inventory import build_inventory, queue_arn
@@ -53,6 +55,11 @@ def principal(inv, selector):
     found = [p for p in inv.principals if selector in p.aliases]
     assert len(found) == 1, [p.aliases for p in inv.principals]
     return found[0]
+
+
+def linted(inv: Inventory) -> Inventory:
+    """The inventory with the lint findings ``scan.read_inventory`` adds after reading."""
+    return replace(inv, problems=inv.problems + lint(inv))
 
 
 def actions(policy):
@@ -477,14 +484,14 @@ def test_statements_are_located_in_their_policy_document_block():
 
 
 def test_problems_in_policies_are_reported_where_they_are():
-    inv = build_inventory([
+    inv = linted(build_inventory([
         res("aws_iam_role.r", {"name": "r", "assume_role_policy": ASSUME_LAMBDA}),
         res("aws_iam_role_policy.typo", {"role": "r", "name": "typo", "policy": doc(
             {"Effect": "Allow", "Action": "s3:GetObjects", "Resource": "*"})}, line=7),
         res("aws_iam_role_policy.broken", {"role": "r", "name": "broken", "policy": "{not json"}, line=9),
         res("aws_iam_role_policy.empty_sid", {"role": "r", "name": "old", "policy": doc(
             {"Sid": "", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})}),
-    ], OPTS, FILE)
+    ], OPTS, FILE))
     kinds = sorted((f.kind, f.location.line) for f in inv.problems)
     assert kinds == [("invalid-policy", 9), ("unknown-action", 7)]
 

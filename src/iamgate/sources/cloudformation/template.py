@@ -26,10 +26,10 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ...model import (Finding, Inventory, Location, Policy, Principal, Resource, ResourcePolicy, ResourceRef,
                       Unresolved, merge)
-from ...policy import PolicyError, unresolved_policy
-from ...validate import about_unresolved, all_unknown, review, validate_document
+from ...policy import PolicyError, all_unknown, unresolved_policy
 from .. import ReadOptions
 from ..documents import Attached, build_policy, managed_policy_for, starred
+from ..grammar import about_unresolved, validate_document
 from ..values import NO_VALUE, Partial, Unknown, plain_data, unknowns_in
 from .intrinsics import Resolver, Settings
 from .loader import LDict, LList, TemplateError, line_of, load_template_text, looks_like_template
@@ -106,6 +106,7 @@ class Template:
         self.alias_prefix = alias_prefix
         self.problems: List[Finding] = []
         self.unresolved: List[Unresolved] = []
+        self.policy_documents: List[Policy] = []  # every policy read, for Inventory.documents
         self.skipped: set = set()  # (logical ID, type, condition) of resources a false Condition removes
         self.aliases: Dict[str, Tuple[str, ...]] = {}
         self.sam_templates: Dict[str, str] = {}  # role policy name -> the SAM policy template(s) it came from
@@ -215,10 +216,13 @@ class Template:
             grammar = [f for f in grammar if not about_unresolved(f, policy)]
         else:
             grammar = []
-        findings = review(policy, grammar) if not all_unknown(policy) else []
-        if name in self.sam_templates:
-            findings = _from_sam_template(findings, self.sam_templates[name])
-        self.problems.extend(findings)
+        if not all_unknown(policy):
+            self.problems.extend(grammar)
+        if name in self.sam_templates:  # statements SAM wrote from its policy templates
+            policy = replace(policy, origin="sam-policy-template", origin_name=self.sam_templates[name])
+        if grammar:
+            policy = replace(policy, grammar_rejected=True)
+        self.policy_documents.append(policy)
         return policy
 
     def _locate(self, doc: Any, path: Tuple, default: Location) -> Location:
@@ -284,7 +288,7 @@ class Template:
         resource_policies = self._resource_policies()
         inv = Inventory(principals=tuple(principals), policies=tuple(self.customer_managed.values()),
                         resource_policies=tuple(resource_policies), references=self._references(),
-                        resources=tuple(self._resources()))
+                        resources=tuple(self._resources()), documents=tuple(self.policy_documents))
         nested = self._nested()
         return merge([inv, Inventory(unresolved=tuple(_dedupe(self.unresolved)), problems=tuple(self.problems))]
                       + nested)
@@ -819,7 +823,8 @@ def _lambda_permission(t: Template, logical: str, res: Mapping[str, Any], props:
         return None
     for u in unknowns:
         t.unresolved.append(Unresolved(u.expression, t.loc(u.line) if u.line else where))
-    t.problems.extend(f for f in review(policy, []) if f.kind == "unknown-action")
+    policy = replace(policy, origin="properties")  # the document is ours; its values are the user's
+    t.policy_documents.append(policy)
     return ResourcePolicy(resource=t.text(target) or f"({logical})", type=str(res.get("Type")), policy=policy,
                           location=where)
 
@@ -828,20 +833,6 @@ def _lambda_permission(t: Template, logical: str, res: Mapping[str, Any], props:
 
 
 
-
-
-def _from_sam_template(findings: List[Finding], template: str) -> List[Finding]:
-    """Findings about a policy SAM writes from its policy templates: the user cannot change those
-    statements, so an action IAM no longer knows is a warning, and SAM's missing Version is not news."""
-    out = []
-    for f in findings:
-        if f.kind == "invalid-policy" and f.severity == "warning" and "no Version" in f.message:
-            continue
-        if f.kind == "unknown-action":
-            f = replace(f, rule="IG3004", severity="warning",
-                        message=f"{f.message} (in SAM's policy template {template})")
-        out.append(f)
-    return out
 
 
 def _unique(values: Sequence[Optional[str]]) -> Tuple[str, ...]:

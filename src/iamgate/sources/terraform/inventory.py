@@ -31,10 +31,10 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 from ...model import (Finding, Inventory, Location, Policy, Principal, Resource, ResourcePolicy, ResourceRef,
                       Statement, Unresolved)
-from ...policy import PolicyError, unresolved_policy
-from ...validate import about_unresolved, all_unknown, review, validate_document
+from ...policy import PolicyError, all_unknown, unresolved_policy
 from .. import ReadOptions
 from ..documents import Attached, build_policy, from_json_string, managed_policy_for, starred
+from ..grammar import about_unresolved, validate_document
 from ..values import Partial, Unknown, concat, plain_data, unknowns_in
 from .policy_document import policy_document_json
 from .resources import ACCOUNT_UNKNOWN, DATA_KINDS, TfResource, synthesize
@@ -120,6 +120,7 @@ class _Builder:
         self.path = path
         self.problems: List[Finding] = []
         self.unresolved: List[Unresolved] = []
+        self.policy_documents: List[Policy] = []  # every policy read, for Inventory.documents
         self.attrs: Dict[str, Dict[str, Any]] = {r.address: self._attributes(r) for r in self.resources}
         self.documents = self._documents()
         self.customer: Dict[Any, Policy] = {}
@@ -189,7 +190,10 @@ class _Builder:
                                                  grammar or ("identity" if kind == "boundary" else kind), locate, label)
             grammar_findings = [f for f in grammar_findings if not about_unresolved(f, policy)]
         if not all_unknown(policy):
-            self.problems.extend(review(policy, grammar_findings))
+            self.problems.extend(grammar_findings)
+        if grammar_findings:
+            policy = replace(policy, grammar_rejected=True)
+        self.policy_documents.append(policy)
         return policy
 
     @staticmethod
@@ -473,7 +477,8 @@ class _Builder:
             return None
         for u in unknowns:
             self.unresolved.append(Unresolved(u.expression, where))
-        self.problems.extend(f for f in review(policy, []) if f.kind == "unknown-action")
+        policy = replace(policy, origin="properties")  # the document is ours; its values are the user's
+        self.policy_documents.append(policy)
         return ResourcePolicy(resource=text(target) or f"({r.address})", type=r.type, policy=policy, location=where)
 
     # ---------------------------------------------------------------- guardrails
@@ -555,7 +560,8 @@ class _Builder:
         return Inventory(principals=tuple(principals), policies=tuple(customer + standalone),
                          resource_policies=tuple(resource_policies), scp=scp, rcp=rcp,
                          unresolved=tuple(_dedupe_unresolved(self.unresolved)), problems=tuple(self.problems),
-                         references=tuple(self._references()), resources=tuple(self._resources()))
+                         references=tuple(self._references()), resources=tuple(self._resources()),
+                         documents=tuple(self.policy_documents))
 
 
 # meta-arguments: how Terraform manages a resource, not what the resource is
@@ -609,7 +615,7 @@ def _allow_all(name: str, kind: str) -> Policy:
                    principals={"*": ("*",)} if kind == "rcp" else None, sid=name)
     return Policy(name=f"{name} (AWS default, assumed attached)", kind=kind, statements=(st,),  # type: ignore[arg-type]
                   arn=f"arn:aws:organizations::aws:policy/"
-                      f"{'resource' if kind == 'rcp' else 'service'}_control_policy/p-{name}")
+                      f"{'resource' if kind == 'rcp' else 'service'}_control_policy/p-{name}", origin="aws-managed")
 
 
 def _scp_level(policies: List[Policy]) -> Tuple[Policy, ...]:

@@ -1,4 +1,5 @@
-"""Tests for iamgate.validate: the cfn-lint policy grammar and the semantic checks."""
+"""Tests for iamgate.sources.grammar: the cfn-lint policy grammar of a raw document, and which of its
+findings are about elements a reader could not resolve."""
 from __future__ import annotations
 
 import datetime
@@ -13,11 +14,10 @@ from typing import Any, Callable, List, Optional, Tuple
 import pytest
 
 from iamgate.model import Finding, Location, Policy, Statement
-from iamgate.policy import parse_policy
+from iamgate.sources.grammar import about_unresolved, validate_document
 from iamgate.sources.jsonpos import load
-from iamgate.validate import check_policy, suggest_operator, validate_document
 
-CORPUS = Path(os.path.dirname(__file__)).parent.parent / "shared" / "corpus" / "json"
+CORPUS = Path(os.path.dirname(__file__)).parent.parent.parent / "shared" / "corpus" / "json"
 FILE = "policies/app.json"
 
 
@@ -31,17 +31,6 @@ def grammar(text: str, kind: str = "identity", name: str = "app") -> List[Tuple[
     data, location_of = doc_of(text)
     return [(f.severity, f.message, f.location.line if f.location else None)
             for f in validate_document(data, kind, location_of, name)]
-
-
-def semantics(text: str, kind: str = "identity", name: str = "app") -> List[Finding]:
-    data, positions = load(textwrap.dedent(text).strip() + "\n")
-    policy = parse_policy(data, name, kind, Location(FILE, 1),
-                          lambda i: Location(FILE, positions.line(("Statement", i))))
-    return check_policy(policy)
-
-
-def brief(findings: List[Finding]) -> List[Tuple[str, str, str, Optional[int]]]:
-    return [(f.kind, f.severity, f.message, f.location.line if f.location else None) for f in findings]
 
 
 # ------------------------------------------------------------------------------------- grammar
@@ -129,9 +118,6 @@ def test_bucket_policy_without_principal() -> None:
         }"""
     assert grammar(text, "resource", "OrdersBucketPolicy") == [
         ("error", "OrdersBucketPolicy: Statement[0]: missing Principal or NotPrincipal", 4)]
-    assert brief(semantics(text, "resource", "OrdersBucketPolicy")) == [
-        ("invalid-policy", "warning", "OrdersBucketPolicy: Statement[0]: missing Principal or NotPrincipal: "
-                                      "AWS rejects a resource policy statement without one", 4)]
 
 
 def test_identity_policy_with_principal() -> None:
@@ -148,8 +134,6 @@ def test_identity_policy_with_principal() -> None:
           ]
         }"""
     assert grammar(text) == [("error", "app: Statement[0]: Principal is not allowed in an identity policy", 6)]
-    assert brief(semantics(text)) == [
-        ("invalid-policy", "error", "app: Statement[0]: Principal is not allowed in an identity policy", 4)]
 
 
 def test_scp_uses_the_identity_grammar_and_rcp_the_resource_grammar() -> None:
@@ -243,9 +227,6 @@ def test_unknown_condition_operator() -> None:
     assert grammar(text) == [
         ("error", 'app: Statement[0].Condition: unknown condition operator "StringEqualz" — did you mean '
                   "StringEquals?", 9)]
-    assert brief(semantics(text)) == [
-        ("invalid-policy", "error", 'app: Statement[0].Condition: unknown condition operator "StringEqualz" — '
-                                    "did you mean StringEquals?", 4)]
 
 
 def test_one_error_per_statement_element_the_most_specific() -> None:
@@ -309,87 +290,13 @@ def test_ecr_repository_policy_needs_no_resource() -> None:
 def test_cfn_lint_is_never_imported() -> None:
     code = textwrap.dedent("""
         import sys
-        import iamgate.validate as v
+        import iamgate.sources.grammar as v
         found = v.validate_document({"Statement": [{"Effect": "Alow"}]}, "identity", lambda p: None, "p")
         assert len(found) == 3, found
         assert "cfnlint" not in sys.modules, "cfnlint was imported"
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-
-
-# ------------------------------------------------------------------------------------- semantics
-
-
-POLICY = """
-    {
-      "Version": "2012-10-17",
-      "Statement": [
-        {
-          "Sid": "Orders",
-          "Effect": "Allow",
-          "Action": %s,
-          "Resource": "arn:aws:s3:::orders-prod/*"
-        }
-      ]
-    }"""
-
-
-def test_unknown_action_with_suggestion() -> None:
-    [finding] = semantics(POLICY % '["s3:GetObject", "s3:GetObjects"]')
-    assert finding == Finding(kind="unknown-action", rule="IG3003", severity="error",
-                              message="unknown action s3:GetObjects — did you mean s3:GetObject?",
-                              action="s3:GetObjects", location=Location(FILE, 4),
-                              path=("Statement", 0, "Action"))
-
-
-def test_unknown_service_prefix() -> None:
-    assert brief(semantics(POLICY % '"s4:GetObject"')) == [
-        ("unknown-action", "error", 'unknown service prefix "s4" in s4:GetObject — did you mean s3?', 4)]
-
-
-def test_not_action_and_patterns() -> None:
-    text = POLICY.replace('"Action"', '"NotAction"') % '["s3:Get*", "ec2:*Foo", "*", "s3:ListObjects"]'
-    assert brief(semantics(text)) == [
-        ("unknown-action", "error", "ec2:*Foo matches no ec2 action", 4),
-        ("unknown-action", "error", "unknown action s3:ListObjects — did you mean s3:ListBucket?", 4),
-    ]
-
-
-def test_action_in_another_case_is_valid() -> None:
-    assert semantics(POLICY % '["S3:getobject", "DynamoDB:query", "sqs:SENDMESSAGE", "iam:pass*"]') == []
-
-
-def test_unresolved_placeholders_are_not_unknown_actions() -> None:
-    statement = Statement(effect="Allow", actions=("s3:Get*Object*",), resources=("*",),
-                          location=Location(FILE, 3), unresolved=frozenset({"Action"}))
-    assert check_policy(Policy("app", "identity", (statement,))) == []
-    assert check_policy(Policy("app", "identity", (Statement(effect="Allow", actions=("s3:Nope*",),
-                                                             resources=("*",)),),
-                               location=Location(FILE, 1)))[0].location == Location(FILE, 1)
-
-
-def test_version_missing_wrong_and_old() -> None:
-    missing = POLICY.replace('"Version": "2012-10-17",', "") % '"s3:GetObject"'
-    assert brief(semantics(missing)) == [
-        ("invalid-policy", "warning", 'app: no Version: policy variables such as ${aws:username} are not '
-                                      'substituted (add "Version": "2012-10-17")', 1)]
-    wrong = POLICY.replace("2012-10-17", "2012-10-18") % '"s3:GetObject"'
-    assert brief(semantics(wrong)) == [
-        ("invalid-policy", "error", 'app: Version "2012-10-18" is not one of 2012-10-17, 2008-10-17', 1)]
-    old = (POLICY.replace("2012-10-17", "2008-10-17").replace("orders-prod/*", "orders-prod/${aws:username}/*")
-           % '"s3:GetObject"')
-    assert brief(semantics(old)) == [
-        ("invalid-policy", "warning", "app: Statement[0]: Version 2008-10-17 does not substitute policy "
-                                      'variables: ${…} is matched as literal text (use "Version": "2012-10-17")', 4)]
-    assert semantics(old.replace("${aws:username}", "home")) == []
-
-
-def test_operator_suggestions() -> None:
-    assert suggest_operator("ForAnyValues:StringLike") == "ForAnyValue:StringLike"
-    assert suggest_operator("StringEqualsIfExist") == "StringEqualsIfExists"
-    assert suggest_operator("NullIfExists") == "Null"
-    assert suggest_operator("Whatever") is None
 
 
 # ------------------------------------------------------------------------------------- real world
@@ -417,12 +324,11 @@ def test_real_world_policies_are_valid(name: str, kind: str, where: Tuple[str, .
     assert len(json.dumps(data)) > 300
     location_of = lambda p: Location(name, positions.line(where + p)) if where + p in positions else None
     assert validate_document(data, kind, location_of, name) == []
-    assert check_policy(parse_policy(data, name, kind)) == []
 
 
 def test_every_schema_keyword_is_understood() -> None:
     """A new cfn-lint keyword in the IAM schemas would otherwise be ignored silently."""
-    from iamgate import validate
+    from iamgate.sources import grammar as validate
 
     known = set(validate._validator_class().VALIDATORS) | {"$id", "definitions", "then", "else", "cfnLint"}
     found: set = set()
@@ -444,3 +350,39 @@ def test_every_schema_keyword_is_understood() -> None:
         walk(validate._schema(name))
     assert {"requiredXor", "uniqueKeys", "cfnLint"} <= found
     assert found <= known, found - known
+
+
+# ------------------------------------------------------------------------------------- unresolved elements
+
+
+def _grammar_finding(message: str, path: tuple) -> Finding:
+    return Finding(kind="invalid-policy", rule="IG3002", severity="error", message=message, path=path)
+
+
+def _statements(*unresolved: frozenset) -> Policy:
+    return Policy("app", "identity", tuple(Statement(effect="Allow", actions=("*",), resources=("*",),
+                                                     unresolved=u) for u in unresolved))
+
+
+def test_about_unresolved_decides_on_the_path() -> None:
+    policy = _statements(frozenset(), frozenset({"Action", "Resource"}))
+    # in an element a reader could not resolve: dropped, whatever the message says
+    assert about_unresolved(_grammar_finding("app: anything", ("Statement", 1, "NotAction")), policy)
+    assert about_unresolved(_grammar_finding("app: x", ("Statement", 1, "Resource", 0)), policy)
+    # the same element of a statement that was resolved: kept
+    assert not about_unresolved(_grammar_finding("app: Statement[0].Action: x", ("Statement", 0, "Action")), policy)
+    # a Statement written as one object has paths without an index
+    single = _statements(frozenset({"Condition"}))
+    assert about_unresolved(_grammar_finding("app: Statement.Condition: x", ("Statement", "Condition", "Null")),
+                            single)
+
+
+def test_a_finding_whose_message_names_an_unresolved_element_but_whose_path_does_not_is_kept() -> None:
+    policy = _statements(frozenset({"Action"}))
+    about_statement = _grammar_finding("app: Statement[0]: Action and Resource: missing Resource or NotResource",
+                                       ("Statement", 0))
+    assert not about_unresolved(about_statement, policy)
+    elsewhere = _grammar_finding('app: Statement[0].Sid: "Read Action" may contain only letters and digits',
+                                 ("Statement", 0, "Sid"))
+    assert not about_unresolved(elsewhere, policy)
+    assert not about_unresolved(_grammar_finding("app: Statement[0].Action in Version", ("Version",)), policy)

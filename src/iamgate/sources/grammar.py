@@ -1,49 +1,47 @@
-"""Policy validation: the IAM policy grammar, then the meaning of what the grammar accepts.
+"""The IAM policy grammar, checked on a raw document at read time.
 
-Two pure entry points, both returning ``Finding`` lists:
+A reader calls ``validate_document(doc, kind, location_of, policy_name)`` with a document as
+parsed (plain data from JSON or YAML, unknown pieces written as ``*``) and records what it returns;
+what a parsed policy *means* (unknown actions, a Principal where none belongs, the Version, …) is
+the lint rules' business (``rules/builtin.py``), run once over the whole inventory after reading.
 
-- ``validate_document(doc, kind, location_of, policy_name)`` checks a raw document (plain data as
-  parsed from JSON or YAML) against the IAM policy JSON schemas that cfn-lint ships in
-  ``cfnlint/data/schemas/other/iam/``. The files are read directly from the installed package
-  (``cfnlint`` itself is never imported: that costs more than a second), once, on first use.
-  The schemas refer to each other by ``$id`` (``policy#/definitions/Action``), resolved through a
-  ``referencing.Registry``, and use three keywords that are not JSON Schema:
+The document is checked against the IAM policy JSON schemas that cfn-lint ships in
+``cfnlint/data/schemas/other/iam/``. The files are read directly from the installed package
+(``cfnlint`` itself is never imported: that costs more than a second), once, on first use.
+The schemas refer to each other by ``$id`` (``policy#/definitions/Action``), resolved through a
+``referencing.Registry``, and use three keywords that are not JSON Schema:
 
-  - ``requiredXor`` — exactly one of the named properties must be present (``Action`` or
-    ``NotAction``, ``Resource`` or ``NotResource``, ``Principal`` or ``NotPrincipal``);
-  - ``uniqueKeys`` — no two array items may repeat the values of these keys (duplicate ``Sid``);
-  - ``cfnLint`` — cross-references for cfn-lint's own rules; carries no constraint, ignored.
+- ``requiredXor`` — exactly one of the named properties must be present (``Action`` or
+  ``NotAction``, ``Resource`` or ``NotResource``, ``Principal`` or ``NotPrincipal``);
+- ``uniqueKeys`` — no two array items may repeat the values of these keys (duplicate ``Sid``);
+- ``cfnLint`` — cross-references for cfn-lint's own rules; carries no constraint, ignored.
 
-  The validator is Draft 7 (the keywords the schemas use: ``if``/``then``, ``const``, …) plus the
-  two constraining keywords above, with one difference from jsonschema's ``Draft7Validator``:
-  keywords next to a ``$ref`` are applied, as cfn-lint applies them. Draft 7 proper ignores
-  them, and these schemas rely on them (``"Statement": {"$ref": …, "items": …, "uniqueKeys": …}``);
-  so the class is assembled with ``jsonschema.validators.create`` from Draft 7's parts rather
-  than ``extend``-ed, which would carry Draft 7's ignore-ref-siblings rule along.
+The validator is Draft 7 (the keywords the schemas use: ``if``/``then``, ``const``, …) plus the
+two constraining keywords above, with one difference from jsonschema's ``Draft7Validator``:
+keywords next to a ``$ref`` are applied, as cfn-lint applies them. Draft 7 proper ignores
+them, and these schemas rely on them (``"Statement": {"$ref": …, "items": …, "uniqueKeys": …}``);
+so the class is assembled with ``jsonschema.validators.create`` from Draft 7's parts rather
+than ``extend``-ed, which would carry Draft 7's ignore-ref-siblings rule along.
 
-  Each problem becomes one ``invalid-policy`` error naming the element path
-  (``Statement[1].Condition``) in plain words; at most one per statement element.
-
-- ``check_policy(policy)`` checks a parsed ``model.Policy`` for what the grammar cannot see:
-  unknown actions and service prefixes (with suggestions), ``Principal`` where it is not
-  allowed or missing where it is required, the policy ``Version``, and unknown condition
-  operators.
+Each problem becomes one ``invalid-policy`` error (rule IG3002) naming the element path
+(``Statement[1].Condition``) in plain words, at most one per statement element; ``Finding.path``
+holds the same path as data. ``about_unresolved`` tells, from that path alone, which findings are
+about an element the reader could not resolve.
 """
 from __future__ import annotations
 
 import datetime
-import difflib
 import functools
 import json
 import os
 import re
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
-from .catalog.actions import check_action
-from .engine.conditions import is_known_operator, parse_operator
-from .model import Finding, Location, Policy, Statement
+from ..model import Finding, Location, Policy
+from ..policy import KIND_LABEL, PRINCIPAL_ELEMENTS, STATEMENT_ELEMENTS, closest, did_you_mean, show, \
+    suggest_operator
 
-__all__ = ["check_policy", "format_path", "suggest_operator", "validate_document"]
+__all__ = ["about_unresolved", "format_path", "validate_document"]
 
 PathKey = Union[str, int]
 Path = Tuple[PathKey, ...]
@@ -60,32 +58,9 @@ _SCHEMA_FILES: Dict[str, str] = {
     "policy": "policy.json", "identity": "policy_identity.json", "resource": "policy_resource.json",
     "trust": "policy_trust.json", "ecr": "policy_resource_ecr.json",
 }
-_KIND_LABEL: Dict[str, str] = {
-    "identity": "an identity policy", "boundary": "a permissions boundary",
-    "session": "a session policy", "scp": "a service control policy",
-    "rcp": "a resource control policy", "resource": "a resource policy", "trust": "a trust policy",
-    "vpc_endpoint": "a VPC endpoint policy", "ecr": "an ECR repository policy",
-}
-_STATEMENT_ELEMENTS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
-                       "Resource", "NotResource", "Condition")
-_PRINCIPAL_ELEMENTS = ("Principal", "NotPrincipal")
-_IDENTITY_KINDS = ("identity", "boundary", "session", "scp")
-_PRINCIPAL_REQUIRED_KINDS = ("resource", "trust")
-_VERSIONS = ("2012-10-17", "2008-10-17")
 _WEAK = ("anyOf", "oneOf")
 _TYPE_WORDS = {"string": "a string", "array": "a list", "object": "an object", "number": "a number",
                "integer": "an integer", "boolean": "a boolean", "null": "null"}
-# Canonical spellings, for suggestions only (engine.conditions decides what is known).
-_OPERATOR_NAMES = (
-    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
-    "StringLike", "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan",
-    "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals",
-    "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan",
-    "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals",
-    "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
-)
-_OPERATOR_NAMES_IF_EXISTS = _OPERATOR_NAMES + tuple(n + "IfExists" for n in _OPERATOR_NAMES if n != "Null")
-_QUALIFIERS = ("ForAllValues", "ForAnyValue")
 
 
 # ------------------------------------------------------------------------------ schema loading
@@ -133,7 +108,7 @@ def _unique_keys(validator: Any, keys: List[str], instance: Any, schema: Any) ->
             continue
         value = json.dumps([item[k] for k in keys], sort_keys=True, default=str)
         if value in seen:
-            shown = ", ".join(f"{k} {_show(item[k])}" for k in keys)
+            shown = ", ".join(f"{k} {show(item[k])}" for k in keys)
             yield ValidationError(f"duplicate {shown}", path=(index, keys[0]))
         else:
             seen.add(value)
@@ -177,11 +152,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
     return value
-
-
-def _show(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value, default=str, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _type_of(value: Any) -> str:
@@ -235,67 +205,35 @@ def _extras(error: Any) -> List[str]:
             if k not in props and not any(re.search(p, str(k)) for p in patterns)]
 
 
-def _closest(word: str, candidates: Sequence[str], cutoff: float = 0.75) -> Optional[str]:
-    found = difflib.get_close_matches(word.lower(), [c.lower() for c in candidates], 1, cutoff)
-    if not found:
-        return None
-    return next(c for c in candidates if c.lower() == found[0])
-
-
-def suggest_operator(operator: str) -> Optional[str]:
-    """A known condition operator close to an unknown one (``StringEqualz`` -> ``StringEquals``)."""
-    qualifier, base, if_exists = parse_operator(operator)
-    prefix = ""
-    if qualifier is not None:
-        fixed = _closest(qualifier, _QUALIFIERS, 0.6)
-        if fixed is None:
-            return None
-        prefix = fixed + ":"
-    if base == "null" and if_exists:
-        name: Optional[str] = "Null"  # Null takes no IfExists
-    else:
-        name = _closest(operator.rpartition(":")[2], _OPERATOR_NAMES_IF_EXISTS)
-    if name is None:
-        return None
-    suggestion = prefix + name
-    if suggestion.lower() == operator.lower() or not is_known_operator(suggestion):
-        return None
-    return suggestion
-
-
-def _did_you_mean(suggestion: Optional[str]) -> str:
-    return f" — did you mean {suggestion}?" if suggestion else ""
-
-
 def _extras_message(error: Any, path: Path, kind: str) -> str:
     extras = _extras(error)
     if _element(path) == "Condition" and len(path) == _statement_head(path) + 1:
-        return "; ".join(f"unknown condition operator {_show(op)}{_did_you_mean(suggest_operator(op))}"
+        return "; ".join(f"unknown condition operator {show(op)}{did_you_mean(suggest_operator(op))}"
                          for op in extras)
     statement_level = bool(path) and len(path) == _statement_head(path)
     known = list(error.schema.get("properties", {}))
     parts = []
     for name in extras:
-        if statement_level and name in _STATEMENT_ELEMENTS:
-            parts.append(f"{name} is not allowed in {_KIND_LABEL.get(kind, 'this policy')}")
+        if statement_level and name in STATEMENT_ELEMENTS:
+            parts.append(f"{name} is not allowed in {KIND_LABEL.get(kind, 'this policy')}")
         else:
-            parts.append(f"unknown element {_show(name)}{_did_you_mean(_closest(name, known))}")
+            parts.append(f"unknown element {show(name)}{did_you_mean(closest(name, known))}")
     return "; ".join(parts)
 
 
 def _pattern_message(error: Any, element: Optional[str]) -> str:
-    shown = _show(error.instance)
+    shown = show(error.instance)
     if element in ("Resource", "NotResource"):
         return f'{shown} is not an ARN or "*"'
     if element == "Sid":
         return f"{shown} may contain only letters and digits (A-Z, a-z, 0-9)"
-    if element in _PRINCIPAL_ELEMENTS:
+    if element in PRINCIPAL_ELEMENTS:
         return _principal_message(error.instance)
     return f"{shown} does not match {error.validator_value}"
 
 
 def _principal_message(value: Any) -> str:
-    return f'{_show(value)} is not "*", a 12-digit account ID or an IAM principal ARN'
+    return f'{show(value)} is not "*", a 12-digit account ID or an IAM principal ARN'
 
 
 def _message(error: Any, path: Path, kind: str) -> str:
@@ -304,7 +242,7 @@ def _message(error: Any, path: Path, kind: str) -> str:
     element = _element(path)
     if validator == "enum":
         shown = dict.fromkeys(v if isinstance(v, str) else json.dumps(v) for v in value)
-        return f"{_show(instance)} is not one of {', '.join(shown)}"
+        return f"{show(instance)} is not one of {', '.join(shown)}"
     if validator == "type":
         wanted = [value] if isinstance(value, str) else list(value)
         return f"expected {_either([_TYPE_WORDS.get(t, t) for t in wanted])}, got {_type_of(instance)}"
@@ -315,13 +253,13 @@ def _message(error: Any, path: Path, kind: str) -> str:
     if validator == "minItems":
         return "must not be empty"
     if validator == "const":
-        if element in _PRINCIPAL_ELEMENTS and len(path) == _statement_head(path) + 1:
-            return (f'{_show(instance)} is not "*": name principals in an object, '
-                    f'e.g. {{"AWS": {_show(instance)}}}')
-        return f"expected {_show(value)}, got {_show(instance)}"
+        if element in PRINCIPAL_ELEMENTS and len(path) == _statement_head(path) + 1:
+            return (f'{show(instance)} is not "*": name principals in an object, '
+                    f'e.g. {{"AWS": {show(instance)}}}')
+        return f"expected {show(value)}, got {show(instance)}"
     if validator == "pattern":
         return _pattern_message(error, element)
-    if validator == "anyOf" and element in _PRINCIPAL_ELEMENTS:
+    if validator == "anyOf" and element in PRINCIPAL_ELEMENTS:
         return _principal_message(instance)
     if validator == "uniqueKeys":
         return _duplicate_message(error, path)
@@ -336,7 +274,7 @@ def _duplicate_message(error: Any, path: Path) -> str:
     keys = list(error.validator_value)
     same = [j for j, item in enumerate(array[:index])
             if isinstance(item, Mapping) and all(k in item and item[k] == array[index][k] for k in keys)]
-    shown = ", ".join(f"{k} {_show(array[index][k])}" for k in keys)
+    shown = ", ".join(f"{k} {show(array[index][k])}" for k in keys)
     also = f" (also {format_path(path[:-2] + (same[0],))})" if same else ""
     return f"duplicate {shown}{also}"
 
@@ -347,7 +285,7 @@ def _specific(error: Any) -> Any:
     from jsonschema.exceptions import best_match
 
     while error.context and error.validator in _WEAK \
-            and _element(tuple(error.absolute_path)) not in _PRINCIPAL_ELEMENTS:
+            and _element(tuple(error.absolute_path)) not in PRINCIPAL_ELEMENTS:
         error = best_match(error.context)
     return error
 
@@ -440,135 +378,34 @@ def _finding(error: Any, kind: str, location_of: LocationOf, policy_name: str) -
                    location=_locate(location_of, _location_path(error)), path=_location_path(error))
 
 
-# ------------------------------------------------------------------------------ public: semantics
+# ------------------------------------------------------------------------------ public: unresolved
 
 
-def check_policy(policy: Policy) -> List[Finding]:
-    """Findings about what a parsed policy means: actions, principals, version, operators."""
-    findings = _version_findings(policy)
-    for index, statement in enumerate(policy.statements):
-        where = statement.location or policy.location
-        findings += _action_findings(statement, where, index)
-        findings += _principal_findings(policy, index, statement, where)
-        findings += _operator_findings(policy, index, statement, where)
-        findings += _variable_findings(policy, index, statement, where)
-    return findings
-
-
-def _invalid(rule: str, severity: str, message: str, where: Optional[Location], path: Path = ()) -> Finding:
-    return Finding(kind="invalid-policy", rule=rule, severity=severity,  # type: ignore[arg-type]
-                   message=message, location=where, path=path)
-
-
-def _action_message(action: str, problem: str, suggestion: Optional[str]) -> str:
-    if action not in problem:
-        problem = f"{action} {problem}" if problem.startswith("matches") else f"{problem} in {action}"
-    return problem + _did_you_mean(suggestion)
-
-
-def _action_findings(statement: Statement, where: Optional[Location], index: int = 0) -> List[Finding]:
-    out: List[Finding] = []
-    for element, patterns in (("Action", statement.actions), ("NotAction", statement.not_actions)):
-        for action in dict.fromkeys(patterns or ()):
-            if element in statement.unresolved and ("*" in action or "?" in action):
-                continue  # a reader's placeholder for a value it could not resolve
-            result = check_action(action)
-            if not result.ok:
-                out.append(Finding(kind="unknown-action", rule="IG3003", severity="error",
-                                   message=_action_message(action, result.problem or "unknown action",
-                                                           result.suggestion),
-                                   action=action, location=where, path=("Statement", index, element)))
-    return out
-
-
-def _principal_findings(policy: Policy, index: int, statement: Statement,
-                        where: Optional[Location]) -> List[Finding]:
-    label = _KIND_LABEL.get(policy.kind, "this policy")
-    prefix = f"{policy.name}: Statement[{index}]"
-    if "Principal" in statement.unresolved:
-        return []  # not known: a placeholder for a statement a reader could not resolve
-    if policy.kind in _IDENTITY_KINDS:
-        present = [name for name, value in (("Principal", statement.principals),
-                                            ("NotPrincipal", statement.not_principals))
-                   if value is not None]
-        return [_invalid("IG3005", "error", f"{prefix}: {name} is not allowed in {label}", where,
-                         ("Statement", index, name)) for name in present]
-    if policy.kind in _PRINCIPAL_REQUIRED_KINDS and statement.principals is None \
-            and statement.not_principals is None:
-        return [_invalid("IG3006", "warning", f"{prefix}: missing Principal or NotPrincipal: AWS rejects "
-                                    f"{label} statement without one", where, ("Statement", index))]
-    return []
-
-
-def _version_findings(policy: Policy) -> List[Finding]:
-    if policy.version is None:
-        return [_invalid("IG3007", "warning", f"{policy.name}: no Version: policy variables such as "
-                                    "${aws:username} are not substituted "
-                                    '(add "Version": "2012-10-17")', policy.location)]
-    if policy.version not in _VERSIONS:
-        return [_invalid("IG3008", "error", f"{policy.name}: Version {_show(policy.version)} is not one of "
-                                  f"{', '.join(_VERSIONS)}", policy.location, ("Version",))]
-    return []
-
-
-def _operator_findings(policy: Policy, index: int, statement: Statement,
-                       where: Optional[Location]) -> List[Finding]:
-    unknown = dict.fromkeys(c.operator for c in statement.conditions
-                            if not is_known_operator(c.operator))
-    return [_invalid("IG3009", "error", f"{policy.name}: Statement[{index}].Condition: unknown condition "
-                                        f"operator {_show(op)}{_did_you_mean(suggest_operator(op))}", where,
-                     ("Statement", index, "Condition", op)) for op in unknown]
-
-
-def _variable_findings(policy: Policy, index: int, statement: Statement,
-                       where: Optional[Location]) -> List[Finding]:
-    if policy.version != "2008-10-17":
-        return []
-    values = [*(statement.resources or ()), *(statement.not_resources or ()),
-              *(v for c in statement.conditions for v in c.values)]
-    if not any("${" in v for v in values):
-        return []
-    return [_invalid("IG3010", "warning", f"{policy.name}: Statement[{index}]: Version 2008-10-17 does not "
-                                          "substitute policy variables: ${…} is matched as literal text "
-                                          '(use "Version": "2012-10-17")', where, ("Statement", index))]
-
-
-def review(policy: Policy, grammar: List[Finding]) -> List[Finding]:
-    """Everything to say about one policy: its grammar findings, then the semantic ones.
-
-    Where the grammar already rejected something, the semantic invalid-policy findings would say the
-    same thing in other words (a Principal in an identity policy, an unknown operator, a bad
-    Version), so only the grammar's are kept.
-    """
-    semantic = check_policy(policy)
-    if any(f.kind == "invalid-policy" for f in grammar):
-        semantic = [f for f in semantic if f.kind != "invalid-policy"]
-    return list(grammar) + semantic
-
-
+# the names a statement element takes in a document (Statement.unresolved names the positive form)
 _ELEMENT_NAMES = {"Action": ("Action", "NotAction"), "Resource": ("Resource", "NotResource"),
                   "Principal": ("Principal", "NotPrincipal"), "Condition": ("Condition",), "Effect": ("Effect",)}
 
 
 def about_unresolved(finding: Finding, policy: Policy) -> bool:
     """A grammar finding about an element whose value a reader could not resolve (and wrote as
-    ``*``): the grammar cannot judge it, and the unresolved finding already says what is missing."""
-    message = finding.message
-    for i, st in enumerate(policy.statements):
-        here = f"Statement[{i}]" in message or (len(policy.statements) == 1 and "Statement" in message)
-        if not here:
-            continue
-        for element in st.unresolved:
-            for name in _ELEMENT_NAMES.get(element, (element,)):
-                if f"Statement[{i}].{name}" in message or f"Statement.{name}" in message:
-                    return True
-                # a rule about the statement as a whole ("Action and NotAction cannot be used
-                # together", "Principal is not allowed …") that names an unresolved element
-                if f"Statement[{i}]: " in message and name in message.split(": ", 2)[-1]:
-                    return True
-    return False
+    ``*``): the grammar cannot judge it, and the unresolved finding already says what is missing.
 
-
-def all_unknown(policy: Policy) -> bool:
-    """A placeholder whose every statement is unknown: nothing in it can be checked."""
-    return all(st.unresolved >= {"Effect", "Action"} for st in policy.statements)
+    Decided on ``finding.path`` alone (``("Statement", 1, "Action")``, or ``("Statement",
+    "Action")`` when Statement is a single object): the statement it is in, and the element of that
+    statement. A finding about a statement as a whole (``missing Resource or NotResource``) is
+    about no one element, whatever its message names.
+    """
+    path = finding.path
+    head = _statement_head(path)
+    if head == 0 or len(path) <= head:
+        return False
+    if head == 2:
+        index = path[1]
+    elif len(policy.statements) == 1:
+        index = 0  # Statement written as one object, not a list
+    else:
+        return False
+    if not isinstance(index, int) or not 0 <= index < len(policy.statements):
+        return False
+    element = path[head]
+    return any(element in _ELEMENT_NAMES.get(name, (name,)) for name in policy.statements[index].unresolved)

@@ -1,0 +1,264 @@
+"""The lint checks that must be code: what a parsed policy means, beyond what the grammar sees.
+
+Each check is a small function registered with ``@check(rule_id, …)`` under the one rule id it
+reports (``registry.py`` holds the rule's kind, severity and documentation). A check looks at one
+policy (``Policy`` -> findings) or one statement of it (``Policy, index, Statement`` -> findings).
+
+``lint(inventory)`` runs them once, after every reader is done, for every reader alike, over each
+distinct policy in the inventory: the documents the readers read (``Inventory.documents``), then
+whatever else the inventory holds (principals' identity policies, boundaries and trust policies,
+standalone policies, resource policies, SCP and RCP levels). A document met more than once (a
+managed policy that is also a permissions boundary; the same document read twice at one place, as a
+Terraform ``count`` makes it) is checked once, as first met. What a check is run on is decided by
+data on the policy, never by which reader made it:
+
+- ``Policy.origin`` — a check runs only on the origins it names: the statements of an AWS managed
+  policy are not the user's to fix; a Lambda permission's document is written by the reader from
+  the resource's properties, so only its actions are the user's; SAM's policy templates are SAM's
+  (an unknown action there is IG3004, a warning, and their missing Version is not news).
+- ``Policy.grammar_rejected`` — where the reader's grammar check (``sources/grammar.py``) already
+  rejected the document, an ``invalid-policy`` check would say the same thing in other words, so
+  only the checks of other kinds (unknown actions) run.
+- a placeholder whose every statement is unknown (``policy.all_unknown``) is not checked at all.
+
+A check that raises becomes one ``note`` finding of rule IG9002 naming the check's rule and the
+policy: never a crash, and never a silent gap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, FrozenSet, Hashable, Iterable, Iterator, List, Optional, Tuple, Union
+
+from ..catalog.actions import check_action
+from ..model import Finding, Inventory, Location, Policy, Statement
+from ..policy import (IDENTITY_KINDS, KIND_LABEL, PRINCIPAL_REQUIRED_KINDS, VERSIONS, all_unknown,
+                      did_you_mean, is_known_operator, show, suggest_operator)
+from .registry import BUILTIN
+
+__all__ = ["CHECKS", "Check", "check", "check_policy", "lint"]
+
+PolicyCheck = Callable[[Policy], Iterable[Finding]]
+StatementCheck = Callable[[Policy, int, Statement], Iterable[Finding]]
+Path = Tuple[Union[str, int], ...]
+
+# the origins of documents in the user's code (written there, or chosen from SAM's policy
+# templates): every check about a document runs on them, none on AWS's own policies
+_DOCUMENTS = frozenset({"code", "sam-policy-template"})
+
+
+@dataclass(frozen=True)
+class Check:
+    """One registered check: the rule it reports, what it looks at, and on which origins it runs."""
+
+    rule: str
+    run: Union[PolicyCheck, StatementCheck]
+    per_statement: bool
+    origins: FrozenSet[str]
+
+    def applies_to(self, policy: Policy) -> bool:
+        if policy.origin not in self.origins:
+            return False
+        return not (policy.grammar_rejected and BUILTIN[self.rule].kind == "invalid-policy")
+
+
+CHECKS: List[Check] = []
+
+
+def check(rule: str, *, origins: Iterable[str] = _DOCUMENTS,
+          per_statement: bool = True) -> Callable[[Callable], Callable]:
+    """Register the decorated function as the check that reports ``rule``."""
+    if BUILTIN.get(rule) is None:
+        raise ValueError(f"rule {rule} is not in the registry")
+
+    def register(fn: Callable) -> Callable:
+        CHECKS.append(Check(rule, fn, per_statement, frozenset(origins)))
+        return fn
+    return register
+
+
+# ------------------------------------------------------------------------------ the checks
+# Registered in the order their findings are reported: the policy's Version first, then per
+# statement its actions, principals, condition operators and variables.
+
+
+@check("IG3007", origins={"code"}, per_statement=False)
+def missing_version(policy: Policy) -> List[Finding]:
+    if policy.version is not None:
+        return []
+    return [_finding("IG3007", f"{policy.name}: no Version: policy variables such as ${{aws:username}} are not "
+                               'substituted (add "Version": "2012-10-17")', policy.location)]
+
+
+@check("IG3008", per_statement=False)
+def invalid_version(policy: Policy) -> List[Finding]:
+    if policy.version is None or policy.version in VERSIONS:
+        return []
+    return [_finding("IG3008", f"{policy.name}: Version {show(policy.version)} is not one of "
+                               f"{', '.join(VERSIONS)}", policy.location, ("Version",))]
+
+
+@check("IG3003", origins={"code", "properties"})
+def unknown_action(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    return [_finding("IG3003", message, _where(policy, statement), path, action)
+            for action, message, path in _unknown_actions(index, statement)]
+
+
+@check("IG3004", origins={"sam-policy-template"})
+def unknown_action_in_aws_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    template = policy.origin_name or "a SAM policy template"
+    return [_finding("IG3004", f"{message} (in SAM's policy template {template})", _where(policy, statement),
+                     path, action)
+            for action, message, path in _unknown_actions(index, statement)]
+
+
+@check("IG3005")
+def principal_in_identity_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if policy.kind not in IDENTITY_KINDS or "Principal" in statement.unresolved:
+        return []
+    label = KIND_LABEL.get(policy.kind, "this policy")
+    present = [name for name, value in (("Principal", statement.principals),
+                                        ("NotPrincipal", statement.not_principals)) if value is not None]
+    return [_finding("IG3005", f"{policy.name}: Statement[{index}]: {name} is not allowed in {label}",
+                     _where(policy, statement), ("Statement", index, name)) for name in present]
+
+
+@check("IG3006")
+def missing_principal(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if policy.kind not in PRINCIPAL_REQUIRED_KINDS or "Principal" in statement.unresolved \
+            or statement.principals is not None or statement.not_principals is not None:
+        return []
+    label = KIND_LABEL.get(policy.kind, "this policy")
+    return [_finding("IG3006", f"{policy.name}: Statement[{index}]: missing Principal or NotPrincipal: AWS "
+                               f"rejects {label} statement without one",
+                     _where(policy, statement), ("Statement", index))]
+
+
+@check("IG3009")
+def unknown_condition_operator(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    unknown = dict.fromkeys(c.operator for c in statement.conditions if not is_known_operator(c.operator))
+    return [_finding("IG3009", f"{policy.name}: Statement[{index}].Condition: unknown condition operator "
+                               f"{show(op)}{did_you_mean(suggest_operator(op))}",
+                     _where(policy, statement), ("Statement", index, "Condition", op)) for op in unknown]
+
+
+@check("IG3010")
+def variables_in_2008_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if policy.version != "2008-10-17":
+        return []
+    values = [*(statement.resources or ()), *(statement.not_resources or ()),
+              *(v for c in statement.conditions for v in c.values)]
+    if not any("${" in v for v in values):
+        return []
+    return [_finding("IG3010", f"{policy.name}: Statement[{index}]: Version 2008-10-17 does not substitute "
+                               "policy variables: ${…} is matched as literal text "
+                               '(use "Version": "2012-10-17")', _where(policy, statement), ("Statement", index))]
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _where(policy: Policy, statement: Statement) -> Optional[Location]:
+    return statement.location or policy.location
+
+
+def _finding(rule: str, message: str, where: Optional[Location], path: Path = (),
+             action: Optional[str] = None) -> Finding:
+    """A finding of ``rule`` with the registry's kind and severity."""
+    r = BUILTIN[rule]
+    return Finding(kind=r.kind, rule=rule, severity=r.severity, message=message, action=action,
+                   location=where, path=path)
+
+
+def _unknown_actions(index: int, statement: Statement) -> Iterator[Tuple[str, str, Path]]:
+    """(action, message, path) for each Action/NotAction entry the catalog does not know."""
+    for element, patterns in (("Action", statement.actions), ("NotAction", statement.not_actions)):
+        for action in dict.fromkeys(patterns or ()):
+            if element in statement.unresolved and ("*" in action or "?" in action):
+                continue  # a reader's placeholder for a value it could not resolve
+            result = check_action(action)
+            if not result.ok:
+                yield (action, _action_message(action, result.problem or "unknown action", result.suggestion),
+                       ("Statement", index, element))
+
+
+def _action_message(action: str, problem: str, suggestion: Optional[str]) -> str:
+    if action not in problem:
+        problem = f"{action} {problem}" if problem.startswith("matches") else f"{problem} in {action}"
+    return problem + did_you_mean(suggestion)
+
+
+def _failed(c: Check, policy: Policy, error: Exception) -> Finding:
+    rule = BUILTIN[c.rule]
+    where = f"{policy.location.file}: " if policy.location else ""
+    return _finding("IG9002", f"rule {rule.id} ({rule.name}) failed on {where}{policy.name}: "
+                              f"{type(error).__name__}: {error}", policy.location)
+
+
+# ------------------------------------------------------------------------------ running them
+
+
+def check_policy(policy: Policy, checks: Iterable[Check] = CHECKS) -> List[Finding]:
+    """What the checks that apply to ``policy`` find in it: policy-wide findings first, then per
+    statement in order. A check that raises becomes one IG9002 note for the policy, and is not run
+    on the policy's other statements."""
+    applying = [c for c in checks if c.applies_to(policy)]
+    failed: Dict[int, Finding] = {}  # index in applying -> the note
+    findings: List[Finding] = []
+
+    def run(k: int, call: Callable[[], Iterable[Finding]]) -> None:
+        if k in failed:
+            return
+        try:
+            findings.extend(call())
+        except Exception as e:  # noqa: BLE001 — a failing check is reported, it never stops the run
+            failed[k] = _failed(applying[k], policy, e)
+            findings.append(failed[k])
+
+    for k, c in enumerate(applying):
+        if not c.per_statement:
+            run(k, lambda: c.run(policy))  # type: ignore[call-arg]
+    for index, statement in enumerate(policy.statements):
+        for k, c in enumerate(applying):
+            if c.per_statement:
+                run(k, lambda: c.run(policy, index, statement))  # type: ignore[call-arg]
+    return findings
+
+
+def _policies(inventory: Inventory) -> Iterator[Policy]:
+    """Every policy the inventory holds: the documents as read first, then the rest."""
+    yield from inventory.documents
+    yield from inventory.policies
+    for p in inventory.principals:
+        yield from p.identity_policies
+        if p.boundary is not None:
+            yield p.boundary
+        if p.trust_policy is not None:
+            yield p.trust_policy
+    for r in inventory.resource_policies:
+        yield r.policy
+    for level in (*inventory.scp, *inventory.rcp):
+        yield from level
+
+
+def _document_key(policy: Policy) -> Hashable:
+    """What makes two policies one document: all but the kind it is attached as (a managed policy
+    used as a permissions boundary is the policy its definition was read as)."""
+    return (policy.name, policy.location, policy.version, policy.arn, policy.statements, policy.origin,
+            policy.origin_name, policy.grammar_rejected)
+
+
+def lint(inventory: Inventory, checks: Iterable[Check] = CHECKS) -> Tuple[Finding, ...]:
+    """The lint findings of every distinct policy in ``inventory``, each policy checked once, in
+    the order the readers read them."""
+    checks = list(checks)
+    seen: Dict[Hashable, None] = {}
+    findings: List[Finding] = []
+    for policy in _policies(inventory):
+        key = _document_key(policy)
+        if key in seen:
+            continue
+        seen[key] = None
+        if all_unknown(policy):
+            continue
+        findings += check_policy(policy, checks)
+    return tuple(findings)
