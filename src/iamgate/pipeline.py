@@ -17,7 +17,8 @@ from dataclasses import replace
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .engine.match import split_arn
-from .model import Inventory, Location, Manifest, Policy, Principal, PrincipalEntry, Scope, Settings, find_principals, merge
+from .model import (Inventory, Location, Manifest, Policy, Principal, PrincipalEntry, Scope, Settings, add_problems,
+                    find_principals, merge)
 from .scan import InputError
 
 
@@ -66,8 +67,11 @@ def read_scope(paths: Sequence[str], manifest: Optional[Manifest], settings: Set
     """The scope of ``paths`` read with ``settings`` (no paths: nothing read), completed by
     ``manifest``, whose named files are read too. ``diff`` reads each revision this way, with the
     settings of one manifest and the requirements of another."""
+    from .rules.builtin import lint
     from .scan import read_inventory, read_manifest_files
     inventory = read_inventory(list(paths), settings) if paths else Inventory()
+    # the policy checks run once, after every reader, over every policy read
+    inventory = add_problems(inventory, lint(inventory))
     files: Dict[str, Tuple[Policy, ...]] = {}
     if manifest is not None:
         files, problems = read_manifest_files(manifest)

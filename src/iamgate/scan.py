@@ -8,8 +8,7 @@ import importlib
 import os
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .model import Finding, Inventory, Location, Policy, add_problems, merge
-from .rules.builtin import lint
+from .model import Finding, Inventory, Location, Policy, merge
 from .sources import ReadOptions
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".terraform", "node_modules", "cdk.out", ".aws-sam", ".venv",
@@ -126,8 +125,7 @@ def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None) 
         roots = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
         parts.append(read_modules(terraform, options, display_path, roots))
     inventory = merge(parts)
-    # lint runs once, after every reader, over every policy read (pipeline.gather's job once it exists)
-    return add_problems(inventory, lint(inventory))
+    return inventory
 
 
 def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict[str, Tuple[Policy, ...]],

@@ -237,11 +237,14 @@ def test_readers_no_longer_lint_and_lint_finds_what_they_read() -> None:
     assert rules_of(lint(cfn)) == [("IG3003", 18)]
 
 
-def test_scan_adds_lint_findings_once_after_reading(tmp_path: Path) -> None:
+def test_the_pipeline_adds_lint_findings_once_after_reading(tmp_path: Path) -> None:
+    from iamgate.model import Settings
+    from iamgate.pipeline import read_scope
     from iamgate.scan import read_inventory
 
     (tmp_path / "stack.yaml").write_text(TYPO, encoding="utf-8")
-    inv = read_inventory([str(tmp_path)])
+    assert read_inventory([str(tmp_path)]).problems == ()  # the readers only read
+    inv = read_scope([str(tmp_path)], None, Settings()).read
     assert [f.rule for f in inv.problems] == ["IG3003"]
 
 
