@@ -746,3 +746,23 @@ def test_is_sam_template_and_data() -> None:
     assert not is_sam_template({"Transform": "AWS::LanguageExtensions"})
     templates = policy_templates()
     assert templates is not None and "S3ReadPolicy" in templates and len(templates) > 50
+
+
+def test_sam_problems_carry_their_rule_and_the_registry_gives_the_severity(tmp_path):
+    from iamgate.model import Settings
+    from iamgate.pipeline import read_scope
+    (tmp_path / "app.yaml").write_text(
+        "Resources:\n"
+        "  Fn:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Runtime: python3.12\n"
+        "      Handler: app.handler\n"
+        "      CodeUri: src/\n"
+        "      Policies:\n"
+        "        - NoSuchPolicyTemplate: {}\n", encoding="utf-8")
+    problems = read_scope([str(tmp_path)], None, Settings(account="111122223333")).problems
+    by_rule = {f.rule: f for f in problems if f.rule in ("IG0003", "IG0004")}
+    assert by_rule["IG0003"].severity == "warning" and "need 'Transform" in by_rule["IG0003"].message
+    assert by_rule["IG0004"].severity == "error" and "NoSuchPolicyTemplate" in by_rule["IG0004"].message
+    assert by_rule["IG0003"].location.line == 3

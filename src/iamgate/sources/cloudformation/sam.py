@@ -97,7 +97,26 @@ from .loader import LDict, LList, LStr, line_of
 
 SERVERLESS_TRANSFORM = "AWS::Serverless-2016-10-31"
 
-Problem = Tuple[str, Optional[int]]
+
+
+class Problem(tuple):
+    """Something SAM's transform would reject, as ``(message, line)``, with the rule it breaks in
+    ``rule``: ``IG0004`` a resource the transform cannot expand, ``IG0003`` the missing Transform."""
+
+    rule: str
+
+    def __new__(cls, message: str, line: Optional[int], rule: str = "IG0004") -> "Problem":
+        self = super().__new__(cls, (message, line))
+        self.rule = rule
+        return self
+
+    @property
+    def message(self) -> str:
+        return self[0]
+
+    @property
+    def line(self) -> Optional[int]:
+        return self[1]
 
 
 @dataclass(frozen=True)
@@ -398,8 +417,8 @@ class _Expander:
 
     # ------------------------------------------------------------------ helpers
 
-    def problem(self, message: str, line: Optional[int]) -> None:
-        self.problems.append((message, line))
+    def problem(self, message: str, line: Optional[int], rule: str = "IG0004") -> None:
+        self.problems.append(Problem(message, line, rule))
 
     def alias(self, role: str, selector: str) -> None:
         names = self.aliases.setdefault(role, [])
@@ -439,7 +458,7 @@ class _Expander:
         if serverless and not has_transform:
             first = self.src_resources[serverless[0]]
             self.problem(f"{serverless[0]}: AWS::Serverless resources need 'Transform: {SERVERLESS_TRANSFORM}'; "
-                         "without it CloudFormation rejects the template", line_of(first))
+                         "without it CloudFormation rejects the template", line_of(first), "IG0003")
 
         self.parse_globals(template.get("Globals"))
 

@@ -132,10 +132,9 @@ class Template:
                          if isinstance(original.get(o), dict) and str(original[o].get("Type", "")).startswith("AWS::Serverless::")]
                 if kinds and role not in original:
                     self.sources[role] = str(kinds[0])
-            for message, line in sam.problems:
-                severity, rule = ("warning", "IG0003") if "need 'Transform" in message else ("error", "IG0004")
-                self.problems.append(_problem("invalid-policy", f"{path}: {message}", self.loc(line), severity,
-                                              rule))
+            for p in sam.problems:  # its severity is the rule's: the pipeline stamps it from the registry
+                self.problems.append(_problem("invalid-policy", f"{path}: {p.message}", self.loc(p.line),
+                                              rule=p.rule))
         self.data = data
         params = dict(options.parameters)
         params.update(parameters or {})
