@@ -19,7 +19,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..explain import exit_code, explain
+    from ..findings.explain import exit_code, explain
     targets = outputs("explain", args.format)
     message = sys.stdin.read() if args.message == "-" else args.message
     result = explain(gather(args, args.paths), message, read_text)

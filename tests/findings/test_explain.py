@@ -7,13 +7,13 @@ import shutil
 import pytest
 
 from iamgate.pipeline import scope_from
-from iamgate.explain import (EncodedMessage, ParsedDenial, exit_code, explain, parse_message, render_json,
-                             render_text)
+from iamgate.findings.explain import (EncodedMessage, ParsedDenial, exit_code, explain, parse_message, render_json,
+                                      render_text)
 from iamgate.manifest import load_manifest
 from iamgate.scan import read_inventory, read_policy_files
 from iamgate.sources import options_from
 
-EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "account-export")
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "account-export")
 ACCT = "111122223333"
 SESSION = f"arn:aws:sts::{ACCT}:assumed-role/orders-worker/task-1"
 OBJECT = f"arn:aws:s3:::orders-prod-{ACCT}/invoices/x"

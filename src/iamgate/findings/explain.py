@@ -28,17 +28,17 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from . import catalog
-from .engine.match import split_arn
-from .engine.request import (decide_requirement, default_context, policies_considered, request_context,
+from .. import catalog
+from ..engine.match import split_arn
+from ..engine.request import (decide_requirement, default_context, policies_considered, request_context,
                              resource_policies_for, trust_policies_for)
-from .findings.check import principal_for
-from .findings.diagnose import cause_lines
-from .model import (Decision, Finding, Fix, Inventory, Location, Manifest, Policy, Principal, Requirement, Scope,
+from .check import principal_for
+from .diagnose import cause_lines
+from ..model import (Decision, Finding, Fix, Inventory, Location, Manifest, Policy, Principal, Requirement, Scope,
                     find_principals)
-from .policy import POLICY_WORDS
+from ..policy import POLICY_WORDS
 
-from .model import ContextValue  # noqa: E402,F401
+from ..model import ContextValue  # noqa: E402,F401
 
 CONCLUSIONS = ("agrees", "agrees-other-cause", "code-allows", "unknown", "not-found", "incomplete",
                "encoded", "unparsed")
@@ -721,9 +721,9 @@ def _proposed_fix(principal: Principal, req: Requirement, decision: Decision, sc
     """The fix ``iamgate check`` would propose for the same missing permission."""
     if read_text is None or decision.result == "unknown":
         return None
-    from .findings.check import finding_for
-    from .fix import add_fixes
-    from .model import Outcome, Report
+    from .check import finding_for
+    from ..fix import add_fixes
+    from ..model import Outcome, Report
     outcome = Outcome(req.principal, principal, req, decision, note)
     report = add_fixes(Report((finding_for(outcome),), (outcome,), 1, scope.read or scope.inventory), scope,
                        read_text)
@@ -969,8 +969,8 @@ def _simulation_doc(expl: Explanation) -> Dict[str, Any]:
     """Context, policies and trace in the shape of ``iamgate simulate --format json``."""
     if expl.decision is None or expl.principal is None:
         return {"context": {}, "policies": [], "trace": []}
-    from .findings.simulate import Simulation
-    from .report.simulate import render_json as simulation_json
+    from .simulate import Simulation
+    from ..report.simulate import render_json as simulation_json
     sim = Simulation(expl.selector or "", expl.action or "", expl.resource or "*", expl.principal, expl.decision,
                      expl.note, expl.context, expl.considered)
     doc = json.loads(simulation_json(sim))
@@ -1061,8 +1061,8 @@ def render_text(expl: Explanation, color: bool = False) -> str:
 
 def _details(expl: Explanation) -> List[str]:
     """The policies, statements and request context, as ``iamgate simulate`` prints them."""
-    from .findings.simulate import Simulation
-    from .report.simulate import render_text as simulation_text
+    from .simulate import Simulation
+    from ..report.simulate import render_text as simulation_text
     sim = Simulation(expl.selector or "", expl.action or "", expl.resource or "*", expl.principal, expl.decision,
                      expl.note, expl.context, expl.considered)
     text = simulation_text(sim)
