@@ -495,3 +495,57 @@ class Scope:
     @property
     def region(self) -> str:
         return self.settings.region
+
+
+# ----------------------------------------------------------------------------- AccessDenied messages
+
+
+@dataclass(frozen=True)
+class ParsedDenial:
+    """What an AccessDenied message says.
+
+    ``denial`` is ``implicit`` (``because no … allows``), ``explicit`` (``with an explicit deny``) or
+    None (the message does not say); ``policy_type`` is the policy type it names, in the spelling
+    of :data:`iamgate.model.BLOCKERS` (``identity``, ``resource``, ``boundary``, ``session``, ``scp``,
+    ``rcp``, ``vpc_endpoint``), or None. ``context`` holds request-context keys the message gives
+    (a decoded authorization message's conditions; a CloudTrail event's region, VPC endpoint,
+    source IP). ``statements`` are the statement IDs a decoded message names.
+    """
+
+    caller_arn: Optional[str]
+    caller_kind: Optional[str]  # assumed-role | user | role | federated-user | root | service | anonymous | unknown
+    action: Optional[str]
+    resource: Optional[str]
+    denial: Optional[str]
+    policy_type: Optional[str]
+    raw: str
+    role_name: Optional[str] = None
+    session_name: Optional[str] = None
+    user_name: Optional[str] = None
+    account: Optional[str] = None
+    partition: Optional[str] = None
+    policy_arn: Optional[str] = None  # the denying policy, when AWS names it (2025 and later)
+    operation: Optional[str] = None  # "PutObject" from "when calling the PutObject operation"
+    error_code: Optional[str] = None  # AccessDenied, AccessDeniedException, UnauthorizedOperation, …
+    context: Mapping[str, ContextValue] = field(default_factory=dict)
+    statements: Tuple[str, ...] = ()
+    encoded_message: Optional[str] = None  # an encoded authorization message that came with it
+    source: str = "message"  # message | cloudtrail | decoded
+
+
+@dataclass(frozen=True)
+class EncodedMessage:
+    """``Encoded authorization failure message: <blob>`` with nothing else to go on (EC2 and others)."""
+
+    blob: str
+    raw: str
+    operation: Optional[str] = None
+    error_code: Optional[str] = None
+
+    @property
+    def command(self) -> str:
+        return (f"aws sts decode-authorization-message --encoded-message {self.blob} "
+                "--query DecodedMessage --output text")
+
+
+Parsed = Union[ParsedDenial, EncodedMessage]

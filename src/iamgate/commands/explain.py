@@ -20,8 +20,9 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..findings.explain import exit_code, explain
+    from ..sources.denials import parse_message
     targets = outputs("explain", args.format)
     message = sys.stdin.read() if args.message == "-" else args.message
-    result = explain(gather(args, args.paths), message, read_text)
+    result = explain(gather(args, args.paths), parse_message(message), read_text)
     emit("explain", result, targets)
     return exit_code(result)
