@@ -6,9 +6,10 @@ import shutil
 
 import pytest
 
-from iamgate.pipeline import scope_from
-from iamgate.findings.explain import exit_code, explain, render_json, render_text
+from iamgate.findings.explain import exit_code, explain
 from iamgate.manifest import load_manifest
+from iamgate.pipeline import scope_from
+from iamgate.report.explain import render_json, render_text
 from iamgate.scan import read_inventory, read_policy_files
 from iamgate.sources import options_from
 from iamgate.sources.denials import parse_message
@@ -57,7 +58,6 @@ def decoded(region="us-east-1", resource=f"arn:aws:sqs:us-east-1:{ACCT}:order-jo
                             {"key": "aws:PrincipalTag/team", "values": {"items": [{"value": "orders"}]}},
                             {"key": "sqs:MessageAttributeNames", "values": {"items": [{"value": "a"},
                                                                                      {"value": "b"}]}}]}}}
-
 
 
 # ============================================================================ explained against the example
@@ -207,21 +207,6 @@ def test_encoded_incomplete_and_unrecognised_messages(code):
     assert bare.conclusion == "incomplete" and "AttributeValue=PutObject" in bare.advice[0]
     assert run(code, "hello").conclusion == "unparsed"
     assert {exit_code(x) for x in (enc, bare)} == {2}
-
-
-def test_json_output(code):
-    e = run(code, f'User: {SESSION} is not authorized to perform: s3:PutObject on resource: "{OBJECT}" because no '
-                  "identity-based policy allows the s3:PutObject action")
-    doc = json.loads(render_json(e))
-    assert doc["version"] == 1 and doc["conclusion"] == "agrees"
-    assert doc["message"]["caller"] == SESSION and doc["message"]["role_name"] == "orders-worker"
-    assert (doc["message"]["denial"], doc["message"]["policy_type"]) == ("implicit", "identity")
-    assert (doc["principal"], doc["decision"], doc["blocked_by"]) == ("orders-worker", "implicit_deny", ["identity"])
-    assert doc["cause"][0] == "implicit deny: no identity-based policy allows s3:PutObject"
-    assert {"policy_kind", "policy", "sid", "effect", "outcome", "reason", "failed_conditions", "location"} \
-        == set(doc["trace"][0])
-    assert doc["context"]["aws:userid"].endswith(":task-1")
-    assert json.loads(render_json(run(code, "nothing")))["decision"] is None
 
 
 def test_an_explanation_the_code_agrees_with_carries_the_fix(code):
