@@ -16,7 +16,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..diff import DiffError, newly_failing, run_diff
+    from ..findings.diff import DiffError, newly_failing, run_diff
     targets = outputs("diff", args.format)
     try:
         result = run_diff(args.base_ref, args.paths, args.manifest, args.var_file)

@@ -14,8 +14,9 @@ import pytest
 
 from iamgate.findings.check import check
 from iamgate.pipeline import scope_from
-from iamgate.diff import (DiffError, PermissionDiff, checkout_revision, compare, effective_permissions,
-                          newly_failing, principal_keys, render_json, render_markdown, render_text, run_diff)
+from iamgate.findings.diff import (DiffError, PermissionDiff, checkout_revision, compare, effective_permissions,
+                                   newly_failing, principal_keys, render_json, render_markdown, render_text,
+                                   run_diff)
 from iamgate.manifest import load_manifest
 from iamgate.model import Condition, Inventory, Policy, Principal, Statement
 from iamgate.scan import read_inventory

@@ -55,11 +55,11 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import (Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Literal, Mapping, Optional,
                     Sequence, Set, Tuple)
 
-from . import catalog
-from .model import Outcome, Report as CheckReport, find_principals
-from .report.json import location_dict
-from .engine.match import action_matches, action_service, concretize, globs_intersect, resource_matches, split_arn
-from .model import Condition, Edit, Fix, Inventory, Location, Policy, Principal, Statement
+from .. import catalog
+from ..model import Outcome, Report as CheckReport, find_principals
+from ..report.json import location_dict
+from ..engine.match import action_matches, action_service, concretize, globs_intersect, resource_matches, split_arn
+from ..model import Condition, Edit, Fix, Inventory, Location, Policy, Principal, Statement
 
 __all__ = [
     "DiffError", "Grant", "Change", "Wildcard", "RequirementChange", "PrincipalDiff", "PermissionDiff",
@@ -264,7 +264,7 @@ def _path_mapper(root: str, dest: str) -> Callable[[str], str]:
 
 def _file_mapper(root: str, dest: str, cwd: str) -> Callable[[str], str]:
     """A file name as the readers display it under ``dest`` -> its working-tree display name."""
-    from .scan import display_path
+    from ..scan import display_path
 
     def remap(file: str) -> str:
         full = os.path.normpath(os.path.join(cwd, file))
@@ -305,8 +305,8 @@ def relocate(inventory: Inventory, remap: Callable[[str], str]) -> Inventory:
 
 
 def _load_manifest(path: str, shown: Optional[str] = None) -> Any:
-    from .manifest import load_manifest
-    from .scan import display_path, read_text
+    from ..manifest import load_manifest
+    from ..scan import display_path, read_text
     shown = shown or display_path(path)
     text, problem = read_text(path, shown)
     if problem is not None:
@@ -323,8 +323,8 @@ class _Side:
 
 def _read_side(paths: Sequence[str], settings_manifest: Any, req_manifest: Any,
                var_files: Sequence[str]) -> _Side:
-    from .findings.check import check
-    from .pipeline import read_scope, read_settings
+    from .check import check
+    from ..pipeline import read_scope, read_settings
     scope = read_scope(list(paths), req_manifest, read_settings(settings_manifest, var_files))
     report = check(scope) if req_manifest is not None else None
     return _Side(scope.read or scope.inventory, scope.inventory, report)
@@ -360,7 +360,7 @@ def run_diff(base_ref: str, paths: Sequence[str] = (), manifest_path: Optional[s
     Raises DiffError (not a repository, unknown revision, path outside the repository or missing),
     and ManifestError / scan.InputError as ``iamgate check`` does.
     """
-    from .manifest import ManifestError, find_manifest
+    from ..manifest import ManifestError, find_manifest
     cwd = os.getcwd()
     root = repo_root(cwd)
     head_paths = list(paths) or ["."]
@@ -1058,7 +1058,7 @@ def _requirement_json(r: RequirementChange) -> Dict[str, Any]:
 
 
 def render_json(diff: PermissionDiff) -> str:
-    from .report import tool_info
+    from ..report import tool_info
     doc = OrderedDict([
         ("version", 1),
         ("tool", tool_info()),
