@@ -8,17 +8,18 @@ way are stamped with their rule's kind and severity. ``check``, ``simulate``, ``
 and the fix writers all take the resulting Scope; none of them reads files of its own.
 
 :func:`scope_from` is the pure part (an inventory already read, a manifest already loaded), for
-tests and for ``diff``, which reads two revisions.
+tests and for ``diff``, which reads two revisions: :func:`gather_revisions` reads a git revision's
+tree (checked out by ``sources/git.py``) and the working tree, each with its own manifest.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import replace
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import fields, is_dataclass, replace
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .engine.match import split_arn
-from .model import (Inventory, Location, Manifest, Policy, Principal, PrincipalEntry, Scope, Settings, add_problems,
-                    find_principals, merge)
+from .model import (Edit, Fix, Inventory, Location, Manifest, Policy, Principal, PrincipalEntry, Scope, Settings,
+                    add_problems, find_principals, merge)
 from .scan import InputError
 
 
@@ -94,6 +95,146 @@ def scope_from(inventory: Inventory, manifest: Optional[Manifest] = None,
     return Scope(inventory=complete_principals(inventory, manifest, files), manifest=manifest,
                  settings=settings or read_settings(manifest), scp=scp, rcp=rcp, files=dict(files),
                  read=inventory)
+
+
+# ----------------------------------------------------------------------------- the two sides of a diff
+
+
+def gather_revisions(base_ref: str, paths: Sequence[str] = (), manifest_path: Optional[str] = None,
+                     var_files: Sequence[str] = ()) -> Tuple[Scope, Scope, Tuple[str, ...]]:
+    """The two sides of ``iamgate diff``: (the scope of ``base_ref``, the scope of the working tree,
+    notes), for ``paths`` (default ``.``) on both sides. ``base_ref``'s tree is read from a temporary
+    checkout (the user's working tree, index and refs are never touched); its file names are then
+    rewritten to their working-tree spelling, so that both sides name the same file alike. A note
+    says when the base revision's manifest cannot be used.
+
+    The manifest (``manifest_path``, else ``./iamgate.yaml`` or ``./.iamgate.yaml``) is read from the
+    working tree for the head side; the base side uses the same file as it is in ``base_ref``:
+    its ``settings`` to read the code and its requirements. When the base revision has no such file
+    the head manifest's settings are used and the base has no requirements (every failing
+    requirement is then new); when it cannot be loaded the head manifest is used for both (noted).
+    A manifest outside the repository applies to both sides as is.
+
+    Raises DiffError (not a repository, unknown revision, path outside the repository or missing),
+    and ManifestError / InputError as :func:`gather` does.
+    """
+    import tempfile
+
+    from .manifest import ManifestError, find_manifest
+    from .sources.git import DiffError, checkout_revision, path_mapper, repo_root
+    cwd = os.getcwd()
+    root = repo_root(cwd)
+    head_paths = list(paths) or ["."]
+    if manifest_path is not None and not os.path.isfile(manifest_path):
+        raise DiffError(f"{manifest_path}: no such manifest file")
+    manifest_file = manifest_path or find_manifest(cwd)
+    head_manifest = _load_manifest_file(manifest_file) if manifest_file else None
+    notes: List[str] = []
+    with tempfile.TemporaryDirectory(prefix="iamgate-diff-") as tmp:
+        dest = os.path.realpath(tmp)
+        checkout_revision(root, base_ref, dest)
+        to_base = path_mapper(root, dest)
+        head_existing, base_existing = _existing(head_paths, to_base, base_ref)
+
+        base_settings, base_reqs = head_manifest, head_manifest
+        if manifest_file is not None:
+            try:
+                base_file: Optional[str] = to_base(manifest_file)
+            except DiffError:
+                base_file = None  # outside the repository: the same file for both sides
+            if base_file is not None:
+                if not os.path.isfile(base_file):
+                    base_reqs = None
+                else:
+                    try:
+                        base_settings = base_reqs = _load_manifest_file(base_file, base_file)
+                    except (ManifestError, DiffError) as e:
+                        notes.append(f"the manifest in {base_ref} cannot be used ({e}); "
+                                     "the working tree's manifest was used for both sides")
+
+        def base_var(f: str) -> str:
+            try:
+                b = to_base(f)
+            except DiffError:
+                return f
+            return b if os.path.isfile(b) else f
+
+        head = read_scope(head_existing, head_manifest, read_settings(head_manifest, var_files))
+        base = read_scope(base_existing, base_reqs, read_settings(base_settings, [base_var(f) for f in var_files]))
+        base = relocate(base, _file_mapper(root, dest, cwd))
+    return base, head, tuple(notes)
+
+
+def _existing(paths: Sequence[str], to_base: Callable[[str], str], ref: str) -> Tuple[List[str], List[str]]:
+    """(head paths that exist, base paths that exist); a path missing on both sides is an error."""
+    from .sources.git import DiffError
+    head: List[str] = []
+    base: List[str] = []
+    for p in paths:
+        b = to_base(p)
+        in_head, in_base = os.path.exists(p), os.path.exists(b)
+        if not (in_head or in_base):
+            raise DiffError(f"{p}: no such file or directory (in the working tree or in {ref})")
+        if in_head:
+            head.append(p)
+        if in_base:
+            base.append(b)
+    return head, base
+
+
+def _load_manifest_file(path: str, shown: Optional[str] = None) -> Manifest:
+    """The manifest at ``path`` (shown as ``shown``); DiffError when it cannot be read."""
+    from .manifest import load_manifest
+    from .scan import display_path, read_text
+    from .sources.git import DiffError
+    shown = shown or display_path(path)
+    text, problem = read_text(path, shown)
+    if problem is not None:
+        raise DiffError(problem.message)
+    return load_manifest(shown, text or "")
+
+
+def _file_mapper(root: str, dest: str, cwd: str) -> Callable[[str], str]:
+    """A file name as the readers display it under ``dest`` -> its working-tree display name."""
+    from .scan import display_path
+
+    def remap(file: str) -> str:
+        full = os.path.normpath(os.path.join(cwd, file))
+        rel = os.path.relpath(full, dest)
+        if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+            return file
+        return display_path(os.path.join(root, rel), cwd)
+    return remap
+
+
+
+def _relocate(value: Any, remap: Callable[[str], str], memo: Dict[int, Any]) -> Any:
+    """``value`` with every Location/Fix/Edit file name passed through ``remap`` (shared parts stay shared)."""
+    if isinstance(value, tuple):
+        items = tuple(_relocate(v, remap, memo) for v in value)
+        return value if all(a is b for a, b in zip(items, value)) else items
+    if not is_dataclass(value) or isinstance(value, type):
+        return value
+    seen = memo.get(id(value))
+    if seen is not None:
+        return seen[1]
+    changes: Dict[str, Any] = {}
+    for f in fields(value):
+        old = getattr(value, f.name)
+        if f.name == "file" and isinstance(value, (Location, Fix, Edit)) and isinstance(old, str):
+            new = remap(old)
+        else:
+            new = _relocate(old, remap, memo)
+        if new is not old:
+            changes[f.name] = new
+    out = replace(value, **changes) if changes else value
+    memo[id(value)] = (value, out)  # keep ``value`` alive so its id is not reused
+    return out
+
+
+def relocate(scope: Scope, remap: Callable[[str], str]) -> Scope:
+    """The scope with its file names rewritten (base-side names -> working-tree names)."""
+    return _relocate(scope, remap, {})
 
 
 # ----------------------------------------------------------------------------- principals from the manifest

@@ -13,12 +13,13 @@ import subprocess
 import pytest
 
 from iamgate.findings.check import check
-from iamgate.pipeline import scope_from
-from iamgate.findings.diff import DiffError, PermissionDiff, checkout_revision, compare, newly_failing, run_diff
+from iamgate.findings.diff import PermissionDiff, compare, diff_scopes, newly_failing
 from iamgate.manifest import load_manifest
+from iamgate.pipeline import gather_revisions, scope_from
 from iamgate.report.diff import render_json, render_markdown, render_text
 from iamgate.scan import read_inventory
 from iamgate.sources import options_from
+from iamgate.sources.git import WORKING_TREE, DiffError, checkout_revision
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -197,6 +198,12 @@ def read_side(root, manifest_dir):
     return inventory, check(scope_from(inventory, manifest))
 
 
+def run_diff(base_ref, paths=(), manifest_path=None):
+    """What the diff command does: both sides gathered, then each checked, then compared."""
+    base, head, notes = gather_revisions(base_ref, paths, manifest_path)
+    return diff_scopes(base, head, base_label=base_ref, head_label=WORKING_TREE, notes=notes)
+
+
 def changes(items):
     return {(c.action, c.grant.resource) for c in items}
 
@@ -361,18 +368,6 @@ def test_no_changes(repo):
 
 
 # ----------------------------------------------------------------------------- errors
-
-
-@needs_git
-def test_checkout_revision_errors(tmp_path, git_env, repo):
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    with pytest.raises(DiffError, match="not a git repository"):
-        checkout_revision(str(plain), "HEAD", str(tmp_path / "out"))
-    with pytest.raises(DiffError, match='unknown revision "no-such-branch"'):
-        checkout_revision(str(repo), "no-such-branch", str(tmp_path / "out"))
-    with pytest.raises(DiffError, match="not a git revision"):
-        checkout_revision(str(repo), "--output=/tmp/x", str(tmp_path / "out"))
 
 
 @needs_git

@@ -16,11 +16,14 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..findings.diff import DiffError, newly_failing, run_diff
+    from ..findings.diff import diff_scopes, newly_failing
+    from ..pipeline import gather_revisions
+    from ..sources.git import WORKING_TREE, DiffError
     targets = outputs("diff", args.format)
     try:
-        result = run_diff(args.base_ref, args.paths, args.manifest, args.var_file)
+        base, head, notes = gather_revisions(args.base_ref, args.paths, args.manifest, args.var_file)
     except DiffError as e:
         raise UsageError(str(e)) from None
+    result = diff_scopes(base, head, base_label=args.base_ref, head_label=WORKING_TREE, notes=notes)
     emit("diff", result, targets)
     return EXIT_FINDINGS if newly_failing(result) else EXIT_OK
