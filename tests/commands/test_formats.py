@@ -104,3 +104,20 @@ def test_python_dash_m_iamgate_is_the_cli():
                           text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert any(r["id"] == "IG1001" for r in json.loads(done.stdout)["rules"])
+
+
+SHARED_CORPUS = os.path.join(ROOT, "..", "shared", "corpus")
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_CORPUS), reason="needs ../shared/corpus")
+def test_every_rule_on_the_real_corpus_is_documented(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no manifest here: every file of the corpus, as a user would first run it
+    _, out, _ = run(capsys, "rules", "--format", "json")
+    documented = {r["id"]: r["severity"] for r in json.loads(out)["rules"]}
+    rc, out, err = run(capsys, "check", os.path.abspath(SHARED_CORPUS), "--format", "json")
+    assert rc in (1, 2), err  # the corpus holds real findings (and files that are invalid on purpose)
+    findings = json.loads(out)["findings"]
+    assert len({f["rule"] for f in findings}) >= 5
+    undocumented = {f["rule"] for f in findings} - set(documented)
+    assert not undocumented
+    assert all(f["severity"] == documented[f["rule"]] for f in findings)
