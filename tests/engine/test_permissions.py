@@ -3,31 +3,10 @@ which grants cover which, and the keys that match principals across revisions â€
 compare(), on principals built in the test."""
 from iamgate.engine.permissions import effective_permissions, principal_keys
 from iamgate.findings.diff import PermissionDiff, compare
-from iamgate.model import Condition, Inventory, Policy, Principal, Statement
+from iamgate.model import Condition, Inventory, Principal, Statement
 from iamgate.report.diff import render_text
 
-BUCKET = "arn:aws:s3:::orders-data"
-
-
-def changes(items):
-    return {(c.action, c.grant.resource) for c in items}
-
-
-def role(*statements, boundary=None, id="R"):
-    return Principal(id=id, type="role", identity_policies=(Policy("p", "identity", tuple(statements)),),
-                     boundary=Policy("b", "boundary", tuple(boundary)) if boundary else None)
-
-
-def allow(actions, resources, **kw):
-    return Statement("Allow", actions=tuple(actions), resources=tuple(resources), **kw)
-
-
-def one(base, head):
-    diff = compare(Inventory(principals=(base,)), Inventory(principals=(head,)))
-    return diff.principals[0] if diff.principals else None
-
-
-OBJECTS = f"{BUCKET}/*"
+from ..diff_samples import BUCKET, OBJECTS, allow, changes, one, role
 
 
 def test_service_wildcard_expands_through_the_catalog():

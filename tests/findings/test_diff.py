@@ -21,10 +21,11 @@ from iamgate.scan import read_inventory
 from iamgate.sources import options_from
 from iamgate.sources.git import WORKING_TREE, DiffError, checkout_revision
 
+from ..diff_samples import BUCKET, changes
+
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 ACCOUNT = "111122223333"
-BUCKET = "arn:aws:s3:::orders-data"
 QUEUE = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
 TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"
 
@@ -202,10 +203,6 @@ def run_diff(base_ref, paths=(), manifest_path=None):
     """What the diff command does: both sides gathered, then each checked, then compared."""
     base, head, notes = gather_revisions(base_ref, paths, manifest_path)
     return diff_scopes(base, head, base_label=base_ref, head_label=WORKING_TREE, notes=notes)
-
-
-def changes(items):
-    return {(c.action, c.grant.resource) for c in items}
 
 
 def by_key(diff: PermissionDiff):

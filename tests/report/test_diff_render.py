@@ -3,25 +3,10 @@ wildcards) reads as text and as a pull-request comment."""
 import re
 
 from iamgate.findings.diff import PermissionDiff, compare
-from iamgate.model import Inventory, Policy, Principal, Statement
+from iamgate.model import Inventory, Principal
 from iamgate.report.diff import render_markdown, render_text
 
-BUCKET = "arn:aws:s3:::orders-data"
-OBJECTS = f"{BUCKET}/*"
-
-
-def role(*statements, boundary=None, id="R"):
-    return Principal(id=id, type="role", identity_policies=(Policy("p", "identity", tuple(statements)),),
-                     boundary=Policy("b", "boundary", tuple(boundary)) if boundary else None)
-
-
-def allow(actions, resources, **kw):
-    return Statement("Allow", actions=tuple(actions), resources=tuple(resources), **kw)
-
-
-def one(base, head):
-    diff = compare(Inventory(principals=(base,)), Inventory(principals=(head,)))
-    return diff.principals[0] if diff.principals else None
+from ..diff_samples import OBJECTS, allow, one, role
 
 
 def test_wildcards_are_shown_as_written_and_a_managed_policy_is_named():

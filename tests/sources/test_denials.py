@@ -6,11 +6,7 @@ import pytest
 
 from iamgate.sources.denials import EncodedMessage, ParsedDenial, parse_message
 
-ACCT = "111122223333"
-SESSION = f"arn:aws:sts::{ACCT}:assumed-role/orders-worker/task-1"
-OBJECT = f"arn:aws:s3:::orders-prod-{ACCT}/invoices/x"
-QUEUE = f"arn:aws:sqs:eu-west-1:{ACCT}:order-jobs"
-QUEUE_URL = f"https://sqs.eu-west-1.amazonaws.com/{ACCT}/order-jobs"
+from ..explain_samples import ACCT, OBJECT, QUEUE, QUEUE_URL, SESSION, cloudtrail_event, decoded
 
 FIELDS = ("caller_arn", "caller_kind", "role_name", "session_name", "user_name", "account", "action", "resource",
           "denial", "policy_type")
@@ -254,25 +250,6 @@ def test_access_denied_without_details_and_non_messages():
 # ============================================================================ CloudTrail, encoded, decoded
 
 
-def cloudtrail_event(**extra):
-    event = {
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLEWORKER01:task-1", "arn": SESSION,
-                         "accountId": ACCT, "sessionContext": {
-                             "sessionIssuer": {"type": "Role", "arn": f"arn:aws:iam::{ACCT}:role/orders-worker",
-                                               "userName": "orders-worker"},
-                             "attributes": {"mfaAuthenticated": "false"}}},
-        "eventSource": "s3.amazonaws.com", "eventName": "PutObject", "awsRegion": "eu-west-1",
-        "sourceIPAddress": "10.0.1.17", "errorCode": "AccessDenied", "errorMessage": "Access Denied",
-        "requestParameters": {"bucketName": f"orders-prod-{ACCT}", "key": "invoices/x"},
-        "resources": [{"type": "AWS::S3::Object", "ARN": OBJECT},
-                      {"type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::orders-prod-{ACCT}"}],
-        "vpcEndpointId": "vpce-0a1b2c3d", "recipientAccountId": ACCT,
-    }
-    event.update(extra)
-    return event
-
-
 def test_cloudtrail_event_fills_the_action_and_resource_from_the_event():
     p = parse_message(json.dumps(cloudtrail_event(), indent=2))
     assert fields(p) == session("s3:PutObject", OBJECT, None, None)
@@ -312,22 +289,6 @@ def test_encoded_authorization_message():
                          "Encoded authorization failure message: AbC-123_x")
     assert fields(both) == session("ec2:RunInstances", f"arn:aws:ec2:eu-west-1:{ACCT}:instance/*", "explicit", "scp")
     assert both.encoded_message == "AbC-123_x"
-
-
-def decoded(region="us-east-1", resource=f"arn:aws:sqs:us-east-1:{ACCT}:order-jobs", explicit=True):
-    return {"allowed": False, "explicitDeny": explicit,
-            "matchedStatements": {"items": [{"statementId": "DenyOutsideEU", "effect": "DENY",
-                                             "principals": {"items": [{"value": "AROAEXAMPLEWORKER01"}]},
-                                             "actions": {"items": [{"value": "*"}]},
-                                             "resources": {"items": [{"value": "*"}]}}]},
-            "failures": {"items": []},
-            "context": {"principal": {"id": "AROAEXAMPLEWORKER01:task-1", "arn": SESSION},
-                        "action": "sqs:ReceiveMessage", "resource": resource,
-                        "conditions": {"items": [
-                            {"key": "aws:RequestedRegion", "values": {"items": [{"value": region}]}},
-                            {"key": "aws:PrincipalTag/team", "values": {"items": [{"value": "orders"}]}},
-                            {"key": "sqs:MessageAttributeNames", "values": {"items": [{"value": "a"},
-                                                                                     {"value": "b"}]}}]}}}
 
 
 def test_decoded_authorization_message():
