@@ -7,7 +7,7 @@ import shutil
 from iamgate.findings.explain import explain
 from iamgate.manifest import load_manifest
 from iamgate.pipeline import scope_from
-from iamgate.scan import read_inventory, read_policy_files
+from iamgate.sources import read_inventory, read_policy_files
 from iamgate.sources import options_from
 from iamgate.sources.denials import parse_message
 

@@ -75,7 +75,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback for users
         from .manifest import ManifestError
-        from .scan import InputError
+        from .sources import InputError
         if isinstance(e, (ManifestError, InputError)):
             print(f"iamgate: {e}", file=sys.stderr)
             return EXIT_INPUT

@@ -18,10 +18,8 @@ Everything here is pure: the caller reads files (``find_manifest`` only looks at
 """
 from __future__ import annotations
 
-import base64
 import datetime
 import difflib
-import hashlib
 import json
 import os
 import re

@@ -20,14 +20,14 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from .engine.match import split_arn
 from .model import (Edit, Fix, Inventory, Location, Manifest, Policy, Principal, PrincipalEntry, Scope, Settings,
                     add_problems, find_principals, merge)
-from .scan import InputError
+from .sources import InputError
 
 
 def load_manifest(path: Optional[str], cwd: Optional[str] = None) -> Optional[Manifest]:
     """The manifest at ``path``, else ``iamgate.yaml`` / ``.iamgate.yaml`` in the working directory
     (``None`` when there is none). Raises InputError (no such file, unreadable) or ManifestError."""
     from .manifest import find_manifest, load_manifest as parse
-    from .scan import display_path, read_text
+    from .sources import display_path, read_text
     if path is None:
         path = find_manifest(cwd or os.getcwd())
         if path is None:
@@ -69,7 +69,7 @@ def read_scope(paths: Sequence[str], manifest: Optional[Manifest], settings: Set
     ``manifest``, whose named files are read too. ``diff`` reads each revision this way, with the
     settings of one manifest and the requirements of another."""
     from .rules.builtin import lint
-    from .scan import read_inventory, read_manifest_files
+    from .sources import read_inventory, read_manifest_files
     inventory = read_inventory(list(paths), settings) if paths else Inventory()
     # the policy checks run once, after every reader, over every policy read
     inventory = add_problems(inventory, lint(inventory))
@@ -185,7 +185,7 @@ def _existing(paths: Sequence[str], to_base: Callable[[str], str], ref: str) -> 
 def _load_manifest_file(path: str, shown: Optional[str] = None) -> Manifest:
     """The manifest at ``path`` (shown as ``shown``); DiffError when it cannot be read."""
     from .manifest import load_manifest
-    from .scan import display_path, read_text
+    from .sources import display_path, read_text
     from .sources.git import DiffError
     shown = shown or display_path(path)
     text, problem = read_text(path, shown)
@@ -196,7 +196,7 @@ def _load_manifest_file(path: str, shown: Optional[str] = None) -> Manifest:
 
 def _file_mapper(root: str, dest: str, cwd: str) -> Callable[[str], str]:
     """A file name as the readers display it under ``dest`` -> its working-tree display name."""
-    from .scan import display_path
+    from .sources import display_path
 
     def remap(file: str) -> str:
         full = os.path.normpath(os.path.join(cwd, file))

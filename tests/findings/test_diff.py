@@ -17,7 +17,7 @@ from iamgate.findings.diff import PermissionDiff, compare, diff_scopes, newly_fa
 from iamgate.manifest import load_manifest
 from iamgate.pipeline import gather_revisions, scope_from
 from iamgate.report.diff import render_json, render_markdown, render_text
-from iamgate.scan import read_inventory
+from iamgate.sources import read_inventory
 from iamgate.sources import options_from
 from iamgate.sources.git import WORKING_TREE, DiffError, checkout_revision
 

@@ -16,7 +16,7 @@ from iamgate.findings.check import check
 from iamgate.fix import add_fixes, apply_fixes, unified_diff
 from iamgate.manifest import load_manifest
 from iamgate.pipeline import scope_from
-from iamgate.scan import read_inventory, read_policy_files
+from iamgate.sources import read_inventory, read_policy_files
 from iamgate.sources import options_from
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"

@@ -240,7 +240,7 @@ def test_readers_no_longer_lint_and_lint_finds_what_they_read() -> None:
 def test_the_pipeline_adds_lint_findings_once_after_reading(tmp_path: Path) -> None:
     from iamgate.model import Settings
     from iamgate.pipeline import read_scope
-    from iamgate.scan import read_inventory
+    from iamgate.sources import read_inventory
 
     (tmp_path / "stack.yaml").write_text(TYPO, encoding="utf-8")
     assert read_inventory([str(tmp_path)]).problems == ()  # the readers only read

@@ -30,7 +30,7 @@ def corpus() -> Path:
 
 
 def read_corpus(corpus: Path, rel: str) -> Inventory:
-    """The file read and linted, as ``scan.read_inventory`` reports it."""
+    """The file read and linted, as ``read_inventory`` with the lint the pipeline adds reports it."""
     inv = read(rel, (corpus / rel).read_text(encoding="utf-8"))
     assert inv is not None, rel
     return replace(inv, problems=inv.problems + lint(inv))

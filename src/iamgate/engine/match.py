@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Mapping, Optional, Sequence, Tuple, Union
+from typing import Mapping, Optional, Sequence, Tuple
 
 from ..model import ContextValue  # noqa: E402,F401
 Context = Mapping[str, ContextValue]  # keys lower-cased; a tuple is a multi-valued key

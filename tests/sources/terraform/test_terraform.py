@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from iamgate.model import Location
-from iamgate.scan import read_inventory
+from iamgate.sources import read_inventory
 from iamgate.sources import ReadOptions
 
 ROOT = Path(__file__).resolve().parents[3]

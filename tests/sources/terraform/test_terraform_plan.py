@@ -22,7 +22,7 @@ needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus 
 
 
 def read_corpus(path: Path, options: ReadOptions = OPTS):
-    """The plan read and linted, as ``scan.read_inventory`` reports it."""
+    """The plan read and linted, as ``read_inventory`` with the lint the pipeline adds reports it."""
     inv = read(str(path.relative_to(CORPUS)), path.read_text(encoding="utf-8"), options)
     assert inv is not None
     return replace(inv, problems=inv.problems + lint(inv))

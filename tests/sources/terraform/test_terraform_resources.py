@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from iamgate.model import Location, ResourceRef
-from iamgate.scan import read_inventory
+from iamgate.sources import read_inventory
 from iamgate.sources import ReadOptions
 from iamgate.sources.terraform.plan import read as read_plan
 

@@ -58,7 +58,7 @@ def principal(inv, selector):
 
 
 def linted(inv: Inventory) -> Inventory:
-    """The inventory with the lint findings ``scan.read_inventory`` adds after reading."""
+    """The inventory with the lint findings ``read_inventory`` with the lint the pipeline adds adds after reading."""
     return replace(inv, problems=inv.problems + lint(inv))
 
 

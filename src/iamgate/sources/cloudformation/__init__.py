@@ -6,7 +6,7 @@
 - ``resources.py`` — what ``Ref``/``Fn::GetAtt`` return per resource type;
 - ``template.py`` — the reader: a template -> ``Inventory``.
 
-``read`` (the reader ``scan.READERS`` names) is loaded on first use, so that importing this
+``read`` (the reader ``sources.READERS`` names) is loaded on first use, so that importing this
 package or its loader alone does not load the reader and what it needs.
 """
 from __future__ import annotations
