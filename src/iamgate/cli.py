@@ -20,19 +20,22 @@ def _command(name: str) -> ModuleType:
     return importlib.import_module(f"iamgate.commands.{name}")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s own arguments are configured (its module is the only one
+    imported), every other command is listed with its help."""
     p = argparse.ArgumentParser(prog="iamgate", description="Offline pre-deploy gate for AWS IAM.")
     p.add_argument("--version", action="store_true", help="print the version and data versions")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        module = _command(name)
-        module.configure(sub.add_parser(name, help=module.HELP))
+    for name, help_text in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            _command(name).configure(sp)
     return p
 
 
 def _parse(argv: List[str]) -> argparse.Namespace:
     """Options may stand between positionals (``simulate P A R --context k=v PATH``)."""
-    parser = _parser()
+    parser = _parser(next((a for a in argv if not a.startswith("-")), None))
     top, rest = parser.parse_known_args(argv)
     if top.command is None:
         if rest:

@@ -12,7 +12,6 @@ Imports ``model`` only, so that readers, the engine and the rules can all import
 """
 from __future__ import annotations
 
-import difflib
 import json
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -87,6 +86,7 @@ def is_known_operator(operator: str) -> bool:
 
 def closest(word: str, candidates: Sequence[str], cutoff: float = 0.75) -> Optional[str]:
     """The candidate spelt most like ``word`` (ignoring case), if one is close enough."""
+    import difflib  # only when something is misspelt: it costs start-up time
     found = difflib.get_close_matches(word.lower(), [c.lower() for c in candidates], 1, cutoff)
     if not found:
         return None

@@ -212,3 +212,17 @@ def test_safe_extract_refuses_escaping_paths(build, tmp_path):
     with pytest.raises(build.BuildError):
         build.safe_extract(tgz, tmp_path / "out")
     assert not (tmp_path / "evil.txt").exists()
+
+
+def test_one_entry_is_decoded_alone_and_equals_the_whole_snapshots(monkeypatch):
+    import json
+
+    from iamgate.catalog import managed as m
+    monkeypatch.setattr(m, "_snapshot", None)  # the path a check takes: no full decode
+    full = json.loads(m._raw())["policies"]
+    names = sorted(full)[::15] + ["ReadOnlyAccess", "AmazonS3ReadOnlyAccess", "AWSLambdaBasicExecutionRole",
+                                 "AdministratorAccess"]
+    for name in names:
+        assert m._entry(name) == full[name], name
+    assert m._entry("NoSuchPolicy") is None and m._entry("arn") is None and m._entry("") is None
+    assert m._snapshot is None  # nothing above decoded the whole snapshot

@@ -1,9 +1,18 @@
 """The subcommands: one thin module each, gather -> analyse -> render -> exit code.
 
-Each module has ``HELP`` (one line for ``iamgate --help``), ``configure(parser)`` (its arguments)
-and ``run(args) -> int`` (the exit code). ``COMMANDS`` lists them in the order ``--help`` shows;
-a module is imported when the parser is built, and each keeps its heavy imports inside ``run``.
+Each module has ``configure(parser)`` (its arguments) and ``run(args) -> int`` (the exit code).
+``COMMANDS`` lists them, in the order ``iamgate --help`` shows, with their one-line help: the
+command line imports only the module of the command it runs.
 """
 from __future__ import annotations
 
-COMMANDS = ("check", "simulate", "explain", "diff", "inventory", "rules")
+from typing import Dict
+
+COMMANDS: Dict[str, str] = {
+    "check": "check every requirement of the manifest against the code",
+    "simulate": "decide one request, with the full trace (offline policy simulator)",
+    "explain": "explain an AccessDenied message against the code",
+    "diff": "effective-permission changes between a git revision and the working tree",
+    "inventory": "what the readers found: principals, policies, resource policies, resources",
+    "rules": "every rule with its documentation",
+}

@@ -8,8 +8,6 @@ from dataclasses import replace
 from .common import (EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, add_common, emit, fails, gather, outputs, read_text,
                      write_atomically)
 
-HELP = "check every requirement of the manifest against the code"
-
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -81,6 +80,7 @@ def read_text(path: str) -> Optional[str]:
 
 def write_atomically(path: str, text: str) -> None:
     """Write a user's file in one step: a temporary file beside it, then a rename."""
+    import tempfile
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".iamgate-", dir=directory)
     try:

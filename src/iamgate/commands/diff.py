@@ -6,8 +6,6 @@ import argparse
 
 from .common import EXIT_FINDINGS, EXIT_OK, UsageError, add_common, emit, outputs
 
-HELP = "effective-permission changes between a git revision and the working tree"
-
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("base_ref", metavar="BASE_REF")

@@ -8,8 +8,6 @@ import sys
 
 from .common import add_common, emit, gather, outputs, read_text
 
-HELP = "explain an AccessDenied message against the code"
-
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("message", metavar="MESSAGE",

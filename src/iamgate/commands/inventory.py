@@ -6,8 +6,6 @@ import argparse
 
 from .common import EXIT_INPUT, EXIT_OK, add_common, emit, gather, outputs
 
-HELP = "what the readers found: principals, policies, resource policies"
-
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH")

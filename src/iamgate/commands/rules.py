@@ -6,8 +6,6 @@ import argparse
 
 from .common import EXIT_OK, UsageError, add_format, emit, outputs
 
-HELP = "every rule with its documentation"
-
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("rule", nargs="?", metavar="RULE", help="one rule, by id (IG1001) or name (missing-permission)")

@@ -6,8 +6,6 @@ import argparse
 
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, add_common, emit, gather, outputs, parse_context
 
-HELP = "decide one request, with the full trace (offline policy simulator)"
-
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("principal", metavar="PRINCIPAL")
