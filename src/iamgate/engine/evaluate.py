@@ -7,8 +7,10 @@ Follows the IAM User Guide's "Policy evaluation logic" (single account and cross
    VPC endpoint — decides ``explicit_deny``.
 3. SCPs (principal's account in an organization): every level, root to account, must allow.
    Service-linked roles are exempt; a management account is passed as ``scp=None``.
-4. RCPs (resource's account in an organization): every level must allow; service principals and
-   service-linked roles are exempt.
+4. RCPs (resource's account in an organization): every level must allow, whoever calls, AWS
+   service principals and the root user included. Exempt: calls by service-linked roles, a service
+   assuming a service-linked role (its trust policy), AWS managed KMS keys and ``kms:RetireGrant``
+   (AWS Organizations User Guide, "Resource control policies (RCPs)").
 5. A role's trust policy (``sts:AssumeRole*`` on a role) and a KMS key policy (``kms:*`` on a key)
    must allow explicitly: IAM policies count only when that policy trusts the account.
 6. Same account: the identity policies or the resource policy must allow. A resource policy that
@@ -242,6 +244,28 @@ def is_service_linked_role(arn: Optional[str]) -> bool:
     return res.startswith("role/aws-service-role/") or bool(re.match(r"role/(.*/)?AWSServiceRoleFor", res))
 
 
+_AWS_MANAGED_KMS = re.compile(r"^arn:[^:]+:kms:[^:]*:[^:]*:alias/aws/")
+
+
+def rcp_exempt(request: Request) -> bool:
+    """Requests no RCP applies to, whoever the caller (AWS Organizations User Guide, "Resource
+    control policies (RCPs)", Resources and entities not restricted by RCPs):
+
+    - a service assuming a service-linked role: "the service-linked role's trust policy is also
+      not impacted by RCPs";
+    - AWS managed KMS keys (``alias/aws/…``): "RCPs do not apply to AWS managed keys";
+    - ``kms:RetireGrant``: "RCPs do not impact the kms:RetireGrant permission".
+
+    Calls *by* a service-linked role are exempt as well; ``decide`` checks the caller itself.
+    """
+    action = request.action.lower()
+    if action == "kms:retiregrant":
+        return True
+    if action in _TRUST_ACTIONS and is_service_linked_role(request.resource):
+        return True
+    return _AWS_MANAGED_KMS.match(request.resource) is not None
+
+
 def _direct_grant(entry: TraceEntry, principal: RequestPrincipal) -> str:
     """How a resource-policy Allow names the caller: ``principal`` (the user or session itself),
     ``role`` (the role ARN of a session), ``account`` (the account / root), or ``any`` (``*``)."""
@@ -307,7 +331,7 @@ def decide(request: Request, policies: PolicySet) -> Decision:
     if policies.scp is not None and has_identity and not slr:
         scp_levels = [run("scp", level, False) for level in policies.scp]
     rcp_levels: List[_Outcome] = []
-    if policies.rcp is not None and not is_service and not slr:
+    if policies.rcp is not None and not slr and not rcp_exempt(request):
         rcp_levels = [run("rcp", level, True) for level in policies.rcp]
     if policies.resource is not None:
         groups["resource"] = run(resource_kind, policies.resource, True)

@@ -1,0 +1,103 @@
+"""Decisions AWS documents in so many words: each test quotes the sentence it holds the engine to.
+
+Every case here was once decided more permissively than AWS decides it (or, for a federated user,
+differently): the quotation is the reason for the expected result.
+"""
+from iamgate.engine.evaluate import PolicySet, Request, decide
+from iamgate.policy import parse_policy
+
+ACCOUNT = "111122223333"
+OTHER = "444455556666"
+BUCKET = "arn:aws:s3:::orders-prod"
+ORG = "o-abc123def4"
+
+
+def pol(kind, *statements, version="2012-10-17"):
+    return parse_policy({"Version": version, "Statement": list(statements)}, kind, kind)
+
+
+def req(action, resource, principal_type, principal_arn, **kw):
+    kw.setdefault("principal_account", ACCOUNT if principal_type != "service" else None)
+    kw.setdefault("resource_account", ACCOUNT)
+    return Request(action=action, resource=resource, principal_type=principal_type,
+                   principal_arn=principal_arn, **kw)
+
+
+RCP_FULL_ACCESS = pol("rcp", {"Sid": "RCPFullAWSAccess", "Effect": "Allow", "Principal": "*", "Action": "*",
+                              "Resource": "*"})
+
+
+# ----------------------------------------------------------------------------- 1. RCPs and service principals
+
+
+# AWS's own confused-deputy RCP (AWS Organizations User Guide, "Resource control policy examples")
+CONFUSED_DEPUTY_RCP = pol("rcp", {
+    "Sid": "RCPEnforceConfusedDeputyProtection", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+    "Resource": "*",
+    "Condition": {"StringNotEqualsIfExists": {"aws:SourceOrgID": ORG},
+                  "Null": {"aws:SourceAccount": "false"},
+                  "Bool": {"aws:PrincipalIsAWSService": "true"}}})
+
+LOGS_BUCKET_POLICY = pol("resource", {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                                      "Action": "s3:PutObject", "Resource": f"{BUCKET}/AWSLogs/*"})
+
+
+def test_rcps_apply_to_aws_service_principals():
+    """AWS Organizations User Guide, "Resource control policies (RCPs)", RCP effects on permissions
+    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html):
+    "RCPs impact the effective permissions of principals trying to access resources in a member
+    account with an applicable RCP, regardless of whether the principals belong to the same
+    organizations or not. This includes root users. The exception is when principals are
+    service-linked roles because RCPs do not apply to calls made by service-linked roles."
+
+    A service principal is not a service-linked role: the confused-deputy RCP denies it.
+    """
+    ps = PolicySet(resource=(LOGS_BUCKET_POLICY,), rcp=((RCP_FULL_ACCESS, CONFUSED_DEPUTY_RCP),))
+    outside = {"aws:SourceAccount": OTHER, "aws:SourceOrgID": "o-someoneelse", "aws:PrincipalIsAWSService": "true"}
+    d = decide(req("s3:PutObject", f"{BUCKET}/AWSLogs/x", "service", "cloudtrail.amazonaws.com", context=outside), ps)
+    assert d.result == "explicit_deny" and d.blocked_by == ("rcp",)
+    inside = dict(outside, **{"aws:SourceOrgID": ORG})
+    assert decide(req("s3:PutObject", f"{BUCKET}/AWSLogs/x", "service", "cloudtrail.amazonaws.com",
+                      context=inside), ps).allowed
+    # an RCP level that does not allow the call blocks the service too
+    only_reads = pol("rcp", {"Effect": "Allow", "Principal": "*", "Action": "s3:Get*", "Resource": "*"})
+    d = decide(req("s3:PutObject", f"{BUCKET}/AWSLogs/x", "service", "cloudtrail.amazonaws.com", context=inside),
+               PolicySet(resource=(LOGS_BUCKET_POLICY,), rcp=((only_reads,),)))
+    assert d.result == "implicit_deny" and d.blocked_by == ("rcp",)
+
+
+def test_rcps_do_not_apply_to_service_linked_roles_or_their_trust_policy():
+    """AWS Organizations User Guide, "Resource control policies (RCPs)", Resources and entities not
+    restricted by RCPs
+    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html):
+    "The permissions of service-linked roles can't be restricted by RCPs. RCPs also do not impact
+    AWS services' ability to assume a service-linked role; that is, the service-linked role's trust
+    policy is also not impacted by RCPs." and "RCPs do not apply to AWS managed keys for AWS Key
+    Management Service." and "RCPs do not impact the kms:RetireGrant permission."
+    """
+    deny_all = pol("rcp", {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"})
+    rcp = ((RCP_FULL_ACCESS, deny_all),)
+    slr = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"
+    trust = pol("trust", {"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"},
+                          "Action": "sts:AssumeRole"})
+    assert decide(req("sts:AssumeRole", slr, "service", "ecs.amazonaws.com"),
+                  PolicySet(resource=(trust,), rcp=rcp)).allowed
+    # the same service assuming an ordinary role is subject to the RCP
+    role = f"arn:aws:iam::{ACCOUNT}:role/ecs-tasks"
+    assert decide(req("sts:AssumeRole", role, "service", "ecs.amazonaws.com"),
+                  PolicySet(resource=(trust,), rcp=rcp)).result == "explicit_deny"
+    # the service-linked role itself
+    s3_all = pol("identity", {"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    assert decide(req("s3:GetObject", f"{BUCKET}/k", "iam-role", slr), PolicySet(identity=(s3_all,), rcp=rcp)).allowed
+    # AWS managed keys, and kms:RetireGrant
+    kms_all = pol("identity", {"Effect": "Allow", "Action": "kms:*", "Resource": "*"})
+    user = f"arn:aws:iam::{ACCOUNT}:user/alice"
+    managed = f"arn:aws:kms:eu-west-1:{ACCOUNT}:alias/aws/s3"
+    assert decide(req("kms:DescribeKey", managed, "iam-user", user), PolicySet(identity=(kms_all,), rcp=rcp)).allowed
+    key = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234abcd"
+    key_policy = pol("resource", {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                                  "Action": "kms:*", "Resource": "*"})
+    ps = PolicySet(identity=(kms_all,), resource=(key_policy,), rcp=rcp)
+    assert decide(req("kms:RetireGrant", key, "iam-user", user), ps).allowed
+    assert decide(req("kms:Decrypt", key, "iam-user", user), ps).result == "explicit_deny"
+
