@@ -101,3 +101,31 @@ def test_rcps_do_not_apply_to_service_linked_roles_or_their_trust_policy():
     assert decide(req("kms:RetireGrant", key, "iam-user", user), ps).allowed
     assert decide(req("kms:Decrypt", key, "iam-user", user), ps).result == "explicit_deny"
 
+
+# ----------------------------------------------------------------------------- 2. NotPrincipal and boundaries
+
+
+def test_a_notprincipal_deny_always_denies_a_caller_with_a_permissions_boundary():
+    """IAM User Guide, "AWS JSON policy elements: NotPrincipal"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html):
+    "The NotPrincipal element with a Deny effect will always deny any IAM principal that has a
+    permissions boundary policy attached, regardless of the values specified in the NotPrincipal
+    element."
+
+    Users and role sessions carry a boundary as well as roles do; listing the account does not
+    exclude them either.
+    """
+    user = f"arn:aws:iam::{ACCOUNT}:user/alice"
+    role = f"arn:aws:iam::{ACCOUNT}:role/worker"
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/worker/i-0abc"
+    read = pol("identity", {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    boundary = pol("boundary", {"Effect": "Allow", "Action": "*", "Resource": "*"})
+    for ptype, arn in (("iam-user", user), ("iam-role", role), ("assumed-role", session)):
+        for excluded in ([arn], [arn, role], [f"arn:aws:iam::{ACCOUNT}:root", arn], [ACCOUNT]):
+            bucket = pol("resource", {"Effect": "Deny", "NotPrincipal": {"AWS": excluded}, "Action": "s3:*",
+                                      "Resource": f"{BUCKET}/*"})
+            without = PolicySet(identity=(read,), resource=(bucket,))
+            assert decide(req("s3:GetObject", f"{BUCKET}/k", ptype, arn), without).allowed, (ptype, excluded)
+            with_boundary = PolicySet(identity=(read,), boundary=(boundary,), resource=(bucket,))
+            d = decide(req("s3:GetObject", f"{BUCKET}/k", ptype, arn), with_boundary)
+            assert d.result == "explicit_deny" and d.blocked_by == ("resource",), (ptype, excluded)

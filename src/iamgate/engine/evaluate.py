@@ -4,7 +4,8 @@ Follows the IAM User Guide's "Policy evaluation logic" (single account and cross
 
 1. ``sts:GetCallerIdentity`` is always allowed, whatever any policy says.
 2. An explicit Deny in any policy that applies — identity, boundary, session, SCP, RCP, resource,
-   VPC endpoint — decides ``explicit_deny``.
+   VPC endpoint — decides ``explicit_deny``. A resource-policy Deny with ``NotPrincipal`` applies
+   to every caller that has a permissions boundary (user, role, session), whatever it lists.
 3. SCPs (principal's account in an organization): every level, root to account, must allow.
    Service-linked roles are exempt; a management account is passed as ``scp=None``.
 4. RCPs (resource's account in an organization): every level must allow, whoever calls, AWS

@@ -385,10 +385,6 @@ def principal_value_matches(kind: str, value: str, principal: "RequestPrincipal"
             return principal.account is not None and _account_of(value) == principal.account
         if principal.arn is None:
             return False
-        if negated and principal.type == "iam-role" and principal.has_boundary:
-            # with a permissions boundary, the caller is judged as its session: the role ARN in a
-            # NotPrincipal does not exclude it (IAM User Guide, NotPrincipal)
-            return False
         if value == principal.arn:
             return True
         if negated:
@@ -436,8 +432,21 @@ class RequestPrincipal:
         self.canonical_id = canonical_id
 
 
+# callers that can carry a permissions boundary: IAM users and roles, and the sessions made from them
+BOUNDARY_CALLERS = frozenset({"iam-user", "iam-role", "assumed-role", "federated-user"})
+
+
 def principal_element_applies(element: Mapping[str, Tuple[str, ...]], principal: RequestPrincipal,
                               negated: bool) -> bool:
+    """Whether a Principal (``negated=False``) or NotPrincipal (``negated=True``) element applies.
+
+    A NotPrincipal never excludes a caller that has a permissions boundary: "The NotPrincipal
+    element with a Deny effect will always deny any IAM principal that has a permissions boundary
+    policy attached, regardless of the values specified in the NotPrincipal element" (IAM User
+    Guide, "AWS JSON policy elements: NotPrincipal").
+    """
+    if negated and principal.has_boundary and principal.type in BOUNDARY_CALLERS:
+        return True
     matched = any(principal_value_matches(kind, v, principal, negated)
                   for kind, values in element.items() for v in values)
     return not matched if negated else matched
