@@ -129,3 +129,32 @@ def test_a_notprincipal_deny_always_denies_a_caller_with_a_permissions_boundary(
             with_boundary = PolicySet(identity=(read,), boundary=(boundary,), resource=(bucket,))
             d = decide(req("s3:GetObject", f"{BUCKET}/k", ptype, arn), with_boundary)
             assert d.result == "explicit_deny" and d.blocked_by == ("resource",), (ptype, excluded)
+
+
+# ----------------------------------------------------------------------------- 4. variables in an ARN's first segments
+
+
+def test_policy_variables_are_not_substituted_before_the_fifth_colon_of_a_resource_arn():
+    """IAM User Guide, "IAM policy elements: Variables and tags", Where you can use policy variables
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html):
+    "You can use a policy variable in the Resource element, but only in the resource portion of the
+    ARN. This portion of the ARN appears after the fifth colon (:). You can't use a variable to
+    replace parts of the ARN before the fifth colon, such as the service or account."
+
+    Such a variable is not a variable: its text stays literal, and no request's region or account
+    reads ``${aws:…}``. Variables after the fifth colon are still substituted.
+    """
+    user = f"arn:aws:iam::{ACCOUNT}:user/alice"
+    table = f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/orders"
+    ctx = {"aws:RequestedRegion": "eu-west-1", "aws:PrincipalAccount": ACCOUNT, "aws:username": "alice"}
+    for pattern in (f"arn:aws:dynamodb:${{aws:RequestedRegion}}:{ACCOUNT}:table/orders",
+                    "arn:aws:dynamodb:eu-west-1:${aws:PrincipalAccount}:table/orders",
+                    f"arn:${{aws:ResourcePartition, 'aws'}}:dynamodb:eu-west-1:{ACCOUNT}:table/orders"):
+        allow = pol("identity", {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": pattern})
+        d = decide(req("dynamodb:GetItem", table, "iam-user", user, context=ctx), PolicySet(identity=(allow,)))
+        assert d.result == "implicit_deny", pattern
+    # after the fifth colon a variable is substituted
+    own = pol("identity", {"Effect": "Allow", "Action": "dynamodb:GetItem",
+                           "Resource": f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/${{aws:username}}*"})
+    assert decide(req("dynamodb:GetItem", f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/alice-orders", "iam-user",
+                      user, context=ctx), PolicySet(identity=(own,))).allowed

@@ -18,6 +18,10 @@ Semantics (IAM User Guide, "IAM JSON policy elements" and "Policy variables"):
   by the request's single value for the key, literally (a ``*`` in the value is not a wildcard);
   ``${*}``, ``${?}`` and ``${$}`` stand for the literal characters. A missing key with no default,
   or a multi-valued key, makes the pattern an error: it matches nothing, in a Not-element too.
+- In a Resource ARN, variables are replaced only in the resource part, after the fifth colon: "You
+  can't use a variable to replace parts of the ARN before the fifth colon, such as the service or
+  account" (IAM User Guide, "IAM policy elements: Variables and tags"). Before it, ``${…}`` is
+  literal text, which no request's partition, service, region or account contains.
 """
 from __future__ import annotations
 
@@ -102,6 +106,17 @@ def substitute(pattern: str, context: Context) -> str:
             return "\x00" + value if value in "*?" else value
         return value.replace("*", "\x00*").replace("?", "\x00?")
     return _VAR.sub(repl, pattern)
+
+
+def substitute_resource(pattern: str, context: Context) -> str:
+    """:func:`substitute` for a Resource/NotResource pattern: in an ARN only the resource part (after
+    the fifth colon) takes variables; the partition, service, region and account stay as written."""
+    if not pattern.startswith("arn:"):
+        return substitute(pattern, context)
+    parts = pattern.split(":", 5)
+    if len(parts) < 6 or "${" not in parts[5]:
+        return pattern
+    return ":".join(parts[:5]) + ":" + substitute(parts[5], context)
 
 
 @lru_cache(maxsize=65536)
@@ -237,7 +252,7 @@ def resource_matches(pattern: str, resource: str, context: Context, policy_type:
             # a wildcard-only action: only a statement for "*" can cover it
             return False
         if variables and "${" in pattern:
-            pattern = substitute(pattern, context)
+            pattern = substitute_resource(pattern, context)
         if not pattern.startswith("arn:"):
             return glob_match_escaped(pattern, resource)
         n_segments = pattern.count(":") + 1
@@ -320,7 +335,7 @@ def resource_element_applies_to_pattern(patterns: Sequence[str], requested: str,
 
     def overlaps(p: str) -> bool:
         try:
-            q = substitute(p, context) if variables and "${" in p else p
+            q = substitute_resource(p, context) if variables and "${" in p else p
         except PatternError:
             return False
         return globs_intersect(literal(q), requested)
