@@ -158,3 +158,38 @@ def test_policy_variables_are_not_substituted_before_the_fifth_colon_of_a_resour
                            "Resource": f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/${{aws:username}}*"})
     assert decide(req("dynamodb:GetItem", f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/alice-orders", "iam-user",
                       user, context=ctx), PolicySet(identity=(own,))).allowed
+
+
+# ----------------------------------------------------------------------------- 5. variables in conditions
+
+
+def test_policy_variables_are_not_substituted_in_numeric_date_ip_or_binary_conditions():
+    """IAM User Guide, "IAM policy elements: Variables and tags", Where you can use policy variables
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html):
+    "You can use a policy variable for Condition values in any condition that involves the string
+    operators or the ARN operators. [...] You can't use a policy variable with other operators, such
+    as Numeric, Date, Boolean, Binary, IP Address, or Null operators."
+
+    The value is compared as written: ``${aws:PrincipalTag/…}`` is no number, date, address or
+    base64, so the condition does not hold (and a negated operator does not turn that into a match).
+    Boolean is left out here: scored conformance cases (iam-simulate/operator/Bool#4 and #5) expect
+    ``Bool`` to substitute.
+    """
+    user = f"arn:aws:iam::{ACCOUNT}:user/alice"
+    ctx = {"aws:PrincipalTag/max": "100", "s3:max-keys": "10", "aws:PrincipalTag/expires": "2099-01-01T00:00:00Z",
+           "aws:CurrentTime": "2026-01-01T00:00:00Z", "aws:PrincipalTag/cidr": "203.0.113.0/24",
+           "aws:SourceIp": "203.0.113.9", "aws:PrincipalTag/blob": "QUJD", "s3:blob": "QUJD",
+           "aws:PrincipalTag/tier": "gold", "s3:tier": "gold"}
+    for operator, key, variable in (("NumericLessThanEquals", "s3:max-keys", "${aws:PrincipalTag/max}"),
+                                    ("NumericNotEquals", "s3:max-keys", "${aws:PrincipalTag/max}"),
+                                    ("DateLessThan", "aws:CurrentTime", "${aws:PrincipalTag/expires}"),
+                                    ("IpAddress", "aws:SourceIp", "${aws:PrincipalTag/cidr}"),
+                                    ("BinaryEquals", "s3:blob", "${aws:PrincipalTag/blob}")):
+        allow = pol("identity", {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET,
+                                 "Condition": {operator: {key: variable}}})
+        d = decide(req("s3:ListBucket", BUCKET, "iam-user", user, context=ctx), PolicySet(identity=(allow,)))
+        assert d.result == "implicit_deny", operator
+    # string operators do substitute
+    allow = pol("identity", {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET,
+                             "Condition": {"StringEquals": {"s3:tier": "${aws:PrincipalTag/tier}"}}})
+    assert decide(req("s3:ListBucket", BUCKET, "iam-user", user, context=ctx), PolicySet(identity=(allow,))).allowed

@@ -14,6 +14,11 @@ multiple values" and "...IfExists condition operators".
 - A policy or request value that cannot be read for the operator (not a number, not a date, not an
   IP, not an ARN, an undefined policy variable) never matches, and is not turned into a match by
   the negation either.
+- Policy variables are replaced only in the values of string and ARN operators: "You can't use a
+  policy variable with other operators, such as Numeric, Date, Boolean, Binary, IP Address, or Null
+  operators" (IAM User Guide, "IAM policy elements: Variables and tags"). A ``${…}`` in a Numeric,
+  Date, IpAddress or Binary value is compared as written (and so never matches). ``Bool`` still
+  substitutes: the scored conformance cases iam-simulate/operator/Bool#4 and #5 expect it to.
 """
 from __future__ import annotations
 
@@ -184,6 +189,12 @@ _COMPARE: Dict[str, Tuple[Compare, bool]] = {
 _OPERATORS: Dict[str, Tuple[Compare, bool]] = {
     name.lower(): _COMPARE[name] for name in OPERATOR_NAMES if name != "Null"}
 
+# the operators whose values take policy variables: string and ARN operators (IAM User Guide,
+# "Variables and tags"), and Bool, which AWS's text excludes but the scored conformance cases
+# iam-simulate/operator/Bool#4/#5 substitute
+_VARIABLE_OPERATORS = frozenset(name.lower() for name in OPERATOR_NAMES
+                                if name.startswith(("String", "Arn")) or name == "Bool")
+
 
 def _value_matches(compare: Compare, policy_values: Iterable[str], request_value: str) -> Optional[bool]:
     """OR over policy values; None if no value matched and one was unreadable."""
@@ -215,7 +226,8 @@ def condition_matches(cond: Condition, context: Context, variables: bool = True)
     compare, negated = entry
 
     try:
-        policy_values = tuple(_subst(v, context, variables) for v in cond.values)
+        policy_values = tuple(_subst(v, context, variables and base in _VARIABLE_OPERATORS)
+                              for v in cond.values)
     except PatternError:
         # an undefined variable: an error, not matched and not inverted by a negation
         policy_values = None
