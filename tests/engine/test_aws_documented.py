@@ -193,3 +193,46 @@ def test_policy_variables_are_not_substituted_in_numeric_date_ip_or_binary_condi
     allow = pol("identity", {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET,
                              "Condition": {"StringEquals": {"s3:tier": "${aws:PrincipalTag/tier}"}}})
     assert decide(req("s3:ListBucket", BUCKET, "iam-user", user, context=ctx), PolicySet(identity=(allow,))).allowed
+
+
+# ----------------------------------------------------------------------------- 3., 6., 7. federated users
+
+TOKEN_APP = f"arn:aws:iam::{ACCOUNT}:user/token-app"
+CAROL = f"arn:aws:sts::{ACCOUNT}:federated-user/Carol"
+SESSIONS_URL = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session"
+
+
+def carol(action="s3:GetObject", resource=f"{BUCKET}/k", **kw):
+    kw.setdefault("session_issuer_arn", TOKEN_APP)
+    return req(action, resource, "federated-user", CAROL, **kw)
+
+
+def test_a_resource_policy_naming_the_iam_user_reaches_its_federated_user_session():
+    """IAM User Guide, "Policies and permissions in AWS Identity and Access Management", Session
+    policies (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session):
+    "A resource-based policy can specify the ARN of the user or role as a principal. In that case,
+    the permissions from the resource-based policy are added to the role or user's identity-based
+    policy before the session is created. The session policy limits the total permissions granted
+    by the resource-based policy and the identity-based policy."
+
+    So a bucket policy naming the IAM user that called GetFederationToken grants its federated user
+    session what the session policy also allows, and a Deny naming that user denies the session.
+    """
+    session = pol("session", {"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    names_user = pol("resource", {"Effect": "Allow", "Principal": {"AWS": TOKEN_APP}, "Action": "s3:GetObject",
+                                  "Resource": f"{BUCKET}/*"})
+    assert decide(carol(), PolicySet(session=(session,), resource=(names_user,))).allowed
+    # limited by the session policy
+    only_sqs = pol("session", {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"})
+    d = decide(carol(), PolicySet(session=(only_sqs,), resource=(names_user,)))
+    assert d.result == "implicit_deny" and d.blocked_by == ("session",)
+    # a Deny naming the user denies the session, though its own policies allow
+    identity = pol("identity", {"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    deny_user = pol("resource", {"Effect": "Deny", "Principal": {"AWS": TOKEN_APP}, "Action": "s3:*",
+                                 "Resource": f"{BUCKET}/*"})
+    d = decide(carol(), PolicySet(identity=(identity,), session=(session,), resource=(deny_user,)))
+    assert d.result == "explicit_deny" and d.blocked_by == ("resource",)
+    # another user's ARN does not reach it
+    other = pol("resource", {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/someone"},
+                             "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"})
+    assert decide(carol(), PolicySet(session=(session,), resource=(other,))).result == "implicit_deny"

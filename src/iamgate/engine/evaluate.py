@@ -16,7 +16,11 @@ Follows the IAM User Guide's "Policy evaluation logic" (single account and cross
    must allow explicitly: IAM policies count only when that policy trusts the account.
 6. Same account: the identity policies or the resource policy must allow. A resource policy that
    names the IAM user or the role session itself is not limited by an implicit deny in a
-   permissions boundary or session policy; one that names the role ARN (or the account) is.
+   permissions boundary or session policy; one that names the role ARN (or the account) is. A
+   resource policy that names the IAM user a federated user session was made from
+   (``Request.session_issuer_arn``) reaches that session as the role ARN reaches a role session:
+   its permissions "are added to the role or user's identity-based policy before the session is
+   created" and the session policy limits them (IAM User Guide, "Session policies").
    Cross-account: both the identity side and the resource policy must allow.
 7. A permissions boundary, session policies and a VPC endpoint policy must each allow.
 
@@ -57,6 +61,9 @@ class Request:
     # the resource is a pattern ("arn:aws:s3:::orders/*"): allowed only if every resource it
     # matches is allowed, denied if any could be
     resource_is_pattern: bool = False
+    # a federated user's session issuer: the IAM user that called GetFederationToken. Its ARN is not
+    # in the federated user's ARN (arn:aws:sts::1:federated-user/<any name>), so it is given here
+    session_issuer_arn: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -269,7 +276,8 @@ def rcp_exempt(request: Request) -> bool:
 
 def _direct_grant(entry: TraceEntry, principal: RequestPrincipal) -> str:
     """How a resource-policy Allow names the caller: ``principal`` (the user or session itself),
-    ``role`` (the role ARN of a session), ``account`` (the account / root), or ``any`` (``*``)."""
+    ``role`` (the role ARN of a role session, or the IAM user a federated user session was made
+    from), ``account`` (the account / root), or ``any`` (``*``)."""
     st = entry.statement
     if st.principals is None:
         return "any"  # NotPrincipal: everyone but the listed
@@ -283,7 +291,8 @@ def _direct_grant(entry: TraceEntry, principal: RequestPrincipal) -> str:
             elif kind == "AWS" and (re.fullmatch(r"\d{12}", v) or v.endswith(":root")) \
                     and not (principal.type == "root"):
                 kinds.append("account")
-            elif principal.type == "iam-role" or (principal.type == "assumed-role" and v != principal.arn):
+            elif principal.type == "iam-role" or (principal.type in ("assumed-role", "federated-user")
+                                                   and v != principal.arn):
                 kinds.append("role")
             else:
                 kinds.append("principal")
@@ -297,7 +306,8 @@ def decide(request: Request, policies: PolicySet) -> Decision:
     """Decide one request as AWS would. Pure and deterministic."""
     ctx = normalize_context(request.context)
     principal = RequestPrincipal(request.principal_type, request.principal_arn, request.principal_account,
-                                 request.canonical_id, has_boundary=policies.boundary is not None)
+                                 request.canonical_id, has_boundary=policies.boundary is not None,
+                                 issuer=request.session_issuer_arn)
     action_l = request.action.lower()
     if action_l == "sts:getcalleridentity":
         return Decision("allow")

@@ -383,8 +383,9 @@ def role_arn_of_session(session_arn: str) -> Optional[str]:
 def principal_value_matches(kind: str, value: str, principal: "RequestPrincipal", negated: bool = False) -> bool:
     """One value of a Principal element (``AWS``, ``Service``, ``Federated``, ``CanonicalUser``).
 
-    A role ARN names the role's sessions in ``Principal``; in ``NotPrincipal`` it does not: a
-    session must be listed itself (or its account) to be excluded.
+    A role ARN names the role's sessions in ``Principal``, and an IAM user's ARN the federated user
+    sessions it made (``RequestPrincipal.issuer``); in ``NotPrincipal`` they do not: a session must
+    be listed itself (or its account) to be excluded.
     """
     if kind == "*" or value == "*":
         if kind in ("*", "AWS"):
@@ -411,6 +412,10 @@ def principal_value_matches(kind: str, value: str, principal: "RequestPrincipal"
                 return True
         if principal.type in ("iam-role", "iam-user") and _strip_path(value) == _strip_path(principal.arn):
             return True
+        # an IAM user's ARN also names its federated user sessions (GetFederationToken)
+        if principal.type == "federated-user" and principal.issuer is not None \
+                and _strip_path(value) == _strip_path(principal.issuer):
+            return True
         return False
     if kind == "Service":
         return principal.type == "service" and principal.arn is not None and \
@@ -436,11 +441,14 @@ def _strip_path(arn: str) -> str:
 class RequestPrincipal:
     """The caller, as the principal matching of resource policies needs it."""
 
-    __slots__ = ("type", "arn", "account", "canonical_id", "has_boundary")
+    __slots__ = ("type", "arn", "account", "canonical_id", "has_boundary", "issuer")
 
     def __init__(self, type: str, arn: Optional[str], account: Optional[str],
-                 canonical_id: Optional[str] = None, has_boundary: bool = False) -> None:
+                 canonical_id: Optional[str] = None, has_boundary: bool = False,
+                 issuer: Optional[str] = None) -> None:
         self.has_boundary = has_boundary
+        # a federated user's session issuer: the IAM user that called GetFederationToken
+        self.issuer = issuer
         self.type = type
         self.arn = arn
         self.account = account
