@@ -199,7 +199,6 @@ def test_policy_variables_are_not_substituted_in_numeric_date_ip_or_binary_condi
 
 TOKEN_APP = f"arn:aws:iam::{ACCOUNT}:user/token-app"
 CAROL = f"arn:aws:sts::{ACCOUNT}:federated-user/Carol"
-SESSIONS_URL = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session"
 
 
 def carol(action="s3:GetObject", resource=f"{BUCKET}/k", **kw):
@@ -268,3 +267,29 @@ def test_a_resource_policy_naming_the_session_is_not_limited_by_the_session_poli
     d = decide(req("s3:GetObject", f"{BUCKET}/k", "assumed-role", session_arn),
                PolicySet(session=(only_sqs,), resource=(names_session,)))
     assert d.result == "implicit_deny" and d.blocked_by == ("session",)
+
+
+def test_a_federated_user_without_session_policies_has_no_permissions():
+    """AWS STS API Reference, GetFederationToken, request parameter Policy
+    (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html):
+    "This parameter is optional. However, if you do not pass any session policies, then the
+    resulting federated user session has no permissions." and the exception: "If that policy
+    specifically references the federated user session in the Principal element of the policy, the
+    session has the permissions allowed by the policy. These permissions are granted in addition to
+    the permissions that are granted by the session policies."
+    """
+    identity = pol("identity", {"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    d = decide(carol(), PolicySet(identity=(identity,)))
+    assert d.result == "implicit_deny" and d.blocked_by == ("session",)
+    # a resource policy naming the IAM user is limited by the (absent) session policy as well
+    names_user = pol("resource", {"Effect": "Allow", "Principal": {"AWS": TOKEN_APP}, "Action": "s3:GetObject",
+                                  "Resource": f"{BUCKET}/*"})
+    assert decide(carol(), PolicySet(identity=(identity,), resource=(names_user,))).result == "implicit_deny"
+    # one naming the federated user session itself grants (AWS's "Carol" example)
+    names_carol = pol("resource", {"Effect": "Allow", "Principal": {"AWS": CAROL}, "Action": "s3:GetObject",
+                                   "Resource": f"{BUCKET}/*"})
+    assert decide(carol(), PolicySet(identity=(identity,), resource=(names_carol,))).allowed
+    # a session policy restores the IAM user's permissions, intersected
+    session = pol("session", {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    assert decide(carol(), PolicySet(identity=(identity,), session=(session,))).allowed
+    assert not decide(carol("s3:PutObject"), PolicySet(identity=(identity,), session=(session,))).allowed

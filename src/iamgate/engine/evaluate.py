@@ -23,7 +23,9 @@ Follows the IAM User Guide's "Policy evaluation logic" (single account and cross
    limits them (IAM User Guide, "Session policies").
    Cross-account: both the identity side and the resource policy must allow.
 7. A permissions boundary, session policies and a VPC endpoint policy must each allow (the
-   boundary: except as in 6). A resource policy that names a federated user session itself is not
+   boundary: except as in 6). A federated user session made without session policies has none
+   that allow: "if you do not pass any session policies, then the resulting federated user session
+   has no permissions" (STS API Reference, GetFederationToken). A resource policy that names a federated user session itself is not
    limited by its session policy: "The resource-based policy permissions are not limited by the
    session policy" (IAM User Guide, "Session policies"). For a role session the engine keeps the
    session policy's limit, which the scored conformance case
@@ -76,7 +78,9 @@ class PolicySet:
     """Every policy that takes part in one decision.
 
     ``None`` means "does not apply" (no boundary; not in an organization; no resource policy) and
-    is different from an empty tuple (a boundary that allows nothing).
+    is different from an empty tuple (a boundary that allows nothing). For a federated user
+    (GetFederationToken) ``session=None`` means no session policy was passed, which AWS reads as
+    ``()``: the session has no permissions but what a resource policy grants it by name.
     """
 
     identity: Tuple[Policy, ...] = ()
@@ -341,8 +345,13 @@ def decide(request: Request, policies: PolicySet) -> Decision:
         groups["identity"] = run("identity", policies.identity, False)
         if policies.boundary is not None:
             groups["boundary"] = run("boundary", policies.boundary, False)
-        if policies.session is not None:
-            groups["session"] = run("session", policies.session, False)
+        session = policies.session
+        if session is None and principal.type == "federated-user":
+            # "if you do not pass any session policies, then the resulting federated user session
+            # has no permissions" (STS API Reference, GetFederationToken): none is one that allows nothing
+            session = ()
+        if session is not None:
+            groups["session"] = run("session", session, False)
     scp_levels: List[_Outcome] = []
     if policies.scp is not None and has_identity and not slr:
         scp_levels = [run("scp", level, False) for level in policies.scp]
