@@ -25,10 +25,10 @@ Follows the IAM User Guide's "Policy evaluation logic" (single account and cross
 7. A permissions boundary, session policies and a VPC endpoint policy must each allow (the
    boundary: except as in 6). A federated user session made without session policies has none
    that allow: "if you do not pass any session policies, then the resulting federated user session
-   has no permissions" (STS API Reference, GetFederationToken). A resource policy that names a federated user session itself is not
-   limited by its session policy: "The resource-based policy permissions are not limited by the
-   session policy" (IAM User Guide, "Session policies"). For a role session the engine keeps the
-   session policy's limit, which the scored conformance case
+   has no permissions" (STS API Reference, GetFederationToken). A resource policy that names a
+   federated user session itself is not limited by its session policy: "The resource-based policy
+   permissions are not limited by the session policy" (IAM User Guide, "Session policies"). For a
+   role session the engine keeps the session policy's limit, which the scored conformance case
    iam-simulate/core/sessionPolicies.json#7 expects.
 
 Statements that readers could not fully resolve (``Statement.unresolved``) never decide: where one
