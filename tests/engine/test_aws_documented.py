@@ -129,6 +129,12 @@ def test_a_notprincipal_deny_always_denies_a_caller_with_a_permissions_boundary(
             with_boundary = PolicySet(identity=(read,), boundary=(boundary,), resource=(bucket,))
             d = decide(req("s3:GetObject", f"{BUCKET}/k", ptype, arn), with_boundary)
             assert d.result == "explicit_deny" and d.blocked_by == ("resource",), (ptype, excluded)
+    # an Allow with NotPrincipal ("not supported") grants the listed caller nothing, boundary or not
+    allow_others = pol("resource", {"Effect": "Allow", "NotPrincipal": {"AWS": user}, "Action": "s3:*",
+                                    "Resource": f"{BUCKET}/*"})
+    d = decide(req("s3:GetObject", f"{BUCKET}/k", "iam-user", user),
+               PolicySet(boundary=(boundary,), resource=(allow_others,)))
+    assert d.result == "implicit_deny"
 
 
 # ----------------------------------------------------------------------------- 4. variables in an ARN's first segments

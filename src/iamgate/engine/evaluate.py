@@ -174,7 +174,7 @@ def _principal_applies(st: Statement, principal: RequestPrincipal, required: boo
     if st.principals is not None:
         return principal_element_applies(st.principals, principal, False)
     if st.not_principals is not None:
-        return principal_element_applies(st.not_principals, principal, True)
+        return principal_element_applies(st.not_principals, principal, True, st.effect)
     return not required  # a resource-policy statement without a principal applies to nobody
 
 

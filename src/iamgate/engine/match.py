@@ -460,15 +460,16 @@ BOUNDARY_CALLERS = frozenset({"iam-user", "iam-role", "assumed-role", "federated
 
 
 def principal_element_applies(element: Mapping[str, Tuple[str, ...]], principal: RequestPrincipal,
-                              negated: bool) -> bool:
+                              negated: bool, effect: str = "Deny") -> bool:
     """Whether a Principal (``negated=False``) or NotPrincipal (``negated=True``) element applies.
 
-    A NotPrincipal never excludes a caller that has a permissions boundary: "The NotPrincipal
-    element with a Deny effect will always deny any IAM principal that has a permissions boundary
-    policy attached, regardless of the values specified in the NotPrincipal element" (IAM User
-    Guide, "AWS JSON policy elements: NotPrincipal").
+    A NotPrincipal in a Deny never excludes a caller that has a permissions boundary: "The
+    NotPrincipal element with a Deny effect will always deny any IAM principal that has a
+    permissions boundary policy attached, regardless of the values specified in the NotPrincipal
+    element" (IAM User Guide, "AWS JSON policy elements: NotPrincipal"). (With an Allow, which AWS
+    does not support, the listed callers stay excluded.)
     """
-    if negated and principal.has_boundary and principal.type in BOUNDARY_CALLERS:
+    if negated and effect == "Deny" and principal.has_boundary and principal.type in BOUNDARY_CALLERS:
         return True
     matched = any(principal_value_matches(kind, v, principal, negated)
                   for kind, values in element.items() for v in values)
