@@ -217,7 +217,7 @@ def features(case: Case) -> Dict[str, Any]:
         "resource_variables_before_fifth_colon": False, "variables_in_typed_conditions": False,
         "resource_names_caller_arn": False, "resource_names_user_of_session": False,
         "deny_not_principal_in_resource": False, "date_mixed_formats": False,
-        "old_version_with_variables": False, "not_principal_names_role_not_session": False,
+        "old_version_with_variables": False, "condition_arn_variables_before_fifth_colon": False, "not_principal_names_role_not_session": False,
     }
     ctx = {k.lower(): v for k, v in (req.get("context") or {}).items()}
     for kind, doc in _docs(case):
@@ -241,7 +241,7 @@ def features(case: Case) -> Dict[str, Any]:
                             _is_epoch(v) != _is_epoch(ctx[key.lower()]) for v in _as_list(vals)):
                         f["date_mixed_formats"] = True
                     if base.startswith("Arn") and any(_variable_before_fifth_colon(v) for v in _as_list(vals)):
-                        f["resource_variables_before_fifth_colon"] = True
+                        f["condition_arn_variables_before_fifth_colon"] = True
                     if any("${" in v for v in _as_list(vals)):
                         if re.match(r"(Numeric|Date|Bool|IpAddress|NotIpAddress|Binary)", base):
                             f["variables_in_typed_conditions"] = True

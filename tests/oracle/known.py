@@ -53,9 +53,11 @@ KNOWN_DEVIATIONS = (
     Deviation(
         "engine-bug: resource policy naming an IAM user does not reach its federated-user session",
         "engine-bug",
-        "engine bug, being fixed. A federated user session (GetFederationToken) is granted what a "
-        "resource-based policy grants the IAM user that created it.",
-        "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_evaluation-logic.html",
+        "engine bug, being fixed. Session policies: 'A resource-based policy can specify the ARN of the user "
+        "or role as a principal. In that case, the permissions from the resource-based policy are added to "
+        "the role or user's identity-based policy before the session is created.' (A Deny naming the user "
+        "reaches the session the same way.)",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session",
         lambda f, ours, theirs: f["caller"] == "federated-user" and f["resource_names_user_of_session"]),
     Deviation(
         "engine-bug: policy variable substituted before the ARN's fifth colon", "engine-bug",
@@ -63,6 +65,13 @@ KNOWN_DEVIATIONS = (
         "(after the fifth colon).",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html",
         lambda f, ours, theirs: f["resource_variables_before_fifth_colon"]),
+    Deviation(
+        "engine-bug: policy variable substituted before the fifth colon of an ARN condition value", "engine-bug",
+        "engine bug, to confirm with the engine branch: the same rule as in Resource is assumed (the User "
+        "Guide states the fifth-colon rule for the Resource element; iam-simulate applies it to Arn* "
+        "condition values too, iamgate substitutes there).",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html",
+        lambda f, ours, theirs: f["condition_arn_variables_before_fifth_colon"]),
     Deviation(
         "oracle: policy variables in a policy whose Version is not 2012-10-17", "oracle",
         "'If you do not include a Version element, the value defaults to 2008-10-17, but newer features, "
@@ -85,9 +94,9 @@ KNOWN_DEVIATIONS = (
         "engine-bug (new): web identity caller of a provider without an ARN (cognito) judged cross-account",
         "engine-bug",
         "engine bug, reported (not yet being fixed). AssumeRoleWithWebIdentity is authorized by the role's "
-        "trust policy alone: 'the role's trust policy must ... allow' the federated principal; a web identity "
-        "has no identity-based policies, so iamgate's cross-account rule (identity side must allow too) "
-        "denies it.",
+        "trust policy (which names the identity provider as a Federated principal), not by identity "
+        "policies: a web identity has none. iamgate treats a caller without an account as cross-account and "
+        "requires an identity-side Allow, so it denies every such call.",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html",
         lambda f, ours, theirs: f["caller"] == "web-identity" and f["account"] == "cross"
         and ours == "implicit_deny" and theirs == "allow"),
@@ -107,10 +116,10 @@ KNOWN_DEVIATIONS = (
         lambda f, ours, theirs: f["variables_in_typed_conditions"]),
     Deviation(
         "engine-bug: federated user without a session policy gets its IAM user's permissions", "engine-bug",
-        "engine bug, being fixed. GetFederationToken: 'If you do not pass a policy to this operation, the "
-        "resulting temporary credentials have no effective permissions.' (The only exception is a "
-        "resource-based policy naming the federated user session.)",
-        "https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html",
+        "engine bug, being fixed. 'In most cases if you do not pass a policy with the GetFederationToken API "
+        "call, the resulting temporary security credentials have no permissions. However, a resource-based "
+        "policy can provide additional permissions for the session.'",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_getfederationtoken.html",
         lambda f, ours, theirs: f["caller"] == "federated-user" and not f["session_policy_passed"]
         and ours == "allow" and _denies(theirs)),
     Deviation(
@@ -124,7 +133,8 @@ KNOWN_DEVIATIONS = (
         "the engine fix for 'session ARN limited by the session policy' lands.)",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session",
         lambda f, ours, theirs: f["caller"] in ("assumed-role", "federated-user") and f["account"] == "same"
-        and "session" in f["policies"] and f["resource_names_caller_arn"] and ours == "allow"
+        and ("session" in f["policies"] or f["caller"] == "federated-user") and f["resource_names_caller_arn"]
+        and ours == "allow"
         and theirs == "implicit_deny"),
 )
 

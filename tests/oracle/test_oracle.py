@@ -47,7 +47,7 @@ def _describe(rep: Report, classes) -> str:
 
 
 def test_iamgate_agrees_with_iam_simulate_except_known_deviations(oracle):
-    rep = run(generate(CI_CASES, CI_SEED), oracle, minimize_limit=40)
+    rep = run(generate(CI_CASES, CI_SEED), oracle, minimize_limit=30)
     assert not rep.harness, f"harness problems (translation bugs): {dict(rep.harness)}"
     known = by_class()
     unknown = [c for c in rep.classes if c not in known]
