@@ -16,6 +16,20 @@ _PRINCIPAL_TYPES = {"iam-user", "iam-role", "assumed-role", "federated-user", "r
                     "anonymous", "other"}
 
 
+def _principal_type(pr: Dict[str, Any]) -> str:
+    """The engine's caller type. The neutral format's ``federated-user`` covers two callers: a
+    GetFederationToken session (``arn:…:sts::…:federated-user/…``) and a web identity or SAML caller,
+    whose ``arn`` is its identity provider (``…:oidc-provider/…``, ``…:saml-provider/…``, or a
+    provider name such as ``cognito-identity.amazonaws.com``), which the engine tells apart."""
+    t = pr.get("type")
+    if t not in _PRINCIPAL_TYPES:
+        return "other"
+    arn = pr.get("arn")
+    if t == "federated-user" and arn and ":federated-user/" not in arn:
+        return "saml" if ":saml-provider/" in arn else "web-identity"
+    return t
+
+
 def _policies(docs: Any, kind: str) -> Optional[Tuple[Policy, ...]]:
     if docs is None:
         return None
@@ -47,11 +61,13 @@ def request_of(r: Dict[str, Any]) -> Request:
     return Request(
         action=r["action"],
         resource=r.get("resource") or "*",
-        principal_type=pr.get("type") if pr.get("type") in _PRINCIPAL_TYPES else "other",
+        principal_type=_principal_type(pr),
         principal_arn=pr.get("arn"),
         principal_account=pr.get("account"),
         resource_account=r.get("resource_account"),
         context=r.get("context") or {},
+        # optional, beyond the neutral format: the IAM user a federated user session was made from
+        session_issuer_arn=pr.get("issuer"),
     )
 
 

@@ -299,3 +299,53 @@ def test_a_federated_user_without_session_policies_has_no_permissions():
     session = pol("session", {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
     assert decide(carol(), PolicySet(identity=(identity,), session=(session,))).allowed
     assert not decide(carol("s3:PutObject"), PolicySet(identity=(identity,), session=(session,))).allowed
+
+
+# ----------------------------------------------------------------------------- web identity and SAML callers
+
+GITHUB_OIDC = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+COGNITO = "cognito-identity.amazonaws.com"
+CORP_SAML = f"arn:aws:iam::{ACCOUNT}:saml-provider/corp"
+WEB_ROLE = f"arn:aws:iam::{ACCOUNT}:role/web"
+
+
+def test_web_identity_and_saml_callers_are_granted_by_the_trust_policy_alone():
+    """AWS STS API Reference, AssumeRoleWithWebIdentity
+    (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html):
+    "Calling AssumeRoleWithWebIdentity does not require the use of Amazon Web Services security
+    credentials. [...] Instead, the identity of the caller is validated by using a token from the
+    web identity provider."  AssumeRoleWithSAML
+    (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html): "Calling
+    AssumeRoleWithSAML does not require the use of Amazon Web Services security credentials. The
+    identity of the caller is validated by using keys in the metadata document that is uploaded for
+    the SAML provider entity for your identity provider."
+
+    Such a caller has no AWS identity, so no identity policy, boundary, session policy or SCP of
+    its own: the role's trust policy alone grants — naming the provider as a ``Federated``
+    principal, or everyone: "To grant permission to everyone, also referred as anonymous access, you
+    set the wildcard ("*") as the Principal value" with ``"Principal":"*"`` and
+    ``"Principal":{"AWS":"*"}`` as the two forms (Amazon S3 User Guide, "Principals",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-bucket-user-policy-specifying-principal-intro.html).
+    An account or IAM ARN names IAM identities, not such a caller. A provider without an ARN
+    (Amazon Cognito) has no account of its own and is not "cross-account" for that.
+    RCPs still apply (they apply to STS and to callers outside the organization).
+    """
+    for ptype, provider, action, role in (
+            ("web-identity", GITHUB_OIDC, "sts:AssumeRoleWithWebIdentity", WEB_ROLE),
+            ("web-identity", COGNITO, "sts:AssumeRoleWithWebIdentity", WEB_ROLE),
+            ("saml", CORP_SAML, "sts:AssumeRoleWithSAML", f"arn:aws:iam::{ACCOUNT}:role/saml")):
+        account = None if provider == COGNITO else ACCOUNT
+        r = req(action, role, ptype, provider, principal_account=account)
+        for principal in ({"Federated": provider}, "*", {"AWS": "*"}):
+            trust = pol("trust", {"Effect": "Allow", "Principal": principal, "Action": action})
+            assert decide(r, PolicySet(resource=(trust,))).allowed, (ptype, provider, principal)
+        # naming another provider, the account or an IAM user does not let it in
+        for principal in ({"Federated": "accounts.google.com"}, {"AWS": ACCOUNT},
+                          {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}):
+            trust = pol("trust", {"Effect": "Allow", "Principal": principal, "Action": action})
+            assert decide(r, PolicySet(resource=(trust,))).result == "implicit_deny", (ptype, principal)
+        # an RCP Deny applies
+        trust = pol("trust", {"Effect": "Allow", "Principal": {"Federated": provider}, "Action": action})
+        rcp = pol("rcp", {"Effect": "Deny", "Principal": "*", "Action": "sts:*", "Resource": "*"})
+        d = decide(r, PolicySet(resource=(trust,), rcp=((RCP_FULL_ACCESS, rcp),)))
+        assert d.result == "explicit_deny" and d.blocked_by == ("rcp",)

@@ -218,6 +218,7 @@ def features(case: Case) -> Dict[str, Any]:
         "resource_names_caller_arn": False, "resource_names_user_of_session": False,
         "deny_not_principal_in_resource": False, "date_mixed_formats": False,
         "old_version_with_variables": False, "condition_arn_variables_before_fifth_colon": False, "not_principal_names_role_not_session": False,
+        "not_principal_names_user_not_session": False, "names_account": False,
     }
     ctx = {k.lower(): v for k, v in (req.get("context") or {}).items()}
     for kind, doc in _docs(case):
@@ -254,6 +255,8 @@ def features(case: Case) -> Dict[str, Any]:
                     vals = [("*", "*")] if p == "*" else [(t, v) for t, vs in p.items() for v in _as_list(vs)]
                     for t, v in vals:
                         f["principals"].add(f"{k}:{t}:{_principal_word(v, req)}")
+                        if t == "AWS" and _principal_word(v, req) == "account":
+                            f["names_account"] = True
                         if k == "Principal" and st.get("Effect") == "Allow" and v == req["principal"].get("arn"):
                             f["resource_names_caller_arn"] = True
                         if _principal_word(v, req) == "user-of-session":
@@ -263,6 +266,8 @@ def features(case: Case) -> Dict[str, Any]:
                         words = {_principal_word(v, req) for _, v in vals}
                         if "role-of-session" in words and "caller" not in words:
                             f["not_principal_names_role_not_session"] = True
+                        if "user-of-session" in words and "caller" not in words:
+                            f["not_principal_names_user_not_session"] = True
     return f
 
 

@@ -115,7 +115,10 @@ def caller(kind: str, rng: random.Random) -> Tuple[Dict[str, Any], Dict[str, Any
         arn = f"arn:aws:sts::{ACCOUNT}:federated-user/alice"
         ctx.update({"aws:PrincipalArn": arn, "aws:PrincipalType": "FederatedUser",
                     "aws:userid": f"{ACCOUNT}:alice"})
-        return {"type": "federated-user", "arn": arn, "account": ACCOUNT}, ctx
+        # "issuer": the IAM user that called GetFederationToken (not in the session's ARN); the
+        # neutral format has no field for it, iamgate's adapter reads this optional one
+        return {"type": "federated-user", "arn": arn, "account": ACCOUNT,
+                "issuer": f"arn:aws:iam::{ACCOUNT}:user/alice"}, ctx
     if kind == "root":
         arn = f"arn:aws:iam::{ACCOUNT}:root"
         ctx.update({"aws:PrincipalArn": arn, "aws:PrincipalType": "Account", "aws:userid": ACCOUNT})

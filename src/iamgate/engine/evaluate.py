@@ -47,7 +47,12 @@ from .match import (Context, RequestPrincipal, action_service, actions_regex, pr
                     split_arn)
 
 PRINCIPAL_TYPES = ("iam-user", "iam-role", "assumed-role", "federated-user", "root", "service",
-                   "anonymous", "other")
+                   "anonymous", "web-identity", "saml", "other")
+
+# callers of AssumeRoleWithWebIdentity / AssumeRoleWithSAML: no AWS identity, no identity policies;
+# ``principal_arn`` is the identity provider (an oidc-provider / saml-provider ARN, or a bare
+# provider name such as cognito-identity.amazonaws.com)
+FEDERATED_PROVIDER_TYPES = frozenset({"web-identity", "saml"})
 
 _TRUST_ACTIONS = frozenset({"sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
                             "sts:tagsession", "sts:setsourceidentity", "sts:setcontext"})
@@ -333,7 +338,12 @@ def decide(request: Request, policies: PolicySet) -> Decision:
     slr = principal.type in ("iam-role", "assumed-role") and is_service_linked_role(principal.arn)
     is_service = principal.type == "service"
     is_anonymous = principal.type == "anonymous"
-    has_identity = not (is_service or is_anonymous)
+    # a web identity or SAML caller signs with a token or assertion, not AWS credentials: "Calling
+    # AssumeRoleWithWebIdentity does not require the use of AWS security credentials" (STS API
+    # Reference); the role's trust policy alone grants, RCPs apply, SCPs (the caller is in no
+    # organization) and identity-side policies do not
+    is_provider = principal.type in FEDERATED_PROVIDER_TYPES
+    has_identity = not (is_service or is_anonymous or is_provider)
 
     resource_kind = "resource"
     if action_l in _TRUST_ACTIONS and ":role/" in request.resource:

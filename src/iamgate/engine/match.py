@@ -393,7 +393,9 @@ def principal_value_matches(kind: str, value: str, principal: "RequestPrincipal"
         # "Service": "*" and the like are not valid principals; they match nothing
         return False
     if kind == "AWS":
-        if principal.type in ("service", "anonymous"):
+        # an AWS account or IAM ARN names IAM identities (and their sessions); a web identity or
+        # SAML caller is none (only "*" above names it)
+        if principal.type in ("service", "anonymous", "web-identity", "saml"):
             return False
         if re.fullmatch(r"\d{12}", value):
             return principal.account == value
@@ -421,7 +423,8 @@ def principal_value_matches(kind: str, value: str, principal: "RequestPrincipal"
         return principal.type == "service" and principal.arn is not None and \
             value.lower() == principal.arn.lower()
     if kind == "Federated":
-        return principal.type == "federated-user" and principal.arn is not None and value == principal.arn
+        return principal.type in ("federated-user", "web-identity", "saml") and principal.arn is not None \
+            and value == principal.arn
     if kind == "CanonicalUser":
         return principal.canonical_id is not None and value == principal.canonical_id
     return False
