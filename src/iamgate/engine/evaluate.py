@@ -22,6 +22,10 @@ Follows the IAM User Guide's "Policy evaluation logic" (single account and cross
    role or user's identity-based policy before the session is created" and the session policy
    limits them (IAM User Guide, "Session policies").
    Cross-account: both the identity side and the resource policy must allow.
+   A web identity or SAML caller (``web-identity``, ``saml``: AssumeRoleWithWebIdentity /
+   AssumeRoleWithSAML, "does not require the use of Amazon Web Services security credentials",
+   STS API Reference) has no identity side: the trust policy alone must allow, naming its provider
+   (``Federated``) or everyone; RCPs apply, SCPs do not.
 7. A permissions boundary, session policies and a VPC endpoint policy must each allow (the
    boundary: except as in 6). A federated user session made without session policies has none
    that allow: "if you do not pass any session policies, then the resulting federated user session
