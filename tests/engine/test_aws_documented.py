@@ -349,3 +349,21 @@ def test_web_identity_and_saml_callers_are_granted_by_the_trust_policy_alone():
         rcp = pol("rcp", {"Effect": "Deny", "Principal": "*", "Action": "sts:*", "Resource": "*"})
         d = decide(r, PolicySet(resource=(trust,), rcp=((RCP_FULL_ACCESS, rcp),)))
         assert d.result == "explicit_deny" and d.blocked_by == ("rcp",)
+
+
+def test_a_deny_naming_the_providers_account_denies_a_web_identity_or_saml_caller():
+    """Where AWS leaves the answer open, the gate fails closed. An account principal "delegates
+    authority to the account" and names IAM identities (IAM User Guide, "AWS JSON policy elements:
+    Principal", AWS account principals); a web identity or SAML caller has no IAM identity, so an
+    Allow naming the account does not let it in (above). Whether a Deny naming the account stops it
+    is not documented: iamgate takes it to deny, so that no Deny the user wrote is ever ignored."""
+    for ptype, provider, action in (("web-identity", GITHUB_OIDC, "sts:AssumeRoleWithWebIdentity"),
+                                    ("saml", CORP_SAML, "sts:AssumeRoleWithSAML")):
+        r = req(action, WEB_ROLE, ptype, provider, principal_account=ACCOUNT)
+        allow = {"Effect": "Allow", "Principal": {"Federated": provider}, "Action": action}
+        for named in (ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root"):
+            deny = {"Effect": "Deny", "Principal": {"AWS": named}, "Action": action}
+            d = decide(r, PolicySet(resource=(pol("trust", allow, deny),)))
+            assert d.result == "explicit_deny", (ptype, named)
+        other = {"Effect": "Deny", "Principal": {"AWS": "444455556666"}, "Action": action}
+        assert decide(r, PolicySet(resource=(pol("trust", allow, other),))).allowed, ptype

@@ -68,7 +68,9 @@ KNOWN_DEVIATIONS = (
         "identity of the account ('Calling AssumeRoleWithWebIdentity does not require the use of Amazon Web "
         "Services security credentials', STS API Reference); it is named by its provider as a Federated "
         "principal, or by '*'. iam-simulate matches an account principal (Allow, Deny or NotPrincipal) "
-        "against the account of the caller's identity provider.",
+        "against the account of the caller's identity provider. Whether a Deny naming the account stops "
+        "such a caller is not documented: iamgate fails closed and takes it to deny (so this class holds "
+        "no false allow: iamgate denies where iam-simulate lets an account-naming Allow grant).",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts",
         lambda f, ours, theirs: f["caller"] in ("web-identity", "saml") and f["names_account"]),
     Deviation(

@@ -181,7 +181,7 @@ def _resource_applies(st: Statement, req: "Request", context: Context, policy_ty
 
 def _principal_applies(st: Statement, principal: RequestPrincipal, required: bool) -> bool:
     if st.principals is not None:
-        return principal_element_applies(st.principals, principal, False)
+        return principal_element_applies(st.principals, principal, False, st.effect)
     if st.not_principals is not None:
         return principal_element_applies(st.not_principals, principal, True, st.effect)
     return not required  # a resource-policy statement without a principal applies to nobody

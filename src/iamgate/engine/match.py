@@ -458,6 +458,22 @@ class RequestPrincipal:
         self.canonical_id = canonical_id
 
 
+def _deny_names_provider_account(element: Mapping[str, Tuple[str, ...]], principal: RequestPrincipal) -> bool:
+    """A Deny whose Principal names the account of a web identity or SAML caller's provider.
+
+    AWS does not say whether an account principal names such a caller (it names IAM identities,
+    and these callers have none); in an Allow it is not taken to grant, and in a Deny it is taken
+    to deny: where the documentation leaves the answer open, the gate fails closed."""
+    if principal.type not in ("web-identity", "saml") or not principal.account:
+        return False
+    for kind, values in element.items():
+        for v in values if kind == "AWS" else ():
+            if v == principal.account or (v.startswith("arn:") and v.endswith(":root")
+                                          and _account_of(v) == principal.account):
+                return True
+    return False
+
+
 # callers that can carry a permissions boundary: IAM users and roles, and the sessions made from them
 BOUNDARY_CALLERS = frozenset({"iam-user", "iam-role", "assumed-role", "federated-user"})
 
@@ -473,6 +489,8 @@ def principal_element_applies(element: Mapping[str, Tuple[str, ...]], principal:
     does not support, the listed callers stay excluded.)
     """
     if negated and effect == "Deny" and principal.has_boundary and principal.type in BOUNDARY_CALLERS:
+        return True
+    if not negated and effect == "Deny" and _deny_names_provider_account(element, principal):
         return True
     matched = any(principal_value_matches(kind, v, principal, negated)
                   for kind, values in element.items() for v in values)
