@@ -32,6 +32,7 @@ import jsonschema
 import yaml
 
 from .model import ContextValue, Manifest, Need, PrincipalEntry, Settings
+from .sources.bounds import TooDeep, check_yaml_node
 
 __all__ = [
     "ManifestError", "Settings", "Need", "PrincipalEntry", "Manifest", "Reference",
@@ -117,6 +118,10 @@ def _compose(file: str, text: str) -> Tuple[Any, _Positions]:
         node = loader.get_single_node()
         if node is None:
             raise ManifestError(file, None, "", "the manifest is empty: it needs at least 'version: 1'")
+        try:
+            check_yaml_node(node)  # depth and alias expansion, before anything is built
+        except TooDeep as exc:
+            raise ManifestError(file, exc.line, "", f"invalid YAML: {exc.message}") from None
         positions = _Positions()
         return _build(loader, file, node, (), positions, frozenset()), positions
     except yaml.YAMLError as exc:

@@ -22,13 +22,13 @@ it asked for.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .. import catalog
 from ..model import ContextValue, EncodedMessage, Parsed, ParsedDenial
+from .bounds import loads
 
 __all__ = ["Caller", "EncodedMessage", "Parsed", "ParsedDenial", "action_from_event", "parse_caller",
            "parse_message", "policy_type_of", "resource_from_event"]
@@ -390,11 +390,11 @@ def _parse_json(doc: Any, raw: str, depth: int = 0) -> Optional[Parsed]:
     if isinstance(doc.get("Records"), list):
         return _parse_json(doc["Records"], raw, depth + 1)
     if isinstance(doc.get("Events"), list):  # aws cloudtrail lookup-events
-        events = [json.loads(e["CloudTrailEvent"]) for e in doc["Events"]
+        events = [loads(e["CloudTrailEvent"]) for e in doc["Events"]
                   if isinstance(e, dict) and isinstance(e.get("CloudTrailEvent"), str)]
         return _parse_json(events, raw, depth + 1)
     if isinstance(doc.get("CloudTrailEvent"), str):
-        return _parse_json(json.loads(doc["CloudTrailEvent"]), raw, depth + 1)
+        return _parse_json(loads(doc["CloudTrailEvent"]), raw, depth + 1)
     err = doc.get("Error") if isinstance(doc.get("Error"), dict) else doc
     message = err.get("Message") or err.get("message") or doc.get("errorMessage")
     if isinstance(message, str):
@@ -411,7 +411,7 @@ def parse_message(text: str) -> Optional[Parsed]:
     stripped = text.strip()
     if stripped.startswith(("{", "[")):
         try:
-            doc = json.loads(stripped)
+            doc = loads(stripped)
         except ValueError:
             doc = None
         if doc is not None:

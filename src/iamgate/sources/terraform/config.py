@@ -114,6 +114,9 @@ class Scope:
     def read_file(self, path: str) -> Optional[str]:
         return self.module.reader.read_file(path, self.module.directory)
 
+    def file_refusal(self, path: str) -> Optional[str]:
+        return self.module.reader.file_refusal(path, self.module.directory)
+
 
 class Module:
     """One module instance: a directory evaluated with its inputs."""
@@ -597,6 +600,7 @@ class TreeReader:
         self.instance_cache: Dict[Any, Any] = {}
         self._tfvars: Dict[str, Dict[str, Any]] = {}
         self._roots: Dict[int, str] = {}
+        self._files: Dict[Tuple[str, str], Tuple[Optional[str], Optional[str]]] = {}
 
     def root_dir(self, module: Module) -> str:
         return module.directory
@@ -617,15 +621,48 @@ class TreeReader:
         return self.modules.get(path)
 
     def read_file(self, path: str, base: str) -> Optional[str]:
-        """file() and templatefile(): only files inside the scanned tree are read."""
-        full = os.path.realpath(os.path.join(base, path))
-        if not any(full == r or full.startswith(r + os.sep) for r in self.roots):
-            return None
+        """file(), fileexists() and templatefile(): only files inside the scanned tree are read."""
+        return self._file(path, base)[0]
+
+    def file_refusal(self, path: str, base: str) -> Optional[str]:
+        """Why ``read_file`` gave nothing for ``path``: outside the scanned tree (an absolute path,
+        a ``..`` escape, or a symbolic link that leads out), missing, too large, not UTF-8."""
+        return self._file(path, base)[1]
+
+    def _file(self, path: str, base: str) -> Tuple[Optional[str], Optional[str]]:
+        key = (path, base)
+        if key not in self._files:
+            self._files[key] = self._load(path, base)
+        return self._files[key]
+
+    def _load(self, path: str, base: str) -> Tuple[Optional[str], Optional[str]]:
+        from .. import max_bytes, show_size
+        joined = os.path.join(base, path)  # an absolute path stays absolute
+        full = os.path.realpath(joined)
+        if not self._inside(full):
+            if os.path.isabs(path):
+                return None, "an absolute path outside the scanned tree; not read"
+            if not self._inside(os.path.realpath(os.path.dirname(joined))) or \
+                    not self._inside(os.path.normpath(os.path.abspath(joined))):
+                return None, "outside the scanned tree; not read"
+            return None, "a symbolic link that leads outside the scanned tree; not read"
+        if not os.path.isfile(full):
+            return None, "no such file in the scanned tree"
+        limit = max_bytes()
         try:
-            with open(full, encoding="utf-8") as fh:
-                return fh.read()
-        except (OSError, UnicodeDecodeError):
-            return None
+            with open(full, "rb") as fh:
+                data = fh.read(limit + 1)
+        except OSError as e:
+            return None, f"cannot be read ({e.strerror or e})"
+        if len(data) > limit:
+            return None, f"larger than {show_size(limit)}; not read"
+        try:
+            return data.decode("utf-8"), None
+        except UnicodeDecodeError as e:
+            return None, f"not UTF-8 text (byte {e.start})"
+
+    def _inside(self, real: str) -> bool:
+        return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self.roots)
 
     def variable_value(self, module: Module, name: str) -> Any:
         if name in self.options.variables:
@@ -679,15 +716,14 @@ def _parse_files(paths: Sequence[str], display: Callable[[str], str]) -> Dict[st
         directory = os.path.normpath(os.path.dirname(os.path.abspath(path)))
         return modules.setdefault(directory, ModuleFiles(directory))
 
+    from .. import read_text  # the same limits and messages as every other input (size, UTF-8)
     texts: List[Tuple[str, str]] = []
     for path in paths:
-        try:
-            with open(path, encoding="utf-8-sig") as fh:
-                texts.append((path, fh.read()))
-        except (OSError, UnicodeDecodeError) as e:
-            module_of(path).problems.append(Finding(kind="parse-error", rule="IG0001", severity="error",
-                                                    message=f"{display(path)}: cannot be read ({e})",
-                                                    location=Location(display(path))))
+        text, problem = read_text(path, display(path))
+        if problem is not None:
+            module_of(path).problems.append(problem)
+        else:
+            texts.append((path, text or ""))
     for (path, _), result in zip(texts, parse_many([(display(p), t) for p, t in texts])):
         mf = module_of(path)
         if isinstance(result, HclError):

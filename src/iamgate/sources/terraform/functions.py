@@ -21,6 +21,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
+from ..bounds import TooDeep, check_yaml_node, nested_too_deeply
 from ..values import Partial, Unknown, Value
 from .evaluate import (Ctx, OpenObject, a_type, arity, equal, eval_node, from_yaml, has_open, has_unknown, is_num,
                        join_pieces, json_decode, json_pieces, num_str, plain, to_bool, to_int, to_list, to_map,
@@ -878,10 +879,19 @@ def _yamlencode(args: List[Value], ctx: Ctx) -> Value:
 def _yamldecode(args: List[Value], ctx: Ctx) -> Value:
     arity(args, 1)
     import yaml
+    loader = yaml.SafeLoader(to_str(args[0]))
     try:
-        return from_yaml(yaml.safe_load(to_str(args[0])))
+        node = loader.get_single_node()
+        check_yaml_node(node)  # an alias bomb or deep nesting in the string: refused, not expanded
+        return from_yaml(loader.construct_document(node) if node is not None else None)
+    except TooDeep as e:
+        raise EvalError(f"invalid YAML: {e.message}") from None
+    except RecursionError:
+        raise EvalError(f"invalid YAML: {nested_too_deeply()}") from None
     except yaml.YAMLError as e:
         raise EvalError(f"invalid YAML: {str(e).splitlines()[0]}") from None
+    finally:
+        loader.dispose()
 
 
 @_fn("csvdecode")
@@ -929,13 +939,19 @@ def _path_arg(value: Value) -> Optional[str]:
     return to_str(value)
 
 
+def _refused(what: str, path: Optional[str], ctx: Ctx) -> Unknown:
+    """An Unknown for a file function that read nothing, saying why (outside the scanned tree …)."""
+    why = ctx.env.scope.file_refusal(path) if path is not None else None
+    return Unknown(what + (f" ({why})" if why else ""), ctx.env.line)
+
+
 @_fn("file", unknowns=True)
 def _file(args: List[Value], ctx: Ctx) -> Value:
     arity(args, 1)
     path = _path_arg(args[0])
     text = ctx.env.scope.read_file(path) if path is not None else None
     if text is None:
-        return Unknown(f"file({path if path is not None else show(ctx.node.args[0].text)})", ctx.env.line)
+        return _refused(f"file({path if path is not None else show(ctx.node.args[0].text)})", path, ctx)
     return text
 
 
@@ -943,8 +959,10 @@ def _file(args: List[Value], ctx: Ctx) -> Value:
 def _fileexists(args: List[Value], ctx: Ctx) -> Value:
     arity(args, 1)
     path = _path_arg(args[0])
-    if path is None or ctx.env.scope.read_file(path) is None:
+    if path is None:
         return ctx.unknown()
+    if ctx.env.scope.read_file(path) is None:
+        return ctx.unknown(ctx.env.scope.file_refusal(path))
     return True
 
 
@@ -957,7 +975,7 @@ def _templatefile(args: List[Value], ctx: Ctx) -> Value:
     text = ctx.env.scope.read_file(path) if path is not None else None
     if text is None:
         shown = path if path is not None else show(ctx.node.args[0].text)
-        return Unknown(f"templatefile({shown}, ...)", ctx.env.line)
+        return _refused(f"templatefile({shown}, ...)", path, ctx)
     return _render_template(text, args[1], ctx, f"template {path}")
 
 

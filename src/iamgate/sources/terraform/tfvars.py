@@ -3,11 +3,11 @@ the files a manifest names in ``settings.var_files``, in Terraform's order of pr
 from __future__ import annotations
 
 import glob
-import json
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ...model import Location, Unresolved
+from ..bounds import loads
 from ..values import Unknown
 
 
@@ -37,7 +37,7 @@ def variable_files(directory: str, extra: Sequence[str]) -> List[str]:
 def parse_tfvars(path: str, text: str) -> Dict[str, Any]:
     """The values of one variable file; raises ValueError with a message when it cannot be read."""
     if path.endswith(".json"):
-        data = json.loads(text)
+        data = loads(text)
         if not isinstance(data, dict):
             raise ValueError("a .tfvars.json file must hold an object")
         return data

@@ -1,0 +1,174 @@
+"""Hostile inputs from a pull request: alias bombs, deep nesting, binary files. Each is a clear
+parse error naming the file (exit 2), quickly, never a RecursionError or a traceback."""
+import json
+import os
+
+import pytest
+
+from iamgate.cli import main
+from iamgate.sources.bounds import MAX_DEPTH, TooDeep, check_depth, loads
+
+ROLE = """AWSTemplateFormatVersion: '2010-09-09'
+{extra}
+Resources:
+  WorkerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement: [{{Effect: Allow, Principal: {{Service: lambda.amazonaws.com}}, Action: sts:AssumeRole}}]
+      Policies:
+        - PolicyName: worker
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Allow
+                Action: s3:GetObject
+                Resource: {resource}
+"""
+
+
+def bomb_lines(levels: int = 12) -> list:
+    names = "abcdefghijklmnop"[:levels]
+    lines = [f'{names[0]}: &{names[0]} ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, name in zip(names, names[1:]):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    return lines
+
+
+def run(capsys, *argv):
+    rc = main(list(argv))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IAMGATE_NO_CACHE", "1")
+    return tmp_path
+
+
+def nested(n: int, inner: str = '"x"') -> str:
+    return "[" * n + inner + "]" * n
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML alias bombs
+
+
+def test_alias_bomb_in_a_template_is_a_parse_error(tree, capsys):
+    extra = "Metadata:\n" + "\n".join("  " + line for line in bomb_lines())
+    (tree / "stack.yaml").write_text(ROLE.format(extra=extra, resource="*l"))
+    for command in ("check", "inventory"):
+        rc, out, err = run(capsys, command)
+        assert rc == 2, err
+        assert "stack.yaml: not valid YAML: aliases expand to more than 100,000 nodes" in out
+
+
+def test_alias_bomb_in_the_manifest_is_a_manifest_error(tree, capsys):
+    (tree / "iamgate.yaml").write_text("version: 1\nx:\n" + "\n".join("  " + line for line in bomb_lines()) + "\n")
+    (tree / "stack.yaml").write_text(ROLE.format(extra="", resource="'*'"))
+    rc, out, err = run(capsys, "check")
+    assert rc == 2
+    assert "iamgate.yaml:8: invalid YAML: aliases expand to more than 100,000 nodes" in err
+    assert "Traceback" not in err
+
+
+def test_alias_bomb_in_yamldecode_is_unresolved_not_expanded(tree, capsys):
+    text = "\\n".join(bomb_lines()).replace('"', '\\"')
+    (tree / "main.tf").write_text(
+        'locals {\n  y = yamldecode("%s")\n}\n'
+        'resource "aws_iam_policy" "p" {\n'
+        '  policy = jsonencode({Statement = [{Effect = "Allow", Action = "s3:*", Resource = local.y.l}]})\n}\n'
+        % text)
+    rc, out, _ = run(capsys, "inventory")
+    assert rc == 0
+    assert "aliases expand to more than 100,000 nodes" in out
+
+
+def test_small_aliases_still_work(tree, capsys):
+    extra = "Metadata:\n  arns: &arns [arn:aws:s3:::a/*, arn:aws:s3:::b/*]"
+    (tree / "stack.yaml").write_text(ROLE.format(extra=extra, resource="*arns"))
+    rc, out, err = run(capsys, "inventory", "--format", "json")
+    assert rc == 0, out + err
+    assert json.loads(out)["principals"][0]["id"] == "WorkerRole"
+
+
+def test_recursive_alias_in_a_template(tree, capsys):
+    (tree / "stack.yaml").write_text(ROLE.format(extra="Metadata: &m [*m]", resource="'*'"))
+    rc, out, _ = run(capsys, "check")
+    assert rc == 2
+    assert "stack.yaml: not valid YAML: a recursive alias" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# Deep nesting: 100,000 levels and just over the limit, in every syntax
+
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("policy.json", '{"Version": "2012-10-17", "Statement": %s}' % nested(DEEP), "not valid JSON: JSON nested too deeply"),
+    ("policy.json", '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": %s}]}'
+     % nested(MAX_DEPTH + 5), "not valid JSON: JSON nested too deeply"),
+    ("stack.json", '{"AWSTemplateFormatVersion": "2010-09-09", "Resources": %s}' % nested(300),
+     "not valid JSON: JSON nested too deeply"),
+    ("stack.yaml", ROLE.format(extra="", resource=nested(DEEP)), "not valid YAML"),
+    ("stack.yaml", ROLE.format(extra="", resource=nested(300)), "not valid YAML: nested too deeply"),
+    ("plan.json", '{"format_version": "1.2", "terraform_version": "1.5.0", "planned_values": {"root_module": '
+     '{"resources": [{"address": "aws_iam_policy.p", "mode": "managed", "type": "aws_iam_policy", "name": "p", '
+     '"values": {"policy": %s}}]}}}' % nested(DEEP), "not valid JSON: JSON nested too deeply"),
+    ("main.tf", 'locals {\n  x = %s\n}\n' % nested(20_000, "1"), "nested too deeply"),
+])
+def test_deep_nesting_is_a_parse_error(tree, capsys, name, text, message):
+    (tree / name).write_text(text)
+    for command in ("check", "inventory"):
+        rc, out, err = run(capsys, command)
+        assert rc == 2, (command, out, err)
+        assert f"{name}: {message}" in out, out
+        assert "Traceback" not in err and "internal error" not in err
+
+
+def test_nesting_within_the_limit_is_read(tree, capsys):
+    (tree / "policy.json").write_text(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", '
+        '"Condition": {"StringEquals": {"aws:x": %s}}}]}' % nested(MAX_DEPTH - 8))
+    for command in ("check", "inventory"):
+        rc, out, err = run(capsys, command)
+        assert rc in (0, 1), (command, out, err)
+        assert "internal error" not in err
+
+
+def test_deep_json_string_inside_a_template(tree, capsys):
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*"}]})
+    doc = doc[:-2] + ', "Resource": %s}]}' % nested(500)
+    (tree / "stack.yaml").write_text(ROLE.format(extra="", resource="'*'").replace(
+        "          PolicyDocument:\n", "          PolicyDocument: %s\n          Unused:\n" % json.dumps(doc)))
+    rc, out, err = run(capsys, "check")
+    assert "internal error" not in err and "Traceback" not in err
+    assert rc in (1, 2)
+
+
+def test_bounds_are_iterative():
+    check_depth(json.loads(nested(MAX_DEPTH - 1)))
+    with pytest.raises(TooDeep):
+        check_depth(json.loads(nested(MAX_DEPTH + 1)))
+    with pytest.raises(ValueError):
+        loads(nested(DEEP))
+
+
+# ---------------------------------------------------------------------------------------------
+# Binary files and invalid UTF-8, for every reader
+
+
+@pytest.mark.parametrize("name", ["policy.json", "stack.yaml", "stack.yml", "stack.template", "main.tf",
+                                  "main.tf.json", "plan.json"])
+def test_binary_file_is_a_clear_error(tree, capsys, name):
+    (tree / name).write_bytes(b'{"a": "\xff\xfe\x00\x01"}\n')
+    for command in ("check", "inventory"):
+        rc, out, err = run(capsys, command)
+        assert rc == 2, (command, out, err)
+        assert f"{name}: is not UTF-8 text (byte 7)" in out, out
+    assert os.listdir(tree) == [name]
