@@ -120,7 +120,9 @@ DEEP = 100_000
     ("plan.json", '{"format_version": "1.2", "terraform_version": "1.5.0", "planned_values": {"root_module": '
      '{"resources": [{"address": "aws_iam_policy.p", "mode": "managed", "type": "aws_iam_policy", "name": "p", '
      '"values": {"policy": %s}}]}}}' % nested(DEEP), "not valid JSON: JSON nested too deeply"),
-    ("main.tf", 'locals {\n  x = %s\n}\n' % nested(20_000, "1"), "nested too deeply"),
+    ("main.tf", 'locals {\n  x = %s\n}\n' % nested(DEEP, "1"), "nested too deeply (more than 128 levels of brackets)"),
+    ("main.tf", 'locals {\n  x = %s\n}\n' % ("(" * 300 + "1" + ")" * 300), "nested too deeply"),
+    ("main.tf", 'locals {\n  x = %s\n}\n' % nested(200, "1"), "nested too deeply"),
 ])
 def test_deep_nesting_is_a_parse_error(tree, capsys, name, text, message):
     (tree / name).write_text(text)
@@ -172,3 +174,13 @@ def test_binary_file_is_a_clear_error(tree, capsys, name):
         assert rc == 2, (command, out, err)
         assert f"{name}: is not UTF-8 text (byte 7)" in out, out
     assert os.listdir(tree) == [name]
+
+
+def test_deep_tfvars_are_unresolved_not_a_crash(tree, capsys):
+    (tree / "main.tf").write_text('variable "arns" {}\nresource "aws_iam_policy" "p" {\n  name = "p"\n'
+                                  '  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow", '
+                                  'Action = "s3:GetObject", Resource = var.arns}]})\n}\n')
+    (tree / "terraform.tfvars").write_text("arns = %s\n" % nested(DEEP))
+    rc, out, err = run(capsys, "inventory")
+    assert rc == 0, out + err
+    assert "terraform.tfvars" in out and "nested too deeply" in out

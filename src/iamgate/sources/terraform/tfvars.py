@@ -7,7 +7,8 @@ import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ...model import Location, Unresolved
-from ..bounds import loads
+from .. import read_text
+from ..bounds import check_hcl_text, loads
 from ..values import Unknown
 
 
@@ -43,6 +44,7 @@ def parse_tfvars(path: str, text: str) -> Dict[str, Any]:
         return data
     import hcl2
     from .evaluate import evaluate
+    check_hcl_text(text)
     raw = hcl2.loads(text)
     scope = _NoScope()
     return {k: evaluate(v, scope) for k, v in raw.items() if not k.startswith("__")}
@@ -52,9 +54,12 @@ def read_tfvars_files(directory: str, extra: Sequence[str]) -> Tuple[Dict[str, A
     values: Dict[str, Any] = {}
     problems: List[Unresolved] = []
     for path in variable_files(directory, extra):
+        text, problem = read_text(path, path)  # the size limit and UTF-8, as for every input
+        if problem is not None:
+            problems.append(Unresolved(f"variable file {problem.message}", Location(path)))
+            continue
         try:
-            with open(path, encoding="utf-8-sig") as fh:
-                values.update(parse_tfvars(path, fh.read()))
+            values.update(parse_tfvars(path, text or ""))
         except Exception as e:  # noqa: BLE001 - any unreadable file is reported, never fatal
             problems.append(Unresolved(f"variable file {path} could not be read ({type(e).__name__}: {e})",
                                        Location(path)))
