@@ -187,3 +187,8 @@ resource "aws_iam_policy" "p" {
     assert "file(policies/none.txt) (no such file in the scanned tree)" in text
     assert "bucket.txt" not in text
     assert "admin" not in json.dumps(doc.get("policies", [])) and '"*"' not in json.dumps(doc)
+
+
+def test_the_size_setting_is_in_the_help(capsys):
+    rc, out, _ = run(capsys, "--help")
+    assert rc == 0 and f"{SIZE_SETTING}  largest input file read" in out
