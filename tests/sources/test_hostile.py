@@ -184,3 +184,66 @@ def test_deep_tfvars_are_unresolved_not_a_crash(tree, capsys):
     rc, out, err = run(capsys, "inventory")
     assert rc == 0, out + err
     assert "terraform.tfvars" in out and "nested too deeply" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# Nested stacks: a local TemplateURL is read inside the scanned tree only, once per cycle, within a budget
+
+
+def stack_with(children, role="R"):
+    res = "".join(f"  S{i}:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: {url}\n"
+                  for i, url in enumerate(children))
+    return ("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n" + res +
+            f"  {role}:\n    Type: AWS::IAM::Role\n    Properties:\n"
+            "      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: []}\n")
+
+
+def test_nested_stack_fan_out_and_cycles_are_bounded(tree, capsys):
+    (tree / "self.yaml").write_text(stack_with(["self.yaml"] * 12))
+    names = "abcdef"
+    for here, nxt in zip(names, names[1:] + " "):
+        (tree / f"{here}.yaml").write_text(stack_with([f"{nxt}.yaml"] * 12 if nxt != " " else [], role=f"R{here}"))
+    rc, out, err = run(capsys, "inventory", "--format", "json", "self.yaml")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert len(doc["principals"]) == 1
+    assert len(doc["unresolved"]) == 12
+    assert "TemplateURL self.yaml is the template itself or one that encloses it (a cycle); not read" \
+        in doc["unresolved"][0]["expression"]
+    rc, out, err = run(capsys, "inventory", "--format", "json", "a.yaml")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert len(doc["principals"]) == 101  # the top-level template and 100 nested ones
+    assert [u["expression"] for u in doc["unresolved"]] == [
+        "nested stack S5: more than 100 nested stacks under one template; the rest are not read"]
+
+
+def test_nested_stack_outside_the_tree_is_not_read(tree, capsys):
+    (tree / "outside").mkdir()
+    (tree / "outside" / "admin.yaml").write_text(stack_with([], role="Admin"))
+    (tree / "repo").mkdir()
+    os.symlink(tree / "outside" / "admin.yaml", tree / "repo" / "link.yaml")
+    (tree / "repo" / "stack.yaml").write_text(stack_with([str(tree / "outside" / "admin.yaml"),
+                                                          "../outside/admin.yaml", "link.yaml"]))
+    os.chdir(tree / "repo")
+    rc, out, err = run(capsys, "inventory", "--format", "json", ".")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert [p["id"] for p in doc["principals"]] == ["R"]
+    said = [u["expression"] for u in doc["unresolved"]]
+    assert said == [f"nested stack S0: TemplateURL {tree / 'outside' / 'admin.yaml'} is an absolute path outside "
+                    "the scanned tree; not read",
+                    "nested stack S1: TemplateURL ../outside/admin.yaml is outside the scanned tree; not read",
+                    "nested stack S2: TemplateURL link.yaml is a symbolic link that leads outside the scanned tree; "
+                    "not read"]
+    assert any("link.yaml: a symbolic link to" in p["message"] for p in doc["problems"])
+
+
+def test_nested_stack_inside_the_tree_is_read_with_the_size_limit(tree, capsys, monkeypatch):
+    (tree / "child.yaml").write_text(stack_with([], role="Child") + "# " + "x" * 3000 + "\n")
+    (tree / "parent.yaml").write_text(stack_with(["child.yaml"]))
+    rc, out, _ = run(capsys, "inventory", "--format", "json", "parent.yaml")
+    assert rc == 0 and sorted(p["id"] for p in json.loads(out)["principals"]) == ["Child", "R"]
+    monkeypatch.setenv("IAMGATE_MAX_FILE_SIZE", "2K")
+    rc, out, _ = run(capsys, "check", "parent.yaml")
+    assert rc == 2 and "parent.yaml: nested stack S0: child.yaml: larger than 2 KiB; not read" in out

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple
 
@@ -212,6 +213,21 @@ def iter_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
     return list(found.files), list(found.missing)
 
 
+_ROOTS: ContextVar[Optional[Tuple[str, ...]]] = ContextVar("iamgate_scanned_roots", default=None)
+
+
+def scanned_roots() -> Tuple[str, ...]:
+    """The real paths of the scanned tree while ``read_inventory`` runs (each directory named, the
+    folder of each file named); the working directory otherwise. Readers that follow a reference
+    to another file (a nested stack's TemplateURL) read it only inside these."""
+    return _ROOTS.get() or (os.path.realpath(os.getcwd()),)
+
+
+def inside_roots(path: str, roots: Optional[Sequence[str]] = None) -> bool:
+    """Whether ``path``, its symbolic links resolved, lies inside the scanned tree."""
+    return _inside(os.path.realpath(path), roots if roots is not None else scanned_roots())
+
+
 def skipped_link(path: str, why: str) -> Finding:
     shown = display_path(path)
     return Finding(kind="parse-error", rule="IG0005", severity="note", message=f"{shown}: {why}",
@@ -265,9 +281,19 @@ def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None) 
         raise InputError("no such file or directory: " + ", ".join(found.missing))
     files = found.files
     explicit = {p for p in paths if os.path.isfile(p)}
+    token = _ROOTS.set(tuple(os.path.realpath(p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)))
+                             for p in paths))
+    try:
+        return _read_all(paths, files, explicit, found.skipped, options, limit)
+    finally:
+        _ROOTS.reset(token)
+
+
+def _read_all(paths: Sequence[str], files: Sequence[str], explicit: set, skipped: Sequence[Tuple[str, str]],
+              options: Optional[ReadOptions], limit: int) -> Inventory:
     terraform = [f for f in files if f.lower().endswith(TERRAFORM)]
     others = [f for f in files if not f.lower().endswith(TERRAFORM)]
-    parts = [Inventory(problems=tuple(skipped_link(p, why) for p, why in found.skipped))]
+    parts = [Inventory(problems=tuple(skipped_link(p, why) for p, why in skipped))]
     parts += [read_file(f, f in explicit, options, limit) for f in others]
     if terraform:
         from .terraform.config import read_modules
