@@ -247,3 +247,47 @@ def test_nested_stack_inside_the_tree_is_read_with_the_size_limit(tree, capsys, 
     monkeypatch.setenv("IAMGATE_MAX_FILE_SIZE", "2K")
     rc, out, _ = run(capsys, "check", "parent.yaml")
     assert rc == 2 and "parent.yaml: nested stack S0: child.yaml: larger than 2 KiB; not read" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# Terraform: instance counts and regular expressions that would not end
+
+
+def test_huge_count_and_for_each_are_unresolved_not_expanded(tree, capsys):
+    (tree / "main.tf").write_text('''
+resource "aws_iam_role" "many" {
+  count              = 100000000
+  name               = "r-${count.index}"
+  assume_role_policy = jsonencode({Version = "2012-10-17", Statement = []})
+}
+resource "aws_iam_role" "keys" {
+  for_each           = merge({for i in range(1000) : "a${i}" => i}, {for i in range(25) : "b${i}" => i})
+  name               = "k-${each.key}"
+  assume_role_policy = jsonencode({Version = "2012-10-17", Statement = []})
+}
+resource "aws_iam_role" "fine" {
+  count              = 3
+  name               = "f-${count.index}"
+  assume_role_policy = jsonencode({Version = "2012-10-17", Statement = []})
+}
+''')
+    rc, out, err = run(capsys, "inventory", "--format", "json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    said = sorted(u["expression"] for u in doc["unresolved"])
+    assert "count of aws_iam_role.many (100000000: more than 1024 instances are not expanded)" in said
+    assert any("for_each of aws_iam_role.keys (1025 keys: more than 1024" in u for u in said), said
+    assert sum(p["id"].startswith("aws_iam_role.fine[") for p in doc["principals"]) == 3
+
+
+def test_catastrophic_regex_is_unresolved_not_run(tree, capsys):
+    (tree / "main.tf").write_text(
+        'locals { arn = regex("(a+)+$", "%s!") }\n'
+        'resource "aws_iam_policy" "p" {\n  name = "p"\n'
+        '  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow", Action = "s3:*", '
+        'Resource = local.arn}]})\n}\n'
+        'locals { ok = regex("^arn:aws:iam::(\\\\d+):role/(.+)$", "arn:aws:iam::111122223333:role/x") }\n'
+        % ("a" * 60))
+    rc, out, err = run(capsys, "inventory")
+    assert rc == 0, err
+    assert "regular expression '(a+)+$' repeats a repetition" in out

@@ -27,6 +27,7 @@ from .. import ReadOptions
 from ..values import Partial, Unknown, unknowns_in
 
 MAX_MODULE_DEPTH = 8
+MAX_INSTANCES = 1024  # count / for_each instances of one block expanded; more is unresolved (count = 1e9)
 _META = ("__line__", "__attr_lines__")
 
 
@@ -365,13 +366,16 @@ class Module:
         result: Any
         if "count" in body:
             n = self.evaluate(body["count"], line=block.line)
-            if isinstance(n, (int, float)) and not isinstance(n, bool):
+            countable = isinstance(n, (int, float)) and not isinstance(n, bool) and 0 <= n <= MAX_INSTANCES
+            if countable:
                 result = ("count", [(i, make(block, i, self.scope.child(count={"index": i})))
                                     for i in range(int(n))])
             else:
                 result = ("count", [("*", make(block, "*", self.scope.child(
                     count={"index": Unknown(f"count.index of {block.labels[0]}.{block.labels[1]}", block.line)})))])
-                self.reader.unresolved.append(Unresolved(f"count of {self._address(block)} ({_describe(n)})",
+                why = f"{n}: more than {MAX_INSTANCES} instances are not expanded" \
+                    if isinstance(n, (int, float)) and not isinstance(n, bool) and n > MAX_INSTANCES else _describe(n)
+                self.reader.unresolved.append(Unresolved(f"count of {self._address(block)} ({why})",
                                                          self.block_location(block)))
         elif "for_each" in body:
             items = self.evaluate(body["for_each"], line=block.line)
@@ -381,13 +385,17 @@ class Module:
                 pairs = [(x, x) for x in sorted(set(items))]
             else:
                 pairs = None
+            too_many = None
+            if pairs is not None and len(pairs) > MAX_INSTANCES:
+                pairs, too_many = None, f"{len(pairs)} keys: more than {MAX_INSTANCES} instances are not expanded"
             if pairs is not None:
                 result = ("for_each", [(k, make(block, k, self.scope.child(each={"key": k, "value": v})))
                                        for k, v in pairs])
             else:
                 unknown_each = {"key": Unknown(f"each.key of {self._address(block)}", block.line),
                                 "value": Unknown(f"each.value of {self._address(block)}", block.line)}
-                self.reader.unresolved.append(Unresolved(f"for_each of {self._address(block)} ({_describe(items)})",
+                self.reader.unresolved.append(Unresolved(f"for_each of {self._address(block)} "
+                                                         f"({too_many or _describe(items)})",
                                                          self.block_location(block)))
                 result = ("for_each", [("*", make(block, "*", self.scope.child(each=unknown_each)))])
         else:

@@ -200,9 +200,39 @@ def _regex(pattern: str) -> "re.Pattern[str]":
                       ("[:word:]", r"\w"), ("[:xdigit:]", "0-9A-Fa-f"), ("[:punct:]", r"!-/:-@\[-`{-~")):
         translated = translated.replace(cls, repl)
     try:
-        return re.compile(translated)
+        compiled = re.compile(translated)
     except (re.error, OverflowError, RecursionError) as e:
         raise EvalError(f"invalid regular expression {pattern!r}: {e}") from None
+    if _nested_repetition(translated, compiled.flags):
+        raise EvalError(f"regular expression {pattern!r} repeats a repetition: Python's backtracking engine "
+                        "can take exponential time on it (Terraform's RE2 does not); not evaluated")
+    return compiled
+
+
+def _nested_repetition(pattern: str, flags: int) -> bool:
+    """Whether a repeated part of ``pattern`` itself holds a repetition (``(a+)+``, ``(\\w*\\.)*``):
+    the shape of catastrophic backtracking, which a pull request could use to hang the scan."""
+    try:
+        from re import _parser as sre_parse  # type: ignore[attr-defined]
+    except ImportError:  # Python < 3.11
+        import sre_parse  # type: ignore[no-redef]
+    repeats = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT} | (
+        {sre_parse.POSSESSIVE_REPEAT} if hasattr(sre_parse, "POSSESSIVE_REPEAT") else set())
+    stack = [(sre_parse.parse(pattern, flags), False)]
+    while stack:
+        items, inside = stack.pop()
+        for op, av in items:
+            if op in repeats:
+                _, hi, sub = av
+                unbounded = hi is sre_parse.MAXREPEAT or hi > 16
+                if unbounded and inside:
+                    return True
+                stack.append((sub, inside or unbounded))
+            elif op is sre_parse.SUBPATTERN:
+                stack.append((av[-1], inside))
+            elif op is sre_parse.BRANCH:
+                stack.extend((branch, inside) for branch in av[1])
+    return False
 
 
 def _go_expand(m: "re.Match[str]", template: str) -> str:
