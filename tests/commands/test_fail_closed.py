@@ -173,3 +173,69 @@ def test_an_unknown_aws_managed_policy_is_unresolved_not_empty(tree, capsys, fil
     rc, out, _ = run(capsys, "inventory", "--format", "json")
     assert rc == 0
     assert any("arn:aws:iam::aws:policy/" in u["expression"] for u in json.loads(out)["unresolved"])
+
+
+# ---------------------------------------------------------------------------------------------
+# simulate, explain and diff: their answer without an unreadable file is incomplete, so exit 2
+
+
+ALLOWED = "arn:aws:s3:::orders-prod/x"
+DENIAL = ("User: arn:aws:sts::111122223333:assumed-role/reader/i-0abc is not authorized to perform: s3:GetObject "
+          f'on resource: "{ALLOWED}" because no identity-based policy allows the s3:GetObject action')
+READER = f"""AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  ReaderRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: reader
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement: [{TRUST}]
+      Policies:
+        - PolicyName: read
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement: [{{Effect: Allow, Action: s3:GetObject, Resource: "{ALLOWED}"}}]
+"""
+
+
+def test_simulate_and_explain_fail_closed_on_an_unreadable_file(tree, capsys):
+    (tree / "stack.yaml").write_text(READER)
+    (tree / "iamgate.yaml").write_text('version: 1\nsettings: {account: "111122223333", region: us-east-1}\n')
+    rc, out, err = run(capsys, "simulate", "ReaderRole", "s3:GetObject", ALLOWED, ".")
+    assert rc == 0 and "allow" in out.lower(), out + err
+    rc, _, err = run(capsys, "explain", DENIAL, ".")
+    assert rc == 0, err
+
+    (tree / "guardrail.json").write_text('{"Version": "2012-10-17", "Statement": [{"Effect": "Deny"')
+    rc, out, err = run(capsys, "simulate", "ReaderRole", "s3:GetObject", ALLOWED, ".", "--format", "json")
+    assert rc == 2 and json.loads(out)
+    assert err.startswith("iamgate: guardrail.json: not valid JSON")
+    rc, out, err = run(capsys, "explain", DENIAL, ".")
+    assert rc == 2 and out
+    assert err.startswith("iamgate: guardrail.json: not valid JSON")
+
+
+def test_diff_fails_closed_on_an_unreadable_file(tree, capsys, monkeypatch):
+    import shutil
+    import subprocess
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    (tree / "stack.yaml").write_text(READER)
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tree, check=True, capture_output=True)
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", "commit", "-q",
+        "--allow-empty", "-m", "empty")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", "commit", "-q",
+        "-m", "base")
+    rc, _, err = run(capsys, "diff", "HEAD", ".")
+    assert rc == 0, err
+    (tree / "scp.json").write_bytes(b"\xff\xfe not text")
+    rc, out, err = run(capsys, "diff", "HEAD", ".")
+    assert rc == 2 and out
+    assert err == "iamgate: scp.json: is not UTF-8 text (byte 0)\n"

@@ -1,12 +1,13 @@
 """``iamgate explain``: an AccessDenied message (any of AWS's forms, a CloudTrail event, a decoded
 authorization message; ``-`` reads standard input) explained against the code. Exit 1 when the
-code denies it too, 0 when the code grants it, 2 when it cannot be explained."""
+code denies it too, 0 when the code grants it, 2 when it cannot be explained or a file under the
+paths could not be read (said on standard error)."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .common import add_common, emit, gather, outputs, read_text
+from .common import add_common, emit, fail_closed, gather, outputs, read_text
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -21,6 +22,8 @@ def run(args: argparse.Namespace) -> int:
     from ..sources.denials import parse_message
     targets = outputs("explain", args.format)
     message = sys.stdin.read() if args.message == "-" else args.message
-    result = explain(gather(args, args.paths), parse_message(message), read_text)
+    scope = gather(args, args.paths)
+    result = explain(scope, parse_message(message), read_text)
     emit("explain", result, targets)
-    return exit_code(result)
+    failed = fail_closed(scope)
+    return failed if failed is not None else exit_code(result)
