@@ -291,3 +291,12 @@ def test_catastrophic_regex_is_unresolved_not_run(tree, capsys):
     rc, out, err = run(capsys, "inventory")
     assert rc == 0, err
     assert "regular expression '(a+)+$' repeats a repetition" in out
+
+
+@pytest.mark.parametrize("name", ["policy.json", "stack.yaml", "stack.template", "main.tf", "main.tf.json"])
+def test_file_of_nul_bytes_is_binary(tree, capsys, name):
+    (tree / name).write_bytes(b"\0" * 300)
+    for command in ("check", "inventory"):
+        rc, out, err = run(capsys, command, "--fail-on", "never") if command == "check" else run(capsys, command)
+        assert rc == 2, (command, out, err)
+        assert f"{name}: is binary, not text (a NUL byte at byte 0)" in out, out

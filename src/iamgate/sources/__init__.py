@@ -236,7 +236,7 @@ def skipped_link(path: str, why: str) -> Finding:
 
 def read_text(path: str, shown: str, limit: Optional[int] = None) -> Tuple[Optional[str], Optional[Finding]]:
     """The file's text, or a parse-error finding saying why it cannot be read (too large for
-    ``max_bytes()``, unreadable, not UTF-8)."""
+    ``max_bytes()``, unreadable, not UTF-8, binary)."""
     def problem(msg: str) -> Tuple[None, Finding]:
         return None, Finding(kind="parse-error", rule="IG0001", severity="error",
                              message=f"{shown}: {msg}", location=Location(shown))
@@ -249,9 +249,13 @@ def read_text(path: str, shown: str, limit: Optional[int] = None) -> Tuple[Optio
     if len(data) > limit:
         return problem(f"larger than {show_size(limit)}; not read (the limit is set by {SIZE_SETTING})")
     try:
-        return data.decode("utf-8-sig"), None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         return problem(f"is not UTF-8 text (byte {e.start})")
+    nul = data.find(b"\0")
+    if nul >= 0:  # valid UTF-8, but no format read here allows it: a binary file (or UTF-16)
+        return problem(f"is binary, not text (a NUL byte at byte {nul})")
+    return text, None
 
 
 def read_file(path: str, explicit: bool = False, options: Optional[ReadOptions] = None,
