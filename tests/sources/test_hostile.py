@@ -300,3 +300,25 @@ def test_file_of_nul_bytes_is_binary(tree, capsys, name):
         rc, out, err = run(capsys, command, "--fail-on", "never") if command == "check" else run(capsys, command)
         assert rc == 2, (command, out, err)
         assert f"{name}: is binary, not text (a NUL byte at byte 0)" in out, out
+
+
+# ---------------------------------------------------------------------------------------------
+# AccessDenied messages (iamgate explain): long texts without spaces parse in linear time
+
+
+def test_long_messages_parse_without_backtracking():
+    from iamgate.sources.denials import parse_message
+    assert parse_message("arn:aws:" * 100_000) is None
+    assert getattr(parse_message("not authorized to perform: " * 20_000), "action", None) is None
+    parsed = parse_message("x" * 100_000 + " User: arn:aws:iam::111122223333:user/maria is not authorized to "
+                           "perform: s3:GetObject on resource: arn:aws:s3:::orders/x")
+    assert parsed.action == "s3:GetObject" and parsed.caller_arn == "arn:aws:iam::111122223333:user/maria"
+
+
+def test_explain_reads_standard_input_within_the_size_limit(tree, capsys, monkeypatch):
+    import io
+    monkeypatch.setenv("IAMGATE_MAX_FILE_SIZE", "1K")
+    monkeypatch.setattr("sys.stdin", io.StringIO("x" * 2000))
+    rc, out, err = run(capsys, "explain", "-")
+    assert rc == 2 and out == ""
+    assert err == "iamgate: standard input: larger than 1 KiB; not read (the limit is set by IAMGATE_MAX_FILE_SIZE)\n"
