@@ -32,7 +32,7 @@ import jsonschema
 import yaml
 
 from .model import ContextValue, Manifest, Need, PrincipalEntry, Settings
-from .sources.bounds import TooDeep, check_yaml_node
+from .sources.bounds import TooDeep, check_yaml_node, value_problem
 
 __all__ = [
     "ManifestError", "Settings", "Need", "PrincipalEntry", "Manifest", "Reference",
@@ -126,6 +126,8 @@ def _compose(file: str, text: str) -> Tuple[Any, _Positions]:
         return _build(loader, file, node, (), positions, frozenset()), positions
     except yaml.YAMLError as exc:
         raise _yaml_error(file, exc) from None
+    except ValueError as exc:  # a constructor's: an integer of 5,000 digits
+        raise ManifestError(file, None, "", f"invalid YAML: {value_problem(exc)}") from None
     except RecursionError:  # a mapping merging itself (`&a {<<: *a}`), or absurd nesting
         raise ManifestError(file, None, "", "invalid YAML: recursive alias or nesting too deep") from None
     finally:

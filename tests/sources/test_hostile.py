@@ -322,3 +322,24 @@ def test_explain_reads_standard_input_within_the_size_limit(tree, capsys, monkey
     rc, out, err = run(capsys, "explain", "-")
     assert rc == 2 and out == ""
     assert err == "iamgate: standard input: larger than 1 KiB; not read (the limit is set by IAMGATE_MAX_FILE_SIZE)\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers longer than Python converts (4,300 digits): a parse error, not an internal error
+
+
+def test_a_number_of_5000_digits(tree, capsys):
+    big = "1" * 5000
+    (tree / "stack.yaml").write_text(ROLE.format(extra=f"Metadata: {{n: {big}}}", resource="'*'"))
+    rc, out, err = run(capsys, "check")
+    assert rc == 2 and "stack.yaml: not valid YAML: a number with too many digits" in out, err
+    (tree / "stack.yaml").unlink()
+    (tree / "iamgate.yaml").write_text(f"version: 1\nx: {big}\n")
+    rc, out, err = run(capsys, "check")
+    assert rc == 2 and err == "iamgate: iamgate.yaml: invalid YAML: a number with too many digits\n"
+    (tree / "iamgate.yaml").unlink()
+    (tree / "policy.json").write_text('{"Version": "2012-10-17", "Statement": [], "N": %s}' % big)
+    rc, out, err = run(capsys, "check")
+    assert rc == 2 and "policy.json" in out and "internal error" not in err
+    rc, out, err = run(capsys, "explain", '{"CloudTrailEvent": "{\\"n\\": %s}"}' % big)
+    assert "internal error" not in err and rc == 2

@@ -143,3 +143,12 @@ def check_hcl_text(text: str, limit: int = MAX_HCL_BRACKETS) -> None:
     """Raise ``TooDeep`` for HCL text whose brackets nest deeper than ``limit``."""
     if bracket_depth(text) > limit:
         raise TooDeep(f"nested too deeply (more than {limit} levels of brackets)")
+
+
+def value_problem(e: ValueError) -> str:
+    """Words for a ValueError a YAML or JSON constructor raised (an integer longer than Python
+    converts: ``sys.get_int_max_str_digits()``, 4,300 digits by default)."""
+    text = str(e)
+    if "Exceeds the limit" in text:
+        return "a number with too many digits"
+    return text.split("\n")[0]

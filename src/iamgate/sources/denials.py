@@ -431,5 +431,8 @@ def parse_message(text: str) -> Optional[Parsed]:
         except ValueError:
             doc = None
         if doc is not None:
-            return _parse_json(doc, text)
+            try:
+                return _parse_json(doc, text)
+            except ValueError:  # an embedded CloudTrailEvent that is not JSON (or nested too deeply)
+                pass
     return _parse_text(text)

@@ -18,7 +18,7 @@ from typing import Any, Optional, Tuple
 
 import yaml
 
-from ..bounds import TooDeep, check_yaml_node, nested_too_deeply
+from ..bounds import TooDeep, check_yaml_node, nested_too_deeply, value_problem
 from ..jsonpos import JsonError, Positions, load as load_json
 
 
@@ -152,6 +152,8 @@ def load_yaml(text: str) -> Any:
         raise TemplateError(f"not valid YAML: {e.message}", e.line, e.column) from None
     except RecursionError:
         raise TemplateError(f"not valid YAML: {nested_too_deeply()}") from None
+    except ValueError as e:  # a constructor's: an integer of 5,000 digits
+        raise TemplateError(f"not valid YAML: {value_problem(e)}") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None

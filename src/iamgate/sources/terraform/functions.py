@@ -21,7 +21,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
-from ..bounds import TooDeep, check_yaml_node, nested_too_deeply
+from ..bounds import TooDeep, check_yaml_node, nested_too_deeply, value_problem
 from ..values import Partial, Unknown, Value
 from .evaluate import (Ctx, OpenObject, a_type, arity, equal, eval_node, from_yaml, has_open, has_unknown, is_num,
                        join_pieces, json_decode, json_pieces, num_str, plain, to_bool, to_int, to_list, to_map,
@@ -920,6 +920,8 @@ def _yamldecode(args: List[Value], ctx: Ctx) -> Value:
         raise EvalError(f"invalid YAML: {nested_too_deeply()}") from None
     except yaml.YAMLError as e:
         raise EvalError(f"invalid YAML: {str(e).splitlines()[0]}") from None
+    except ValueError as e:  # a constructor's: an integer of 5,000 digits
+        raise EvalError(f"invalid YAML: {value_problem(e)}") from None
     finally:
         loader.dispose()
 
