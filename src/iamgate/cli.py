@@ -16,6 +16,13 @@ from .commands import COMMANDS
 from .commands.common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, UsageError
 
 
+ENVIRONMENT = """environment:
+  IAMGATE_MAX_FILE_SIZE  largest input file read (bytes, or 512K, 50M, 1G; default 20M)
+  IAMGATE_CACHE_DIR      where parsed Terraform files are cached (default ~/.cache/iamgate)
+  IAMGATE_NO_CACHE=1     no parse cache: nothing is written but the outputs asked for
+  IAMGATE_DEBUG=1        show the traceback of an internal error"""
+
+
 def _command(name: str) -> ModuleType:
     return importlib.import_module(f"iamgate.commands.{name}")
 
@@ -23,7 +30,8 @@ def _command(name: str) -> ModuleType:
 def _parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s own arguments are configured (its module is the only one
     imported), every other command is listed with its help."""
-    p = argparse.ArgumentParser(prog="iamgate", description="Offline pre-deploy gate for AWS IAM.")
+    p = argparse.ArgumentParser(prog="iamgate", description="Offline pre-deploy gate for AWS IAM.",
+                                epilog=ENVIRONMENT, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="store_true", help="print the version and data versions")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():

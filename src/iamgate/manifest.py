@@ -32,6 +32,7 @@ import jsonschema
 import yaml
 
 from .model import ContextValue, Manifest, Need, PrincipalEntry, Settings
+from .sources.bounds import TooDeep, check_yaml_node, value_problem
 
 __all__ = [
     "ManifestError", "Settings", "Need", "PrincipalEntry", "Manifest", "Reference",
@@ -117,10 +118,16 @@ def _compose(file: str, text: str) -> Tuple[Any, _Positions]:
         node = loader.get_single_node()
         if node is None:
             raise ManifestError(file, None, "", "the manifest is empty: it needs at least 'version: 1'")
+        try:
+            check_yaml_node(node)  # depth and alias expansion, before anything is built
+        except TooDeep as exc:
+            raise ManifestError(file, exc.line, "", f"invalid YAML: {exc.message}") from None
         positions = _Positions()
         return _build(loader, file, node, (), positions, frozenset()), positions
     except yaml.YAMLError as exc:
         raise _yaml_error(file, exc) from None
+    except ValueError as exc:  # a constructor's: an integer of 5,000 digits
+        raise ManifestError(file, None, "", f"invalid YAML: {value_problem(exc)}") from None
     except RecursionError:  # a mapping merging itself (`&a {<<: *a}`), or absurd nesting
         raise ManifestError(file, None, "", "invalid YAML: recursive alias or nesting too deep") from None
     finally:

@@ -121,3 +121,23 @@ def fails(findings: Sequence[Any], fail_on: str) -> bool:
         return False
     threshold = SEVERITIES.index(fail_on)
     return any(SEVERITIES.index(f.severity) <= threshold for f in findings)
+
+
+def unreadable(problems: Sequence[Any]) -> List[Any]:
+    """The problems that make a run's answer incomplete: a file that could not be read or parsed,
+    a manifest error. Any of them makes the exit code 2, whatever else the run found."""
+    return [f for f in problems if f.kind in ("parse-error", "manifest-error") and f.severity == "error"]
+
+
+def fail_closed(*scopes: Any) -> Optional[int]:
+    """For the commands whose output has no place for reading problems (simulate, explain, diff):
+    each unreadable input is said on standard error, and the exit code is 2 — an answer given
+    without a file that could hold a Deny must not pass for a complete one."""
+    seen: List[str] = []
+    for scope in scopes:
+        for f in unreadable(scope.problems):
+            if f.message not in seen:
+                seen.append(f.message)
+    for message in seen:
+        print(f"iamgate: {message}", file=sys.stderr)
+    return EXIT_INPUT if seen else None

@@ -1,10 +1,11 @@
 """``iamgate diff BASE_REF``: effective-permission changes per principal between a git revision and
-the working tree. Exit 1 when a requirement newly fails."""
+the working tree. Exit 1 when a requirement newly fails; 2 when a file of either revision could not
+be read (said on standard error)."""
 from __future__ import annotations
 
 import argparse
 
-from .common import EXIT_FINDINGS, EXIT_OK, UsageError, add_common, emit, outputs
+from .common import EXIT_FINDINGS, EXIT_OK, UsageError, add_common, emit, fail_closed, outputs
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -24,4 +25,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     result = diff_scopes(base, head, base_label=args.base_ref, head_label=WORKING_TREE, notes=notes)
     emit("diff", result, targets)
+    failed = fail_closed(base, head)
+    if failed is not None:
+        return failed
     return EXIT_FINDINGS if newly_failing(result) else EXIT_OK

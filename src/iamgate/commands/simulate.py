@@ -1,10 +1,11 @@
 """``iamgate simulate``: one request decided with its whole trace (an offline policy simulator).
-Exit 0 when allowed, 1 when not, 2 when it cannot be asked (unknown action or principal)."""
+Exit 0 when allowed, 1 when not, 2 when it cannot be asked (unknown action or principal) or a
+file under the paths could not be read (said on standard error: the answer is incomplete)."""
 from __future__ import annotations
 
 import argparse
 
-from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, add_common, emit, gather, outputs, parse_context
+from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, add_common, emit, fail_closed, gather, outputs, parse_context
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -22,8 +23,12 @@ def run(args: argparse.Namespace) -> int:
     targets = outputs("simulate", args.format)
     rest = list(args.rest)
     resource = rest.pop(0) if rest and (rest[0].startswith("arn:") or rest[0] == "*") else "*"
-    result = simulate(gather(args, rest), args.principal, args.action, resource, parse_context(args.context))
+    scope = gather(args, rest)
+    result = simulate(scope, args.principal, args.action, resource, parse_context(args.context))
     emit("simulate", result, targets)
     if result.error:
         return EXIT_INPUT
+    failed = fail_closed(scope)
+    if failed is not None:
+        return failed
     return EXIT_OK if result.decision is not None and result.decision.allowed else EXIT_FINDINGS

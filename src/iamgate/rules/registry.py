@@ -74,6 +74,19 @@ _BUILTIN: Tuple[Rule, ...] = (
          "Correct the property the message names; SAM's documentation lists what each accepts.",
          "https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/"
          "serverless-policy-templates.html"),
+    Rule("IG0005", "symlink-not-followed", "parse-error", "note",
+         "A symbolic link in the scanned tree that iamgate does not follow",
+         "A symbolic link met while walking a scanned directory that leads outside the scanned tree "
+         "(a file or a directory elsewhere on the machine), that loops, or whose target does not exist. "
+         "It is not read. A link that stays inside the tree is read once, as the file it leads to; a path "
+         "named explicitly on the command line is read even when it is a link (you chose it).",
+         "The scanned code comes from a pull request: a link to /etc/passwd or to ~/.aws would otherwise "
+         "make iamgate read, and print, a file that is not part of the change. A loop would never end.",
+         "infra/policy.json -> /etc/passwd",
+         "Replace the link by the file itself, or name the file explicitly on the command line if it "
+         "really belongs to the check.",
+         "https://docs.github.com/en/repositories/working-with-files/managing-files/"
+         "about-symbolic-links"),
     Rule("IG0101", "manifest-file-missing", "manifest-error", "error",
          "The manifest names a file that does not exist",
          "A guardrail (SCP/RCP), policy or boundary file named in iamgate.yaml is not there.",

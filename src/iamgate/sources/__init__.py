@@ -18,9 +18,11 @@ Readers import ``model``, ``policy`` and ``catalog`` only: they never decide, li
 """
 from __future__ import annotations
 
+import errno
 import importlib
 import os
-from dataclasses import replace
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple
 
 from ..model import Finding, Inventory, Location, Policy, Settings, merge
@@ -60,11 +62,40 @@ READERS: Tuple[Tuple[Tuple[str, ...], str], ...] = (
 # Terraform files are read together, a directory being a module (sources/terraform/config.py)
 TERRAFORM = (".tf", ".tf.json")
 
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = 20 * 1024 * 1024  # the default limit on one input file's size
+SIZE_SETTING = "IAMGATE_MAX_FILE_SIZE"  # the environment variable that changes it (20M, 512K, 1G, bytes)
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "mib": 1024 ** 2,
+          "g": 1024 ** 3, "gb": 1024 ** 3, "gib": 1024 ** 3}
 
 
 class InputError(Exception):
-    """A path the user named that cannot be used (missing, unreadable)."""
+    """A path the user named that cannot be used (missing, unreadable), or a bad setting."""
+
+
+def max_bytes() -> int:
+    """The largest input file read: ``IAMGATE_MAX_FILE_SIZE`` (a number of bytes, or with a unit
+    K, M, G — powers of 1024), ``MAX_BYTES`` when unset. A value that is not a size is an
+    InputError (exit 2), never a silent default."""
+    raw = os.environ.get(SIZE_SETTING, "").strip()
+    if not raw:
+        return MAX_BYTES
+    number = raw.rstrip("bBkKmMgGiI ")
+    unit = raw[len(number):].strip().lower()
+    try:
+        value = int(float(number) * _UNITS[unit])
+    except (KeyError, ValueError, OverflowError):
+        value = -1
+    if value <= 0:
+        raise InputError(f'{SIZE_SETTING}="{raw}": expected a size such as 20M, 512K or 1048576 (bytes)')
+    return value
+
+
+def show_size(n: int) -> str:
+    for unit, size in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n:,} bytes"
 
 
 def display_path(path: str, cwd: Optional[str] = None) -> str:
@@ -93,45 +124,145 @@ def _wanted(name: str) -> bool:
     return bool(_readers_for(name)) or name.lower().endswith(TERRAFORM)
 
 
-def iter_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
-    """Files to read under the given paths (sorted), and the paths that do not exist."""
-    files: List[str] = []
+@dataclass(frozen=True)
+class Walk:
+    """What the paths hold: the files to read (sorted, each real file once), the paths that do
+    not exist, and the symbolic links not followed (path, why)."""
+    files: Tuple[str, ...]
+    missing: Tuple[str, ...]
+    skipped: Tuple[Tuple[str, str], ...]
+
+
+def _inside(real: str, roots: Sequence[str]) -> bool:
+    return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _link_problem(link: str, roots: Sequence[str]) -> Optional[str]:
+    """Why a symbolic link met while walking a directory is not followed; None when it may be
+    (it leads to a file or directory inside the scanned tree)."""
+    try:
+        os.stat(link)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "a symbolic link loop; not followed"
+        return f"a broken symbolic link (to {os.readlink(link)}); not followed"
+    real = os.path.realpath(link)
+    if not _inside(real, roots):
+        return f"a symbolic link to {os.readlink(link)}, outside the scanned tree; not followed"
+    return None
+
+
+def walk(paths: Sequence[str]) -> Walk:
+    """The input files under ``paths``. A path named explicitly is read even when it is a
+    symbolic link to elsewhere (the user chose it). Inside a directory, a symbolic link is
+    followed only when it stays inside the scanned tree, and never into a directory (the tree
+    is walked once, through real directories); a link leading outside, a loop or a broken link
+    is listed in ``skipped``. A file reached twice (a link and its target, a path given twice)
+    is read once, under the first of its paths in order that is not a link."""
+    candidates: List[str] = []
     missing: List[str] = []
+    skipped: List[Tuple[str, str]] = []
+    roots = [os.path.realpath(p) for p in paths if os.path.isdir(p)]
     for p in paths:
         if os.path.isfile(p):
-            files.append(p)
+            candidates.append(p)
         elif os.path.isdir(p):
             for root, dirs, names in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-                files.extend(os.path.join(root, n) for n in sorted(names) if _wanted(n))
+                kept = []
+                for d in sorted(d for d in dirs if d not in SKIP_DIRS):
+                    full = os.path.join(root, d)
+                    if os.path.islink(full):
+                        why = _link_problem(full, roots)
+                        if why is not None:
+                            skipped.append((full, why))
+                        continue  # a link to a directory inside the tree: walked as the real one
+                    kept.append(d)
+                dirs[:] = kept
+                for n in sorted(names):
+                    full = os.path.join(root, n)
+                    if not _wanted(n):
+                        continue
+                    if os.path.islink(full):
+                        why = _link_problem(full, roots)
+                        if why is not None:
+                            skipped.append((full, why))
+                            continue
+                        if not os.path.isfile(full):
+                            continue
+                    candidates.append(full)
         else:
             missing.append(p)
+    return Walk(_once(candidates), tuple(missing), tuple(skipped))
+
+
+def _once(candidates: Sequence[str]) -> Tuple[str, ...]:
+    """Each real file once: under its first path that is not a symbolic link, else its first path."""
+    chosen: Dict[str, str] = {}
+    for f in candidates:
+        real = os.path.realpath(f)
+        if real not in chosen or (os.path.islink(chosen[real]) and not os.path.islink(f)):
+            chosen[real] = f
+    keep = set(chosen.values())
     seen = set()
-    return [f for f in files if not (f in seen or seen.add(f))], missing
+    return tuple(f for f in candidates if f in keep and not (f in seen or seen.add(f)))
 
 
-def read_text(path: str, shown: str) -> Tuple[Optional[str], Optional[Finding]]:
-    """The file's text, or a parse-error finding saying why it cannot be read."""
+def iter_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """Files to read under the given paths (sorted), and the paths that do not exist."""
+    found = walk(paths)
+    return list(found.files), list(found.missing)
+
+
+_ROOTS: ContextVar[Optional[Tuple[str, ...]]] = ContextVar("iamgate_scanned_roots", default=None)
+
+
+def scanned_roots() -> Tuple[str, ...]:
+    """The real paths of the scanned tree while ``read_inventory`` runs (each directory named, the
+    folder of each file named); the working directory otherwise. Readers that follow a reference
+    to another file (a nested stack's TemplateURL) read it only inside these."""
+    return _ROOTS.get() or (os.path.realpath(os.getcwd()),)
+
+
+def inside_roots(path: str, roots: Optional[Sequence[str]] = None) -> bool:
+    """Whether ``path``, its symbolic links resolved, lies inside the scanned tree."""
+    return _inside(os.path.realpath(path), roots if roots is not None else scanned_roots())
+
+
+def skipped_link(path: str, why: str) -> Finding:
+    shown = display_path(path)
+    return Finding(kind="parse-error", rule="IG0005", severity="note", message=f"{shown}: {why}",
+                   location=Location(shown))
+
+
+def read_text(path: str, shown: str, limit: Optional[int] = None) -> Tuple[Optional[str], Optional[Finding]]:
+    """The file's text, or a parse-error finding saying why it cannot be read (too large for
+    ``max_bytes()``, unreadable, not UTF-8, binary)."""
     def problem(msg: str) -> Tuple[None, Finding]:
         return None, Finding(kind="parse-error", rule="IG0001", severity="error",
                              message=f"{shown}: {msg}", location=Location(shown))
+    limit = max_bytes() if limit is None else limit
     try:
-        if os.path.getsize(path) > MAX_BYTES:
-            return problem(f"larger than {MAX_BYTES // (1024 * 1024)} MiB; not read")
         with open(path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(limit + 1)
     except OSError as e:
         return problem(f"cannot be read ({e.strerror or e})")
+    if len(data) > limit:
+        return problem(f"larger than {show_size(limit)}; not read (the limit is set by {SIZE_SETTING})")
     try:
-        return data.decode("utf-8-sig"), None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         return problem(f"is not UTF-8 text (byte {e.start})")
+    nul = data.find(b"\0")
+    if nul >= 0:  # valid UTF-8, but no format read here allows it: a binary file (or UTF-16)
+        return problem(f"is binary, not text (a NUL byte at byte {nul})")
+    return text, None
 
 
-def read_file(path: str, explicit: bool = False, options: Optional[ReadOptions] = None) -> Inventory:
+def read_file(path: str, explicit: bool = False, options: Optional[ReadOptions] = None,
+              limit: Optional[int] = None) -> Inventory:
     shown = display_path(path)
     specs = _readers_for(path)
-    text, problem = read_text(path, shown)
+    text, problem = read_text(path, shown, limit)
     if problem is not None:
         return Inventory(problems=(problem,))
     for spec in specs:
@@ -148,13 +279,26 @@ def read_file(path: str, explicit: bool = False, options: Optional[ReadOptions] 
 
 def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None) -> Inventory:
     """Read every input under ``paths``; raises InputError for a path that does not exist."""
-    files, missing = iter_files(paths)
-    if missing:
-        raise InputError("no such file or directory: " + ", ".join(missing))
+    limit = max_bytes()  # a bad setting is an input error before anything is read
+    found = walk(paths)
+    if found.missing:
+        raise InputError("no such file or directory: " + ", ".join(found.missing))
+    files = found.files
     explicit = {p for p in paths if os.path.isfile(p)}
+    token = _ROOTS.set(tuple(os.path.realpath(p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)))
+                             for p in paths))
+    try:
+        return _read_all(paths, files, explicit, found.skipped, options, limit)
+    finally:
+        _ROOTS.reset(token)
+
+
+def _read_all(paths: Sequence[str], files: Sequence[str], explicit: set, skipped: Sequence[Tuple[str, str]],
+              options: Optional[ReadOptions], limit: int) -> Inventory:
     terraform = [f for f in files if f.lower().endswith(TERRAFORM)]
     others = [f for f in files if not f.lower().endswith(TERRAFORM)]
-    parts = [read_file(f, f in explicit, options) for f in others]
+    parts = [Inventory(problems=tuple(skipped_link(p, why) for p, why in skipped))]
+    parts += [read_file(f, f in explicit, options, limit) for f in others]
     if terraform:
         from .terraform.config import read_modules
         roots = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]

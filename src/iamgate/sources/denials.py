@@ -22,13 +22,13 @@ it asked for.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .. import catalog
 from ..model import ContextValue, EncodedMessage, Parsed, ParsedDenial
+from .bounds import loads
 
 __all__ = ["Caller", "EncodedMessage", "Parsed", "ParsedDenial", "action_from_event", "parse_caller",
            "parse_message", "policy_type_of", "resource_from_event"]
@@ -120,6 +120,22 @@ _TAIL_CODE = re.compile(r"\(Service: [^)]*?Error Code: (?P<code>\w+)")
 _ENCODED = re.compile(r"(?:\.\s*)?Encoded authorization failure message:\s*(?P<blob>[A-Za-z0-9_\-+/=]+)", re.I)
 _CORE = re.compile(r"(?:(?:\bUser|\bPrincipal)\s*:\s*)?(?:(?P<caller>[^\s]+)\s+is\s+)?not authorized to perform"
                    r":?\s+(?P<action>[A-Za-z0-9-]+:[A-Za-z0-9*]+)", re.I)
+_PHRASE = re.compile(r"not authorized to perform", re.I)
+_CALLER_WINDOW = 1024  # the longest caller ARN looked for before "not authorized to perform"
+
+
+def _core(body: str) -> Optional["re.Match[str]"]:
+    """``_CORE``'s first match, looked for only around each "not authorized to perform": searched
+    over a whole message, its ``[^\\s]+`` made a long run without spaces (32 KB: 12 s) quadratic."""
+    for n, phrase in enumerate(_PHRASE.finditer(body)):
+        if n == 16:  # a message says it once; a text that repeats it thousands of times is not one
+            break
+        m = _CORE.search(body, max(0, phrase.start() - _CALLER_WINDOW), phrase.end() + _CALLER_WINDOW)
+        if m is not None:
+            return m
+    return None
+
+
 _TAILS = re.compile(r"\s*\((?:Service|Request ?ID)\b|\s*,?\s*status code:\s*\d|\s+\(?request id:|"
                     r"\s*</Message>|\s+Unable to |\s+Traceback ", re.I)
 _EXEC_ROLE = re.compile(r"execution role does not have permissions to call (?P<op>\w+) on (?P<svc>[\w ]+?)"
@@ -205,7 +221,7 @@ def _parse_text(text: str) -> Optional[Parsed]:
     blob = enc.group("blob") if enc else None
     body = (t[:enc.start()] + " " + t[enc.end():]).strip() if enc else t
     operation, code = _meta(body)
-    core = _CORE.search(body)
+    core = _core(body)
     if core is None:
         return _parse_without_core(t, body, blob, operation, code)
     rest = body[core.end():]
@@ -390,11 +406,11 @@ def _parse_json(doc: Any, raw: str, depth: int = 0) -> Optional[Parsed]:
     if isinstance(doc.get("Records"), list):
         return _parse_json(doc["Records"], raw, depth + 1)
     if isinstance(doc.get("Events"), list):  # aws cloudtrail lookup-events
-        events = [json.loads(e["CloudTrailEvent"]) for e in doc["Events"]
+        events = [loads(e["CloudTrailEvent"]) for e in doc["Events"]
                   if isinstance(e, dict) and isinstance(e.get("CloudTrailEvent"), str)]
         return _parse_json(events, raw, depth + 1)
     if isinstance(doc.get("CloudTrailEvent"), str):
-        return _parse_json(json.loads(doc["CloudTrailEvent"]), raw, depth + 1)
+        return _parse_json(loads(doc["CloudTrailEvent"]), raw, depth + 1)
     err = doc.get("Error") if isinstance(doc.get("Error"), dict) else doc
     message = err.get("Message") or err.get("message") or doc.get("errorMessage")
     if isinstance(message, str):
@@ -411,9 +427,12 @@ def parse_message(text: str) -> Optional[Parsed]:
     stripped = text.strip()
     if stripped.startswith(("{", "[")):
         try:
-            doc = json.loads(stripped)
+            doc = loads(stripped)
         except ValueError:
             doc = None
         if doc is not None:
-            return _parse_json(doc, text)
+            try:
+                return _parse_json(doc, text)
+            except ValueError:  # an embedded CloudTrailEvent that is not JSON (or nested too deeply)
+                pass
     return _parse_text(text)

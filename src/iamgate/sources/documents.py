@@ -9,12 +9,12 @@ statement decide alone: it reports the decisions it could change as ``unknown``.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 from ..model import Location, Policy, Statement, Unresolved
 from ..policy import UNKNOWN_ELEMENTS, PolicyError, parse_statement, unresolved_policy
+from .bounds import loads
 from .values import Partial, Unknown, unknowns_in
 
 _ELEMENT_OF = {"Action": "Action", "NotAction": "Action", "Resource": "Resource", "NotResource": "Resource",
@@ -41,7 +41,7 @@ def from_json_string(value: Any) -> Tuple[Any, List[Unknown]]:
     """A document given as a JSON string (``!Sub`` JSON, ``jsonencode`` output) parsed, with its
     unknown pieces kept as Unknowns where they stood."""
     if isinstance(value, str):
-        return json.loads(value), []
+        return loads(value), []
     holes: List[Unknown] = []
     pieces: List[str] = []
     for p in value:
@@ -50,7 +50,7 @@ def from_json_string(value: Any) -> Tuple[Any, List[Unknown]]:
             holes.append(p)
         else:
             pieces.append(p)
-    return _restore(json.loads("".join(pieces)), holes), holes
+    return _restore(loads("".join(pieces)), holes), holes
 
 
 def _restore(data: Any, holes: List[Unknown]) -> Any:

@@ -27,6 +27,7 @@ from urllib.parse import unquote
 
 from ..model import Finding, FindingKind, Inventory, Location, Policy, Principal, Unresolved
 from ..policy import PolicyError, parse_policy, parse_statement, unresolved_policy
+from .bounds import loads
 from .grammar import about_unresolved, validate_document
 from .jsonpos import JsonError, Path, Positions, load
 
@@ -106,11 +107,11 @@ def _decode(raw: str) -> Any:
     """A policy document written as a string: plain JSON, or URL-encoded JSON."""
     if raw.lstrip().startswith("{"):
         try:
-            return json.loads(raw)
+            return loads(raw)
         except ValueError:
             pass
     try:
-        return json.loads(unquote(raw))
+        return loads(unquote(raw))
     except ValueError:
         raise PolicyError("the policy document is a string that is neither JSON nor URL-encoded JSON") from None
 

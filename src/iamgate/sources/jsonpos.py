@@ -9,7 +9,8 @@ The grammar is Python's ``json`` module's (``NaN``/``Infinity`` accepted, the la
 keys wins, control characters rejected inside strings); strings are decoded by the same C
 routine ``json`` uses, so escapes and non-BMP characters come out identical. A leading UTF-8
 byte order mark is skipped (columns on line 1 are counted after it). Invalid input raises
-``JsonError`` with the line and column of the problem.
+``JsonError`` with the line and column of the problem; so does a document nested deeper than
+``bounds.MAX_DEPTH`` (what is read after it walks the data recursively).
 
 ``LineIndex`` is the line index behind the positions (offset -> line), for any code that needs
 one over a text it parses itself (the fix writers' spans).
@@ -21,6 +22,8 @@ from bisect import bisect_right
 from json import JSONDecodeError
 from json.decoder import scanstring
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+
+from .bounds import TooDeep, check_depth, nested_too_deeply
 
 __all__ = ["JsonError", "LineIndex", "Path", "Positions", "load"]
 
@@ -193,10 +196,13 @@ def load(text: str) -> Tuple[Any, Positions]:
         end = _WS.match(text, end).end()
         if end != len(text):
             raise _error("Extra data", text, end)
+        check_depth(data)
     except JSONDecodeError as e:
         raise JsonError(e.msg, e.lineno, e.colno) from None
     except RecursionError:
-        raise JsonError("JSON nested too deeply", 1, 1) from None
+        raise JsonError("JSON " + nested_too_deeply(), 1, 1) from None
+    except TooDeep as e:
+        raise JsonError("JSON " + e.message, 1, 1) from None
     except ValueError as e:  # e.g. an integer longer than Python's digit limit
         line, column = positions.linecol(max(offsets.values(), default=0))
         raise JsonError(str(e), line, column) from None

@@ -6,6 +6,9 @@ become their long form (``{"Ref": …}``, ``{"Fn::GetAtt": ["a", "b"]}``). JSON 
 ``jsonpos``. Either way the result is plain data in which mappings, lists and strings are
 ``LDict``/``LList``/``LStr``: the built-in types with a ``line`` attribute (1-based).
 
+Nesting deeper than ``bounds.MAX_DEPTH`` and YAML aliases that expand too far (alias bombs) are
+refused as a ``TemplateError`` before the data is built (``bounds``).
+
 A YAML timestamp is kept as the text that was written: ``Version: 2012-10-17`` is the string AWS
 sees, not a date.
 """
@@ -15,6 +18,7 @@ from typing import Any, Optional, Tuple
 
 import yaml
 
+from ..bounds import TooDeep, check_yaml_node, nested_too_deeply, value_problem
 from ..jsonpos import JsonError, Positions, load as load_json
 
 
@@ -137,8 +141,19 @@ _Loader.add_multi_constructor("!", _intrinsic)
 
 
 def load_yaml(text: str) -> Any:
+    """The document, composed first and checked against ``bounds`` (depth, alias expansion) before
+    anything is constructed: a hostile file costs linear time, never a RecursionError."""
+    loader = _Loader(str(text))  # a safe loader with intrinsic tags
     try:
-        return yaml.load(str(text), Loader=_Loader)  # noqa: S506 - a safe loader with intrinsic tags
+        node = loader.get_single_node()
+        check_yaml_node(node)
+        return loader.construct_document(node) if node is not None else None
+    except TooDeep as e:
+        raise TemplateError(f"not valid YAML: {e.message}", e.line, e.column) from None
+    except RecursionError:
+        raise TemplateError(f"not valid YAML: {nested_too_deeply()}") from None
+    except ValueError as e:  # a constructor's: an integer of 5,000 digits
+        raise TemplateError(f"not valid YAML: {value_problem(e)}") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
@@ -146,6 +161,8 @@ def load_yaml(text: str) -> Any:
         raise TemplateError(f"not valid YAML: {e.problem or e}", line, column) from None
     except yaml.YAMLError as e:
         raise TemplateError(f"not valid YAML: {e}") from None
+    finally:
+        loader.dispose()
 
 
 def _from_json(value: Any, positions: Positions, path: Tuple) -> Any:

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from ...model import (Finding, Inventory, Location, Policy, Principal, Resource, ResourcePolicy, ResourceRef,
                       Unresolved, merge)
 from ...policy import PolicyError, all_unknown, unresolved_policy
-from .. import ReadOptions
+from .. import ReadOptions, inside_roots, read_text
 from ..documents import Attached, build_policy, managed_policy_for, starred
 from ..grammar import about_unresolved, validate_document
 from ..values import NO_VALUE, Partial, Unknown, plain_data, unknowns_in
@@ -37,6 +37,7 @@ from .resources import Names
 
 SERVERLESS = "AWS::Serverless-2016-10-31"
 MAX_DEPTH = 5
+MAX_NESTED_STACKS = 100  # nested templates read for one top-level template, at every depth together
 
 
 def _maybe_template(text: str) -> bool:
@@ -98,8 +99,13 @@ class Template:
 
     def __init__(self, path: str, data: Mapping[str, Any], options: ReadOptions, stack_name: str,
                  parameters: Optional[Mapping[str, Any]] = None, line_offset: int = 0, depth: int = 0,
-                 alias_prefix: str = "") -> None:
+                 alias_prefix: str = "", ancestors: Tuple[str, ...] = (), budget: Optional[List[int]] = None) -> None:
         self.path = path
+        # nested stacks: the real paths of the files enclosing this template (a cycle is not read),
+        # and how many more nested templates one top-level file may read (12 stacks that each
+        # nest the file itself would otherwise be 12**5 reads)
+        self.ancestors = ancestors
+        self.budget = budget if budget is not None else [MAX_NESTED_STACKS]
         self.options = options
         self.offset = line_offset
         self.depth = depth
@@ -584,6 +590,8 @@ class Template:
         if self.depth >= MAX_DEPTH:
             return out
         for logical, res, props in self.of_type("AWS::CloudFormation::StackSet"):
+            if not self._spend(logical, res):
+                continue
             body = props.get("TemplateBody")
             params = {}
             for p in self.resolve(props.get("Parameters", [])) or []:
@@ -595,13 +603,15 @@ class Template:
             elif isinstance(body, dict):
                 if looks_like_template(body):
                     out.append(Template(self.path, body, self.options, stack, params, self.offset, self.depth + 1,
-                                        f"{logical}/").read())
+                                        f"{logical}/", self.ancestors, self.budget).read())
                 else:
                     self.unresolved.append(Unresolved(f"TemplateBody of {logical} (not a template; "
                                                       "a pre-processor directive?)", self.loc(line_of(body))))
             elif "TemplateURL" in props:
                 out.extend(self._from_url(logical, res, props, params, stack))
         for logical, res, props in self.of_type("AWS::CloudFormation::Stack"):
+            if not self._spend(logical, res):
+                continue
             params = self.resolve(props.get("Parameters", {}))
             out.extend(self._from_url(logical, res, props, params if isinstance(params, dict) else {}, logical))
         return out
@@ -617,7 +627,8 @@ class Template:
                                                 Location(self.path, offset + (e.line or 0))),))
         if not looks_like_template(data):
             return Inventory()
-        return Template(self.path, data, self.options, stack, params, offset, self.depth + 1, f"{logical}/").read()
+        return Template(self.path, data, self.options, stack, params, offset, self.depth + 1, f"{logical}/",
+                        self.ancestors, self.budget).read()
 
     def _from_url(self, logical: str, res: Mapping[str, Any], props: Mapping[str, Any],
                   params: Mapping[str, Any], stack: str) -> List[Inventory]:
@@ -628,12 +639,30 @@ class Template:
                                               f"{self.text(url) or '?'} is not a local file", where))
             return []
         child_path = os.path.normpath(os.path.join(os.path.dirname(self.path), url))
-        try:
-            with open(child_path, encoding="utf-8-sig") as fh:
-                text = fh.read()
-        except OSError as e:
+        real = os.path.realpath(child_path)
+        enclosing = self.ancestors or (os.path.realpath(self.path),)
+        refused = None
+        if not inside_roots(child_path):
+            if os.path.isabs(url):
+                refused = "an absolute path outside the scanned tree"
+            elif os.path.islink(child_path) and inside_roots(os.path.dirname(child_path)):
+                refused = "a symbolic link that leads outside the scanned tree"
+            else:
+                refused = "outside the scanned tree"
+        elif real in enclosing:
+            refused = "the template itself or one that encloses it (a cycle)"
+        if refused is not None:
+            self.unresolved.append(Unresolved(f"nested stack {logical}: TemplateURL {url} is {refused}; not read",
+                                              where))
+            return []
+        if not os.path.isfile(child_path):
             self.problems.append(_problem("parse-error", f"{self.path}: nested stack {logical}: cannot read "
-                                                         f"{child_path} ({e.strerror or e})", where))
+                                                         f"{child_path} (no such file)", where))
+            return []
+        text, problem = read_text(child_path, child_path)  # the size limit and UTF-8, as every input
+        if problem is not None:
+            self.problems.append(_problem("parse-error", f"{self.path}: nested stack {logical}: {problem.message}",
+                                          where))
             return []
         try:
             data = load_template_text(text)
@@ -641,7 +670,18 @@ class Template:
             return [Inventory(problems=(_problem("parse-error", f"{child_path}: {e.message}",
                                                  Location(child_path, e.line, e.column)),))]
         return [Template(child_path, data, self.options, stack, {k: v for k, v in params.items()},
-                         0, self.depth + 1, f"{logical}/").read()]
+                         0, self.depth + 1, f"{logical}/", enclosing + (real,), self.budget).read()]
+
+    def _spend(self, logical: str, res: Mapping[str, Any]) -> bool:
+        """Take one nested template from the budget; False (and one note) when it is spent."""
+        self.budget[0] -= 1
+        if self.budget[0] >= 0:
+            return True
+        if self.budget[0] == -1:
+            self.unresolved.append(Unresolved(f"nested stack {logical}: more than {MAX_NESTED_STACKS} nested "
+                                              "stacks under one template; the rest are not read",
+                                              self.loc(line_of(res))))
+        return False
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from .. import ReadOptions
 from ..values import Partial, Unknown, unknowns_in
 
 MAX_MODULE_DEPTH = 8
+MAX_INSTANCES = 1024  # count / for_each instances of one block expanded; more is unresolved (count = 1e9)
 _META = ("__line__", "__attr_lines__")
 
 
@@ -113,6 +114,9 @@ class Scope:
 
     def read_file(self, path: str) -> Optional[str]:
         return self.module.reader.read_file(path, self.module.directory)
+
+    def file_refusal(self, path: str) -> Optional[str]:
+        return self.module.reader.file_refusal(path, self.module.directory)
 
 
 class Module:
@@ -362,13 +366,16 @@ class Module:
         result: Any
         if "count" in body:
             n = self.evaluate(body["count"], line=block.line)
-            if isinstance(n, (int, float)) and not isinstance(n, bool):
+            countable = isinstance(n, (int, float)) and not isinstance(n, bool) and 0 <= n <= MAX_INSTANCES
+            if countable:
                 result = ("count", [(i, make(block, i, self.scope.child(count={"index": i})))
                                     for i in range(int(n))])
             else:
                 result = ("count", [("*", make(block, "*", self.scope.child(
                     count={"index": Unknown(f"count.index of {block.labels[0]}.{block.labels[1]}", block.line)})))])
-                self.reader.unresolved.append(Unresolved(f"count of {self._address(block)} ({_describe(n)})",
+                why = f"{n}: more than {MAX_INSTANCES} instances are not expanded" \
+                    if isinstance(n, (int, float)) and not isinstance(n, bool) and n > MAX_INSTANCES else _describe(n)
+                self.reader.unresolved.append(Unresolved(f"count of {self._address(block)} ({why})",
                                                          self.block_location(block)))
         elif "for_each" in body:
             items = self.evaluate(body["for_each"], line=block.line)
@@ -378,13 +385,17 @@ class Module:
                 pairs = [(x, x) for x in sorted(set(items))]
             else:
                 pairs = None
+            too_many = None
+            if pairs is not None and len(pairs) > MAX_INSTANCES:
+                pairs, too_many = None, f"{len(pairs)} keys: more than {MAX_INSTANCES} instances are not expanded"
             if pairs is not None:
                 result = ("for_each", [(k, make(block, k, self.scope.child(each={"key": k, "value": v})))
                                        for k, v in pairs])
             else:
                 unknown_each = {"key": Unknown(f"each.key of {self._address(block)}", block.line),
                                 "value": Unknown(f"each.value of {self._address(block)}", block.line)}
-                self.reader.unresolved.append(Unresolved(f"for_each of {self._address(block)} ({_describe(items)})",
+                self.reader.unresolved.append(Unresolved(f"for_each of {self._address(block)} "
+                                                         f"({too_many or _describe(items)})",
                                                          self.block_location(block)))
                 result = ("for_each", [("*", make(block, "*", self.scope.child(each=unknown_each)))])
         else:
@@ -597,6 +608,7 @@ class TreeReader:
         self.instance_cache: Dict[Any, Any] = {}
         self._tfvars: Dict[str, Dict[str, Any]] = {}
         self._roots: Dict[int, str] = {}
+        self._files: Dict[Tuple[str, str], Tuple[Optional[str], Optional[str]]] = {}
 
     def root_dir(self, module: Module) -> str:
         return module.directory
@@ -617,15 +629,48 @@ class TreeReader:
         return self.modules.get(path)
 
     def read_file(self, path: str, base: str) -> Optional[str]:
-        """file() and templatefile(): only files inside the scanned tree are read."""
-        full = os.path.realpath(os.path.join(base, path))
-        if not any(full == r or full.startswith(r + os.sep) for r in self.roots):
-            return None
+        """file(), fileexists() and templatefile(): only files inside the scanned tree are read."""
+        return self._file(path, base)[0]
+
+    def file_refusal(self, path: str, base: str) -> Optional[str]:
+        """Why ``read_file`` gave nothing for ``path``: outside the scanned tree (an absolute path,
+        a ``..`` escape, or a symbolic link that leads out), missing, too large, not UTF-8."""
+        return self._file(path, base)[1]
+
+    def _file(self, path: str, base: str) -> Tuple[Optional[str], Optional[str]]:
+        key = (path, base)
+        if key not in self._files:
+            self._files[key] = self._load(path, base)
+        return self._files[key]
+
+    def _load(self, path: str, base: str) -> Tuple[Optional[str], Optional[str]]:
+        from .. import max_bytes, show_size
+        joined = os.path.join(base, path)  # an absolute path stays absolute
+        full = os.path.realpath(joined)
+        if not self._inside(full):
+            if os.path.isabs(path):
+                return None, "an absolute path outside the scanned tree; not read"
+            if not self._inside(os.path.realpath(os.path.dirname(joined))) or \
+                    not self._inside(os.path.normpath(os.path.abspath(joined))):
+                return None, "outside the scanned tree; not read"
+            return None, "a symbolic link that leads outside the scanned tree; not read"
+        if not os.path.isfile(full):
+            return None, "no such file in the scanned tree"
+        limit = max_bytes()
         try:
-            with open(full, encoding="utf-8") as fh:
-                return fh.read()
-        except (OSError, UnicodeDecodeError):
-            return None
+            with open(full, "rb") as fh:
+                data = fh.read(limit + 1)
+        except OSError as e:
+            return None, f"cannot be read ({e.strerror or e})"
+        if len(data) > limit:
+            return None, f"larger than {show_size(limit)}; not read"
+        try:
+            return data.decode("utf-8"), None
+        except UnicodeDecodeError as e:
+            return None, f"not UTF-8 text (byte {e.start})"
+
+    def _inside(self, real: str) -> bool:
+        return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self.roots)
 
     def variable_value(self, module: Module, name: str) -> Any:
         if name in self.options.variables:
@@ -679,15 +724,14 @@ def _parse_files(paths: Sequence[str], display: Callable[[str], str]) -> Dict[st
         directory = os.path.normpath(os.path.dirname(os.path.abspath(path)))
         return modules.setdefault(directory, ModuleFiles(directory))
 
+    from .. import read_text  # the same limits and messages as every other input (size, UTF-8)
     texts: List[Tuple[str, str]] = []
     for path in paths:
-        try:
-            with open(path, encoding="utf-8-sig") as fh:
-                texts.append((path, fh.read()))
-        except (OSError, UnicodeDecodeError) as e:
-            module_of(path).problems.append(Finding(kind="parse-error", rule="IG0001", severity="error",
-                                                    message=f"{display(path)}: cannot be read ({e})",
-                                                    location=Location(display(path))))
+        text, problem = read_text(path, display(path))
+        if problem is not None:
+            module_of(path).problems.append(problem)
+        else:
+            texts.append((path, text or ""))
     for (path, _), result in zip(texts, parse_many([(display(p), t) for p, t in texts])):
         mf = module_of(path)
         if isinstance(result, HclError):

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ..bounds import loads
 from ..values import Partial, Unknown, Value, concat, unknowns_in
 from .expressions import (Binary, Call, Cond, EvalError, ForExpr, HclSyntaxError, Interp, Lit, Node, ObjectCons,
                           Step, TFor, TIf, Template, TooComplex, Traversal, TupleCons, Unary, Var, META_KEYS, num,
@@ -54,6 +55,10 @@ class Scope(ABC):
 
     def read_file(self, path: str) -> Optional[str]:
         """The text of a file for ``file()``/``templatefile()``; None when it may not be read."""
+        return None
+
+    def file_refusal(self, path: str) -> Optional[str]:
+        """Why ``read_file(path)`` gave None, in words for the unresolved value (None: unsaid)."""
         return None
 
 
@@ -83,6 +88,9 @@ class Bindings(Scope):
 
     def read_file(self, path: str) -> Optional[str]:
         return self.parent.read_file(path)
+
+    def file_refusal(self, path: str) -> Optional[str]:
+        return self.parent.file_refusal(path)
 
 
 class OpenObject(dict):
@@ -839,7 +847,7 @@ def json_decode(text: Union[str, Partial]) -> Value:
                 chunks.append(p)
         text = "".join(chunks)
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as e:
         raise EvalError(f"invalid JSON: {e}") from None
     return _from_json(data, holes)

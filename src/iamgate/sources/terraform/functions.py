@@ -21,6 +21,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
+from ..bounds import TooDeep, check_yaml_node, nested_too_deeply, value_problem
 from ..values import Partial, Unknown, Value
 from .evaluate import (Ctx, OpenObject, a_type, arity, equal, eval_node, from_yaml, has_open, has_unknown, is_num,
                        join_pieces, json_decode, json_pieces, num_str, plain, to_bool, to_int, to_list, to_map,
@@ -199,9 +200,39 @@ def _regex(pattern: str) -> "re.Pattern[str]":
                       ("[:word:]", r"\w"), ("[:xdigit:]", "0-9A-Fa-f"), ("[:punct:]", r"!-/:-@\[-`{-~")):
         translated = translated.replace(cls, repl)
     try:
-        return re.compile(translated)
+        compiled = re.compile(translated)
     except (re.error, OverflowError, RecursionError) as e:
         raise EvalError(f"invalid regular expression {pattern!r}: {e}") from None
+    if _nested_repetition(translated, compiled.flags):
+        raise EvalError(f"regular expression {pattern!r} repeats a repetition: Python's backtracking engine "
+                        "can take exponential time on it (Terraform's RE2 does not); not evaluated")
+    return compiled
+
+
+def _nested_repetition(pattern: str, flags: int) -> bool:
+    """Whether a repeated part of ``pattern`` itself holds a repetition (``(a+)+``, ``(\\w*\\.)*``):
+    the shape of catastrophic backtracking, which a pull request could use to hang the scan."""
+    try:
+        from re import _parser as sre_parse  # type: ignore[attr-defined]
+    except ImportError:  # Python < 3.11
+        import sre_parse  # type: ignore[no-redef]
+    repeats = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT} | (
+        {sre_parse.POSSESSIVE_REPEAT} if hasattr(sre_parse, "POSSESSIVE_REPEAT") else set())
+    stack = [(sre_parse.parse(pattern, flags), False)]
+    while stack:
+        items, inside = stack.pop()
+        for op, av in items:
+            if op in repeats:
+                _, hi, sub = av
+                unbounded = hi is sre_parse.MAXREPEAT or hi > 16
+                if unbounded and inside:
+                    return True
+                stack.append((sub, inside or unbounded))
+            elif op is sre_parse.SUBPATTERN:
+                stack.append((av[-1], inside))
+            elif op is sre_parse.BRANCH:
+                stack.extend((branch, inside) for branch in av[1])
+    return False
 
 
 def _go_expand(m: "re.Match[str]", template: str) -> str:
@@ -878,10 +909,21 @@ def _yamlencode(args: List[Value], ctx: Ctx) -> Value:
 def _yamldecode(args: List[Value], ctx: Ctx) -> Value:
     arity(args, 1)
     import yaml
+    loader = yaml.SafeLoader(to_str(args[0]))
     try:
-        return from_yaml(yaml.safe_load(to_str(args[0])))
+        node = loader.get_single_node()
+        check_yaml_node(node)  # an alias bomb or deep nesting in the string: refused, not expanded
+        return from_yaml(loader.construct_document(node) if node is not None else None)
+    except TooDeep as e:
+        raise EvalError(f"invalid YAML: {e.message}") from None
+    except RecursionError:
+        raise EvalError(f"invalid YAML: {nested_too_deeply()}") from None
     except yaml.YAMLError as e:
         raise EvalError(f"invalid YAML: {str(e).splitlines()[0]}") from None
+    except ValueError as e:  # a constructor's: an integer of 5,000 digits
+        raise EvalError(f"invalid YAML: {value_problem(e)}") from None
+    finally:
+        loader.dispose()
 
 
 @_fn("csvdecode")
@@ -929,13 +971,19 @@ def _path_arg(value: Value) -> Optional[str]:
     return to_str(value)
 
 
+def _refused(what: str, path: Optional[str], ctx: Ctx) -> Unknown:
+    """An Unknown for a file function that read nothing, saying why (outside the scanned tree …)."""
+    why = ctx.env.scope.file_refusal(path) if path is not None else None
+    return Unknown(what + (f" ({why})" if why else ""), ctx.env.line)
+
+
 @_fn("file", unknowns=True)
 def _file(args: List[Value], ctx: Ctx) -> Value:
     arity(args, 1)
     path = _path_arg(args[0])
     text = ctx.env.scope.read_file(path) if path is not None else None
     if text is None:
-        return Unknown(f"file({path if path is not None else show(ctx.node.args[0].text)})", ctx.env.line)
+        return _refused(f"file({path if path is not None else show(ctx.node.args[0].text)})", path, ctx)
     return text
 
 
@@ -943,8 +991,10 @@ def _file(args: List[Value], ctx: Ctx) -> Value:
 def _fileexists(args: List[Value], ctx: Ctx) -> Value:
     arity(args, 1)
     path = _path_arg(args[0])
-    if path is None or ctx.env.scope.read_file(path) is None:
+    if path is None:
         return ctx.unknown()
+    if ctx.env.scope.read_file(path) is None:
+        return ctx.unknown(ctx.env.scope.file_refusal(path))
     return True
 
 
@@ -957,7 +1007,7 @@ def _templatefile(args: List[Value], ctx: Ctx) -> Value:
     text = ctx.env.scope.read_file(path) if path is not None else None
     if text is None:
         shown = path if path is not None else show(ctx.node.args[0].text)
-        return Unknown(f"templatefile({shown}, ...)", ctx.env.line)
+        return _refused(f"templatefile({shown}, ...)", path, ctx)
     return _render_template(text, args[1], ctx, f"template {path}")
 
 

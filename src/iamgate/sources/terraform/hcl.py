@@ -72,6 +72,7 @@ from types import SimpleNamespace
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ..bounds import TooDeep, check_hcl_text
 from ..jsonpos import JsonError, Positions
 from ..jsonpos import load as load_json
 
@@ -197,6 +198,10 @@ def _parse_hcl(text: str) -> Tuple[List[Json], Dict[str, Any]]:
     api = _hcl2()
     if text.startswith("\ufeff"):
         text = text[1:]
+    try:
+        check_hcl_text(text)
+    except TooDeep as e:
+        raise HclError(e.message, 1, 1) from None
     try:
         tree = api.module.parses_to_tree(text)
         start = api.module.transform(tree, discard_comments=True)

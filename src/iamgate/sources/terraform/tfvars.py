@@ -3,11 +3,12 @@ the files a manifest names in ``settings.var_files``, in Terraform's order of pr
 from __future__ import annotations
 
 import glob
-import json
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ...model import Location, Unresolved
+from .. import read_text
+from ..bounds import check_hcl_text, loads
 from ..values import Unknown
 
 
@@ -37,12 +38,13 @@ def variable_files(directory: str, extra: Sequence[str]) -> List[str]:
 def parse_tfvars(path: str, text: str) -> Dict[str, Any]:
     """The values of one variable file; raises ValueError with a message when it cannot be read."""
     if path.endswith(".json"):
-        data = json.loads(text)
+        data = loads(text)
         if not isinstance(data, dict):
             raise ValueError("a .tfvars.json file must hold an object")
         return data
     import hcl2
     from .evaluate import evaluate
+    check_hcl_text(text)
     raw = hcl2.loads(text)
     scope = _NoScope()
     return {k: evaluate(v, scope) for k, v in raw.items() if not k.startswith("__")}
@@ -52,9 +54,12 @@ def read_tfvars_files(directory: str, extra: Sequence[str]) -> Tuple[Dict[str, A
     values: Dict[str, Any] = {}
     problems: List[Unresolved] = []
     for path in variable_files(directory, extra):
+        text, problem = read_text(path, path)  # the size limit and UTF-8, as for every input
+        if problem is not None:
+            problems.append(Unresolved(f"variable file {problem.message}", Location(path)))
+            continue
         try:
-            with open(path, encoding="utf-8-sig") as fh:
-                values.update(parse_tfvars(path, fh.read()))
+            values.update(parse_tfvars(path, text or ""))
         except Exception as e:  # noqa: BLE001 - any unreadable file is reported, never fatal
             problems.append(Unresolved(f"variable file {path} could not be read ({type(e).__name__}: {e})",
                                        Location(path)))
