@@ -177,8 +177,18 @@ def retype_json(data: bytes, rnd: random.Random) -> bytes:
     return json.dumps(doc, indent=1).encode()
 
 
-MUTATORS: Tuple[Mutation, ...] = (truncate, flip_bytes, duplicate_lines, delete_lines, swap_brackets,
-                                  break_quotes, shift_indentation, retype_value, retype_json, retype_json)
+SINGLE: Tuple[Mutation, ...] = (truncate, flip_bytes, duplicate_lines, delete_lines, swap_brackets,
+                                break_quotes, shift_indentation, retype_value, retype_json, retype_json)
+
+
+def stacked(data: bytes, rnd: random.Random) -> bytes:
+    """Two or three of the other mutations, one after the other."""
+    for _ in range(rnd.randint(2, 3)):
+        data = rnd.choice(SINGLE)(data, rnd)
+    return data
+
+
+MUTATORS: Tuple[Mutation, ...] = SINGLE + (stacked, stacked)
 
 
 # ----------------------------------------------------------------------------- what must fail to parse
