@@ -143,11 +143,12 @@ def _needs_principal(kind: str) -> bool:
 @st.composite
 def additions(draw, effect: str, kinds: Tuple[str, ...] = ALL_KINDS, resolved: bool = False):
     """(policy set, part, statement of ``effect`` to add to it, where, request)."""
+    request = draw(any_requests())  # first: what hypothesis draws last tends to its simplest value
     ps = draw(policy_sets())
     kind = draw(st.sampled_from([k for k in groups_of(ps) if k in kinds] or ["identity"]))
     doc = draw(statement_docs(_needs_principal(kind), effect))
     marks = frozenset() if resolved else draw(st.sampled_from(UNRESOLVED + (frozenset(),) * 4))
-    return ps, kind, statement_of(doc, marks), draw(st.integers(0, 20)), draw(any_requests())
+    return ps, kind, statement_of(doc, marks), draw(st.integers(0, 20)), request
 
 
 @examples(80)
@@ -198,13 +199,14 @@ def test_an_allow_added_to_any_policy_never_grants_less(case):
 
 @st.composite
 def wildcard_cases(draw):
+    request = draw(any_requests())
     ps = draw(policy_sets())
     kind = draw(st.sampled_from(groups_of(ps)))
     doc = draw(statement_docs(_needs_principal(kind)))
     element = "NotAction" if draw(st.integers(0, 3)) == 0 else "Action"
     doc = {k: v for k, v in doc.items() if k not in ("Action", "NotAction")}
     wildcard = draw(st.sampled_from(WILDCARDS))
-    return ps, kind, doc, element, wildcard, draw(st.integers(0, 20)), draw(any_requests())
+    return ps, kind, doc, element, wildcard, draw(st.integers(0, 20)), request
 
 
 @examples(50)
@@ -249,8 +251,8 @@ def shuffle_policy_set(ps: PolicySet, rnd: random.Random) -> PolicySet:
 
 
 @examples(50)
-@given(policy_sets(), st.randoms(use_true_random=False), any_requests())
-def test_statement_policy_and_level_order_never_matter(ps, rnd, request):
+@given(any_requests(), policy_sets(), st.randoms(use_true_random=False))
+def test_statement_policy_and_level_order_never_matter(request, ps, rnd):
     """Shuffling the statements within each policy, the policies within each part (identity
     policies, boundary, resource policies …) and within each SCP/RCP level, and the levels
     themselves, leaves ``(result, blocked_by)`` unchanged."""
@@ -262,8 +264,8 @@ def _allow_all_level() -> Tuple[Policy, ...]:
 
 
 @examples(40)
-@given(policy_sets(), any_requests())
-def test_an_scp_level_that_allows_everything_changes_nothing(ps, request):
+@given(any_requests(), policy_sets())
+def test_an_scp_level_that_allows_everything_changes_nothing(request, ps):
     """Adding an SCP level whose only policy is ``FullAWSAccess`` (Allow ``*`` on ``*``) — below the
     existing levels, or as the first when the account had none — leaves ``(result, blocked_by)``
     unchanged, for every caller."""
@@ -276,8 +278,8 @@ def _without_allows(level: Tuple[Policy, ...]) -> Tuple[Policy, ...]:
 
 
 @examples(50)
-@given(policy_sets(), st.integers(0, 5), any_requests(SCP_CALLERS))
-def test_an_scp_level_without_an_allow_denies_everything(ps, where, request):
+@given(any_requests(SCP_CALLERS), policy_sets(), st.integers(0, 5))
+def test_an_scp_level_without_an_allow_denies_everything(request, ps, where):
     """When one SCP level of the caller's account keeps only its Deny statements, no request by a
     caller SCPs apply to (IAM users, roles and their sessions, federated users, the root user —
     not service principals, anonymous callers or service-linked roles) is allowed, except
@@ -296,8 +298,8 @@ EXEMPT_FROM_SCPS = tuple(c for c in CALLERS if c not in SCP_CALLERS)
 
 
 @examples(30)
-@given(policy_sets(), any_requests(EXEMPT_FROM_SCPS))
-def test_scps_never_apply_to_service_principals_anonymous_callers_or_service_linked_roles(ps, request):
+@given(any_requests(EXEMPT_FROM_SCPS), policy_sets())
+def test_scps_never_apply_to_service_principals_anonymous_callers_or_service_linked_roles(request, ps):
     """For a service principal, an anonymous caller or a service-linked role, a policy set decides
     the same with its SCP levels as without them."""
     assert outcome(decide(request, ps)) == outcome(decide(request, replace(ps, scp=None)))
@@ -307,8 +309,8 @@ RCP_CALLERS = tuple(c for c in CALLERS if c[0] != "service" and "aws-service-rol
 
 
 @examples(40)
-@given(policy_sets(), st.integers(0, 5), any_requests(RCP_CALLERS))
-def test_an_rcp_level_without_an_allow_denies_everything(ps, where, request):
+@given(any_requests(RCP_CALLERS), policy_sets(), st.integers(0, 5))
+def test_an_rcp_level_without_an_allow_denies_everything(request, ps, where):
     """When one RCP level of the resource's account keeps only its Deny statements, no request by a
     caller RCPs apply to (anyone but service principals and service-linked roles) is allowed,
     except ``sts:GetCallerIdentity``."""
@@ -341,11 +343,33 @@ def loose_policy_sets(draw):
 
 
 @examples(60)
-@given(loose_policy_sets(), loose_requests())
-def test_decide_never_raises(ps, request):
+@given(loose_requests(), loose_policy_sets())
+def test_decide_never_raises(request, ps):
     """``decide`` returns one of the four results, whatever text the policies and the request hold:
     odd patterns, unclosed or malformed policy variables, non-ARNs, unreadable numbers, dates and
     addresses, unknown operators and principal kinds, empty and multi-valued context keys."""
     d = decide(request, ps)
     assert d.result in RESULTS
     assert d.result != "allow" or not d.blocked_by
+
+
+def test_the_strategies_reach_every_result_and_every_caller():
+    """The invariants above mean something only if the drawn cases are varied: over the first
+    examples every result occurs, and the request strategy draws every kind of caller (guards the
+    strategies against drifting into, say, nothing but implicit denies by IAM users)."""
+    results, callers = set(), set()
+
+    @examples(80)
+    @given(any_requests(), policy_sets())
+    def decisions(request, ps):
+        results.add(decide(request, ps).result)
+
+    @examples(60)
+    @given(any_requests())
+    def requests_alone(request):
+        callers.add(request.principal_type)
+
+    decisions()
+    requests_alone()
+    assert set(RESULTS) <= results
+    assert {t for t, _ in CALLERS} <= callers
