@@ -3,7 +3,8 @@
 Each case takes one corpus file, damages it — truncated at a random point, bytes flipped,
 a block of lines duplicated or deleted, brackets swapped, quotes or indentation broken, values
 replaced by values of another shape (in the text, or in the parsed JSON document) — writes it
-under its own name into a temporary directory, and runs ``iamgate check FILE --format json``
+under its own name into a temporary directory (a Terraform file with the other ``.tf`` files of its
+module), and runs ``iamgate check FILE --format json`` (``iamgate check DIR`` for a module)
 in-process, the way a user would. Whatever the damage:
 
 - no exception escapes: the exit code is 0, 1 or 2, never 3 (internal error);
@@ -267,13 +268,19 @@ def check_case(tmp: Path, number: int, source: Path, mutate: Mutation, mseed: in
     case_dir.mkdir()
     target = case_dir / source.name
     target.write_bytes(data)
+    read = str(target)
+    if source.suffix == ".tf":  # a Terraform file is read with its module: the other files refer to it
+        for sibling in sorted(source.parent.glob("*.tf")):
+            if sibling != source and sibling.stat().st_size <= MAX_INPUT:
+                (case_dir / sibling.name).write_bytes(sibling.read_bytes())
+        read = str(case_dir)
     label = f"case {number}: {source.relative_to(CORPUS)} {mutate.__name__} seed={mseed}"
-    rc = main(["check", str(target), "--format", "json"])
+    rc = main(["check", read, "--format", "json"])
     out, err = capsys.readouterr()
     if rc not in (0, 1, 2):
         os.environ["IAMGATE_DEBUG"] = "1"
         try:
-            main(["check", str(target), "--format", "json"])
+            main(["check", read, "--format", "json"])
             tb = "(no exception the second time)"
         except Exception:  # noqa: BLE001 - shown in the failure
             tb = traceback.format_exc()
