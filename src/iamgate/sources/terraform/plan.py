@@ -99,8 +99,8 @@ def _settings(data: Mapping[str, Any], options: ReadOptions) -> ReadOptions:
     through ``data.aws_caller_identity`` and ``data.aws_partition`` fill in what the manifest leaves
     unset."""
     changes: Dict[str, Any] = {}
-    provider = ((data.get("configuration") or {}).get("provider_config") or {}).get("aws")
-    region = ((provider or {}).get("expressions") or {}).get("region") if isinstance(provider, Mapping) else None
+    provider = _mapping(_mapping(data.get("configuration")).get("provider_config")).get("aws")
+    region = _mapping(_mapping(provider).get("expressions")).get("region")
     if isinstance(region, Mapping) and isinstance(region.get("constant_value"), str):
         changes["region"] = region["constant_value"]
     read_values: Dict[str, Any] = {}
@@ -119,13 +119,24 @@ def _settings(data: Mapping[str, Any], options: ReadOptions) -> ReadOptions:
     return replace(options, **changes) if changes else options
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is an object, else an empty one: a hand-edited or damaged plan may hold any
+    JSON value where ``terraform show -json`` writes an object."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> List[Any]:
+    """``value`` if it is a list, else an empty one (as ``_mapping``)."""
+    return value if isinstance(value, list) else []
+
+
 def _all_resources(module: Any) -> Iterator[Mapping[str, Any]]:
     if not isinstance(module, Mapping):
         return
-    for res in module.get("resources") or []:
+    for res in _list(module.get("resources")):
         if isinstance(res, Mapping):
             yield res
-    for child in module.get("child_modules") or []:
+    for child in _list(module.get("child_modules")):
         yield from _all_resources(child)
 
 
@@ -157,7 +168,7 @@ def _single_reference(expression: Any) -> Optional[str]:
     """The one reference an expression is made of (``x.y.attr``, with ``x.y`` also listed), if any."""
     if not isinstance(expression, Mapping) or "constant_value" in expression:
         return None
-    refs = [r for r in dict.fromkeys(expression.get("references") or []) if isinstance(r, str)]
+    refs = list(dict.fromkeys(r for r in _list(expression.get("references")) if isinstance(r, str)))
     longest = [r for r in refs if not any(o != r and (o.startswith(r + ".") or o.startswith(r + "["))
                                           for o in refs)]
     return longest[0] if len(longest) == 1 else None
@@ -203,11 +214,11 @@ class _Plan:
     def _index_config(self, module: Any, prefix: str) -> None:
         if not isinstance(module, Mapping):
             return
-        for res in module.get("resources") or []:
+        for res in _list(module.get("resources")):
             if isinstance(res, Mapping):
                 key = (prefix, str(res.get("mode", "managed")), str(res.get("type")), str(res.get("name")))
                 self.config[key] = res
-        for name, call in (module.get("module_calls") or {}).items():
+        for name, call in _mapping(module.get("module_calls")).items():
             if isinstance(call, Mapping):
                 child = f"{prefix}.module.{name}" if prefix else f"module.{name}"
                 self.module_calls[child] = call
@@ -222,10 +233,10 @@ class _Plan:
         if not isinstance(module, Mapping):
             return
         address = module.get("address") if isinstance(module.get("address"), str) else ""
-        for i, res in enumerate(module.get("resources") or []):
+        for i, res in enumerate(_list(module.get("resources"))):
             if isinstance(res, Mapping) and isinstance(res.get("address"), str):
                 yield res, json_path + ("resources", i), address
-        for i, child in enumerate(module.get("child_modules") or []):
+        for i, child in enumerate(_list(module.get("child_modules"))):
             yield from self._walk(child, json_path + ("child_modules", i))
 
     def _collect(self) -> None:
@@ -252,7 +263,7 @@ class _Plan:
                        line_of=self._line_of(json_path + ("values",)))
         entry = _Entry(r, json_path)
         change = self.changes.get(address)
-        after_unknown = change.get("change", {}).get("after_unknown") if isinstance(change, Mapping) else None
+        after_unknown = _mapping(_mapping(change).get("change")).get("after_unknown")
         if isinstance(after_unknown, Mapping):
             self._mark(entry, after_unknown)
         self.entries.append(entry)
@@ -383,7 +394,7 @@ class _Plan:
     def _variable(self, name: str, module: str, depth: int) -> Any:
         parent, _, _ = module.rpartition(".module.") if ".module." in module else ("", "", module)
         call = self.module_calls.get(_module_path(module))
-        expr = ((call or {}).get("expressions") or {}).get(name)
+        expr = _mapping(_mapping(call).get("expressions")).get(name)
         ref = _single_reference(expr)
         if ref is None or module != _module_path(module):  # an instance of a module with count/for_each
             return None
@@ -392,7 +403,7 @@ class _Plan:
     def _output(self, child: str, output: str, module: str, depth: int) -> Any:
         child_module = f"{module}.module.{child}" if module else f"module.{child}"
         call = self.module_calls.get(_module_path(child_module))
-        outputs = ((call or {}).get("module") or {}).get("outputs") or {}
+        outputs = _mapping(_mapping(call).get("module")).get("outputs")
         spec = outputs.get(output) if isinstance(outputs, Mapping) else None
         ref = _single_reference(spec.get("expression") if isinstance(spec, Mapping) else None)
         if ref is None or not any(e.resource.module == child_module for e in self.entries):
