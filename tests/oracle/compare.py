@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from iamgate.conformance import evaluate
 
-from .known import KNOWN_DEVIATIONS, Trigger
+from .known import KNOWN_DEVIATIONS
 from .simulate import Oracle, translate
 
 Case = Dict[str, Any]

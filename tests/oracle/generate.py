@@ -276,7 +276,7 @@ def _condition_entry(ctx: Dict[str, Any], rng: random.Random) -> Tuple[str, str,
         if key == "aws:PrincipalArn" and "aws:username" in ctx:
             pool += [f"arn:aws:iam::{ACCOUNT}:user/${{aws:username}}"]
         if key == "aws:PrincipalArn" and "aws:PrincipalAccount" in ctx:
-            pool += [f"arn:aws:iam::${{aws:PrincipalAccount}}:role/*"]
+            pool += ["arn:aws:iam::${aws:PrincipalAccount}:role/*"]
         return op + if_exists, key, rng.sample(pool, k=rng.choice([1, 1, 2]))
     if family == "null":
         key = rng.choice(STRING_KEYS + MULTI_KEYS + DATE_KEYS + BOOL_KEYS + NUMERIC_KEYS)
@@ -375,7 +375,7 @@ def statement(kind: str, action: str, resource: str, res_account: str, case_call
     if kind != "trust":
         resources = _resource_values(resource, res_account, rng)
         if rng.random() < 0.12:
-            st["NotResource"] = resources if rng.random() < 0.4 else [f"arn:aws:s3:::other-bucket/*"]
+            st["NotResource"] = resources if rng.random() < 0.4 else ["arn:aws:s3:::other-bucket/*"]
         else:
             st["Resource"] = resources if len(resources) > 1 else resources[0]
     n_cond = rng.choice([0, 0, 1, 1, 2]) if kind != "rcp" else rng.choice([0, 1, 1, 2])
