@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from iamgate.cli import main
+from .cli import run
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 EXAMPLE = os.path.join(ROOT, "examples", "account-export")
@@ -16,12 +16,6 @@ def example(tmp_path, monkeypatch):
     shutil.copytree(EXAMPLE, tmp_path / "acct")
     monkeypatch.chdir(tmp_path / "acct")
     return tmp_path / "acct"
-
-
-def run(capsys, *argv):
-    rc = main(list(argv))
-    out = capsys.readouterr()
-    return rc, out.out, out.err
 
 
 def test_example_check_json_contract(example, capsys):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from iamgate.cli import main
+from ..cli import run
 
 TRUST = "{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}"
 STACK = f"""AWSTemplateFormatVersion: '2010-09-09'
@@ -57,19 +57,6 @@ resource "aws_iam_role_policy_attachment" "ro" {
 }
 """
 GOOD = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
-
-
-def run(capsys, *argv):
-    rc = main(list(argv))
-    out = capsys.readouterr()
-    return rc, out.out, out.err
-
-
-@pytest.fixture
-def tree(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("IAMGATE_NO_CACHE", "1")
-    return tmp_path
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from iamgate.cli import main
 from iamgate.report import RENDERERS, formats_of, renderer
+from ..cli import run
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -23,12 +23,6 @@ def examples(tmp_path, monkeypatch):
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     monkeypatch.chdir(tmp_path / "examples")
     return tmp_path / "examples"
-
-
-def run(capsys, *argv):
-    rc = main(list(argv))
-    out = capsys.readouterr()
-    return rc, out.out, out.err
 
 
 # every command that reads code, with arguments that make it do real work on the CloudFormation example

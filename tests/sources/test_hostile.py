@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from iamgate.cli import main
 from iamgate.sources.bounds import MAX_DEPTH, TooDeep, check_depth, loads
+from ..cli import run
 
 ROLE = """AWSTemplateFormatVersion: '2010-09-09'
 {extra}
@@ -34,19 +34,6 @@ def bomb_lines(levels: int = 12) -> list:
     for prev, name in zip(names, names[1:]):
         lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
     return lines
-
-
-def run(capsys, *argv):
-    rc = main(list(argv))
-    out = capsys.readouterr()
-    return rc, out.out, out.err
-
-
-@pytest.fixture
-def tree(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("IAMGATE_NO_CACHE", "1")
-    return tmp_path
 
 
 def nested(n: int, inner: str = '"x"') -> str:

@@ -5,19 +5,13 @@ import os
 
 import pytest
 
-from iamgate.cli import main
 from iamgate.rules.registry import BUILTIN as RULES
 from iamgate.sources import MAX_BYTES, SIZE_SETTING, max_bytes, walk
+from ..cli import run
 
 POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
                                                    "Resource": "arn:aws:s3:::orders/*"}]}
 SECRET = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-
-
-def run(capsys, *argv):
-    rc = main(list(argv))
-    out = capsys.readouterr()
-    return rc, out.out, out.err
 
 
 @pytest.fixture
