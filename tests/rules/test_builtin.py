@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +15,9 @@ from iamgate.rules import builtin
 from iamgate.rules.builtin import Check, check_policy, lint
 from iamgate.sources.jsonpos import load
 
-CORPUS = Path(os.path.dirname(__file__)).parent.parent.parent / "shared" / "corpus" / "json"
+from ..policy_samples import (BUCKET_POLICY_WITHOUT_PRINCIPAL, CORPUS, IDENTITY_POLICY_WITH_PRINCIPAL,
+                              REAL, UNKNOWN_CONDITION_OPERATOR)
+
 FILE = "policies/app.json"
 
 
@@ -35,56 +36,20 @@ def brief(findings: List[Finding]) -> List[Tuple[str, str, str, Optional[int]]]:
 
 
 def test_bucket_policy_without_principal() -> None:
-    text = """
-        {
-          "Version": "2012-10-17",
-          "Statement": [
-            {
-              "Sid": "DenyInsecureTransport",
-              "Effect": "Deny",
-              "Action": "s3:*",
-              "Resource": ["arn:aws:s3:::orders-prod", "arn:aws:s3:::orders-prod/*"],
-              "Condition": {"Bool": {"aws:SecureTransport": "false"}}
-            }
-          ]
-        }"""
+    text = BUCKET_POLICY_WITHOUT_PRINCIPAL
     assert brief(semantics(text, "resource", "OrdersBucketPolicy")) == [
         ("invalid-policy", "warning", "OrdersBucketPolicy: Statement[0]: missing Principal or NotPrincipal: "
                                       "AWS rejects a resource policy statement without one", 4)]
 
 
 def test_identity_policy_with_principal() -> None:
-    text = """
-        {
-          "Version": "2012-10-17",
-          "Statement": [
-            {
-              "Effect": "Allow",
-              "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
-              "Action": "sqs:SendMessage",
-              "Resource": "arn:aws:sqs:eu-west-1:111122223333:orders"
-            }
-          ]
-        }"""
+    text = IDENTITY_POLICY_WITH_PRINCIPAL
     assert brief(semantics(text)) == [
         ("invalid-policy", "error", "app: Statement[0]: Principal is not allowed in an identity policy", 4)]
 
 
 def test_unknown_condition_operator() -> None:
-    text = """
-        {
-          "Version": "2012-10-17",
-          "Statement": [
-            {
-              "Effect": "Allow",
-              "Action": "s3:GetObject",
-              "Resource": "arn:aws:s3:::orders-prod/*",
-              "Condition": {
-                "StringEqualz": {"aws:PrincipalTag/team": "orders"}
-              }
-            }
-          ]
-        }"""
+    text = UNKNOWN_CONDITION_OPERATOR
     assert brief(semantics(text)) == [
         ("invalid-policy", "error", 'app: Statement[0].Condition: unknown condition operator "StringEqualz" — '
                                     "did you mean StringEquals?", 4)]
@@ -162,17 +127,6 @@ def test_operator_suggestions() -> None:
 
 
 # ------------------------------------------------------------------------------------- real world
-
-
-REAL = [  # (file under ../shared/corpus/json, kind, path to the document)
-    ("MAMIP/policies/PowerUserAccess.json", "identity", ("PolicyVersion", "Document")),
-    ("MAMIP/policies/AWSLambdaVPCAccessExecutionRole.json", "identity", ("PolicyVersion", "Document")),
-    ("data-perimeter-policy-examples/service_control_policies/data_perimeter_governance_scp.json", "scp", ()),
-    ("data-perimeter-policy-examples/resource_control_policies/identity_perimeter_rcp.json", "rcp", ()),
-    ("service-control-policy-examples/Region-controls/"
-     "Deny-access-to-AWS-based-on-the-requested-AWS-region-with-Bedrock-CRIS.json", "scp", ()),
-    ("cloudsplaining/examples/policies/explicit-actions.json", "identity", ()),
-]
 
 
 @pytest.mark.parametrize("name,kind,where", REAL, ids=[r[0].rsplit("/", 1)[1] for r in REAL])
