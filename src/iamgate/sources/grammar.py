@@ -35,7 +35,7 @@ import functools
 import json
 import os
 import re
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Collection, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from ..model import Finding, Location, Policy
 from ..policy import KIND_LABEL, PRINCIPAL_ELEMENTS, STATEMENT_ELEMENTS, closest, did_you_mean, show, \
@@ -386,9 +386,14 @@ _ELEMENT_NAMES = {"Action": ("Action", "NotAction"), "Resource": ("Resource", "N
                   "Principal": ("Principal", "NotPrincipal"), "Condition": ("Condition",), "Effect": ("Effect",)}
 
 
-def about_unresolved(finding: Finding, policy: Policy) -> bool:
+def about_unresolved(finding: Finding, policy: Policy, unknown_statements: Collection[int] = ()) -> bool:
     """A grammar finding about an element whose value a reader could not resolve (and wrote as
     ``*``): the grammar cannot judge it, and the unresolved finding already says what is missing.
+
+    ``unknown_statements`` are the indexes of the statements the reader could not resolve at all
+    (``!If [cond, {...}, !Ref AWS::NoValue]`` on an unknown condition: a statement that may or may
+    not exist, written as ``*``): every finding in or about such a statement is about unresolved
+    content, ``expected an object, got a string`` included.
 
     Decided on ``finding.path`` alone (``("Statement", 1, "Action")``, or ``("Statement",
     "Action")`` when Statement is a single object): the statement it is in, and the element of that
@@ -397,6 +402,8 @@ def about_unresolved(finding: Finding, policy: Policy) -> bool:
     """
     path = finding.path
     head = _statement_head(path)
+    if head == 2 and path[1] in unknown_statements:
+        return True
     if head == 0 or len(path) <= head:
         return False
     if head == 2:
