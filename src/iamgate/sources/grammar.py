@@ -79,7 +79,28 @@ def _schema_dir() -> str:
 @functools.lru_cache(maxsize=None)
 def _schema(name: str) -> Dict[str, Any]:
     with open(os.path.join(_schema_dir(), _SCHEMA_FILES[name]), encoding="utf-8") as fh:
-        return json.load(fh)
+        schema = json.load(fh)
+    return _with_arn_resources(schema) if name == "resource" else schema
+
+
+# API Gateway's shorthand for its own API in a resource policy ("execute-api:/prod/GET/items"),
+# which API Gateway expands to the API's ARN; any other Resource must be an ARN or "*"
+_EXECUTE_API = r"^execute-api:/.*$"
+
+
+def _with_arn_resources(schema: Dict[str, Any]) -> Dict[str, Any]:
+    """The resource-policy grammar with a Resource held to what an identity policy's is held to.
+
+    cfn-lint's ``policy_resource.json`` takes any string as a Resource, so ``"Resource": "Q.Arn"``
+    passed in a queue policy and failed in an identity policy. AWS requires an ARN (or ``*``) in
+    both; the one other form a resource policy takes is API Gateway's ``execute-api:/…``.
+    """
+    arn = _schema("policy")["definitions"]["AwsArn"]["pattern"]
+    pattern = f"{_EXECUTE_API}|{arn}"
+    definitions = dict(schema.get("definitions", {}))
+    definitions["Resource"] = {"type": ["string", "array"], "pattern": pattern,
+                               "items": {"type": "string", "pattern": pattern}}
+    return {**schema, "definitions": definitions}
 
 
 def _required_xor(validator: Any, names: List[str], instance: Any, schema: Any) -> Iterator[Any]:

@@ -94,3 +94,76 @@ def test_statement_that_may_not_exist_is_unresolved_and_the_others_are_still_che
     assert "dynamodb:GetItem" not in decisions
     assert decisions.get("dynamodb:PutItem") == "unknown"
     assert rc == 1
+
+
+# ------------------------------------------------------------------ a Resource that is not an ARN, in a resource policy
+
+
+def test_repro_non_arn_resource_reported_in_the_queue_policy_as_in_the_role_policy(tmp_path, monkeypatch, capsys):
+    repro(tmp_path, monkeypatch, "cfn-queue-policy-literal")
+    rc, found = findings(capsys, "t.yaml", "--manifest", "../cfn-if-novalue/acct.yaml")
+    assert sorted((f["rule"], f["message"], f["location"]["line"]) for f in found) == [
+        ("IG3002", 't.yaml: QP: Statement[0].Resource: "Q.Arn" is not an ARN or "*"', 12),
+        ("IG3002", 't.yaml: p: Statement[0].Resource: "Q.Arn" is not an ARN or "*"', 27),
+    ]
+    assert rc == 1
+
+
+RESOURCE_POLICIES = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+  BucketPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref Bucket
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: "111122223333"}
+            Action: s3:GetObject
+            Resource: [!Sub "${Bucket.Arn}/*", "Bucket.Arn/*"]
+          - Effect: Deny
+            Principal: "*"
+            Action: s3:*
+            NotResource: "${Bucket}"
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: api
+      Policy:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: "*"
+            Action: execute-api:Invoke
+            Resource: ["execute-api:/*", "arn:aws:execute-api:us-east-1:111122223333:*/prod/GET/*"]
+"""
+
+
+def test_resource_policy_resources_must_be_arns_except_api_gateway_shorthand(tree, capsys):
+    (tree / "t.yaml").write_text(RESOURCE_POLICIES)
+    (tree / "iamgate.yaml").write_text("version: 1\nsettings: {account: '111122223333'}\n")
+    rc, found = findings(capsys, "t.yaml")
+    assert sorted((f["rule"], f["message"]) for f in found) == [
+        ("IG3002", 't.yaml: BucketPolicy: Statement[0].Resource[1]: "Bucket.Arn/*" is not an ARN or "*"'),
+        ("IG3002", 't.yaml: BucketPolicy: Statement[1].NotResource: "${Bucket}" is not an ARN or "*"'),
+    ]
+    assert rc == 1
+
+
+def test_grammar_holds_resource_policies_to_arns():
+    from iamgate.sources.grammar import validate_document
+
+    def messages(resource):
+        doc = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "sqs:SendMessage",
+             "Resource": resource}]}
+        return [f.message for f in validate_document(doc, "resource", lambda path: None, "qp")]
+
+    assert messages("Q.Arn") == ['qp: Statement[0].Resource: "Q.Arn" is not an ARN or "*"']
+    assert messages(["arn:aws:sqs:us-east-1:111122223333:q", "queue"]) == \
+        ['qp: Statement[0].Resource[1]: "queue" is not an ARN or "*"']
+    assert messages("*") == messages("arn:aws:sqs:*:*:q") == messages("execute-api:/prod/GET/x") == []
