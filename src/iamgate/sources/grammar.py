@@ -257,13 +257,21 @@ def _principal_message(value: Any) -> str:
     return f'{show(value)} is not "*", a 12-digit account ID or an IAM principal ARN'
 
 
+def _case_hint(instance: Any, allowed: List[str], element: Optional[str]) -> str:
+    """`` (Effect is case-sensitive: write "Allow")`` for an Effect that differs only in case."""
+    if element != "Effect" or not isinstance(instance, str):
+        return ""
+    same = [v for v in allowed if v.lower() == instance.lower()]
+    return f" (Effect is case-sensitive: write {show(same[0])})" if same else ""
+
+
 def _message(error: Any, path: Path, kind: str) -> str:
     """One schema error in plain words (without its path)."""
     validator, value, instance = error.validator, error.validator_value, error.instance
     element = _element(path)
     if validator == "enum":
         shown = dict.fromkeys(v if isinstance(v, str) else json.dumps(v) for v in value)
-        return f"{show(instance)} is not one of {', '.join(shown)}"
+        return f"{show(instance)} is not one of {', '.join(shown)}{_case_hint(instance, list(shown), element)}"
     if validator == "type":
         wanted = [value] if isinstance(value, str) else list(value)
         return f"expected {_either([_TYPE_WORDS.get(t, t) for t in wanted])}, got {_type_of(instance)}"
