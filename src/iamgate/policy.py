@@ -170,13 +170,30 @@ def _conditions(value: Any) -> Tuple[Condition, ...]:
     return tuple(out)
 
 
+EFFECTS = ("Allow", "Deny")
+
+
+def _effect(value: Any, index: int) -> str:
+    """The Effect a statement has: ``Allow`` or ``Deny``, whatever the case it is written in.
+
+    AWS documents the value as case-sensitive, and the grammar (``sources/grammar.py``) reports any
+    other spelling (IG3002); but IAM accepts ``"allow"`` in practice (Control Tower Account Factory
+    has shipped a trust policy with it since 2021), so a mis-cased word is read as the word it
+    spells: one finding says what is wrong, and the policy still counts. Any other value is no
+    effect at all (PolicyError).
+    """
+    if isinstance(value, str):
+        for effect in EFFECTS:
+            if value.lower() == effect.lower():
+                return effect
+    raise PolicyError(f'Statement[{index}].Effect: must be "Allow" or "Deny", got {value!r}')
+
+
 def parse_statement(raw: Any, index: int = 0, location: Optional[Location] = None,
                     unresolved: frozenset = frozenset()) -> Statement:
     if not isinstance(raw, Mapping):
         raise PolicyError(f"Statement[{index}]: expected an object")
-    effect = raw.get("Effect")
-    if effect not in ("Allow", "Deny"):
-        raise PolicyError(f'Statement[{index}].Effect: must be "Allow" or "Deny", got {effect!r}')
+    effect = _effect(raw.get("Effect"), index)
 
     def opt(name: str) -> Optional[Tuple[str, ...]]:
         return _strings(raw[name], f"Statement[{index}].{name}") if name in raw else None

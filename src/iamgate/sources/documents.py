@@ -10,7 +10,7 @@ statement decide alone: it reports the decisions it could change as ``unknown``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, FrozenSet, List, Mapping, Optional, Tuple
 
 from ..model import Location, Policy, Statement, Unresolved
 from ..policy import UNKNOWN_ELEMENTS, PolicyError, parse_statement, unresolved_policy
@@ -72,6 +72,17 @@ def _restore(data: Any, holes: List[Unknown]) -> Any:
     if isinstance(data, list):
         return [_restore(v, holes) for v in data]
     return data
+
+
+def unknown_statements(value: Any) -> FrozenSet[int]:
+    """The indexes of the statements of a resolved document that are wholly unknown (a statement
+    under ``Fn::If`` on a condition known only at deployment): ``build_policy`` makes each an
+    unresolved placeholder, and the grammar, which sees it written as ``*``, must not judge it
+    (``grammar.about_unresolved``). Empty when Statement is not a list."""
+    raw = value.get("Statement") if isinstance(value, dict) else None
+    if not isinstance(raw, list):
+        return frozenset()
+    return frozenset(i for i, st in enumerate(raw) if isinstance(st, Unknown))
 
 
 def build_policy(value: Any, name: str, kind: str, location: Location,
@@ -151,4 +162,4 @@ def managed_policy_for(arn: Any, kind: str, where: Location, owner: str, custome
     return unresolved_policy(name, kind, where, arn), Unresolved(why, where)
 
 
-__all__ = ["build_policy", "Attached", "managed_policy_for", "UNKNOWN_ELEMENTS"]
+__all__ = ["build_policy", "unknown_statements", "Attached", "managed_policy_for", "UNKNOWN_ELEMENTS"]

@@ -35,7 +35,7 @@ import functools
 import json
 import os
 import re
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Collection, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from ..model import Finding, Location, Policy
 from ..policy import KIND_LABEL, PRINCIPAL_ELEMENTS, STATEMENT_ELEMENTS, closest, did_you_mean, show, \
@@ -79,7 +79,28 @@ def _schema_dir() -> str:
 @functools.lru_cache(maxsize=None)
 def _schema(name: str) -> Dict[str, Any]:
     with open(os.path.join(_schema_dir(), _SCHEMA_FILES[name]), encoding="utf-8") as fh:
-        return json.load(fh)
+        schema = json.load(fh)
+    return _with_arn_resources(schema) if name == "resource" else schema
+
+
+# API Gateway's shorthand for its own API in a resource policy ("execute-api:/prod/GET/items"),
+# which API Gateway expands to the API's ARN; any other Resource must be an ARN or "*"
+_EXECUTE_API = r"^execute-api:/.*$"
+
+
+def _with_arn_resources(schema: Dict[str, Any]) -> Dict[str, Any]:
+    """The resource-policy grammar with a Resource held to what an identity policy's is held to.
+
+    cfn-lint's ``policy_resource.json`` takes any string as a Resource, so ``"Resource": "Q.Arn"``
+    passed in a queue policy and failed in an identity policy. AWS requires an ARN (or ``*``) in
+    both; the one other form a resource policy takes is API Gateway's ``execute-api:/…``.
+    """
+    arn = _schema("policy")["definitions"]["AwsArn"]["pattern"]
+    pattern = f"{_EXECUTE_API}|{arn}"
+    definitions = dict(schema.get("definitions", {}))
+    definitions["Resource"] = {"type": ["string", "array"], "pattern": pattern,
+                               "items": {"type": "string", "pattern": pattern}}
+    return {**schema, "definitions": definitions}
 
 
 def _required_xor(validator: Any, names: List[str], instance: Any, schema: Any) -> Iterator[Any]:
@@ -236,13 +257,21 @@ def _principal_message(value: Any) -> str:
     return f'{show(value)} is not "*", a 12-digit account ID or an IAM principal ARN'
 
 
+def _case_hint(instance: Any, allowed: List[str], element: Optional[str]) -> str:
+    """`` (Effect is case-sensitive: write "Allow")`` for an Effect that differs only in case."""
+    if element != "Effect" or not isinstance(instance, str):
+        return ""
+    same = [v for v in allowed if v.lower() == instance.lower()]
+    return f" (Effect is case-sensitive: write {show(same[0])})" if same else ""
+
+
 def _message(error: Any, path: Path, kind: str) -> str:
     """One schema error in plain words (without its path)."""
     validator, value, instance = error.validator, error.validator_value, error.instance
     element = _element(path)
     if validator == "enum":
         shown = dict.fromkeys(v if isinstance(v, str) else json.dumps(v) for v in value)
-        return f"{show(instance)} is not one of {', '.join(shown)}"
+        return f"{show(instance)} is not one of {', '.join(shown)}{_case_hint(instance, list(shown), element)}"
     if validator == "type":
         wanted = [value] if isinstance(value, str) else list(value)
         return f"expected {_either([_TYPE_WORDS.get(t, t) for t in wanted])}, got {_type_of(instance)}"
@@ -386,9 +415,14 @@ _ELEMENT_NAMES = {"Action": ("Action", "NotAction"), "Resource": ("Resource", "N
                   "Principal": ("Principal", "NotPrincipal"), "Condition": ("Condition",), "Effect": ("Effect",)}
 
 
-def about_unresolved(finding: Finding, policy: Policy) -> bool:
+def about_unresolved(finding: Finding, policy: Policy, unknown_statements: Collection[int] = ()) -> bool:
     """A grammar finding about an element whose value a reader could not resolve (and wrote as
     ``*``): the grammar cannot judge it, and the unresolved finding already says what is missing.
+
+    ``unknown_statements`` are the indexes of the statements the reader could not resolve at all
+    (``!If [cond, {...}, !Ref AWS::NoValue]`` on an unknown condition: a statement that may or may
+    not exist, written as ``*``): every finding in or about such a statement is about unresolved
+    content, ``expected an object, got a string`` included.
 
     Decided on ``finding.path`` alone (``("Statement", 1, "Action")``, or ``("Statement",
     "Action")`` when Statement is a single object): the statement it is in, and the element of that
@@ -397,6 +431,8 @@ def about_unresolved(finding: Finding, policy: Policy) -> bool:
     """
     path = finding.path
     head = _statement_head(path)
+    if head == 2 and path[1] in unknown_statements:
+        return True
     if head == 0 or len(path) <= head:
         return False
     if head == 2:

@@ -28,7 +28,7 @@ from ...model import (Finding, Inventory, Location, Policy, Principal, Resource,
                       Unresolved, merge)
 from ...policy import PolicyError, all_unknown, unresolved_policy
 from .. import ReadOptions, inside_roots, read_text
-from ..documents import Attached, build_policy, managed_policy_for, starred
+from ..documents import Attached, build_policy, managed_policy_for, starred, unknown_statements
 from ..grammar import about_unresolved, validate_document
 from ..values import NO_VALUE, Partial, Unknown, plain_data, unknowns_in
 from .intrinsics import Resolver, Settings
@@ -218,7 +218,8 @@ class Template:
         if isinstance(value, dict):
             grammar = validate_document(starred(value), "identity" if kind == "boundary" else kind,
                                         lambda p: self._locate(value, p, where), f"{self.path}: {name}")
-            grammar = [f for f in grammar if not about_unresolved(f, policy)]
+            unknown = unknown_statements(value)
+            grammar = [f for f in grammar if not about_unresolved(f, policy, unknown)]
         else:
             grammar = []
         if not all_unknown(policy):
