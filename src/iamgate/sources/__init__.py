@@ -14,6 +14,27 @@ envelopes, account exports), ``denials.py`` (AccessDenied messages, CloudTrail e
 what could not be resolved offline), ``documents.py`` (a resolved document -> ``Policy``),
 ``jsonpos.py`` (JSON with positions) and ``grammar.py`` (the IAM policy grammar of a raw document).
 
+What is read. A file named on the command line is handed to every reader of its ending, and is
+an error when none can read it (the user asked for it). A file found by walking a directory is
+first asked ``looks_like_input``: repositories hold many JSON and YAML files that are no IAM input
+(``tsconfig.json`` with comments, ``package.json``, test fixtures, docker-compose files, GitHub
+workflows), and those are skipped silently, without being parsed. The question is answered from
+the text alone, so that it answers for a broken file too, with signs every input of a family holds:
+
+- a CloudFormation or SAM template: ``AWSTemplateFormatVersion``, or ``Resources`` with ``::``
+  (``Type: AWS::…``);
+- a policy document, CLI envelope or account export (``iam_json.looks_like_iam_json``):
+  ``Statement``, ``PolicyDocument``, ``PolicyVersion``, ``UserDetailList``, ``GroupDetailList``,
+  ``RoleDetailList`` or a policy version date (``2012-10-17``);
+- a Terraform plan in JSON: ``format_version``;
+- CloudTrail events: ``Records`` with ``eventSource``;
+- nothing at all: an empty JSON file (a truncated policy?) cannot be judged, and stays an error.
+
+A file holding a sign goes to the readers as before: valid JSON or YAML that is not an input after
+all (the readers look at its top-level keys) is still skipped, and a file that cannot be parsed is
+a parse error naming it — a template with a YAML syntax error, a policy with a trailing comma fails
+closed instead of vanishing. Signs are matched case-sensitively, as AWS spells the keys.
+
 Readers import ``model``, ``policy`` and ``catalog`` only: they never decide, lint or render.
 """
 from __future__ import annotations
@@ -258,13 +279,33 @@ def read_text(path: str, shown: str, limit: Optional[int] = None) -> Tuple[Optio
     return text, None
 
 
+def looks_like_input(text: str) -> bool:
+    """Whether a file found by walking a directory may be an input: its text holds a sign of a
+    template, a policy document or envelope, an account export, a plan or CloudTrail events (the
+    module docstring lists them), or nothing but white space. Never false for a file a reader
+    would read; true for a broken file that looks like one, which must then be a parse error."""
+    if not text.strip():
+        return True
+    if "AWSTemplateFormatVersion" in text or ("Resources" in text and "::" in text):
+        return True
+    if "format_version" in text or ("Records" in text and "eventSource" in text):
+        return True
+    from .iam_json import looks_like_iam_json
+    return looks_like_iam_json(text)
+
+
 def read_file(path: str, explicit: bool = False, options: Optional[ReadOptions] = None,
               limit: Optional[int] = None) -> Inventory:
+    """The inventory of one file. ``explicit`` (named on the command line): read by every reader
+    of its ending, and a warning when none reads it. Otherwise (found by walking a directory) a
+    file that does not ``looks_like_input`` is skipped silently, unparsed."""
     shown = display_path(path)
     specs = _readers_for(path)
     text, problem = read_text(path, shown, limit)
     if problem is not None:
         return Inventory(problems=(problem,))
+    if not explicit and not looks_like_input(text or ""):
+        return Inventory()
     for spec in specs:
         inv = _reader(spec)(shown, text or "", options or ReadOptions())
         if inv is not None:
