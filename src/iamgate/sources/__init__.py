@@ -42,6 +42,7 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple
@@ -145,6 +146,85 @@ def _wanted(name: str) -> bool:
     return bool(_readers_for(name)) or name.lower().endswith(TERRAFORM)
 
 
+def _glob_regex(glob: str) -> "re.Pattern[str]":
+    """A glob as a regular expression over a relative path written with ``/``: ``*`` and ``?``
+    stay inside one folder, ``[…]`` is a character class, ``**`` spans folders (``a/**/b`` also
+    matches ``a/b``; a trailing ``/**`` matches everything under the folder)."""
+    out, i, n = [], 0, len(glob)
+    while i < n:
+        c = glob[i]
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = glob.find("]", i + 2 if glob[i + 1:i + 2] in ("!", "]") else i + 1)
+            if end < 0:
+                out.append(re.escape(c))
+            else:
+                body = glob[i + 1:end]
+                out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+                i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Exclude:
+    """The files not to read: ``--exclude GLOB`` and the manifest's ``check: exclude:``.
+
+    A glob is matched against a file's path relative to each scanned directory and relative to the
+    working directory, written with ``/`` (a trailing ``/`` in the glob is ignored).
+    A file is excluded when that path or the path of any folder above it matches, so a folder's
+    glob excludes everything in it (``test/fixtures``, ``**/fixtures``, ``**/fixtures/**``). ``*``,
+    ``?`` and ``[…]`` do not cross ``/``; ``**`` does. A glob without ``/`` matches a file's or a
+    folder's name at any depth (``*.test.json``, ``fixtures``), as in ``.gitignore``; ``./`` in front
+    anchors it to the scanned directory (``./build``). Matching is case-sensitive."""
+    globs: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        patterns = []
+        for g in self.globs:
+            g = g.replace(os.sep, "/").strip()
+            anchored = g.startswith("./")
+            while g.startswith("./"):
+                g = g[2:]
+            g = g.rstrip("/")
+            if g:
+                patterns.append(_glob_regex(g if anchored or "/" in g else "**/" + g))
+        object.__setattr__(self, "_patterns", tuple(patterns))
+
+    def __bool__(self) -> bool:
+        return bool(self._patterns)  # type: ignore[attr-defined]
+
+    def matches(self, path: str, bases: Sequence[str]) -> bool:
+        """Whether ``path`` (as the walk found it) is excluded, relative to any of ``bases``."""
+        patterns = self._patterns  # type: ignore[attr-defined]
+        if not patterns:
+            return False
+        full = os.path.abspath(path)
+        for base in bases:
+            rel = os.path.relpath(full, os.path.abspath(base))
+            if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
+                continue
+            parts = rel.split(os.sep)
+            for k in range(1, len(parts) + 1):
+                candidate = "/".join(parts[:k])
+                if any(p.match(candidate) for p in patterns):
+                    return True
+        return False
+
+
 @dataclass(frozen=True)
 class Walk:
     """What the paths hold: the files to read (sorted, each real file once), the paths that do
@@ -173,9 +253,11 @@ def _link_problem(link: str, roots: Sequence[str]) -> Optional[str]:
     return None
 
 
-def walk(paths: Sequence[str]) -> Walk:
-    """The input files under ``paths``. A path named explicitly is read even when it is a
-    symbolic link to elsewhere (the user chose it). Inside a directory, a symbolic link is
+def walk(paths: Sequence[str], exclude: Optional[Exclude] = None, cwd: Optional[str] = None) -> Walk:
+    """The input files under ``paths``, without those ``exclude`` names (relative to each directory
+    of ``paths`` and to ``cwd``, the working directory by default; an excluded folder is not
+    entered, ``.terraform`` and the rest of ``SKIP_DIRS`` never are). A path named explicitly is
+    read even when it is a symbolic link to elsewhere (the user chose it). Inside a directory, a symbolic link is
     followed only when it stays inside the scanned tree, and never into a directory (the tree
     is walked once, through real directories); a link leading outside, a loop or a broken link
     is listed in ``skipped``. A file reached twice (a link and its target, a path given twice)
@@ -184,14 +266,23 @@ def walk(paths: Sequence[str]) -> Walk:
     missing: List[str] = []
     skipped: List[Tuple[str, str]] = []
     roots = [os.path.realpath(p) for p in paths if os.path.isdir(p)]
+    exclude = exclude or Exclude()
+    bases = [p for p in paths if os.path.isdir(p)] + [cwd or os.getcwd()]
+
+    def excluded(path: str) -> bool:
+        return bool(exclude) and exclude.matches(path, bases)
+
     for p in paths:
         if os.path.isfile(p):
-            candidates.append(p)
+            if not excluded(p):
+                candidates.append(p)
         elif os.path.isdir(p):
             for root, dirs, names in os.walk(p):
                 kept = []
                 for d in sorted(d for d in dirs if d not in SKIP_DIRS):
                     full = os.path.join(root, d)
+                    if excluded(full):
+                        continue
                     if os.path.islink(full):
                         why = _link_problem(full, roots)
                         if why is not None:
@@ -201,7 +292,7 @@ def walk(paths: Sequence[str]) -> Walk:
                 dirs[:] = kept
                 for n in sorted(names):
                     full = os.path.join(root, n)
-                    if not _wanted(n):
+                    if not _wanted(n) or excluded(full):
                         continue
                     if os.path.islink(full):
                         why = _link_problem(full, roots)
@@ -228,9 +319,9 @@ def _once(candidates: Sequence[str]) -> Tuple[str, ...]:
     return tuple(f for f in candidates if f in keep and not (f in seen or seen.add(f)))
 
 
-def iter_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
+def iter_files(paths: Sequence[str], exclude: Optional[Exclude] = None) -> Tuple[List[str], List[str]]:
     """Files to read under the given paths (sorted), and the paths that do not exist."""
-    found = walk(paths)
+    found = walk(paths, exclude)
     return list(found.files), list(found.missing)
 
 
@@ -318,10 +409,13 @@ def read_file(path: str, explicit: bool = False, options: Optional[ReadOptions] 
     return Inventory()
 
 
-def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None) -> Inventory:
-    """Read every input under ``paths``; raises InputError for a path that does not exist."""
+def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None,
+                   exclude: Optional[Exclude] = None, cwd: Optional[str] = None) -> Inventory:
+    """Read every input under ``paths`` but those ``exclude`` names (see ``walk``; ``cwd`` stands
+    for the working directory, for a revision checked out elsewhere); raises InputError for a path
+    that does not exist."""
     limit = max_bytes()  # a bad setting is an input error before anything is read
-    found = walk(paths)
+    found = walk(paths, exclude, cwd)
     if found.missing:
         raise InputError("no such file or directory: " + ", ".join(found.missing))
     files = found.files
