@@ -1,6 +1,8 @@
 """--exclude GLOB and the manifest's check: exclude: — the files they name are never read, on every
 command that reads code; globs are relative to each scanned directory and to the working directory."""
 import json
+import os
+import subprocess
 
 import pytest
 
@@ -134,3 +136,37 @@ def test_walk_does_not_enter_an_excluded_folder(repo):
     found = walk(["."], Exclude(("tests",)))
     assert not any(f.startswith("tests") or "/tests/" in f for f in found.files)
     assert any(f.endswith("reader.json") for f in found.files)
+
+
+def git(repo, *args):
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def test_diff_excludes_on_both_sides(repo, capsys, monkeypatch):
+    """A fixture broken in the base revision and in the working tree: excluded, on both sides."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    git(repo, "init", "-q")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
+        "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
+        "commit", "-q", "-m", "base")
+    (repo / "iam" / "reader.json").write_text(POLICY.replace("s3:GetObject", "s3:*"))
+    rc, out, err = run(capsys, "diff", "HEAD", ".")
+    assert rc == 2 and "trailing-comma.json" in out + err, (out, err)
+    monkeypatch.chdir(repo / "iam")  # a glob relative to the working directory, in the base checkout too
+    rc, out, err = run(capsys, "diff", "HEAD", "..", "--exclude", "../build", "--exclude", "**/fixtures/**",
+                       "--format", "json")
+    assert "trailing-comma" not in out + err and "build/template.yaml" not in out + err, (out, err)
+    assert rc in (0, 1), (out, err)
+    assert json.loads(out)["notes"] == []  # nothing unreadable on either side
+
+
+def test_a_file_outside_the_working_directory_is_matched_with_dot_dot(tmp_path):
+    cwd = str(tmp_path / "iam")
+    target = str(tmp_path / "build" / "t.yaml")
+    assert Exclude(("../build",)).matches(target, [cwd])
+    assert not Exclude((".*",)).matches(target, [cwd])  # '..' is never a name a glob matches
+    assert not Exclude(("iam",)).matches(target, [cwd])

@@ -44,7 +44,7 @@ import importlib
 import os
 import re
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple
 
 from ..model import Finding, Inventory, Location, Policy, Settings, merge
@@ -184,13 +184,15 @@ class Exclude:
     """The files not to read: ``--exclude GLOB`` and the manifest's ``check: exclude:``.
 
     A glob is matched against a file's path relative to each scanned directory and relative to the
-    working directory, written with ``/`` (a trailing ``/`` in the glob is ignored).
+    working directory (``../`` in front when the file lies outside it), written with ``/`` (a
+    trailing ``/`` in the glob is ignored).
     A file is excluded when that path or the path of any folder above it matches, so a folder's
     glob excludes everything in it (``test/fixtures``, ``**/fixtures``, ``**/fixtures/**``). ``*``,
     ``?`` and ``[…]`` do not cross ``/``; ``**`` does. A glob without ``/`` matches a file's or a
     folder's name at any depth (``*.test.json``, ``fixtures``), as in ``.gitignore``; ``./`` in front
     anchors it to the scanned directory (``./build``). Matching is case-sensitive."""
     globs: Tuple[str, ...] = ()
+    patterns: Tuple["re.Pattern[str]", ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         patterns = []
@@ -202,25 +204,26 @@ class Exclude:
             g = g.rstrip("/")
             if g:
                 patterns.append(_glob_regex(g if anchored or "/" in g else "**/" + g))
-        object.__setattr__(self, "_patterns", tuple(patterns))
+        object.__setattr__(self, "patterns", tuple(patterns))
 
     def __bool__(self) -> bool:
-        return bool(self._patterns)  # type: ignore[attr-defined]
+        return bool(self.patterns)
 
     def matches(self, path: str, bases: Sequence[str]) -> bool:
         """Whether ``path`` (as the walk found it) is excluded, relative to any of ``bases``."""
-        patterns = self._patterns  # type: ignore[attr-defined]
+        patterns = self.patterns
         if not patterns:
             return False
         full = os.path.abspath(path)
         for base in bases:
-            rel = os.path.relpath(full, os.path.abspath(base))
-            if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
+            try:
+                parts = os.path.relpath(full, os.path.abspath(base)).split(os.sep)
+            except ValueError:  # another drive on Windows
                 continue
-            parts = rel.split(os.sep)
-            for k in range(1, len(parts) + 1):
+            up = next((i for i, part in enumerate(parts) if part != os.pardir), len(parts))
+            for k in range(up + 1, len(parts) + 1):  # never '..' alone: '.*' must not match it
                 candidate = "/".join(parts[:k])
-                if any(p.match(candidate) for p in patterns):
+                if candidate != os.curdir and any(p.match(candidate) for p in patterns):
                     return True
         return False
 
