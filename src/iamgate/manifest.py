@@ -401,6 +401,7 @@ def load_manifest(path: str, text: str) -> Manifest:
         rcp=tuple(guardrails.get("rcp", ())),
         principals=tuple(_principal(p, ("principals", i), pos)
                          for i, p in enumerate(data.get("principals", ()))),
+        exclude=tuple(data.get("check", {}).get("exclude", ())),
     )
 
 

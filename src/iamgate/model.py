@@ -456,6 +456,7 @@ class Manifest:
     scp: Tuple[str, ...] = ()
     rcp: Tuple[str, ...] = ()
     principals: Tuple[PrincipalEntry, ...] = ()
+    exclude: Tuple[str, ...] = ()  # check: exclude: globs of files not to read (sources.Exclude)
 
     @property
     def directory(self) -> str:

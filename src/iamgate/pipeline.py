@@ -49,9 +49,15 @@ def read_settings(manifest: Optional[Manifest], var_files: Sequence[str] = ()) -
     return replace(settings, var_files=files + tuple(var_files))
 
 
+def excluded(manifest: Optional[Manifest], exclude: Sequence[str] = ()) -> Tuple[str, ...]:
+    """The globs of the files not to read: the manifest's ``check: exclude:``, then ``--exclude``."""
+    return (manifest.exclude if manifest is not None else ()) + tuple(exclude)
+
+
 def gather(paths: Sequence[str], manifest_path: Optional[str] = None, var_files: Sequence[str] = (),
-           manifest: Optional[Manifest] = None) -> Scope:
-    """Read everything a command needs. ``manifest`` (already loaded) wins over ``manifest_path``.
+           manifest: Optional[Manifest] = None, exclude: Sequence[str] = ()) -> Scope:
+    """Read everything a command needs. ``manifest`` (already loaded) wins over ``manifest_path``;
+    the files ``exclude`` and the manifest's ``check: exclude:`` name are not read.
 
     Raises InputError for a path, manifest or variable file that does not exist, ManifestError for
     a manifest that does not validate; everything else met while reading is a finding in the scope.
@@ -61,16 +67,19 @@ def gather(paths: Sequence[str], manifest_path: Optional[str] = None, var_files:
     for f in var_files:
         if not os.path.isfile(f):
             raise InputError(f"{f}: no such variable file")
-    return read_scope(list(paths) or ["."], manifest, read_settings(manifest, var_files))
+    return read_scope(list(paths) or ["."], manifest, read_settings(manifest, var_files),
+                      excluded(manifest, exclude))
 
 
-def read_scope(paths: Sequence[str], manifest: Optional[Manifest], settings: Settings) -> Scope:
-    """The scope of ``paths`` read with ``settings`` (no paths: nothing read), completed by
-    ``manifest``, whose named files are read too. ``diff`` reads each revision this way, with the
-    settings of one manifest and the requirements of another."""
+def read_scope(paths: Sequence[str], manifest: Optional[Manifest], settings: Settings,
+               exclude: Sequence[str] = (), cwd: Optional[str] = None) -> Scope:
+    """The scope of ``paths`` read with ``settings`` (no paths: nothing read), but the files the
+    globs ``exclude`` name (``sources.Exclude``: relative to each path and to ``cwd``, the working
+    directory by default), completed by ``manifest``, whose named files are read too. ``diff``
+    reads each revision this way, with the settings of one manifest and the requirements of another."""
     from .rules.builtin import lint
-    from .sources import read_inventory, read_manifest_files
-    inventory = read_inventory(list(paths), settings) if paths else Inventory()
+    from .sources import Exclude, read_inventory, read_manifest_files
+    inventory = read_inventory(list(paths), settings, Exclude(tuple(exclude)), cwd) if paths else Inventory()
     # the policy checks run once, after every reader, over every policy read
     inventory = add_problems(inventory, lint(inventory))
     files: Dict[str, Tuple[Policy, ...]] = {}
@@ -101,7 +110,7 @@ def scope_from(inventory: Inventory, manifest: Optional[Manifest] = None,
 
 
 def gather_revisions(base_ref: str, paths: Sequence[str] = (), manifest_path: Optional[str] = None,
-                     var_files: Sequence[str] = ()) -> Tuple[Scope, Scope, Tuple[str, ...]]:
+                     var_files: Sequence[str] = (), exclude: Sequence[str] = ()) -> Tuple[Scope, Scope, Tuple[str, ...]]:
     """The two sides of ``iamgate diff``: (the scope of ``base_ref``, the scope of the working tree,
     notes), for ``paths`` (default ``.``) on both sides. ``base_ref``'s tree is read from a temporary
     checkout (the user's working tree, index and refs are never touched); its file names are then
@@ -113,7 +122,9 @@ def gather_revisions(base_ref: str, paths: Sequence[str] = (), manifest_path: Op
     its ``settings`` to read the code and its requirements. When the base revision has no such file
     the head manifest's settings are used and the base has no requirements (every failing
     requirement is then new); when it cannot be loaded the head manifest is used for both (noted).
-    A manifest outside the repository applies to both sides as is.
+    A manifest outside the repository applies to both sides as is. ``exclude`` (with the
+    ``check: exclude:`` of the manifest whose settings read each side) applies to both sides, a
+    glob relative to the working directory matching the same files in the base revision.
 
     Raises DiffError (not a repository, unknown revision, path outside the repository or missing),
     and ManifestError / InputError as :func:`gather` does.
@@ -159,8 +170,14 @@ def gather_revisions(base_ref: str, paths: Sequence[str] = (), manifest_path: Op
                 return f
             return b if os.path.isfile(b) else f
 
-        head = read_scope(head_existing, head_manifest, read_settings(head_manifest, var_files))
-        base = read_scope(base_existing, base_reqs, read_settings(base_settings, [base_var(f) for f in var_files]))
+        try:
+            base_cwd: Optional[str] = to_base(cwd)
+        except DiffError:
+            base_cwd = None  # the working directory is outside the repository
+        head = read_scope(head_existing, head_manifest, read_settings(head_manifest, var_files),
+                          excluded(head_manifest, exclude))
+        base = read_scope(base_existing, base_reqs, read_settings(base_settings, [base_var(f) for f in var_files]),
+                          excluded(base_settings, exclude), base_cwd)
         base = relocate(base, _file_mapper(root, dest, cwd))
     return base, head, tuple(notes)
 

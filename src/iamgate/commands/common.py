@@ -22,11 +22,16 @@ class UsageError(Exception):
 
 
 def add_common(parser: argparse.ArgumentParser, command: str) -> None:
-    """``--manifest``, ``--var-file`` and ``--format FMT[:FILE]``, the same for every command that reads code."""
+    """``--manifest``, ``--var-file``, ``--exclude`` and ``--format FMT[:FILE]``, the same for every
+    command that reads code."""
     parser.add_argument("--manifest", metavar="FILE",
                         help="required-permission manifest (default: ./iamgate.yaml or ./.iamgate.yaml)")
     parser.add_argument("--var-file", action="append", default=[], metavar="FILE",
                         help="Terraform variable file for root modules (after *.auto.tfvars; may be repeated)")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                        help="do not read the files GLOB matches, relative to each scanned directory or to "
+                             "the working directory ('**' spans folders; a glob without '/' matches a "
+                             "name at any depth; may be repeated; adds to the manifest's check: exclude:)")
     add_format(parser, command)
 
 
@@ -112,7 +117,7 @@ def parse_context(items: Sequence[str]) -> Dict[str, Any]:
 def gather(args: argparse.Namespace, paths: Sequence[str]):
     """The command's Scope, read by the one front end."""
     from ..pipeline import gather as gather_scope
-    return gather_scope(paths, args.manifest, args.var_file)
+    return gather_scope(paths, args.manifest, args.var_file, exclude=args.exclude)
 
 
 def fails(findings: Sequence[Any], fail_on: str) -> bool:

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from ..sources.git import WORKING_TREE, DiffError
     targets = outputs("diff", args.format)
     try:
-        base, head, notes = gather_revisions(args.base_ref, args.paths, args.manifest, args.var_file)
+        base, head, notes = gather_revisions(args.base_ref, args.paths, args.manifest, args.var_file, args.exclude)
     except DiffError as e:
         raise UsageError(str(e)) from None
     result = diff_scopes(base, head, base_label=args.base_ref, head_label=WORKING_TREE, notes=notes)

@@ -14,6 +14,27 @@ envelopes, account exports), ``denials.py`` (AccessDenied messages, CloudTrail e
 what could not be resolved offline), ``documents.py`` (a resolved document -> ``Policy``),
 ``jsonpos.py`` (JSON with positions) and ``grammar.py`` (the IAM policy grammar of a raw document).
 
+What is read. A file named on the command line is handed to every reader of its ending, and is
+an error when none can read it (the user asked for it). A file found by walking a directory is
+first asked ``looks_like_input``: repositories hold many JSON and YAML files that are no IAM input
+(``tsconfig.json`` with comments, ``package.json``, test fixtures, docker-compose files, GitHub
+workflows), and those are skipped silently, without being parsed. The question is answered from
+the text alone, so that it answers for a broken file too, with signs every input of a family holds:
+
+- a CloudFormation or SAM template: ``AWSTemplateFormatVersion``, or ``Resources`` with ``::``
+  (``Type: AWS::…``);
+- a policy document, CLI envelope or account export (``iam_json.looks_like_iam_json``):
+  ``Statement``, ``PolicyDocument``, ``PolicyVersion``, ``UserDetailList``, ``GroupDetailList``,
+  ``RoleDetailList`` or a policy version date (``2012-10-17``);
+- a Terraform plan in JSON: ``format_version``;
+- CloudTrail events: ``Records`` with ``eventSource``;
+- nothing at all: an empty JSON file (a truncated policy?) cannot be judged, and stays an error.
+
+A file holding a sign goes to the readers as before: valid JSON or YAML that is not an input after
+all (the readers look at its top-level keys) is still skipped, and a file that cannot be parsed is
+a parse error naming it — a template with a YAML syntax error, a policy with a trailing comma fails
+closed instead of vanishing. Signs are matched case-sensitively, as AWS spells the keys.
+
 Readers import ``model``, ``policy`` and ``catalog`` only: they never decide, lint or render.
 """
 from __future__ import annotations
@@ -21,8 +42,9 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import re
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple
 
 from ..model import Finding, Inventory, Location, Policy, Settings, merge
@@ -124,6 +146,88 @@ def _wanted(name: str) -> bool:
     return bool(_readers_for(name)) or name.lower().endswith(TERRAFORM)
 
 
+def _glob_regex(glob: str) -> "re.Pattern[str]":
+    """A glob as a regular expression over a relative path written with ``/``: ``*`` and ``?``
+    stay inside one folder, ``[…]`` is a character class, ``**`` spans folders (``a/**/b`` also
+    matches ``a/b``; a trailing ``/**`` matches everything under the folder)."""
+    out, i, n = [], 0, len(glob)
+    while i < n:
+        c = glob[i]
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = glob.find("]", i + 2 if glob[i + 1:i + 2] in ("!", "]") else i + 1)
+            if end < 0:
+                out.append(re.escape(c))
+            else:
+                body = glob[i + 1:end]
+                out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+                i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Exclude:
+    """The files not to read: ``--exclude GLOB`` and the manifest's ``check: exclude:``.
+
+    A glob is matched against a file's path relative to each scanned directory and relative to the
+    working directory (``../`` in front when the file lies outside it), written with ``/`` (a
+    trailing ``/`` in the glob is ignored).
+    A file is excluded when that path or the path of any folder above it matches, so a folder's
+    glob excludes everything in it (``test/fixtures``, ``**/fixtures``, ``**/fixtures/**``). ``*``,
+    ``?`` and ``[…]`` do not cross ``/``; ``**`` does. A glob without ``/`` matches a file's or a
+    folder's name at any depth (``*.test.json``, ``fixtures``), as in ``.gitignore``; ``./`` in front
+    anchors it to the scanned directory (``./build``). Matching is case-sensitive."""
+    globs: Tuple[str, ...] = ()
+    patterns: Tuple["re.Pattern[str]", ...] = field(init=False, repr=False, compare=False, default=())
+
+    def __post_init__(self) -> None:
+        patterns = []
+        for g in self.globs:
+            g = g.replace(os.sep, "/").strip()
+            anchored = g.startswith("./")
+            while g.startswith("./"):
+                g = g[2:]
+            g = g.rstrip("/")
+            if g:
+                patterns.append(_glob_regex(g if anchored or "/" in g else "**/" + g))
+        object.__setattr__(self, "patterns", tuple(patterns))
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def matches(self, path: str, bases: Sequence[str]) -> bool:
+        """Whether ``path`` (as the walk found it) is excluded, relative to any of ``bases``."""
+        patterns = self.patterns
+        if not patterns:
+            return False
+        full = os.path.abspath(path)
+        for base in bases:
+            try:
+                parts = os.path.relpath(full, os.path.abspath(base)).split(os.sep)
+            except ValueError:  # another drive on Windows
+                continue
+            up = next((i for i, part in enumerate(parts) if part != os.pardir), len(parts))
+            for k in range(up + 1, len(parts) + 1):  # never '..' alone: '.*' must not match it
+                candidate = "/".join(parts[:k])
+                if candidate != os.curdir and any(p.match(candidate) for p in patterns):
+                    return True
+        return False
+
+
 @dataclass(frozen=True)
 class Walk:
     """What the paths hold: the files to read (sorted, each real file once), the paths that do
@@ -152,9 +256,11 @@ def _link_problem(link: str, roots: Sequence[str]) -> Optional[str]:
     return None
 
 
-def walk(paths: Sequence[str]) -> Walk:
-    """The input files under ``paths``. A path named explicitly is read even when it is a
-    symbolic link to elsewhere (the user chose it). Inside a directory, a symbolic link is
+def walk(paths: Sequence[str], exclude: Optional[Exclude] = None, cwd: Optional[str] = None) -> Walk:
+    """The input files under ``paths``, without those ``exclude`` names (relative to each directory
+    of ``paths`` and to ``cwd``, the working directory by default; an excluded folder is not
+    entered, ``.terraform`` and the rest of ``SKIP_DIRS`` never are). A path named explicitly is
+    read even when it is a symbolic link to elsewhere (the user chose it). Inside a directory, a symbolic link is
     followed only when it stays inside the scanned tree, and never into a directory (the tree
     is walked once, through real directories); a link leading outside, a loop or a broken link
     is listed in ``skipped``. A file reached twice (a link and its target, a path given twice)
@@ -163,14 +269,23 @@ def walk(paths: Sequence[str]) -> Walk:
     missing: List[str] = []
     skipped: List[Tuple[str, str]] = []
     roots = [os.path.realpath(p) for p in paths if os.path.isdir(p)]
+    exclude = exclude or Exclude()
+    bases = [p for p in paths if os.path.isdir(p)] + [cwd or os.getcwd()]
+
+    def excluded(path: str) -> bool:
+        return bool(exclude) and exclude.matches(path, bases)
+
     for p in paths:
         if os.path.isfile(p):
-            candidates.append(p)
+            if not excluded(p):
+                candidates.append(p)
         elif os.path.isdir(p):
             for root, dirs, names in os.walk(p):
                 kept = []
                 for d in sorted(d for d in dirs if d not in SKIP_DIRS):
                     full = os.path.join(root, d)
+                    if excluded(full):
+                        continue
                     if os.path.islink(full):
                         why = _link_problem(full, roots)
                         if why is not None:
@@ -180,7 +295,7 @@ def walk(paths: Sequence[str]) -> Walk:
                 dirs[:] = kept
                 for n in sorted(names):
                     full = os.path.join(root, n)
-                    if not _wanted(n):
+                    if not _wanted(n) or excluded(full):
                         continue
                     if os.path.islink(full):
                         why = _link_problem(full, roots)
@@ -207,9 +322,9 @@ def _once(candidates: Sequence[str]) -> Tuple[str, ...]:
     return tuple(f for f in candidates if f in keep and not (f in seen or seen.add(f)))
 
 
-def iter_files(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
+def iter_files(paths: Sequence[str], exclude: Optional[Exclude] = None) -> Tuple[List[str], List[str]]:
     """Files to read under the given paths (sorted), and the paths that do not exist."""
-    found = walk(paths)
+    found = walk(paths, exclude)
     return list(found.files), list(found.missing)
 
 
@@ -258,13 +373,33 @@ def read_text(path: str, shown: str, limit: Optional[int] = None) -> Tuple[Optio
     return text, None
 
 
+def looks_like_input(text: str) -> bool:
+    """Whether a file found by walking a directory may be an input: its text holds a sign of a
+    template, a policy document or envelope, an account export, a plan or CloudTrail events (the
+    module docstring lists them), or nothing but white space. Never false for a file a reader
+    would read; true for a broken file that looks like one, which must then be a parse error."""
+    if not text.strip():
+        return True
+    if "AWSTemplateFormatVersion" in text or ("Resources" in text and "::" in text):
+        return True
+    if "format_version" in text or ("Records" in text and "eventSource" in text):
+        return True
+    from .iam_json import looks_like_iam_json
+    return looks_like_iam_json(text)
+
+
 def read_file(path: str, explicit: bool = False, options: Optional[ReadOptions] = None,
               limit: Optional[int] = None) -> Inventory:
+    """The inventory of one file. ``explicit`` (named on the command line): read by every reader
+    of its ending, and a warning when none reads it. Otherwise (found by walking a directory) a
+    file that does not ``looks_like_input`` is skipped silently, unparsed."""
     shown = display_path(path)
     specs = _readers_for(path)
     text, problem = read_text(path, shown, limit)
     if problem is not None:
         return Inventory(problems=(problem,))
+    if not explicit and not looks_like_input(text or ""):
+        return Inventory()
     for spec in specs:
         inv = _reader(spec)(shown, text or "", options or ReadOptions())
         if inv is not None:
@@ -277,10 +412,13 @@ def read_file(path: str, explicit: bool = False, options: Optional[ReadOptions] 
     return Inventory()
 
 
-def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None) -> Inventory:
-    """Read every input under ``paths``; raises InputError for a path that does not exist."""
+def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None,
+                   exclude: Optional[Exclude] = None, cwd: Optional[str] = None) -> Inventory:
+    """Read every input under ``paths`` but those ``exclude`` names (see ``walk``; ``cwd`` stands
+    for the working directory, for a revision checked out elsewhere); raises InputError for a path
+    that does not exist."""
     limit = max_bytes()  # a bad setting is an input error before anything is read
-    found = walk(paths)
+    found = walk(paths, exclude, cwd)
     if found.missing:
         raise InputError("no such file or directory: " + ", ".join(found.missing))
     files = found.files

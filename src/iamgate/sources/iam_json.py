@@ -13,6 +13,17 @@ What is recognised, by content (the file name does not matter):
 A document may be a URL-encoded JSON string, as the IAM API returns them. SCP and RCP files are
 plain policy documents: the manifest decides their kind through ``read_policy_file``.
 
+Is this an IAM input? ``looks_like_iam_json(text)`` answers from the text alone, before any parsing,
+so that it answers for a broken file too: it is true when the text holds one of ``SIGNS`` — the
+keys a document, an envelope or an export is recognised by (``Statement``, ``PolicyDocument``,
+``PolicyVersion``, ``UserDetailList``, ``GroupDetailList``, ``RoleDetailList``) or a policy
+language version (``2012-10-17``, ``2008-10-17``) — anywhere, ``\\uXXXX`` escapes decoded first
+(a URL-encoded document still spells its keys). Every file ``read`` recognises holds one of them,
+so the answer is never "no" for a file that would have been read; it may be "yes" for a file that
+then turns out not to be IAM JSON (``read`` returns None) or to be broken JSON (a parse error: a
+file that looks like a policy and cannot be read fails closed). ``sources.read_file`` asks it
+before reading a JSON file found by walking a directory.
+
 Everything here is pure: the caller reads the file and passes its text and display path.
 """
 from __future__ import annotations
@@ -31,13 +42,28 @@ from .bounds import loads
 from .grammar import about_unresolved, validate_document
 from .jsonpos import JsonError, Path, Positions, load
 
-__all__ = ["SourceError", "is_gaad", "read", "read_policy_file"]
+__all__ = ["SIGNS", "SourceError", "is_gaad", "looks_like_iam_json", "read", "read_policy_file"]
 
 _VERSIONS = ("2012-10-17", "2008-10-17")
 # ${name} with no colon is a placeholder (a templatefile() template, a documentation example), never
 # an IAM policy variable (${aws:username}); %{…} is a template directive
 _PLACEHOLDER = re.compile(r"(?<!\$)\$\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}|%\{[^}]*\}")
 _GAAD_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList")
+# the words one of which every file ``read`` recognises holds (the module docstring says why)
+SIGNS = ("Statement", "PolicyDocument", "PolicyVersion") + _GAAD_LISTS + _VERSIONS
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def looks_like_iam_json(text: str) -> bool:
+    """Whether ``text`` may be a policy document, a CLI envelope or an account export: it holds
+    one of ``SIGNS``, as written or once its ``\\uXXXX`` escapes are decoded. True for broken JSON
+    that holds one (it must then be a parse error, not skipped)."""
+    if any(sign in text for sign in SIGNS):
+        return True
+    if "\\u" not in text:
+        return False
+    decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return any(sign in decoded for sign in SIGNS)
 
 
 class SourceError(PolicyError):
