@@ -188,7 +188,14 @@ class Module:
         return Lazy(thunks)
 
     def _variable_thunk(self, name: str, block: Any) -> Callable[[], Any]:
+        """The variable's value (the module's input, else for a root the manifest or a .tfvars
+        file, else its default) converted to its ``type`` as Terraform converts it: the optional
+        attributes of objects that the value leaves out are null or their default."""
         def value() -> Any:
+            from .types import apply_type, parse_type
+            return apply_type(given(), parse_type(block.body.get("type")))
+
+        def given() -> Any:
             if name in self.inputs:
                 return self.inputs[name]
             if self.is_root:

@@ -1,0 +1,185 @@
+"""Terraform that real repositories write and the reader once got wrong: each case on its
+reproduction in ../shared/repro (skipped when absent) and on a small input written here."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from iamgate.sources import ReadOptions, read_inventory
+from iamgate.sources.terraform.types import apply_type, parse_type
+
+from ...cli import run
+
+ROOT = Path(__file__).resolve().parents[3]
+REPRO = ROOT.parent / "shared" / "repro"
+OPTS = ReadOptions(account="111122223333", region="eu-west-1")
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def repro(name, tmp_path):
+    """A copy of ../shared/repro/NAME to run in (the shared folder is read-only)."""
+    source = REPRO / name
+    if not source.is_dir():
+        pytest.skip(f"../shared/repro/{name} is not present")
+    target = tmp_path / name
+    shutil.copytree(source, target)
+    return target
+
+
+def write(folder, files):
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder
+
+
+def principal(inv, selector):
+    found = [p for p in inv.principals if selector == p.id or selector in p.aliases]
+    assert len(found) == 1, [p.id for p in inv.principals]
+    return found[0]
+
+
+TRUST = ('jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow", Action = "sts:AssumeRole", '
+         'Principal = {Service = "lambda.amazonaws.com"}}]})')
+
+
+# ---------------------------------------------------------------------------------------- optional()
+
+
+def test_repro_optional_attributes_are_null_or_their_default(tmp_path, monkeypatch, capsys):
+    folder = repro("tf-optional", tmp_path)
+    monkeypatch.chdir(folder)
+    rc, out, err = run(capsys, "check", ".")
+    assert rc == 0, out + err
+    assert "1 of 1 requirements met" in out
+    assert "could not resolve" not in out
+    inv = read_inventory(["."], ReadOptions(account="111122223333", region="us-east-1"))
+    worker = principal(inv, "worker")
+    assert worker.arn == "arn:aws:iam::111122223333:role/worker"  # path "/" from optional(string, "/")
+    assert worker.boundary is None  # optional(string) left out: null, no boundary
+    assert not inv.unresolved
+
+
+OPTIONAL_MODULE = """
+variable "roles" {
+  type = map(object({
+    name     = string
+    path     = optional(string, "/service/")
+    boundary = optional(string)
+    policy = optional(object({
+      actions   = list(string)
+      resources = optional(list(string), ["*"])
+      conditions = optional(list(object({
+        test     = optional(string, "StringEquals")
+        variable = string
+        values   = list(string)
+      })), [])
+    }), { actions = ["s3:ListAllMyBuckets"] })
+  }))
+}
+
+resource "aws_iam_role" "this" {
+  for_each             = var.roles
+  name                 = each.value.name
+  path                 = each.value.path
+  permissions_boundary = each.value.boundary
+  assume_role_policy   = %s
+}
+
+data "aws_iam_policy_document" "p" {
+  for_each = var.roles
+  statement {
+    sid       = "Main"
+    actions   = each.value.policy.actions
+    resources = each.value.policy.resources
+    dynamic "condition" {
+      for_each = each.value.policy.conditions
+      content {
+        test     = condition.value.test
+        variable = condition.value.variable
+        values   = condition.value.values
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "p" {
+  for_each = var.roles
+  role     = aws_iam_role.this[each.key].id
+  policy   = data.aws_iam_policy_document.p[each.key].json
+}
+""" % TRUST
+
+OPTIONAL_ROOT = """
+module "svc" {
+  source = "./mod"
+  roles = {
+    reader = {
+      name   = "reader"
+      policy = {
+        actions    = ["s3:GetObject"]
+        resources  = ["arn:aws:s3:::data/*"]
+        conditions = [{ variable = "s3:ExistingObjectTag/team", values = ["core"] }]
+      }
+    }
+    lister = { name = "lister", boundary = null }
+    capped = { name = "capped", path = "/x/", boundary = "arn:aws:iam::aws:policy/ReadOnlyAccess" }
+  }
+}
+"""
+
+
+def test_optional_attributes_resolve_for_each_dynamic_blocks_and_boundaries(tmp_path):
+    write(tmp_path, {"main.tf": OPTIONAL_ROOT, "mod/main.tf": OPTIONAL_MODULE})
+    inv = read_inventory([str(tmp_path)], OPTS)
+    assert not inv.unresolved, inv.unresolved
+    reader = principal(inv, "reader")
+    assert reader.arn == "arn:aws:iam::111122223333:role/service/reader"  # the default path
+    assert reader.boundary is None
+    (st,) = [s for pol in reader.identity_policies for s in pol.statements]
+    assert st.actions == ("s3:GetObject",) and st.resources == ("arn:aws:s3:::data/*",)
+    (cond,) = st.conditions  # the condition's test is its optional default
+    assert (cond.operator, cond.key, cond.values) == ("StringEquals", "s3:ExistingObjectTag/team", ("core",))
+    lister = principal(inv, "lister")  # the whole policy object is a default with defaults of its own
+    (st,) = [s for pol in lister.identity_policies for s in pol.statements]
+    assert st.actions == ("s3:ListAllMyBuckets",) and st.resources == ("*",) and not st.conditions
+    assert lister.boundary is None  # an explicit null stays null
+    capped = principal(inv, "capped")
+    assert capped.arn == "arn:aws:iam::111122223333:role/x/capped"
+    assert capped.boundary is not None and capped.boundary.name == "ReadOnlyAccess"
+
+
+def test_optional_defaults_apply_to_a_variable_default_and_through_lists_sets_and_tuples(tmp_path):
+    write(tmp_path, {"main.tf": """
+variable "users" {
+  type = list(object({ name = string, path = optional(string, "/people/") }))
+  default = [{ name = "ana" }, { name = "bo", path = "/ops/" }]
+}
+resource "aws_iam_user" "u" {
+  for_each = { for u in var.users : u.name => u }
+  name     = each.key
+  path     = each.value.path
+}
+"""})
+    inv = read_inventory([str(tmp_path)], OPTS)
+    assert principal(inv, "ana").arn == "arn:aws:iam::111122223333:user/people/ana"
+    assert principal(inv, "bo").arn == "arn:aws:iam::111122223333:user/ops/bo"
+
+
+def test_type_constraints_fill_nested_optional_attributes():
+    spec = parse_type('${set(tuple([object({a = optional(number, 1)}), map(object({b = optional(bool)}))]))}')
+    value = [[{}, {"k": {"c": 2}}], [{"a": 5}, {}]]
+    assert apply_type(value, spec) == [[{"a": 1}, {"k": {"c": 2, "b": None}}], [{"a": 5}, {}]]
+    # a type without optional attributes needs nothing; what is not a type is left alone
+    assert parse_type("${map(object({a = string}))}") is None
+    assert parse_type('"map"') is None and parse_type("${object(") is None
+    spec = parse_type('${object({o = optional(object({x = optional(string, "d")}), {})})}')
+    assert apply_type({}, spec) == {"o": {"x": "d"}}
+    assert apply_type(None, spec) is None  # a null object stays null
+    assert apply_type([1], spec) == [1]  # a value of another shape is not converted (nor rejected)
