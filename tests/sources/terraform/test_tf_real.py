@@ -17,8 +17,8 @@ OPTS = ReadOptions(account="111122223333", region="eu-west-1")
 
 
 @pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path / "cache"))
+def private_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))  # not in the scanned tree
 
 
 def repro(name, tmp_path):
@@ -183,3 +183,107 @@ def test_type_constraints_fill_nested_optional_attributes():
     assert apply_type({}, spec) == {"o": {"x": "d"}}
     assert apply_type(None, spec) is None  # a null object stays null
     assert apply_type([1], spec) == [1]  # a value of another shape is not converted (nor rejected)
+
+
+# ---------------------------------------------------------------------------------------- module outputs
+
+
+def test_repro_a_module_output_passed_to_another_module_resolves(tmp_path, monkeypatch, capsys):
+    folder = repro("tf-module-output", tmp_path)
+    monkeypatch.chdir(folder)
+    rc, out, err = run(capsys, "check", ".")
+    assert rc == 0, out + err
+    assert "1 of 1 requirements met" in out and "could not resolve" not in out
+    inv = read_inventory(["."], ReadOptions(account="111122223333", region="us-east-1"))
+    key_arn = dict(inv.references)["module.a.key_arn"]
+    assert key_arn.startswith("arn:aws:kms:us-east-1:111122223333:key/")
+    (st,) = [s for pol in principal(inv, "r").identity_policies for s in pol.statements]
+    assert st.resources == (key_arn,) and not st.unresolved
+
+
+CHAIN = {
+    "main.tf": """
+module "storage" {
+  source = "./modules/storage"
+  name   = "reports"
+}
+module "access" {
+  source     = "./modules/access"
+  bucket_arn = module.storage.bucket_arn
+  key_arns   = module.storage.key_arns
+}
+module "app" {
+  source   = "./modules/app"
+  policies = module.access.policy_json
+}
+""",
+    "modules/storage/main.tf": """
+variable "name" {}
+resource "aws_s3_bucket" "b" { bucket = "acme-${var.name}" }
+resource "aws_kms_key" "k" { description = var.name }
+output "bucket_arn" { value = aws_s3_bucket.b.arn }
+output "key_arns" { value = [aws_kms_key.k.arn] }
+""",
+    "modules/access/main.tf": """
+variable "bucket_arn" {}
+variable "key_arns" { type = list(string) }
+data "aws_iam_policy_document" "p" {
+  statement {
+    sid       = "Read"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.bucket_arn}/*"]
+  }
+  statement {
+    sid       = "Decrypt"
+    actions   = ["kms:Decrypt"]
+    resources = var.key_arns
+  }
+}
+output "policy_json" { value = data.aws_iam_policy_document.p.json }
+""",
+    "modules/app/main.tf": """
+variable "policies" {}
+resource "aws_iam_role" "app" {
+  name               = "app"
+  assume_role_policy = %s
+}
+resource "aws_iam_role_policy" "app" {
+  role   = aws_iam_role.app.id
+  policy = var.policies
+}
+""" % TRUST,
+    "iamgate.yaml": """version: 1
+settings: {account: "111122223333", region: eu-west-1}
+principals:
+  - principal: app
+    needs:
+      - {actions: s3:GetObject, resources: "arn:aws:s3:::acme-reports/2026/q1.csv"}
+      - {actions: kms:Decrypt, resources: "${module.storage.aws_kms_key.k.arn}"}
+""",
+}
+
+
+def test_outputs_flow_through_a_chain_of_modules(tmp_path, monkeypatch, capsys):
+    write(tmp_path, CHAIN)
+    inv = read_inventory([str(tmp_path)], OPTS)
+    assert not inv.unresolved, inv.unresolved
+    sts = {s.sid: s for pol in principal(inv, "app").identity_policies for s in pol.statements}
+    assert sts["Read"].resources == ("arn:aws:s3:::acme-reports/*",)
+    (key,) = sts["Decrypt"].resources
+    assert key.startswith("arn:aws:kms:eu-west-1:111122223333:key/")
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run(capsys, "check", ".")
+    assert rc == 0, out + err
+    assert "2 of 2 requirements met" in out
+
+
+def test_a_module_reference_that_cannot_resolve_names_what_is_missing(tmp_path):
+    files = dict(CHAIN)
+    files["main.tf"] = CHAIN["main.tf"].replace("module.storage.bucket_arn", "module.store.bucket_arn") \
+        .replace("module.storage.key_arns", "module.storage.keys")
+    write(tmp_path, files)
+    inv = read_inventory([str(tmp_path)], OPTS)
+    said = [u.expression for u in inv.unresolved]
+    assert any('module.store.bucket_arn (no module "store" is called in the root module)' in s for s in said), said
+    assert any('module.storage.keys (module.storage has no output "keys")' in s for s in said), said
+    assert not any("no attribute" in s for s in said), said
