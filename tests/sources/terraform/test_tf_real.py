@@ -287,3 +287,93 @@ def test_a_module_reference_that_cannot_resolve_names_what_is_missing(tmp_path):
     assert any('module.store.bucket_arn (no module "store" is called in the root module)' in s for s in said), said
     assert any('module.storage.keys (module.storage has no output "keys")' in s for s in said), said
     assert not any("no attribute" in s for s in said), said
+
+
+# ---------------------------------------------------------------------------------------- multi-line for
+
+
+def test_repro_an_object_for_whose_arrow_starts_a_line_is_parsed(tmp_path, monkeypatch, capsys):
+    folder = repro("hcl-multiline-for", tmp_path)
+    monkeypatch.chdir(folder)
+    rc, out, err = run(capsys, "inventory", ".")
+    assert rc == 0, out + err
+    assert "error" not in out + err
+    inv = read_inventory(["."], OPTS)
+    assert not inv.problems
+    role = principal(inv, "aws_iam_role.r")
+    assert role.location.line == 9  # the lines after the rewritten expression are where they were
+
+
+SPLIT_FOR = """
+variable "connections" {
+  default = [
+    { account = "111111111111", env = "dev" },
+    { account = "222222222222", env = "" },
+  ]
+}
+
+locals {
+  # cloudposse/terraform-aws-components modules/tgw/hub/remote-state.tf writes its keys this way
+  by_key = { for c in var.connections :
+    (length(c.env) > 0 ? "${c.account}-${c.env}" : c.account) # the map key
+    => c
+  }
+  labels = [for c in var.connections : c.env if c.env != ""]
+}
+
+resource "aws_iam_role" "peer" {
+  for_each           = local.by_key
+  name               = "peer-${each.key}"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole",
+                   Principal = { AWS = "arn:aws:iam::${each.value.account}:root" } }]
+  })
+}
+
+resource "aws_iam_role_policy" "peer" {
+  for_each = local.by_key
+  role     = aws_iam_role.peer[each.key].id
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{
+    Sid = "Describe", Effect = "Allow", Action = "ec2:DescribeTransitGateways", Resource = "*" }] })
+}
+"""
+
+
+def test_a_split_object_for_is_evaluated_and_lines_after_it_are_kept(tmp_path, monkeypatch, capsys):
+    write(tmp_path, {"main.tf": SPLIT_FOR})
+    inv = read_inventory([str(tmp_path)], OPTS)
+    assert not inv.problems and not inv.unresolved, (inv.problems, inv.unresolved)
+    dev = principal(inv, 'aws_iam_role.peer["111111111111-dev"]')
+    other = principal(inv, 'aws_iam_role.peer["222222222222"]')
+    assert dev.arn == "arn:aws:iam::111122223333:role/peer-111111111111-dev"
+    assert dev.trust_policy.statements[0].principals == {"AWS": ("arn:aws:iam::111111111111:root",)}
+    assert other.arn == "arn:aws:iam::111122223333:role/peer-222222222222"
+    assert dev.location.line == SPLIT_FOR.splitlines().index('resource "aws_iam_role" "peer" {') + 1
+    (st,) = [s for pol in dev.identity_policies for s in pol.statements]
+    assert st.location.line == SPLIT_FOR.splitlines().index('resource "aws_iam_role_policy" "peer" {') + 1 + 3
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run(capsys, "inventory", ".")
+    assert rc == 0 and "peer-111111111111-dev" in out, out + err
+
+
+def test_the_rewrite_touches_only_object_for_arrows_outside_strings_heredocs_and_comments():
+    from iamgate.sources.terraform.hcl import HclError, join_for_arrows, parse_text
+    assert join_for_arrows('x = { for c in v : c => c }\n') is None  # nothing to do
+    assert join_for_arrows('x = [for c in v : c\n]\n') is None
+    text = ('a = <<EOF\n{ for c in v : c\n=> c }\nEOF\n'
+            'b = "{ for c in v : c"\n'
+            '# { for c in v : c\n'
+            'c = { for c in v : "${c}"\n  // key\n  => [c]\n  ... }\n'
+            'd = 1\n')
+    joined = join_for_arrows(text)
+    assert joined.startswith('a = <<EOF\n{ for c in v : c\n=> c }\nEOF\nb = "{ for c in v : c"\n# { for c in v : c\n')
+    assert 'c = { for c in v : "${c}" => [c]\n  ... \n\n}\nd = 1\n' in joined
+    assert joined.count("\n") == text.count("\n")
+    parsed = parse_text("t.tf", text)
+    assert parsed.attributes["c"] == '${{for c in v : "${c}" => [c]...}}'
+    assert parsed.attributes["__attr_lines__"]["d"] == 11  # as written
+    # a file that fails for another reason reports its own error, where it is
+    with pytest.raises(HclError) as error:
+        parse_text("t.tf", 'x = { for c in v : c\n => c }\ny = = 2\n')
+    assert error.value.line == 3
