@@ -1,6 +1,5 @@
 """Terraform that real repositories write and the reader once got wrong: each case on its
 reproduction in ../shared/repro (skipped when absent) and on a small input written here."""
-import json
 import shutil
 from pathlib import Path
 
