@@ -50,12 +50,17 @@ class ModuleFiles:
 
 
 class Lazy(dict):
-    """A dict whose values are computed on first access (locals, resources, module outputs)."""
+    """A dict whose values are computed on first access (locals, resources, module outputs).
 
-    def __init__(self, thunks: Mapping[str, Callable[[], Any]]) -> None:
+    ``missing(key)``, when given, says in words why a key is not there (``no output "x" in
+    module.a``); the evaluator uses it in place of ``no attribute "x"``."""
+
+    def __init__(self, thunks: Mapping[str, Callable[[], Any]],
+                 missing: Optional[Callable[[str], str]] = None) -> None:
         super().__init__()
         self._thunks = dict(thunks)
         self._busy: set = set()
+        self.why_missing = missing
 
     def _force(self, key: str) -> Any:
         if not dict.__contains__(self, key):
@@ -124,11 +129,14 @@ class Module:
 
     def __init__(self, reader: "TreeReader", files: ModuleFiles, address: str, inputs: Mapping[str, Any],
                  root: bool, depth: int) -> None:
+        """``inputs`` maps an input's name to its value; a ``Lazy`` is evaluated on first use."""
         self.reader = reader
         self.files = files
         self.directory = files.directory
         self.address = address  # "" for the root, "module.worker" for a child
-        self.inputs = dict(inputs)
+        # not copied: a Lazy input stays lazy, so that it may refer to the outputs of a sibling
+        # module (module.a.key_arn), which exist only once the caller has made all its children
+        self.inputs = inputs
         self.is_root = root
         self.depth = depth
         self.scope = Scope(self)
@@ -136,6 +144,7 @@ class Module:
         self._blocks: Optional[Dict[Tuple[str, str], Any]] = None  # (type, name) -> resource block
         self._roots: Dict[str, Any] = {}
         self.children: Dict[str, Any] = {}  # filled below; references to module.* made meanwhile wait
+        self._outputs: Optional[Lazy] = None
         self.variables = self._variables()
         self.locals = Lazy({name: self._local_thunk(raw, block)
                             for block in files.of("locals") for name, raw in _attrs(block.body)})
@@ -152,7 +161,7 @@ class Module:
         if name in self._roots:
             return self._roots[name]
         if name == "module":  # always current: module outputs are Lazy, resolved on use
-            return Lazy({n: (lambda m=m: m.outputs()) for n, m in self.children.items()})
+            return Lazy({n: (lambda m=m: m.outputs()) for n, m in self.children.items()}, self._no_module)
         value: Any
         if name == "var":
             value = self.variables
@@ -188,7 +197,14 @@ class Module:
         return Lazy(thunks)
 
     def _variable_thunk(self, name: str, block: Any) -> Callable[[], Any]:
+        """The variable's value (the module's input, else for a root the manifest or a .tfvars
+        file, else its default) converted to its ``type`` as Terraform converts it: the optional
+        attributes of objects that the value leaves out are null or their default."""
         def value() -> Any:
+            from .types import apply_type, parse_type
+            return apply_type(given(), parse_type(block.body.get("type")))
+
+        def given() -> Any:
             if name in self.inputs:
                 return self.inputs[name]
             if self.is_root:
@@ -511,9 +527,18 @@ class Module:
             children[name] = Module(self.reader, child_files, address, inputs, False, self.depth + 1)
         return children
 
+    def _no_module(self, name: str) -> str:
+        caller = self.address or "the root module"
+        return f'no module "{name}" is called in {caller}'
+
     def outputs(self) -> Lazy:
-        return Lazy({b.labels[0]: (lambda b=b: self.evaluate(b.body.get("value"), line=b.line))
-                     for b in self.files.of("output") if b.labels})
+        """The module's outputs by name, each evaluated on first use (once: a sibling module's
+        input and the caller's own expressions share it, and a cycle is named, not recursed)."""
+        if self._outputs is None:
+            self._outputs = Lazy({b.labels[0]: (lambda b=b: self.evaluate(b.body.get("value"), line=b.line))
+                                  for b in self.files.of("output") if b.labels},
+                                 lambda name: f'{self.address} has no output "{name}"')
+        return self._outputs
 
     def evaluate_all(self) -> None:
         """Instantiate every resource of this module and of its children."""

@@ -51,7 +51,9 @@ class Scope(ABC):
 
         Put an ``Unknown`` (or use ``OpenObject``) where a value exists but is known only after
         apply. Raising ``EvalError`` here, or from the mappings returned, means "Terraform would
-        reject this reference": under ``try()``/``can()`` it is an error, elsewhere an Unknown."""
+        reject this reference": under ``try()``/``can()`` it is an error, elsewhere an Unknown.
+        A mapping with a ``why_missing`` attribute (a callable: key -> words) names what a key
+        it lacks would be (``no module "a" is called in …``) instead of ``no attribute "a"``."""
 
     def read_file(self, path: str) -> Optional[str]:
         """The text of a file for ``file()``/``templatefile()``; None when it may not be read."""
@@ -342,12 +344,18 @@ def _get_attr(value: Value, name: str, node: Traversal, i: int, env: _Env) -> Va
             return value[name]
         if isinstance(value, OpenObject):
             return Unknown(show(node.prefixes[i]), env.line)
-        raise EvalError(f'no attribute "{name}"')
+        raise EvalError(_missing(value, name, f'no attribute "{name}"'))
     if value is None:
         raise EvalError(f'cannot get attribute "{name}" of a null value')
     if isinstance(value, list):
         raise EvalError(f'cannot get attribute "{name}" of a list (use an index or a splat)')
     raise EvalError(f'cannot get attribute "{name}" of a {_type_name(value)}')
+
+
+def _missing(value: Mapping[str, Value], key: str, otherwise: str) -> str:
+    """Why ``key`` is not in ``value``: the mapping's own words (``why_missing``) or ``otherwise``."""
+    why = getattr(value, "why_missing", None)
+    return why(key) if callable(why) else otherwise
 
 
 def _get_index(value: Value, key: Value, node: Traversal, i: int, env: _Env) -> Value:
@@ -362,7 +370,7 @@ def _get_index(value: Value, key: Value, node: Traversal, i: int, env: _Env) -> 
             return value[k]
         if isinstance(value, OpenObject):
             return Unknown(show(node.prefixes[i]), env.line)
-        raise EvalError(f'no element with key "{k}"')
+        raise EvalError(_missing(value, k, f'no element with key "{k}"'))
     if value is None:
         raise EvalError("cannot index a null value")
     raise EvalError(f"cannot index a {_type_name(value)}")

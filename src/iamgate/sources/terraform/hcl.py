@@ -44,6 +44,11 @@ is ``"\\"${x}\\""`` where the native ``a = x`` is ``"${x}"``).
 ``*.tfvars`` (native) and ``*.tfvars.json`` files are read too: their top-level attributes go to
 ``ParsedFile.attributes`` (with ``__attr_lines__``); a ``.tfvars.json`` value is literal.
 
+One construct Terraform accepts and python-hcl2 8 refuses is parsed all the same: an object
+``for`` expression whose ``=>`` starts a line (``{ for c in x :\n  key\n  => c }``) is joined onto
+the key's line before python-hcl2 parses the text again (``join_for_arrows``; only for a file that
+failed as written, and with the line count kept, so every line outside the expression is as written).
+
 Errors raise ``HclError(message, line, column)``.
 
 ``parse_cached`` keeps parse results in a content-keyed cache (``$IAMGATE_CACHE_DIR``, else
@@ -93,7 +98,7 @@ __all__ = [
 
 LINE_KEY = "__line__"
 ATTR_LINES_KEY = "__attr_lines__"
-FORMAT_VERSION = "iamgate-hcl/1"
+FORMAT_VERSION = "iamgate-hcl/2"  # 2: a split object for is parsed (an error cached by 1 is stale)
 
 # Pool thresholds: a pool is worth starting for two or more files with at least this many lines
 # in all (python-hcl2 parses ~8,000 lines a second here; a forked worker starts in milliseconds,
@@ -203,7 +208,7 @@ def _parse_hcl(text: str) -> Tuple[List[Json], Dict[str, Any]]:
     except TooDeep as e:
         raise HclError(e.message, 1, 1) from None
     try:
-        tree = api.module.parses_to_tree(text)
+        tree = _parse_tree(api, text)
         start = api.module.transform(tree, discard_comments=True)
     except api.UnexpectedInput as e:
         raise _lark_error(e, text) from None
@@ -220,6 +225,128 @@ def _parse_hcl(text: str) -> Tuple[List[Json], Dict[str, Any]]:
         raise
     except (RuntimeError, ValueError) as e:  # python-hcl2's serialiser refusing a value
         raise HclError(_clean(str(e)), 1, 1) from None
+
+
+def _parse_tree(api: Any, text: str) -> Any:
+    """python-hcl2's parse tree of ``text``; when it refuses the text and ``join_for_arrows``
+    can rewrite it (an object ``for`` whose ``=>`` starts a line, which Terraform accepts), the
+    tree of the rewritten text, whose error, if it has one, is the file's real error (its line is
+    the line as written: the rewrite moves no line outside a ``for`` expression)."""
+    try:
+        return api.module.parses_to_tree(text)
+    except api.UnexpectedInput:
+        joined = join_for_arrows(text)
+        if joined is None:
+            raise
+    return api.module.parses_to_tree(joined)
+
+
+_HEREDOC_START = re.compile(r"<<(-?)([A-Za-z_][\w-]*)[ \t]*\r?\n")
+_FOR_AFTER_BRACE = re.compile(r"(?:[ \t\r\n]+|#[^\n]*|//[^\n]*|/\*.*?\*/)*for[ \t\r\n]", re.S)
+
+
+@dataclass
+class _Bracket:
+    """An open ``{``, ``[``, ``(`` or ``${``/``%{`` while scanning; ``moved``: new lines taken out
+    before an ``=>`` of this object ``for``, put back before its closing ``}``."""
+
+    char: str
+    object_for: bool = False
+    moved: int = 0
+
+
+def join_for_arrows(text: str) -> Optional[str]:
+    """The text with every object ``for`` expression whose ``=>`` starts a line (after new lines
+    or comments) rewritten so that the ``=>`` follows the key on its line, which python-hcl2
+    requires and Terraform does not (cloudposse modules write ``{ for c in x :\n  key\n  => c }``).
+    The new lines taken out go back just before the expression's closing ``}``, so every line
+    outside the expression keeps its number. Strings, heredocs and comments are never changed.
+    None when there is nothing to rewrite (or the brackets do not balance)."""
+    edits: List[Tuple[int, int, str]] = []  # (start, end, replacement), in order
+    stack: List[_Bracket] = []
+    last = 0  # the end of the last token that is not white space or a comment
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in " \t\r\n":
+            i += 1
+            continue
+        if ch == "#" or text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+            continue
+        if ch == '"':
+            i = _skip_string(text, i + 1, stack)
+        elif text.startswith("<<", i) and _HEREDOC_START.match(text, i):
+            i = _skip_heredoc(text, _HEREDOC_START.match(text, i))  # type: ignore[arg-type]
+        elif text.startswith("=>", i) and stack and stack[-1].object_for:
+            gap = text[last:i]
+            if "\n" in gap:
+                edits.append((last, i, " "))
+                stack[-1].moved += gap.count("\n")
+            i += 2
+        elif ch in "{[(":
+            stack.append(_Bracket(ch, ch == "{" and bool(_FOR_AFTER_BRACE.match(text, i + 1))))
+            i += 1
+        elif ch in "}])":
+            if not stack:
+                return None
+            top = stack.pop()
+            if top.moved:
+                edits.append((i, i, "\n" * top.moved))
+            i += 1
+            if top.char in ("${", "%{"):
+                i = _skip_string(text, i, stack)  # back in the string the interpolation is part of
+        else:
+            i += 1
+        last = i
+    if not edits or stack:
+        return None
+    out: List[str] = []
+    pos = 0
+    for start, end, replacement in edits:
+        out.append(text[pos:start])
+        out.append(replacement)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _skip_string(text: str, i: int, stack: List[_Bracket]) -> int:
+    """From inside a quoted string at ``i``: the index after its closing quote, or of the ``{``
+    after the ``${``/``%{`` that opens an interpolation (pushed on ``stack``; scanning resumes in
+    the string when it closes)."""
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+        elif text.startswith(("$${", "%%{"), i):
+            i += 3
+        elif text.startswith(("${", "%{"), i):
+            stack.append(_Bracket(text[i:i + 2]))
+            return i + 2
+        elif ch == '"' or ch == "\n":
+            return i + 1
+        else:
+            i += 1
+    return n
+
+
+def _skip_heredoc(text: str, start: Any) -> int:
+    """The index after the line that closes the heredoc ``start`` (a match of ``_HEREDOC_START``)."""
+    marker = start.group(2)
+    pos = start.end()
+    for line in re.finditer(r"[^\n]*(?:\n|$)", text[pos:]):
+        if line.group(0).strip() == marker:
+            return pos + line.end()
+        if not line.group(0):
+            break
+    return len(text)
 
 
 def _walk(start: Any, api: Any) -> Tuple[List[Json], Dict[str, Any]]:
