@@ -720,3 +720,15 @@ def check_lines(body: Dict[str, Any], kind: str, lines: List[str], path: str) ->
             while LINE_KEY not in entry:
                 (entry,) = entry.values()
             check_lines(entry, name, lines, path)
+
+
+def test_a_change_to_the_parsers_code_changes_every_cache_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An older parser's cached result (an error it made, a shape it wrote) is never replayed by a
+    newer one, even when FORMAT_VERSION was not bumped."""
+    from iamgate.sources.terraform import hcl as module
+    before = module.cache_key("tf", 'resource "aws_iam_role" "r" {}\n')
+    monkeypatch.setattr(module, "_CODE_DIGEST", "another-parser")
+    after = module.cache_key("tf", 'resource "aws_iam_role" "r" {}\n')
+    assert before != after
+    monkeypatch.setattr(module, "_CODE_DIGEST", None)
+    assert module.cache_key("tf", 'resource "aws_iam_role" "r" {}\n') == before
