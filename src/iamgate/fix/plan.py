@@ -9,6 +9,12 @@ planning and the writers share (file texts, each file's syntax, parsed templates
 the ``WriterContext`` every writer is given. A group goes to the writer of its file's syntax
 (``yaml``, ``json``, ``terraform``), loaded when a file of that syntax first needs one.
 
+A statement of that policy that allows the action on the resource but whose condition the request
+fails (a condition near miss in the decision's trace) is never answered with an unconditional grant
+beside it, which would silently drop the condition: ``_condition_held`` adds the request's value to
+that condition's values in place (one plain StringEquals/StringLike/ArnEquals/ArnLike key written on
+one line of a YAML or JSON file), or else proposes no edit and says what the request must carry.
+
 What no writer edits, or a writer refuses, keeps its snippet as text with the reason. A policy the
 repository does not hold, or a guardrail outside the scanned files, becomes a note. Explicit
 denies get a text naming the Deny statement to narrow; unknown decisions get no fix.
@@ -113,7 +119,7 @@ class _Note:
     line: Optional[int] = None
 
 
-_Part = Union[Key, _Note]
+_Part = Union[Key, _Note, Section]  # a Section: a condition widened in place (``_condition_held``)
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,177 @@ def _covers(st: Statement, resource: str) -> bool:
     if st.effect != "Allow" or st.resources is None or "*" in st.resources:
         return False
     return resource_element_applies(st.resources, resource, {}, False)
+
+
+_WIDENABLE = ("StringEquals", "StringLike", "ArnEquals", "ArnLike")
+
+
+def _condition_held(decision: Decision, kind: str, policy_name: str,
+                    ctx: Optional["_Context"] = None) -> Optional[Union[_Note, Section]]:
+    """A statement of the policy about to change that allows the action on the resource but whose
+    condition the request fails: the fix must not add an unconditional grant beside it (that would
+    silently drop the restriction the author wrote). Where it is safe (one plain condition of
+    StringEquals, StringLike, ArnEquals or ArnLike, the request's value a plain string, the values
+    written on one line of a YAML or JSON file) the fix adds the request's value to that condition's
+    values; otherwise it is a note naming what the condition needs, with no edit."""
+    near = [t for t in decision.near_misses() if t.policy_kind == kind and t.reason == "condition"
+            and t.statement.effect == "Allow" and t.failed_conditions]
+    mine = [t for t in near if t.policy_name == policy_name] or near
+    if not mine:
+        return None
+    t = mine[0]
+    st = t.statement
+    if ctx is not None:
+        widened = _widen(ctx, t)
+        if widened is not None:
+            return widened
+    name = f"statement {st.sid}" if st.sid else "a statement"
+    loc = st.location
+    where = f" ({loc.file}:{loc.line})" if loc and loc.line else f" ({loc.file})" if loc else ""
+    needs, has = [], []
+    for cond, got in t.failed_conditions:
+        negated = "Not" in cond.operator.split(":")[-1]
+        needs.append(f"{cond.key} {'other than' if negated else '='} {' or '.join(cond.values)} ({cond.operator})")
+        has.append(f"{cond.key} = {', '.join(got)}" if got else f"no {cond.key}")
+    word = POLICY_WORDS.get(kind, kind)
+    return _Note(f'{name}{where} of the {word} "{t.policy_name}" allows {", ".join(st.actions or ()) or "it"} '
+                 f"on this resource only under its condition: the request must carry {' and '.join(needs)} "
+                 f"(it has {' and '.join(has)}); or widen that condition by hand if the request is meant to be "
+                 "allowed (iamgate does not add an unconditional grant that would drop the condition)",
+                 loc.file if loc else "", loc.line if loc else None)
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]*\Z")
+_SCALAR = r"""\[[^\[\]\n]*\]|"[^"\n]*"|'[^'\n]*'|[^\s,{}\[\]#'"!&*][^\s,{}\[\]#]*"""
+
+
+def _scalars(v: str, syntax: str) -> Optional[Tuple[List[str], str]]:
+    """The values of a one-line scalar or flow list, and the quote they are written with; None
+    when any is not a plain quoted or unquoted string."""
+    items = [x.strip() for x in v[1:-1].split(",")] if v.startswith("[") else [v]
+    out, quote = [], ""
+    for x in items:
+        if len(x) >= 2 and x[0] == x[-1] and x[0] in "\"'":
+            quote, x = x[0], x[1:-1]
+            if "\\" in x or (quote == "'" and "'" in x):
+                return None
+        elif syntax != "cfn-yaml" or not _PLAIN.match(x):
+            return None
+        out.append(x)
+    return out, quote
+
+
+def _widen(ctx: "_Context", t: Any) -> Optional[Section]:
+    st = t.statement
+    if len(t.failed_conditions) != 1 or len(st.conditions) != 1:
+        return None  # several keys or operators: which one to widen is the author's call
+    cond, got = t.failed_conditions[0]
+    if cond.operator not in _WIDENABLE or len(got) != 1 or not _PLAIN.match(got[0]) \
+            or got[0] in cond.values:
+        return None
+    loc = st.location
+    if loc is None or not loc.line:
+        return None
+    syntax = ctx.syntax(loc.file)
+    text = ctx.read(loc.file)
+    if text is None:
+        return None
+    if syntax == "tf":
+        return _widen_tf(t, cond, got[0], text)
+    if syntax not in ("cfn-yaml", "cfn-json", "policy-json"):
+        return None
+    lines = text.splitlines(keepends=True)
+    start = loc.line - 1
+    if start >= len(lines):
+        return None
+    head = lines[start]
+    dash = len(head) - len(head.lstrip())
+    end = start + 1
+    while end < len(lines):
+        ln = lines[end]
+        if ln.strip() and (len(ln) - len(ln.lstrip())) <= dash:
+            if syntax != "cfn-yaml" and ln.strip().startswith("}"):
+                end += 1
+            break
+        end += 1
+    body = lines[start:end]
+    if sum(ln.count(cond.operator) for ln in body) != 1:
+        return None
+    key = re.escape(cond.key)
+    pat = re.compile(r"""(?P<k>(?:"%s"|'%s'|%s)\s*:\s*)(?P<v>%s)""" % (key, key, key, _SCALAR), re.IGNORECASE)
+    hits = [(i, m) for i, ln in enumerate(body) for m in pat.finditer(ln)]
+    mentions = sum(ln.lower().count(cond.key.lower()) for ln in body)
+    if len(hits) != 1 or mentions != 1:
+        return None
+    i, m = hits[0]
+    parsed = _scalars(m.group("v"), syntax)
+    if parsed is None or tuple(parsed[0]) != tuple(cond.values):
+        return None
+    values, quote = parsed
+    if syntax != "cfn-yaml":
+        quote = '"'
+    new_values = values + [got[0]]
+    rendered = "[" + ", ".join(f"{quote}{v}{quote}" for v in new_values) + "]"
+    ln = body[i]
+    new_line = ln[:m.start("v")] + rendered + ln[m.end("v"):]
+    n = start + i + 1
+    name = f"statement {st.sid}" if st.sid else f"the statement at line {loc.line}"
+    header = (f'add {got[0]} to the {cond.key} values of the {cond.operator} condition of {name} of '
+              f'the {POLICY_WORDS.get(t.policy_kind, t.policy_kind)} "{t.policy_name}" ({loc.file}:{n}), '
+              "keeping the condition:")
+    return Section(header, (new_line.strip(),), loc.file, n, (Edit(loc.file, n, n, new_line),))
+
+
+def _widen_tf(t: Any, cond: Any, value: str, text: str) -> Optional[Section]:
+    """The same for an ``aws_iam_policy_document`` statement: its one ``condition`` block's
+    ``values = [...]`` line, when the block names the operator and key as literals."""
+    st = t.statement
+    loc = st.location
+    lines = text.splitlines(keepends=True)
+    start = loc.line - 1
+    if start >= len(lines) or not re.match(r"\s*statement\s*\{\s*$", lines[start]):
+        return None
+    depth, end = 0, start
+    for end in range(start, len(lines)):
+        depth += lines[end].count("{") - lines[end].count("}")
+        if depth <= 0:
+            break
+    if depth != 0 or any("${" in ln or "#" in ln or "//" in ln for ln in lines[start:end + 1]):
+        return None
+    body = lines[start:end + 1]
+    heads = [i for i, ln in enumerate(body) if re.match(r"\s*condition\s*\{\s*$", ln)]
+    if len(heads) != 1:
+        return None
+    block: List[int] = []
+    for i in range(heads[0] + 1, len(body)):
+        if body[i].strip() == "}":
+            break
+        block.append(i)
+    fields: Dict[str, Tuple[int, str]] = {}
+    for i in block:
+        m = re.match(r"\s*(test|variable|values)\s*=\s*(.*?)\s*$", body[i])
+        if m is None or m.group(1) in fields:
+            return None
+        fields[m.group(1)] = (i, m.group(2))
+    if set(fields) != {"test", "variable", "values"} or fields["test"][1] != json.dumps(cond.operator) \
+            or fields["variable"][1].lower() != json.dumps(cond.key).lower():
+        return None
+    i, written = fields["values"]
+    m = re.fullmatch(r"\[\s*((?:\"[^\"\\$]*\"\s*,\s*)*\"[^\"\\$]*\")\s*,?\s*\]", written)
+    if m is None:
+        return None
+    values = [v.strip()[1:-1] for v in m.group(1).split(",")]
+    if tuple(values) != tuple(cond.values):
+        return None
+    ln = body[i]
+    at = ln.index(written)
+    new_line = ln[:at] + "[" + ", ".join(json.dumps(v) for v in values + [value]) + "]" + ln[at + len(written):]
+    n = start + i + 1
+    name = f"statement {st.sid}" if st.sid else f"the statement at line {loc.line}"
+    header = (f'add {value} to the {cond.key} values of the {cond.operator} condition of {name} of '
+              f'the {POLICY_WORDS.get(t.policy_kind, t.policy_kind)} "{t.policy_name}" ({loc.file}:{n}), '
+              "keeping the condition:")
+    return Section(header, (new_line.strip(),), loc.file, n, (Edit(loc.file, n, n, new_line),))
 
 
 def _identity_allows(decision: Decision) -> bool:
@@ -310,6 +487,9 @@ class _Context:
             return _Note(f"{p.id} has no identity policy in the repository: attach one that allows "
                          f"{req.action} on {req.resource}", where.file if where else "",
                          where.line if where else None)
+        held = _condition_held(o.decision, "identity", policy.name, self)
+        if held is not None:
+            return held
         return self._add("identity", policy, (req.resource,), req.action, holder=p.id)
 
     def _boundary(self, o: Outcome) -> _Part:
@@ -317,6 +497,9 @@ class _Context:
         if b is None or b.location is None:
             return _Note(f"the permissions boundary of {o.principal.id} does not allow {o.requirement.action}; "
                          "it is not in the repository")
+        held = _condition_held(o.decision, "boundary", b.name, self)
+        if held is not None:
+            return held
         return self._add("boundary", b, (o.requirement.resource,), o.requirement.action)
 
     def _guardrail(self, kind: str, o: Outcome) -> List[_Part]:
