@@ -1,6 +1,7 @@
 """``iamgate simulate``: one request decided with its whole trace (an offline policy simulator).
-Exit 0 when allowed, 1 when not, 2 when it cannot be asked (unknown action or principal) or a
-file under the paths could not be read (said on standard error: the answer is incomplete)."""
+Exit 0 when allowed, 1 when not, 2 when it cannot be asked (unknown action or principal, a
+reference in the resource that does not resolve) or a file under the paths could not be read
+(said on standard error: the answer is incomplete)."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("principal", metavar="PRINCIPAL")
     p.add_argument("action", metavar="ACTION")
     p.add_argument("rest", nargs="*", metavar="[RESOURCE] PATH",
-                   help='the resource (an ARN or "*"; default "*"), then files or directories')
+                   help='the resource (an ARN, "*" or a manifest reference such as '
+                        '"${OrdersTable.Arn}"; default "*"), then files or directories')
     p.add_argument("--context", action="append", default=[], metavar="KEY=VALUE",
                    help="request context; repeat a key for a multi-valued key")
     add_common(p, "simulate")
@@ -22,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     from ..findings.simulate import simulate
     targets = outputs("simulate", args.format)
     rest = list(args.rest)
-    resource = rest.pop(0) if rest and (rest[0].startswith("arn:") or rest[0] == "*") else "*"
+    # an ARN, "*", or one written with the manifest's references (${OrdersTable.Arn}/*)
+    resource = rest.pop(0) if rest and (rest[0].startswith("arn:") or rest[0] == "*" or "${" in rest[0]) else "*"
     scope = gather(args, rest)
     result = simulate(scope, args.principal, args.action, resource, parse_context(args.context))
     emit("simulate", result, targets)

@@ -7,7 +7,9 @@ from typing import Mapping, Optional, Tuple
 
 from .. import catalog
 from ..engine.request import decide_one
-from ..model import Decision, Policy, Principal, Requirement, Scope, find_principals
+from ..manifest import substitute
+from ..model import Decision, Manifest, Policy, Principal, Requirement, Scope, find_principals
+from .check import make_resolver
 from .diagnose import cause_lines
 
 
@@ -32,6 +34,13 @@ def simulate(scope: Scope, selector: str, action: str, resource: str,
         chk = catalog.check_action(action)
         hint = f" — did you mean {chk.suggestion}?" if chk.suggestion else ""
         return Simulation(selector, action, resource, error=f"{chk.problem or 'unknown action ' + action}{hint}")
+    if "${" in resource:  # the manifest's references: ${OrdersTable.Arn}, ${aws_sqs_queue.jobs.arn}
+        manifest = scope.manifest or Manifest(file="", settings=scope.settings)
+        written = resource
+        resource, missing = substitute(written, make_resolver(manifest, scope.inventory))
+        if missing:
+            names = ", ".join("${" + ref.text + "}" for ref in missing)
+            return Simulation(selector, canon, written, error=f"could not resolve {names} in {written}")
     found = find_principals(scope.inventory, selector)
     if len(found) != 1:
         read = scope.read or scope.inventory

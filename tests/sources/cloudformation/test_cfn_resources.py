@@ -233,7 +233,7 @@ Resources:
 
 
 def test_sam_resources_as_written_then_what_the_transform_generates():
-    inv = read("template.yaml", SAM, OPTS)
+    inv = read("worker/template.yaml", SAM, OPTS)
     assert [(r.id, r.type) for r in inv.resources] == [
         ("JobsQueue", "AWS::SQS::Queue"),
         ("Worker", "AWS::Serverless::Function"),
@@ -247,12 +247,12 @@ def test_sam_resources_as_written_then_what_the_transform_generates():
     worker = res["Worker"]
     # the function SAM deploys: its ARN, the SAM properties with Globals, the event's queue as a reference
     assert worker.arn is not None and worker.arn.startswith(f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:")
-    assert worker.location == Location("template.yaml", line_of(SAM, "Worker:"))
+    assert worker.location == Location("worker/template.yaml", line_of(SAM, "Worker:"))
     assert worker.properties["Runtime"] == "python3.12" and worker.properties["Handler"] == "app.handler"
     event = worker.properties["Events"]["Jobs"]
     assert event == {"Type": "SQS", "Properties": {"Queue": ResourceRef("JobsQueue", "Arn", queue_arn),
                                                    "BatchSize": 10}}
-    assert res["Results"].arn.startswith(f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/template-Results-")
+    assert res["Results"].arn.startswith(f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/worker-Results-")  # stack: the folder
     assert res["WorkerWritesResults"].arn is None
     assert res["WorkerWritesResults"].properties["Source"] == {"Id": "Worker"}
 

@@ -38,6 +38,10 @@ from .resources import Names
 SERVERLESS = "AWS::Serverless-2016-10-31"
 MAX_DEPTH = 5
 MAX_NESTED_STACKS = 100  # nested templates read for one top-level template, at every depth together
+# template file names (without extension) that say nothing about the stack: SAM's and CloudFormation's
+# defaults, what `sam package` / `aws cloudformation package` write. A template named so takes its
+# synthesized stack name from its folder, so svc-a/template.yaml and svc-b/template.yaml are two stacks
+GENERIC_TEMPLATE_NAMES = frozenset({"template", "packaged", "packaged-template", "cfn", "cloudformation"})
 
 
 def _maybe_template(text: str) -> bool:
@@ -57,9 +61,24 @@ def read(path: str, text: str, options: Optional[ReadOptions] = None) -> Optiona
         return None
     if not looks_like_template(data):
         return None
-    stem = os.path.splitext(os.path.basename(path))[0].replace(".", "-").replace("_", "-") or "stack"
     options = options or ReadOptions()
-    return Template(path, data, options, options.stack_name or stem).read()
+    return Template(path, data, options, options.stack_name or stack_name_for(path)).read()
+
+
+def stack_name_for(path: str) -> str:
+    """The stack name a template is read with when the settings give none: the file's stem
+    (orders-stack.yaml -> orders-stack), or its folder's name when the file name is a generic one
+    (svc-a/template.yaml -> svc-a; template.yaml read from inside svc-a too), with ``.`` and ``_``
+    as ``-``."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if generic_name(path):
+        stem = os.path.basename(os.path.dirname(os.path.abspath(path))) or stem
+    return stem.replace(".", "-").replace("_", "-") or "stack"
+
+
+def generic_name(path: str) -> bool:
+    """Whether a template's file name says nothing about its stack (template.yaml, packaged.yml)."""
+    return os.path.splitext(os.path.basename(path))[0].lower() in GENERIC_TEMPLATE_NAMES
 
 
 # the rule each kind of reader problem reports (rules/registry.py documents them)
@@ -291,6 +310,8 @@ class Template:
 
         groups = self._groups(attached)
         principals = self._roles(attached) + self._users(attached, groups) + self._permission_sets()
+        if generic_name(self.path):
+            principals = [self._qualified(p) for p in principals]
         resource_policies = self._resource_policies()
         inv = Inventory(principals=tuple(principals), policies=tuple(self.customer_managed.values()),
                         resource_policies=tuple(resource_policies), references=self._references(),
@@ -437,6 +458,15 @@ class Template:
                                  location=self.loc(line_of(res)), aliases=_unique(aliases), trust_policy=trust,
                                  source=self.sources.get(logical, "AWS::IAM::Role")))
         return out
+
+    def _qualified(self, principal: Principal) -> Principal:
+        """The principal with its logical IDs (its own, and the SAM resource that made it) also as
+        ``<template path>:<logical ID>`` -- the path as findings show it -- so a manifest can select
+        one of several same-named templates defining the same logical ID (svc-a/template.yaml:Fn).
+        Only for generic file names: a template named for its stack needs no qualifying."""
+        shown = self.path.replace(os.sep, "/")
+        logicals = [principal.id] + list(self.aliases.get(principal.id, ()))
+        return replace(principal, aliases=_unique(list(principal.aliases) + [f"{shown}:{l}" for l in logicals]))
 
     def _groups(self, attached: List[Attached]) -> Dict[str, List[Policy]]:
         groups: Dict[str, List[Policy]] = {}
