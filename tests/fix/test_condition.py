@@ -3,16 +3,15 @@ fix keeps the condition. It adds the request's value to the condition's values w
 (StringEquals/StringLike/ArnEquals/ArnLike, a plain value on one line), and otherwise proposes no
 edit and says what the request must carry. It never adds an unconditional grant beside it."""
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from iamgate.sources.cloudformation.loader import load_template_text
 
+from ..repro import copy_repro
 from .helpers import fix_and_recheck, missing, run_check, write
 
-REPRO = Path(__file__).resolve().parents[3] / "shared" / "repro" / "fix-drops-condition"
 
 MANIFEST = """
     version: 1
@@ -73,12 +72,10 @@ def _puts(path):
 
 
 def test_reproduction_widens_the_condition(tmp_path, monkeypatch):
-    if not REPRO.is_dir():
-        pytest.skip("the shared reproduction is not here")
-    shutil.copytree(REPRO, tmp_path / "r")
-    monkeypatch.chdir(tmp_path / "r")
+    folder = copy_repro("fix-drops-condition", tmp_path)
+    monkeypatch.chdir(folder)
     original = Path("template.yaml").read_text()
-    before, diff, after = fix_and_recheck(tmp_path / "r", ["template.yaml"])
+    before, diff, after = fix_and_recheck(folder, ["template.yaml"])
     assert missing(before) and not missing(after)
     text = Path("template.yaml").read_text()
     assert "StringEquals: {events:source: [my.app, other.app]}" in text

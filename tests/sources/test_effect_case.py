@@ -2,16 +2,14 @@
 policy still counts (never dropped, never called absent). The reproduction from ../shared/repro is
 skipped when absent."""
 import json
-import os
-import shutil
 
 import pytest
 
 from iamgate.policy import PolicyError, parse_statement
 
 from ..cli import run
+from ..repro import copy_repro
 
-REPRO = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "repro", "lowercase-allow")
 
 
 def check_json(capsys, *argv):
@@ -21,10 +19,7 @@ def check_json(capsys, *argv):
 
 
 def test_repro_lowercase_allow_is_one_finding_and_the_policy_counts(tmp_path, monkeypatch, capsys):
-    if not os.path.isdir(REPRO):
-        pytest.skip("../shared/repro/lowercase-allow is not present")
-    shutil.copytree(REPRO, tmp_path / "r")
-    monkeypatch.chdir(tmp_path / "r")
+    monkeypatch.chdir(copy_repro("lowercase-allow", tmp_path))
     monkeypatch.setenv("IAMGATE_NO_CACHE", "1")
     rc, doc = check_json(capsys, "--manifest", "m.yaml")
     found = doc["findings"]

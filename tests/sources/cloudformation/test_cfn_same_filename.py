@@ -2,7 +2,6 @@
 each is its own stack, named after its folder, and each principal can be selected by its logical ID
 qualified with its template's path. On the reproduction in ../shared/repro (skipped when absent)
 and on a small input written here."""
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,27 +10,12 @@ from iamgate.sources import ReadOptions, read_inventory
 from iamgate.sources.cloudformation.template import stack_name_for
 
 from ...cli import run
+from ...repro import copy_repro
 
-ROOT = Path(__file__).resolve().parents[3]
-REPRO = ROOT.parent / "shared" / "repro"
 ACCOUNT = "111122223333"
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))  # not in the scanned tree
-
-
-def repro(name, tmp_path):
-    """A copy of ../shared/repro/NAME to run in (the shared folder is read-only)."""
-    source = REPRO / name
-    if not source.is_dir():
-        pytest.skip(f"../shared/repro/{name} is not present")
-    target = tmp_path / name
-    shutil.copytree(source, target)
-    for path in [target, *target.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return target
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def write(folder, files):
@@ -132,7 +116,7 @@ def test_the_logical_id_is_ambiguous_and_the_qualified_alias_selects_one(tmp_pat
 
 
 def test_reproduction_same_filename(tmp_path, monkeypatch, capsys):
-    folder = repro("same-filename", tmp_path)
+    folder = copy_repro("same-filename", tmp_path)
     monkeypatch.chdir(folder)
     inv = read_inventory(["svc-a", "svc-b"], ReadOptions(account=ACCOUNT))
     arns = sorted(p.arn for p in inv.principals)

@@ -1,7 +1,5 @@
 """Terraform that real repositories write and the reader once got wrong: each case on its
 reproduction in ../shared/repro (skipped when absent) and on a small input written here."""
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -9,25 +7,12 @@ from iamgate.sources import ReadOptions, read_inventory
 from iamgate.sources.terraform.types import apply_type, parse_type
 
 from ...cli import run
+from ...repro import copy_repro
 
-ROOT = Path(__file__).resolve().parents[3]
-REPRO = ROOT.parent / "shared" / "repro"
 OPTS = ReadOptions(account="111122223333", region="eu-west-1")
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))  # not in the scanned tree
-
-
-def repro(name, tmp_path):
-    """A copy of ../shared/repro/NAME to run in (the shared folder is read-only)."""
-    source = REPRO / name
-    if not source.is_dir():
-        pytest.skip(f"../shared/repro/{name} is not present")
-    target = tmp_path / name
-    shutil.copytree(source, target)
-    return target
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def write(folder, files):
@@ -52,7 +37,7 @@ TRUST = ('jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow", Ac
 
 
 def test_repro_optional_attributes_are_null_or_their_default(tmp_path, monkeypatch, capsys):
-    folder = repro("tf-optional", tmp_path)
+    folder = copy_repro("tf-optional", tmp_path)
     monkeypatch.chdir(folder)
     rc, out, err = run(capsys, "check", ".")
     assert rc == 0, out + err
@@ -188,7 +173,7 @@ def test_type_constraints_fill_nested_optional_attributes():
 
 
 def test_repro_a_module_output_passed_to_another_module_resolves(tmp_path, monkeypatch, capsys):
-    folder = repro("tf-module-output", tmp_path)
+    folder = copy_repro("tf-module-output", tmp_path)
     monkeypatch.chdir(folder)
     rc, out, err = run(capsys, "check", ".")
     assert rc == 0, out + err
@@ -292,7 +277,7 @@ def test_a_module_reference_that_cannot_resolve_names_what_is_missing(tmp_path):
 
 
 def test_repro_an_object_for_whose_arrow_starts_a_line_is_parsed(tmp_path, monkeypatch, capsys):
-    folder = repro("hcl-multiline-for", tmp_path)
+    folder = copy_repro("hcl-multiline-for", tmp_path)
     monkeypatch.chdir(folder)
     rc, out, err = run(capsys, "inventory", ".")
     assert rc == 0, out + err
