@@ -268,12 +268,7 @@ def _widen(ctx: "_Context", t: Any) -> Optional[Section]:
     rendered = "[" + ", ".join(f"{quote}{v}{quote}" for v in new_values) + "]"
     ln = body[i]
     new_line = ln[:m.start("v")] + rendered + ln[m.end("v"):]
-    n = start + i + 1
-    name = f"statement {st.sid}" if st.sid else f"the statement at line {loc.line}"
-    header = (f'add {got[0]} to the {cond.key} values of the {cond.operator} condition of {name} of '
-              f'the {POLICY_WORDS.get(t.policy_kind, t.policy_kind)} "{t.policy_name}" ({loc.file}:{n}), '
-              "keeping the condition:")
-    return Section(header, (new_line.strip(),), loc.file, n, (Edit(loc.file, n, n, new_line),))
+    return _widened(t, cond, got[0], start + i + 1, new_line)
 
 
 def _widen_tf(t: Any, cond: Any, value: str, text: str) -> Optional[Section]:
@@ -320,12 +315,19 @@ def _widen_tf(t: Any, cond: Any, value: str, text: str) -> Optional[Section]:
     ln = body[i]
     at = ln.index(written)
     new_line = ln[:at] + "[" + ", ".join(json.dumps(v) for v in values + [value]) + "]" + ln[at + len(written):]
-    n = start + i + 1
+    return _widened(t, cond, value, start + i + 1, new_line)
+
+
+def _widened(t: Any, cond: Any, value: str, line: int, new_line: str) -> Section:
+    """The fix that replaces line ``line`` of the statement's file with ``new_line``: the
+    condition of trace entry ``t`` with ``value`` added to its values."""
+    st = t.statement
+    loc = st.location
     name = f"statement {st.sid}" if st.sid else f"the statement at line {loc.line}"
     header = (f'add {value} to the {cond.key} values of the {cond.operator} condition of {name} of '
-              f'the {POLICY_WORDS.get(t.policy_kind, t.policy_kind)} "{t.policy_name}" ({loc.file}:{n}), '
+              f'the {POLICY_WORDS.get(t.policy_kind, t.policy_kind)} "{t.policy_name}" ({loc.file}:{line}), '
               "keeping the condition:")
-    return Section(header, (new_line.strip(),), loc.file, n, (Edit(loc.file, n, n, new_line),))
+    return Section(header, (new_line.strip(),), loc.file, line, (Edit(loc.file, line, line, new_line),))
 
 
 def _identity_allows(decision: Decision) -> bool:
