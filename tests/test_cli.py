@@ -217,8 +217,11 @@ def test_fix_diff_and_fix(tmp_path, monkeypatch, capsys):
     shutil.copytree(os.path.join(ROOT, "examples", "cloudformation"), tmp_path / "cfn")
     monkeypatch.chdir(tmp_path / "cfn")
     before = open("orders-stack.yaml").read()
-    rc, diff, _ = run(capsys, "check", "--fix-diff")
-    assert rc == 0 and diff.startswith("diff --git a/orders-stack.yaml b/orders-stack.yaml")
+    rc, diff, err = run(capsys, "check", "--fix-diff")
+    # the diff is not applied: the permissions stay missing, so the gate still fails
+    assert rc == 1 and diff.startswith("diff --git a/orders-stack.yaml b/orders-stack.yaml")
+    # every fix here is a file edit: nothing to explain on stderr
+    assert "no file edit" not in err
     assert open("orders-stack.yaml").read() == before  # nothing is modified unless asked
     if shutil.which("git"):
         subprocess.run(["git", "init", "-q"], check=True)
@@ -228,6 +231,20 @@ def test_fix_diff_and_fix(tmp_path, monkeypatch, capsys):
     assert rc == 0 and "fixed orders-stack.yaml" in err
     assert out.rstrip().splitlines()[-1].startswith("0 missing · 8 of 8 requirements met")
     assert [p.name for p in (tmp_path / "cfn").iterdir() if p.name.startswith(".iamgate-")] == []
+    rc, diff, err = run(capsys, "check", "--fix-diff")
+    assert (rc, diff, err) == (0, "", "")
+
+
+def test_fix_diff_says_why_a_missing_permission_has_no_edit(tmp_path, monkeypatch, capsys):
+    shutil.copytree(os.path.join(ROOT, "examples", "account-export"), tmp_path / "acct")
+    monkeypatch.chdir(tmp_path / "acct")
+    rc, diff, err = run(capsys, "check", "--fix-diff")
+    assert rc == 1 and diff == ""  # every policy here lives in AWS or is a Deny
+    lines = err.splitlines()
+    assert len(lines) == 5 and all(line.startswith("iamgate: no file edit for ") for line in lines)
+    assert any('s3:PutObject' in line and 'the policy "worker" lives in AWS' in line for line in lines)
+    assert sum("(iamgate does not edit a Deny)" in line for line in lines) == 3
+    assert any("sns:Publish" in line and "aws:SourceVpce" in line for line in lines)
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

@@ -152,6 +152,9 @@ class Unresolved:
 
     expression: str
     location: Optional[Location] = None
+    # made up by the reader (the account of a synthesized ARN), not written by the user: it can make
+    # a decision unknown but is not reported on its own
+    synthesized: bool = False
 
 
 @dataclass(frozen=True)

@@ -40,18 +40,43 @@ def run(args: argparse.Namespace) -> int:
     if args.fix_diff:
         from ..fix import unified_diff
         sys.stdout.write(unified_diff(fixes, read_text))
-        return EXIT_OK
+        _say_unedited(report)
+        # the diff is not applied yet: the permissions it grants are still missing
+        return EXIT_FINDINGS if fails(_allowing_unknown(report, args).findings, args.fail_on) else EXIT_OK
     if args.fix:
         from ..fix import apply_fixes
         for path in apply_fixes(fixes, read_text, write_atomically):
             print(f"iamgate: fixed {path}", file=sys.stderr)
         _, report = analyse(args)
-    if args.allow_unknown:
-        report = replace(report, findings=tuple(
-            replace(f, severity="warning")
-            if f.kind == "unresolved" or (f.decision is not None and f.decision.result == "unknown") else f
-            for f in report.findings))
+        _say_unedited(report)
+    report = _allowing_unknown(report, args)
     emit("check", report, targets)
     if any(f.kind in ("parse-error", "manifest-error") and f.severity == "error" for f in report.findings):
         return EXIT_INPUT
     return EXIT_FINDINGS if fails(report.findings, args.fail_on) else EXIT_OK
+
+
+def _allowing_unknown(report, args: argparse.Namespace):
+    """With --allow-unknown, what could not be resolved or decided is a warning, not an error."""
+    if not args.allow_unknown:
+        return report
+    return replace(report, findings=tuple(
+        replace(f, severity="warning")
+        if f.kind == "unresolved" or (f.decision is not None and f.decision.result == "unknown") else f
+        for f in report.findings))
+
+
+def _say_unedited(report) -> None:
+    """On stderr, for --fix and --fix-diff: each missing permission the edits do not grant, and why
+    (the policy lives in AWS or outside the repository, a Deny is never edited, an unknown decision
+    has no fix) — so that an empty or partial diff is never mistaken for "nothing to do"."""
+    for f in report.findings:
+        if f.kind != "missing-permission" or (f.fix is not None and f.fix.edits):
+            continue
+        what = f"{f.action} on {f.resource}" + (f" ({f.principal})" if f.principal else "")
+        if f.fix is None:
+            why = ("it cannot be decided offline; resolve what it depends on first"
+                   if f.decision is not None and f.decision.result == "unknown" else "no fix could be placed")
+        else:
+            why = f.fix.text.splitlines()[0].rstrip(":")
+        print(f"iamgate: no file edit for {what}: {why}", file=sys.stderr)

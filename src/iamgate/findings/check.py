@@ -13,7 +13,7 @@ from .. import catalog
 from ..engine.request import decide_requirement, request_context
 from ..manifest import Reference, substitute
 from ..model import (Decision, Finding, Inventory, Location, Manifest, Outcome, Principal, PrincipalEntry, Report,
-                     Requirement, Scope, find_principals)
+                     Requirement, Scope, Unresolved, find_principals)
 from ..rules.registry import stamp
 from .diagnose import cause_lines
 
@@ -101,9 +101,7 @@ def check(scope: Scope) -> Report:
     """
     inventory, manifest = scope.inventory, scope.manifest
     findings: List[Finding] = list(inventory.problems)
-    for u in inventory.unresolved:
-        findings.append(Finding(kind="unresolved", rule="IG0201", severity="error",
-                                message=f"could not resolve {u.expression}", location=u.location))
+    findings.extend(unresolved_notes(inventory.unresolved))
     read = scope.read or inventory
     if manifest is None:
         return Report(_stamped(findings), (), len(read.principals), read)
@@ -144,7 +142,56 @@ def check(scope: Scope) -> Report:
                     outcomes.append(Outcome(entry.selector, principal, req, d, note))
 
     findings.extend(finding_for(o) for o in outcomes if o.decision.result != "allow")
+    findings.extend(f for o in outcomes if o.decision.result == "allow" for f in unresolved_denies(o))
     return Report(_stamped(findings), tuple(outcomes), principals_checked, read)
+
+
+def unresolved_notes(unresolved: Sequence[Unresolved]) -> List[Finding]:
+    """One note per file and expression that could not be resolved, with the lines that use it.
+
+    On its own an unresolved value fails nothing: a decision that depends on it is ``unknown`` (an
+    IG1002 error) or, when allowed, an IG0203 error naming the Deny that could still block it. What
+    the reader made up itself (the account of a synthesized ARN) gets no note: the user did not
+    write it, and the one setting that resolves it is named by every note about AWS::AccountId.
+    """
+    groups: Dict[Tuple[str, str], List[Unresolved]] = {}
+    for u in unresolved:
+        if u.synthesized:
+            continue
+        groups.setdefault((u.location.file if u.location else "", u.expression), []).append(u)
+    out = []
+    for (_, expression), uses in groups.items():
+        lines = sorted({u.location.line for u in uses if u.location and u.location.line})
+        message = f"could not resolve {expression}"
+        if len(lines) > 1:
+            more = lines[1:]
+            shown = ", ".join(str(n) for n in more[:12]) + (f" and {len(more) - 12} more" if len(more) > 12 else "")
+            message += f" — also on line{'s' if len(more) > 1 else ''} {shown}"
+        first = next((u.location for u in uses if u.location and u.location.line == (lines[0] if lines else None)),
+                     uses[0].location)
+        out.append(Finding(kind="unresolved", rule="IG0201", severity="note", message=message, location=first))
+    return out
+
+
+def unresolved_denies(outcome: Outcome) -> List[Finding]:
+    """For an allowed requirement: each Deny statement that could still block it but holds a value
+    that could not be resolved. The known statements allow, so the requirement stays allowed, and
+    this error says what would have to be resolved to be sure."""
+    out = []
+    req = outcome.requirement
+    for t in outcome.decision.trace:
+        if t.outcome != "unresolved" or t.statement.effect != "Deny":
+            continue
+        st = t.statement
+        where = f" ({st.location})" if st.location else ""
+        name = f'statement "{st.sid}" of' if st.sid else "a Deny statement in"
+        out.append(Finding(kind="unresolved", rule="IG0203", severity="error",
+                           message=f"{req.action} on {req.resource} is allowed, but {name} {t.policy_kind} policy "
+                                   f"{t.policy_name}{where} could deny it: its {t.reason} "
+                                   "(resolve the value in the manifest's settings to decide)",
+                           principal=outcome.selector, action=req.action, resource=req.resource,
+                           location=st.location or outcome.principal.location, origin=req.origin))
+    return out
 
 
 def _stamped(findings: List[Finding]) -> Tuple[Finding, ...]:

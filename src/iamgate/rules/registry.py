@@ -110,12 +110,15 @@ _BUILTIN: Tuple[Rule, ...] = (
          "principals:\n  - principal: worker   # defined in two stacks",
          "Use a selector that names one principal: its ARN, logical ID or Terraform address.",
          f"{DOCS}/id_roles.html"),
-    Rule("IG0201", "unresolved-value", "unresolved", "error",
+    Rule("IG0201", "unresolved-value", "unresolved", "note",
          "A value in the code cannot be resolved offline",
          "An intrinsic function, import, variable or data source whose value iamgate cannot know without "
-         "AWS (Fn::ImportValue, a variable with no value, the account ID when settings.account is unset).",
+         "AWS (Fn::ImportValue, a variable with no value, the account ID when settings.account is unset). "
+         "One note per file and expression, with the lines that use it. The account iamgate itself puts "
+         "into a synthesized ARN (`!GetAtt Queue.Arn`, `aws_sqs_queue.q.arn`) gets no note.",
          "iamgate never guesses: a statement built from an unknown value can neither grant nor deny for "
-         "certain, so the decisions that depend on it are unknown.",
+         "certain. On its own the value fails nothing; a requirement that depends on it is unknown "
+         "(IG1002), or allowed with an IG0203 error when an unresolved Deny could still block it.",
          "Resource: !Sub arn:aws:s3:::${AWS::AccountId}-logs/*",
          "Give the value in the manifest's settings (account, parameters, variables, imports).",
          "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference.html"),
@@ -127,6 +130,15 @@ _BUILTIN: Tuple[Rule, ...] = (
          "resources: \"${OrdersQueue.Arn}\"   # no OrdersQueue in the code",
          "Name a resource the code defines (see `iamgate inventory`), or write the ARN.",
          "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-sub.html"),
+    Rule("IG0203", "unresolved-deny", "unresolved", "error",
+         "An allowed requirement that an unresolved Deny could still block",
+         "A requirement the known statements allow, while a Deny statement that could apply to it holds a "
+         "value iamgate could not resolve (its Resource, Condition or Principal).",
+         "Whether the workload gets AccessDenied depends on that value; the allow is not proven.",
+         "Effect: Deny\nAction: s3:*\nResource: !Sub arn:aws:s3:::${LogBucket}/*   # LogBucket has no value",
+         "Give the value in the manifest's settings (parameters, variables, imports, account) so the Deny "
+         "can be decided.",
+         f"{DOCS}/reference_policies_evaluation-logic.html"),
     # ------------------------------------------------------------------ requirements
     Rule("IG1001", "missing-permission", "missing-permission", "error",
          "A required permission is denied",

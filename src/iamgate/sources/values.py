@@ -20,6 +20,10 @@ class Unknown:
 
     expression: str
     line: Optional[int] = None
+    # a piece the reader made up, not one the user wrote: the account in an ARN synthesized for a
+    # resource (``!GetAtt Queue.Arn``, ``aws_sqs_queue.q.arn``) when settings.account is unset. It
+    # makes a decision unknown like any other, but gets no finding of its own.
+    synthesized: bool = False
 
 
 class Partial(tuple):

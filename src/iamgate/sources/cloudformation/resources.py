@@ -165,7 +165,8 @@ class Names:
         s = self.settings
         values: Dict[str, Any] = {
             "partition": s.partition, "region": s.region,
-            "account": s.account or Unknown("AWS::AccountId (set settings.account in the manifest)", line_of(r)),
+            "account": s.account or Unknown("AWS::AccountId (set settings.account in the manifest)", line_of(r),
+                                            synthesized=True),
             "id": _suffix(f"{s.stack_name}/{logical}/id", 16).lower(),
             "suffix6": _suffix(f"{s.stack_name}/{logical}/secret", 6),
         }

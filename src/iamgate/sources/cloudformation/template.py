@@ -183,7 +183,7 @@ class Template:
 
     def note_unknowns(self, value: Any, where: Optional[int] = None) -> None:
         for u in unknowns_in(value):
-            self.unresolved.append(Unresolved(u.expression, self.loc(u.line or where)))
+            self.unresolved.append(Unresolved(u.expression, self.loc(u.line or where), u.synthesized))
 
     def of_type(self, *types: str) -> List[Tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
         out = []
@@ -233,7 +233,7 @@ class Template:
             self.problems.append(_problem("invalid-policy", f"{self.path}: {name}: {e}", where))
             return None
         for u in unknowns:
-            self.unresolved.append(Unresolved(u.expression, self.loc(u.line) if u.line else where))
+            self.unresolved.append(Unresolved(u.expression, self.loc(u.line) if u.line else where, u.synthesized))
         if isinstance(value, dict):
             grammar = validate_document(starred(value), "identity" if kind == "boundary" else kind,
                                         lambda p: self._locate(value, p, where), f"{self.path}: {name}")
@@ -892,7 +892,7 @@ def _lambda_permission(t: Template, logical: str, res: Mapping[str, Any], props:
         t.problems.append(_problem("invalid-policy", f"{t.path}: {logical}: {e}", where))
         return None
     for u in unknowns:
-        t.unresolved.append(Unresolved(u.expression, t.loc(u.line) if u.line else where))
+        t.unresolved.append(Unresolved(u.expression, t.loc(u.line) if u.line else where, u.synthesized))
     policy = replace(policy, origin="properties")  # the document is ours; its values are the user's
     t.policy_documents.append(policy)
     return ResourcePolicy(resource=t.text(target) or f"({logical})", type=str(res.get("Type")), policy=policy,

@@ -213,14 +213,15 @@ def _derive(text: str, env: _Env, cause: Value) -> Unknown:
     if not found:
         return Unknown(shown + (" (an object with attributes known only after apply)"
                                 if has_unknown(cause) else ""), env.line)
+    synthesized = all(u.synthesized for u in found)  # only a made-up account: still made up
     root = _ROOTS.get(found[0].expression, found[0].expression)
     if root in shown:
-        return Unknown(shown, env.line)
+        return Unknown(shown, env.line, synthesized)
     expression = f"{shown} (depends on {root})"
     if len(_ROOTS) > 20000:
         _ROOTS.clear()
     _ROOTS[expression] = root
-    return Unknown(expression, env.line)
+    return Unknown(expression, env.line, synthesized)
 
 
 def _ev_lit(node: Lit, env: _Env) -> Value:
@@ -334,7 +335,7 @@ def _derived(value: Unknown, node: Traversal, i: int, env: _Env) -> Unknown:
     prefix = show(node.prefixes[i - 1]) if i > 0 else show(node.base.text)
     text = show(node.text)
     if value.expression.startswith(prefix):
-        return Unknown(text + value.expression[len(prefix):], value.line or env.line)
+        return Unknown(text + value.expression[len(prefix):], value.line or env.line, value.synthesized)
     return _derive(node.text, env, value)
 
 
@@ -749,7 +750,7 @@ def equal(a: Value, b: Value) -> bool:
 def _stamp(value: Value, line: int) -> Value:
     """The value with the use-site line on every Unknown that has none."""
     if isinstance(value, Unknown):
-        return value if value.line is not None else Unknown(value.expression, line)
+        return value if value.line is not None else Unknown(value.expression, line, value.synthesized)
     if isinstance(value, Partial):
         return Partial(_stamp(p, line) for p in value)
     if isinstance(value, list):

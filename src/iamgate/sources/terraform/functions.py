@@ -49,12 +49,12 @@ def _fn(*names: str, unknowns: bool = False) -> Callable[[_Fn], _Fn]:
 
 
 def _unknown_piece(name: str, piece: Union[str, Unknown]) -> Union[str, Unknown]:
-    return piece if isinstance(piece, str) else Unknown(f"{name}({piece.expression})", piece.line)
+    return piece if isinstance(piece, str) else Unknown(f"{name}({piece.expression})", piece.line, piece.synthesized)
 
 
 def _map_pieces(name: str, value: Value, f: Callable[[str], str], ctx: Ctx) -> Value:
     if isinstance(value, Unknown):
-        return Unknown(f"{name}({value.expression})", value.line or ctx.env.line)
+        return Unknown(f"{name}({value.expression})", value.line or ctx.env.line, value.synthesized)
     if isinstance(value, Partial):
         return join_pieces([f(p) if isinstance(p, str) else _unknown_piece(name, p) for p in value])
     if has_unknown(value):

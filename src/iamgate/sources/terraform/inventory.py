@@ -155,7 +155,8 @@ class _Builder:
 
     def note(self, value: Any, where: Location) -> None:
         for u in unknowns_in(value):
-            self.unresolved.append(Unresolved(u.expression, replace(where, line=u.line) if u.line else where))
+            self.unresolved.append(Unresolved(u.expression, replace(where, line=u.line) if u.line else where,
+                                              u.synthesized))
 
     def get(self, r: TfResource, key: str) -> Any:
         return self.attrs[r.address].get(key)
@@ -177,7 +178,8 @@ class _Builder:
             self.problems.append(_problem("invalid-policy", f"{label}: {e}", where))
             return None
         for u in unknowns:
-            self.unresolved.append(Unresolved(u.expression, replace(where, line=u.line) if u.line else where))
+            self.unresolved.append(Unresolved(u.expression, replace(where, line=u.line) if u.line else where,
+                                              u.synthesized))
         policy = self._relocate(policy, value)
         doc = value if isinstance(value, Mapping) else self._parsed(value)
         grammar_findings: List[Finding] = []
@@ -476,7 +478,7 @@ class _Builder:
             self.problems.append(_problem("invalid-policy", f"{self.path}: {r.address}: {e}", where))
             return None
         for u in unknowns:
-            self.unresolved.append(Unresolved(u.expression, where))
+            self.unresolved.append(Unresolved(u.expression, where, u.synthesized))
         policy = replace(policy, origin="properties")  # the document is ours; its values are the user's
         self.policy_documents.append(policy)
         return ResourcePolicy(resource=text(target) or f"({r.address})", type=r.type, policy=policy, location=where)

@@ -276,7 +276,7 @@ def synthesize(type: str, name: str, values: Mapping[str, Any], options: ReadOpt
     region = values.get("region") if isinstance(values.get("region"), str) else options.region
     fields: Dict[str, Any] = {
         "partition": options.partition, "region": region,
-        "account": options.account or Unknown(ACCOUNT_UNKNOWN),
+        "account": options.account or Unknown(ACCOUNT_UNKNOWN, synthesized=True),
         "dns_suffix": "amazonaws.com.cn" if options.partition == "aws-cn" else "amazonaws.com",
         "uuid": str(uuid.UUID(bytes=_digest(address, "uuid")[:16], version=4)),
         "path": _text_of(values.get("path"), "/"),
