@@ -313,6 +313,23 @@ class Inventory:
     # was read as) and in reading order, whether or not anything above attaches it (an
     # AWS::IAM::Policy for a role of another stack): what the lint rules check
     documents: Tuple[Policy, ...] = ()
+    # what the code defines but does not create under the values used (a false Condition, count = 0)
+    excluded: Tuple["Excluded", ...] = ()
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """A resource the code defines that does not exist under the parameter or variable values used:
+    a CloudFormation resource whose ``Condition`` is false, a Terraform resource with ``count = 0``
+    or an empty ``for_each``. Listed so that a template whose IAM sits behind a default-off
+    parameter does not look empty, and so the user sees which values would bring it in."""
+
+    id: str  # logical ID (with its nested-stack path) or Terraform address
+    type: str
+    reason: str  # "Condition CreateAdmin is false", "count = 0"
+    depends_on: Tuple[str, ...] = ()  # the parameters/variables it depends on, with their values: "Env=dev"
+    location: Optional[Location] = None
+    of: Optional[str] = None  # the SAM resource that generates it, when it is generated
 
 
 def merge(inventories: "Iterable[Inventory]") -> Inventory:
@@ -329,6 +346,7 @@ def merge(inventories: "Iterable[Inventory]") -> Inventory:
         references=tuple(r for i in parts for r in i.references),
         resources=tuple(r for i in parts for r in i.resources),
         documents=tuple(d for i in parts for d in i.documents),
+        excluded=tuple(e for i in parts for e in i.excluded),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional
 
-from ..model import Inventory, Location, Policy, Principal
+from ..model import Excluded, Inventory, Location, Policy, Principal
 
 
 def _loc(loc: Optional[Location]) -> Optional[Dict[str, Any]]:
@@ -44,10 +44,21 @@ def as_dict(inv: Inventory) -> Dict[str, Any]:
                       for r in inv.resources],
         "guardrails": {"scp": [[_policy(p) for p in level] for level in inv.scp],
                        "rcp": [[_policy(p) for p in level] for level in inv.rcp]},
-        "unresolved": [dict(_loc(u.location) or {}, expression=u.expression) for u in inv.unresolved],
+        "unresolved": [dict(_loc(u.location) or {}, expression=u.expression, **({"synthesized": True}
+                                                                                if u.synthesized else {}))
+                       for u in inv.unresolved],
+        "excluded": [_excluded(e) for e in inv.excluded],
         "problems": [{"kind": f.kind, "severity": f.severity, "message": f.message, "location": _loc(f.location)}
                      for f in inv.problems],
     }
+
+
+def _excluded(e: Excluded) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"id": e.id, "type": e.type, "reason": e.reason, "depends_on": list(e.depends_on),
+                           "location": _loc(e.location)}
+    if e.of:
+        out["generated_by"] = e.of
+    return out
 
 
 def render_json(inv: Inventory) -> str:
@@ -79,13 +90,19 @@ def render_text(inv: Inventory) -> str:
         for pol in inv.policies:
             lines.append(f"  {pol.name} ({_n(len(pol.statements))})"
                          + (f"  {pol.location}" if pol.location else ""))
-    for u in inv.unresolved:
+    for e in inv.excluded:
+        made = f", made by {e.of}" if e.of else ""
+        values = f" ({', '.join(e.depends_on)})" if e.depends_on else ""
+        lines.append(f"left out: {e.type} {e.id}{made} — {e.reason}{values}" + (f"  {e.location}" if e.location else ""))
+    unresolved = [u for u in inv.unresolved if not u.synthesized]
+    for u in unresolved:
         lines.append(f"unresolved: {u.expression}" + (f"  {u.location}" if u.location else ""))
     for f in inv.problems:
         lines.append(f"{f.severity}: {f.message}")
     n = len(inv.principals)
     lines.append(f"{n} principal{'s' if n != 1 else ''} · {len(inv.resource_policies)} resource policies · "
-                 f"{len(inv.unresolved)} unresolved")
+                 f"{len(unresolved)} unresolved" + (f" · {len(inv.excluded)} left out by conditions"
+                                                     if inv.excluded else ""))
     return "\n".join(lines) + "\n"
 
 

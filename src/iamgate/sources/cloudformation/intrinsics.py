@@ -298,6 +298,31 @@ class Resolver:
         self._conditions[name] = v
         return v
 
+    def condition_parameters(self, name: str) -> List[str]:
+        """The template parameters a named condition depends on, directly or through the conditions
+        it names, in the order they are written."""
+        conditions = self.template.get("Conditions") or {}
+        parameters = self.template.get("Parameters") or {}
+        found: List[str] = []
+        seen: set = set()
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key == "Ref" and isinstance(value, str) and value in parameters and value not in found:
+                        found.append(value)
+                    elif key == "Condition" and isinstance(value, str) and value not in seen:
+                        seen.add(value)
+                        walk(conditions.get(value))
+                    else:
+                        walk(value)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+        seen.add(name)
+        walk(conditions.get(name) if isinstance(conditions, dict) else None)
+        return found
+
     def _fn_Base64(self, arg: Any, line: Optional[int]) -> Value:
         return self.resolve(arg)
 

@@ -24,7 +24,7 @@ import os
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ...model import (Finding, Inventory, Location, Policy, Principal, Resource, ResourcePolicy, ResourceRef,
+from ...model import (Excluded, Finding, Inventory, Location, Policy, Principal, Resource, ResourcePolicy, ResourceRef,
                       Unresolved, merge)
 from ...policy import PolicyError, all_unknown, unresolved_policy
 from .. import ReadOptions, inside_roots, read_text
@@ -132,7 +132,7 @@ class Template:
         self.problems: List[Finding] = []
         self.unresolved: List[Unresolved] = []
         self.policy_documents: List[Policy] = []  # every policy read, for Inventory.documents
-        self.skipped: set = set()  # (logical ID, type, condition) of resources a false Condition removes
+        self.skipped: Dict[str, Tuple[str, str, Optional[int]]] = {}  # logical ID -> (type, condition, line)
         self.aliases: Dict[str, Tuple[str, ...]] = {}
         self.sam_templates: Dict[str, str] = {}  # role policy name -> the SAM policy template(s) it came from
         self.sources: Dict[str, str] = {}  # generated role -> the SAM resource type that makes it
@@ -206,7 +206,12 @@ class Template:
             return True
         value = self.resolver.condition(cond, line_of(res))
         if value is False:
-            self.skipped.add((logical, str(res.get("Type")), str(cond)))
+            written = self.serverless.get(logical)
+            rtype = str((written[0] if written else res).get("Type"))
+            written_keys = self.written
+            line = (written_keys.key_line(logical) if isinstance(written_keys, LDict) and logical in written_keys
+                    else self._key_line(logical))
+            self.skipped[logical] = (rtype, str(cond), line or line_of(res))
             return False
         return True  # an unknown condition: the resource may exist, so it is read
 
@@ -315,10 +320,29 @@ class Template:
         resource_policies = self._resource_policies()
         inv = Inventory(principals=tuple(principals), policies=tuple(self.customer_managed.values()),
                         resource_policies=tuple(resource_policies), references=self._references(),
-                        resources=tuple(self._resources()), documents=tuple(self.policy_documents))
+                        resources=tuple(self._resources()), documents=tuple(self.policy_documents),
+                        excluded=self._excluded())
         nested = self._nested()
         return merge([inv, Inventory(unresolved=tuple(_dedupe(self.unresolved)), problems=tuple(self.problems))]
                       + nested)
+
+    def _excluded(self) -> Tuple[Excluded, ...]:
+        """Every resource a false Condition leaves out, with the parameters the condition depends on
+        and the values it was decided with (after every resource has been looked at)."""
+        for logical, res in self.resources.items():
+            if isinstance(res, dict):
+                self._exists(logical, res)
+        out = []
+        for logical, (rtype, cond, line) in self.skipped.items():
+            values = []
+            for name in self.resolver.condition_parameters(cond):
+                value = self.resolve({"Ref": name})
+                values.append(f"{name}={value}" if isinstance(value, (str, int, float, bool)) else name)
+            owners = self.aliases.get(logical, ())
+            of = next((o for o in owners if o in self.serverless), None)
+            out.append(Excluded(f"{self.alias_prefix}{logical}", rtype, f"Condition {cond} is false", tuple(values),
+                                self.loc(line), of))
+        return tuple(sorted(out, key=lambda e: (e.location.line or 0) if e.location else 0))
 
     def _references(self) -> Tuple[Tuple[str, str], ...]:
         """``Name`` (Ref) and ``Name.Attr`` (GetAtt) of every resource whose values are known."""

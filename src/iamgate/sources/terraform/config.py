@@ -18,11 +18,12 @@ and references inside ``dynamic`` blocks are not followed.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ...model import Finding, Inventory, Location, Unresolved, merge
+from ...model import Excluded, Finding, Inventory, Location, Unresolved, merge
 from .. import ReadOptions
 from ..values import Partial, Unknown, unknowns_in
 
@@ -386,6 +387,8 @@ class Module:
             if countable:
                 result = ("count", [(i, make(block, i, self.scope.child(count={"index": i})))
                                     for i in range(int(n))])
+                if int(n) == 0 and mode == "managed":
+                    self._excluded(block, "count = 0", body["count"])
             else:
                 result = ("count", [("*", make(block, "*", self.scope.child(
                     count={"index": Unknown(f"count.index of {block.labels[0]}.{block.labels[1]}", block.line)})))])
@@ -407,6 +410,8 @@ class Module:
             if pairs is not None:
                 result = ("for_each", [(k, make(block, k, self.scope.child(each={"key": k, "value": v})))
                                        for k, v in pairs])
+                if not pairs and mode == "managed":
+                    self._excluded(block, "for_each is empty", body["for_each"])
             else:
                 unknown_each = {"key": Unknown(f"each.key of {self._address(block)}", block.line),
                                 "value": Unknown(f"each.value of {self._address(block)}", block.line)}
@@ -418,6 +423,20 @@ class Module:
             result = ("single", [(None, make(block, None, self.scope))])
         cache[key] = result
         return result
+
+    def _excluded(self, block: Any, reason: str, raw: Any) -> None:
+        """Record a resource that ``count = 0`` or an empty ``for_each`` leaves out, with the
+        variables its expression names and their values."""
+        import re
+        from .evaluate import _raw_text
+        values = []
+        for name in dict.fromkeys(re.findall(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)", _raw_text(raw))):
+            value = self.variables.get(name) if isinstance(self.variables, Mapping) else None
+            shown = json.dumps(value) if isinstance(value, (str, int, float, bool, list, dict)) or value is None \
+                else None
+            values.append(f"{name}={shown}" if shown is not None and len(shown) <= 60 else name)
+        self.reader.excluded.append(Excluded(self._address(block), block.labels[0], reason, tuple(values),
+                                             self.block_location(block)))
 
     def _address(self, block: Any, index: Any = None) -> str:
         base = f"{block.labels[0]}.{block.labels[1]}"
@@ -630,6 +649,7 @@ class TreeReader:
         self.display = display
         self.roots = [os.path.realpath(r) for r in roots]
         self.unresolved: List[Unresolved] = []
+        self.excluded: List[Excluded] = []  # resources count = 0 or an empty for_each leaves out
         self.instance_cache: Dict[Any, Any] = {}
         self._tfvars: Dict[str, Dict[str, Any]] = {}
         self._roots: Dict[int, str] = {}
@@ -736,7 +756,8 @@ def read_modules(files: Sequence[str], options: Optional[ReadOptions] = None,
         if directory in called or not mf.blocks:
             continue
         inventories.append(_evaluate_root(reader, mf, options))
-    inventories.append(Inventory(unresolved=tuple(_dedupe(reader.unresolved))))
+    inventories.append(Inventory(unresolved=tuple(_dedupe(reader.unresolved)),
+                                 excluded=tuple(dict.fromkeys(reader.excluded))))
     return merge(inventories)
 
 
