@@ -64,8 +64,16 @@ variable "bucket_arns" {
 """,
     ".terraform/modules/ci_role/main.tf": """
 resource "aws_iam_role" "this" {
-  name               = var.name
-  assume_role_policy = %s
+  name                 = var.name
+  assume_role_policy   = %s
+  permissions_boundary = module.boundary.arn
+}
+
+module "boundary" {
+  source  = "acme/boundary/aws"
+  version = "0.3.0"
+
+  name = "${var.name}-boundary"
 }
 
 module "policy" {
@@ -95,6 +103,22 @@ resource "aws_iam_role_policy" "read" {
   name   = "read-artifacts"
   role   = var.role
   policy = data.aws_iam_policy_document.read.json
+}
+""",
+    # a registry module called by the registry module: installed under its own key, ci_role.boundary
+    ".terraform/modules/ci_role.boundary/main.tf": """
+variable "name" {}
+
+resource "aws_iam_policy" "this" {
+  name   = var.name
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{Sid = "Ceiling", Effect = "Allow", Action = ["s3:*", "logs:*"], Resource = "*"}]
+  })
+}
+
+output "arn" {
+  value = aws_iam_policy.this.arn
 }
 """,
     ".terraform/modules/deployer/modules/deployer/main.tf": """
@@ -131,6 +155,8 @@ RECORDS = [
     {"Key": "", "Source": "", "Dir": "."},
     {"Key": "ci_role", "Source": "registry.terraform.io/acme/ci-role/aws", "Version": "1.2.0",
      "Dir": ".terraform/modules/ci_role"},
+    {"Key": "ci_role.boundary", "Source": "registry.terraform.io/acme/boundary/aws", "Version": "0.3.0",
+     "Dir": ".terraform/modules/ci_role.boundary"},
     {"Key": "ci_role.policy", "Source": "./modules/policy", "Dir": ".terraform/modules/ci_role/modules/policy"},
     {"Key": "deployer", "Source": "git::https://git.example.com/acme/iam.git//modules/deployer?ref=v3.0.0",
      "Dir": ".terraform/modules/deployer/modules/deployer"},
@@ -178,6 +204,7 @@ def test_registry_and_git_modules_are_read_from_where_terraform_init_installed_t
     (policy,) = role["policies"]
     assert policy["name"] == "read-artifacts" and policy["statements"] == 1
     assert policy["location"]["file"] == "infra/.terraform/modules/ci_role/modules/policy/main.tf"
+    assert role["boundary"] == {"name": "ci-prod-boundary", "statements": 1}
     deployer = roles["module.deployer.aws_iam_role.deployer"]
     assert deployer["arn"] == "arn:aws:iam::111122223333:role/orders-deployer"
     assert deployer["location"]["file"] == "infra/.terraform/modules/deployer/modules/deployer/main.tf"
