@@ -87,6 +87,20 @@ _BUILTIN: Tuple[Rule, ...] = (
          "really belongs to the check.",
          "https://docs.github.com/en/repositories/working-with-files/managing-files/"
          "about-symbolic-links"),
+    Rule("IG0006", "terraform-modules-unusable", "parse-error", "note",
+         "Terraform's record of installed modules cannot be used",
+         "`.terraform/modules/modules.json`, which `terraform init` writes to map each module call to the "
+         "folder it installed the module in, cannot be parsed, or gives a folder that leads outside the root "
+         "module's folder (through `..` or a symbolic link). The registry and git modules concerned are not "
+         "read; the values they give stay unresolved, and each module call says so.",
+         "iamgate reads registry and git modules from where `terraform init` put them, because their "
+         "policies are part of what the configuration deploys. The scanned code may come from an untrusted "
+         "pull request: a record pointing at another folder on the machine would make iamgate read, and "
+         "print, files that are not part of the change.",
+         '.terraform/modules/modules.json: {"Modules": [{"Key": "iam", "Dir": "../../elsewhere"}]}',
+         "Run `terraform init` again (it rewrites the file), or check the plan instead "
+         "(`terraform show -json plan.out > plan.json`, then `iamgate check plan.json`).",
+         "https://developer.hashicorp.com/terraform/cli/commands/init"),
     Rule("IG0101", "manifest-file-missing", "manifest-error", "error",
          "The manifest names a file that does not exist",
          "A guardrail (SCP/RCP), policy or boundary file named in iamgate.yaml is not there.",

@@ -16,7 +16,11 @@ from ..model import ResourceRef
 
 @dataclass(frozen=True)
 class Unknown:
-    """A value that cannot be known before deployment, and the expression that produced it."""
+    """A value that cannot be known before deployment, and the expression that produced it.
+
+    ``line`` (and ``file``, when it is not the file of the resource that uses the value) say where
+    it is reported: a Terraform value from a variable declared in ``variables.tf``, or an input a
+    module call does not pass, is reported where it comes from, not where a policy uses it."""
 
     expression: str
     line: Optional[int] = None
@@ -24,6 +28,7 @@ class Unknown:
     # resource (``!GetAtt Queue.Arn``, ``aws_sqs_queue.q.arn``) when settings.account is unset. It
     # makes a decision unknown like any other, but gets no finding of its own.
     synthesized: bool = False
+    file: Optional[str] = None
 
 
 class Partial(tuple):

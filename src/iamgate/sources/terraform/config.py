@@ -5,9 +5,15 @@ calls is a root and is evaluated: variables from the manifest's ``variables``, t
 ``*.auto.tfvars``, ``terraform.tfvars`` and the manifest's ``var_files``, then defaults; locals,
 resources (with ``count`` and ``for_each`` instances), data sources (``aws_caller_identity``,
 ``aws_partition``, ``aws_region``, ``aws_iam_policy_document``, AWS managed ``aws_iam_policy``) and
-local child modules with their inputs and outputs. Attributes known only after apply are
+child modules with their inputs and outputs. Attributes known only after apply are
 synthesized in the right shape (``resources.synthesize``); what cannot be known stays
-``Unknown`` and ends as an ``unresolved`` finding. Remote modules are unresolved.
+``Unknown`` and ends as an ``unresolved`` finding.
+
+A child module is read from its local path, or, for a registry, git or other remote source, from
+the folder ``terraform init`` installed it in (``.terraform/modules/modules.json`` of the root
+module's folder; ``.terraform`` itself is never walked as an input). A remote module that is not
+installed is unresolved, and the message says to run ``terraform init`` or check the plan JSON.
+An unknown input of a child module is reported at the caller's ``module`` block, in its file.
 
 Each managed resource instance is also listed in ``Inventory.resources`` by its address
 (``module.x.aws_y.z["key"]``; data sources are not resources). An argument written as one
@@ -28,6 +34,8 @@ from .. import ReadOptions
 from ..values import Partial, Unknown, unknowns_in
 
 MAX_MODULE_DEPTH = 8
+# where `terraform init` records the modules it installed, in the root module's folder
+MODULES_JSON = (".terraform", "modules", "modules.json")
 MAX_INSTANCES = 1024  # count / for_each instances of one block expanded; more is unresolved (count = 1e9)
 _META = ("__line__", "__attr_lines__")
 
@@ -124,17 +132,29 @@ class Scope:
     def file_refusal(self, path: str) -> Optional[str]:
         return self.module.reader.file_refusal(path, self.module.directory)
 
+    def show_path(self, path: str) -> str:
+        if not os.path.isabs(path):
+            return path
+        shown = os.path.relpath(path)
+        return path if shown.startswith(os.pardir) else shown  # under the working directory: relative
+
 
 class Module:
     """One module instance: a directory evaluated with its inputs."""
 
     def __init__(self, reader: "TreeReader", files: ModuleFiles, address: str, inputs: Mapping[str, Any],
-                 root: bool, depth: int) -> None:
-        """``inputs`` maps an input's name to its value; a ``Lazy`` is evaluated on first use."""
+                 root: bool, depth: int, caller: Optional["Module"] = None, call: Any = None,
+                 installed: bool = False) -> None:
+        """``inputs`` maps an input's name to its value; a ``Lazy`` is evaluated on first use.
+        ``call`` is the caller's ``module`` block; ``installed``: read from ``.terraform/modules``."""
         self.reader = reader
         self.files = files
         self.directory = files.directory
         self.address = address  # "" for the root, "module.worker" for a child
+        self.call = call
+        self.installed = installed
+        # the root module's folder: path.root, and where .terraform/modules/modules.json is
+        self.root_directory: str = caller.root_directory if caller is not None else files.directory
         # not copied: a Lazy input stays lazy, so that it may refer to the outputs of a sibling
         # module (module.a.key_arn), which exist only once the caller has made all its children
         self.inputs = inputs
@@ -154,9 +174,12 @@ class Module:
 
     # ------------------------------------------------------------------ values
 
-    def evaluate(self, raw: Any, scope: Optional[Scope] = None, line: Optional[int] = None) -> Any:
+    def evaluate(self, raw: Any, scope: Optional[Scope] = None, line: Optional[int] = None,
+                 file: Optional[str] = None) -> Any:
+        """``raw`` evaluated; ``file`` (of the block that holds it) goes with ``line`` on the
+        Unknowns made here, for a value reported away from the resource that uses it."""
         from .evaluate import evaluate
-        return evaluate(raw, scope or self.scope, line=line)
+        return evaluate(raw, scope or self.scope, line=line, file=file)
 
     def root_value(self, name: str) -> Any:
         if name in self._roots:
@@ -177,12 +200,12 @@ class Module:
         elif name in self.reader.resource_types(self):
             value = self._resource_values(name)
         else:
-            value = Unknown(f"{name} (not defined in {self.directory or '.'})")
+            value = Unknown(f"{name} (not defined in {self.reader.display(self.directory) or '.'})")
         self._roots[name] = value
         return value
 
     def _local_thunk(self, raw: Any, block: Any) -> Callable[[], Any]:
-        return lambda: self.evaluate(raw, line=block.line)
+        return lambda: self.evaluate(raw, line=block.line, file=_file_of(block))
 
     def _variables(self) -> Lazy:
         thunks: Dict[str, Callable[[], Any]] = {}
@@ -213,10 +236,14 @@ class Module:
                 if found is not _MISSING:
                     return found
             if "default" in block.body:
-                return self.evaluate(block.body["default"], line=block.line)
-            where = f"{self.address} " if self.address else ""
-            return Unknown(f"{where}var.{name} (no value: set it in the manifest's variables or a .tfvars file)",
-                           block.line)
+                return self.evaluate(block.body["default"], line=block.line, file=_file_of(block))
+            if not self.is_root and self.call is not None:
+                # a module input no value was passed for: reported at the module call, in the
+                # caller's file, where the missing argument belongs
+                return Unknown(f"{self.address} var.{name} (no value: the module block passes no {name} "
+                               "and the variable has no default)", self.call.line, file=_file_of(self.call))
+            return Unknown(f"var.{name} (no value: set it in the manifest's variables or a .tfvars file)",
+                           block.line, file=_file_of(block))
         return value
 
     # ------------------------------------------------------------------ data sources
@@ -234,11 +261,12 @@ class Module:
         dtype, name = block.labels
         opts = self.reader.options
         account = opts.account or Unknown("data.aws_caller_identity account (set settings.account in the manifest)",
-                                          block.line)
+                                          block.line, file=_file_of(block))
         if dtype == "aws_caller_identity":
             return {"account_id": account, "id": account,
-                    "arn": Unknown("data.aws_caller_identity.arn (the caller of terraform)", block.line),
-                    "user_id": Unknown("data.aws_caller_identity.user_id", block.line)}
+                    "arn": Unknown("data.aws_caller_identity.arn (the caller of terraform)", block.line,
+                                   file=_file_of(block)),
+                    "user_id": Unknown("data.aws_caller_identity.user_id", block.line, file=_file_of(block))}
         if dtype == "aws_partition":
             suffix = "amazonaws.com.cn" if opts.partition == "aws-cn" else "amazonaws.com"
             return {"partition": opts.partition, "id": opts.partition, "dns_suffix": suffix}
@@ -246,7 +274,7 @@ class Module:
             return {"name": opts.region, "id": opts.region, "region": opts.region,
                     "endpoint": f"ec2.{opts.region}.amazonaws.com"}
         if dtype == "aws_iam_policy_document":
-            values = self.evaluate_block(block.body, scope)
+            values = self.evaluate_block(block.body, scope, file=_file_of(block))
             from .policy_document import policy_document_json
             doc = policy_document_json(values, _evaluated_line_of(values, self._line_of(block)),
                                        file=getattr(block, "file", None))
@@ -255,21 +283,21 @@ class Module:
             return self._data_iam_policy(block, scope)
         if dtype == "template_file":  # the legacy template provider: rendered like templatefile()
             from .evaluate import MapScope, evaluate_expression
-            values = self.evaluate_block(block.body, scope)
+            values = self.evaluate_block(block.body, scope, file=_file_of(block))
             rendered = evaluate_expression("templatestring(t, v)", MapScope({"t": values.get("template"),
                                                                               "v": values.get("vars") or {}}),
                                            line=block.line)
             return {"rendered": rendered, "id": Unknown(f"data.template_file.{name}.id")}
-        return Unknown(f"data.{dtype}.{name} (read from AWS at plan time)", block.line)
+        return Unknown(f"data.{dtype}.{name} (read from AWS at plan time)", block.line, file=_file_of(block))
 
     def _data_iam_policy(self, block: Any, scope: "Scope") -> Any:
         from ...catalog.managed import managed_policy
-        values = self.evaluate_block(block.body, scope)
+        values = self.evaluate_block(block.body, scope, file=_file_of(block))
         ref = values.get("arn") or values.get("name")
         found = managed_policy(ref) if isinstance(ref, str) else None
         if found is None:
             return Unknown(f"data.aws_iam_policy.{block.labels[1]} (not an AWS managed policy iamgate knows)",
-                           block.line)
+                           block.line, file=_file_of(block))
         import json as _json
         doc = {"Version": found.version or "2012-10-17",
                "Statement": [_statement_json(s) for s in found.statements]}
@@ -298,11 +326,11 @@ class Module:
 
     def evaluate_block(self, body: Mapping[str, Any], scope: Scope,
                        references: Optional[Dict[Tuple[Any, ...], Tuple[str, str]]] = None,
-                       path: Tuple[Any, ...] = ()) -> Dict[str, Any]:
+                       path: Tuple[Any, ...] = (), file: Optional[str] = None) -> Dict[str, Any]:
         """A block body evaluated: attributes, nested blocks (lists of dicts) and dynamic blocks.
 
         With ``references``, each argument written as a reference to another resource's attribute is
-        recorded there by its path in the result (not inside dynamic blocks)."""
+        recorded there by its path in the result (not inside dynamic blocks). ``file`` holds the block."""
         out: Dict[str, Any] = {}
         line = body.get("__line__") if isinstance(body, dict) else None
         attr_lines = (body.get("__attr_lines__") or {}) if isinstance(body, dict) else {}
@@ -314,39 +342,41 @@ class Module:
                     for label, spec in (dyn.items() if isinstance(dyn, dict) else ()):
                         if label in _META:
                             continue
-                        out.setdefault(label, []).extend(self._dynamic(label, spec, scope))
+                        out.setdefault(label, []).extend(self._dynamic(label, spec, scope, file))
                 continue
             if _is_block_list(raw):
                 blocks = out.setdefault(key, [])
                 for b in raw:
-                    blocks.append(self.evaluate_block(b, scope, references, path + (key, len(blocks))))
+                    blocks.append(self.evaluate_block(b, scope, references, path + (key, len(blocks)), file))
                 continue
-            out[key] = self.evaluate(raw, scope, attr_lines.get(key, line))
+            out[key] = self.evaluate(raw, scope, attr_lines.get(key, line), file)
             if references is not None:
                 self._note_references(raw, scope, path + (key,), references)
         if line:
             out["__line__"] = line
         return out
 
-    def _dynamic(self, label: str, spec: Mapping[str, Any], scope: Scope) -> List[Dict[str, Any]]:
+    def _dynamic(self, label: str, spec: Mapping[str, Any], scope: Scope,
+                 file: Optional[str] = None) -> List[Dict[str, Any]]:
         line = spec.get("__line__")
-        items = self.evaluate(spec.get("for_each"), scope, line)
+        items = self.evaluate(spec.get("for_each"), scope, line, file)
         iterator = _unquote(spec.get("iterator")) if "iterator" in spec else label
         if isinstance(iterator, str) and iterator.startswith("${") and iterator.endswith("}"):
             iterator = iterator[2:-1]
         contents = spec.get("content") or []
         content = contents[0] if isinstance(contents, list) and contents else (contents or {})
         if isinstance(items, (Unknown, Partial)):
-            bound = {"key": Unknown(f"{label}.key (for_each unknown)", line),
-                     "value": Unknown(f"{label}.value (for_each unknown)", line)}
-            block = self.evaluate_block(content, scope.child(**{str(iterator): bound}))
+            bound = {"key": Unknown(f"{label}.key (for_each unknown)", line, file=file),
+                     "value": Unknown(f"{label}.value (for_each unknown)", line, file=file)}
+            block = self.evaluate_block(content, scope.child(**{str(iterator): bound}), file=file)
             block["__line__"] = line
             block["__unknown_count__"] = True
             return [block]
         pairs = list(items.items()) if isinstance(items, dict) else list(enumerate(items or []))
         out = []
         for k, v in pairs:
-            block = self.evaluate_block(content, scope.child(**{str(iterator): {"key": k, "value": v}}))
+            block = self.evaluate_block(content, scope.child(**{str(iterator): {"key": k, "value": v}}),
+                                        file=file)
             block["__line__"] = line  # statements built by a dynamic block point at the block
             out.append(block)
         return out
@@ -378,11 +408,12 @@ class Module:
         make = self._instance if mode == "managed" else (lambda b, i, scope: self._data_value(b, scope))
         if key in cache:
             return cache[key]
-        cache[key] = Unknown(f"{block.labels[0]}.{block.labels[1]} (refers to itself)", block.line)
+        cache[key] = Unknown(f"{block.labels[0]}.{block.labels[1]} (refers to itself)", block.line,
+                             file=_file_of(block))
         body = block.body
         result: Any
         if "count" in body:
-            n = self.evaluate(body["count"], line=block.line)
+            n = self.evaluate(body["count"], line=block.line, file=_file_of(block))
             countable = isinstance(n, (int, float)) and not isinstance(n, bool) and 0 <= n <= MAX_INSTANCES
             if countable:
                 result = ("count", [(i, make(block, i, self.scope.child(count={"index": i})))
@@ -390,14 +421,15 @@ class Module:
                 if int(n) == 0 and mode == "managed":
                     self._excluded(block, "count = 0", body["count"])
             else:
-                result = ("count", [("*", make(block, "*", self.scope.child(
-                    count={"index": Unknown(f"count.index of {block.labels[0]}.{block.labels[1]}", block.line)})))])
+                index = Unknown(f"count.index of {block.labels[0]}.{block.labels[1]}", block.line,
+                                file=_file_of(block))
+                result = ("count", [("*", make(block, "*", self.scope.child(count={"index": index})))])
                 why = f"{n}: more than {MAX_INSTANCES} instances are not expanded" \
                     if isinstance(n, (int, float)) and not isinstance(n, bool) and n > MAX_INSTANCES else _describe(n)
                 self.reader.unresolved.append(Unresolved(f"count of {self._address(block)} ({why})",
                                                          self.block_location(block)))
         elif "for_each" in body:
-            items = self.evaluate(body["for_each"], line=block.line)
+            items = self.evaluate(body["for_each"], line=block.line, file=_file_of(block))
             if isinstance(items, dict):
                 pairs: Optional[List[Tuple[Any, Any]]] = list(items.items())
             elif isinstance(items, list) and all(isinstance(x, str) for x in items):
@@ -413,8 +445,10 @@ class Module:
                 if not pairs and mode == "managed":
                     self._excluded(block, "for_each is empty", body["for_each"])
             else:
-                unknown_each = {"key": Unknown(f"each.key of {self._address(block)}", block.line),
-                                "value": Unknown(f"each.value of {self._address(block)}", block.line)}
+                unknown_each = {"key": Unknown(f"each.key of {self._address(block)}", block.line,
+                                               file=_file_of(block)),
+                                "value": Unknown(f"each.value of {self._address(block)}", block.line,
+                                                 file=_file_of(block))}
                 self.reader.unresolved.append(Unresolved(f"for_each of {self._address(block)} "
                                                          f"({too_many or _describe(items)})",
                                                          self.block_location(block)))
@@ -448,7 +482,7 @@ class Module:
         from .resources import TfResource, synthesize
         rtype, name = block.labels
         references: Dict[Tuple[Any, ...], Tuple[str, str]] = {}
-        values = self.evaluate_block(block.body, scope, references)
+        values = self.evaluate_block(block.body, scope, references, file=_file_of(block))
         address = self._address(block, index)
         computed = synthesize(rtype, name, values, self.reader.options, address)
         merged = dict(computed)
@@ -525,25 +559,36 @@ class Module:
     # ------------------------------------------------------------------ modules
 
     def _children(self) -> Dict[str, "Module"]:
+        """The modules this one calls: a local path read from disk, a registry or git module from
+        where ``terraform init`` installed it; any other is a ``_RemoteModule`` and unresolved."""
         children: Dict[str, Module] = {}
         for block in self.files.of("module"):
             if not block.labels:
                 continue
             name = block.labels[0]
             source = _unquote(block.body.get("source"))
-            child_files = self.reader.local_module(self, source) if isinstance(source, str) else None
-            if child_files is None or self.depth >= MAX_MODULE_DEPTH:
-                self.reader.unresolved.append(Unresolved(
-                    f"module.{name}: source {source!s} is not a local module in the scanned files",
-                    self.block_location(block)))
-                children[name] = _RemoteModule(name, source, block.line)  # type: ignore[assignment]
+            address = f"{self.address}.module.{name}" if self.address else f"module.{name}"
+            found: Optional[Tuple[ModuleFiles, bool]] = None
+            if self.depth >= MAX_MODULE_DEPTH:
+                why = f"is not read (modules nested more than {MAX_MODULE_DEPTH} deep)"
+            elif not isinstance(source, str) or "${" in source:
+                why = "is not a literal string (Terraform requires one)"
+            else:
+                found, why = self.reader.module_files(self, address, source)
+            if found is None:
+                self.reader.unresolved.append(Unresolved(f"{address}: source {source!s} {why}",
+                                                         self.block_location(block)))
+                children[name] = _RemoteModule(address, source, block.line,  # type: ignore[assignment]
+                                               _file_of(block))
                 continue
-            inputs = Lazy({k: (lambda raw=raw: self.evaluate(raw, line=block.line))
+            child_files, installed = found
+            # an input's unknowns are reported at this module block, in this (the caller's) file
+            inputs = Lazy({k: (lambda raw=raw: self.evaluate(raw, line=block.line, file=_file_of(block)))
                            for k, raw in block.body.items()
                            if k not in _META and k not in ("source", "version", "providers", "count", "for_each",
                                                             "depends_on")})
-            address = f"{self.address}.module.{name}" if self.address else f"module.{name}"
-            children[name] = Module(self.reader, child_files, address, inputs, False, self.depth + 1)
+            children[name] = Module(self.reader, child_files, address, inputs, False, self.depth + 1,
+                                    caller=self, call=block, installed=installed)
         return children
 
     def _no_module(self, name: str) -> str:
@@ -554,7 +599,8 @@ class Module:
         """The module's outputs by name, each evaluated on first use (once: a sibling module's
         input and the caller's own expressions share it, and a cycle is named, not recursed)."""
         if self._outputs is None:
-            self._outputs = Lazy({b.labels[0]: (lambda b=b: self.evaluate(b.body.get("value"), line=b.line))
+            self._outputs = Lazy({b.labels[0]: (lambda b=b: self.evaluate(b.body.get("value"), line=b.line,
+                                                                          file=_file_of(b)))
                                   for b in self.files.of("output") if b.labels},
                                  lambda name: f'{self.address} has no output "{name}"')
         return self._outputs
@@ -576,11 +622,13 @@ class Module:
 
 
 class _RemoteModule:
-    def __init__(self, name: str, source: Any, line: Optional[int]) -> None:
-        self.name, self.source, self.line = name, source, line
+    """A module call whose module is not read (not installed, not found): its outputs are unknown."""
+
+    def __init__(self, address: str, source: Any, line: Optional[int], file: Optional[str]) -> None:
+        self.address, self.source, self.line, self.file = address, source, line, file
 
     def outputs(self) -> Any:
-        return Unknown(f"module.{self.name} outputs (remote module {self.source})", self.line)
+        return Unknown(f"{self.address} outputs (module {self.source} is not read)", self.line, file=self.file)
 
 
 _MISSING = object()
@@ -603,6 +651,11 @@ def _evaluated_line_of(values: Mapping[str, Any], fallback: Callable[[tuple], Op
             return node["__line__"]
         return fallback(path)
     return line_of
+
+
+def _file_of(block: Any) -> Optional[str]:
+    """The display path of the file that holds a parsed block."""
+    return getattr(block, "file", None)
 
 
 def _attrs(body: Mapping[str, Any]) -> Iterable[Tuple[str, Any]]:
@@ -654,24 +707,134 @@ class TreeReader:
         self._tfvars: Dict[str, Dict[str, Any]] = {}
         self._roots: Dict[int, str] = {}
         self._files: Dict[Tuple[str, str], Tuple[Optional[str], Optional[str]]] = {}
+        self._manifests: Dict[str, Tuple[Optional[Dict[str, str]], Optional[str]]] = {}
+        self.problems: List[Finding] = []  # notes on .terraform/modules/modules.json
 
     def root_dir(self, module: Module) -> str:
-        return module.directory
+        return module.root_directory
 
     def resource_types(self, module: Module) -> set:
         return {b.labels[0] for b in module.resource_blocks()}
 
-    def local_module(self, caller: Module, source: str) -> Optional[ModuleFiles]:
-        """A module called by a local path: from the scanned files, or read from disk (a module
-        is part of its caller's configuration even when it lives outside the scanned paths)."""
-        if not (source.startswith("./") or source.startswith("../")):
-            return None
-        path = os.path.normpath(os.path.join(caller.directory, source))
+    def module_files(self, caller: Module, address: str, source: str
+                     ) -> Tuple[Optional[Tuple[ModuleFiles, bool]], str]:
+        """The files of the module a ``module`` block calls, and whether it is an installed one
+        (read from ``.terraform``); else None and why, in words that say how to get it read."""
+        if source.startswith(("./", "../")):
+            path = os.path.normpath(os.path.join(caller.directory, source))
+            if caller.installed:  # a local module of an installed one: installed with it
+                refusal = self._outside_root(path, caller.root_directory)
+                if refusal:
+                    return None, f"is not read: {refusal}"
+            files = self.local_module(path)
+            if files is None:
+                return None, f"is not a folder ({self.display(path)} does not exist)"
+            return (files, caller.installed), ""
+        return self._installed_module(caller, address, source)
+
+    def local_module(self, path: str) -> Optional[ModuleFiles]:
+        """A module folder: from the scanned files, or read from disk (a module is part of its
+        caller's configuration even when it lives outside the scanned paths)."""
         if path not in self.modules and os.path.isdir(path):
             names = sorted(n for n in os.listdir(path) if n.endswith((".tf", ".tf.json")))
             self.modules[path] = _parse_files([os.path.join(path, n) for n in names], self.display).get(
                 path, ModuleFiles(path))
         return self.modules.get(path)
+
+    def _installed_module(self, caller: Module, address: str, source: str
+                          ) -> Tuple[Optional[Tuple[ModuleFiles, bool]], str]:
+        """A registry, git or other remote module, read from the folder ``terraform init``
+        installed it in: ``.terraform/modules/modules.json`` in the root module's folder maps the
+        call's key (the module names from the root joined by ``.``: ``vpc.nested``) to that
+        folder (``Dir``, relative to the root module's folder). The folder must stay inside the
+        root module's folder, symbolic links resolved."""
+        root = caller.root_directory
+        shown_root = self.display(root) or "."
+        fix = (f"run `terraform init` in {shown_root} (iamgate then reads .terraform/modules) "
+               "or check the plan JSON (`terraform show -json plan.out`)")
+        manifest_path = os.path.join(root, *MODULES_JSON)
+        shown = self.display(manifest_path)
+        records, problem = self._modules_json(manifest_path)
+        if records is None:
+            if problem is None:
+                return None, f"is not installed (no {'/'.join(MODULES_JSON)} in {shown_root}): {fix}"
+            return None, f"is not installed ({shown} cannot be read: {problem}): {fix}"
+        key = ".".join(address.split(".")[1::2])  # module.a.module.b -> a.b
+        if key not in records:
+            return None, (f"is not installed ({shown} has no record of {address}: the configuration changed "
+                          f"since `terraform init`): {fix}")
+        given = records[key]
+        path = os.path.normpath(os.path.join(root, given.replace("/", os.sep)))
+        refusal = self._outside_root(path, root)
+        if refusal:
+            self._note_once(shown, f"{shown}: the folder of {address} ({given}) {refusal}; not read")
+            return None, f"is not read: its folder in {shown} ({given}) {refusal}"
+        files = self.local_module(path) if os.path.isdir(path) else None
+        if files is None:
+            return None, f"is not installed ({shown} gives {given}, which does not exist): {fix}"
+        return (files, True), ""
+
+    def _outside_root(self, path: str, root: str) -> Optional[str]:
+        """Why a module folder is refused: it leads outside the root module's folder (``..`` or
+        a symbolic link, itself or a file in it); None when it stays inside."""
+        real_root = os.path.realpath(root)
+
+        def inside(p: str) -> bool:
+            return p == real_root or p.startswith(real_root.rstrip(os.sep) + os.sep)
+        if not inside(os.path.realpath(path)):
+            return f"leads outside {self.display(root) or '.'}"
+        if os.path.isdir(path):
+            for n in sorted(os.listdir(path)):
+                if n.endswith((".tf", ".tf.json")) and not inside(os.path.realpath(os.path.join(path, n))):
+                    return f"holds {n}, a symbolic link that leads outside {self.display(root) or '.'}"
+        return None
+
+    def _modules_json(self, path: str) -> Tuple[Optional[Dict[str, str]], Optional[str]]:
+        """``.terraform/modules/modules.json`` as {key: Dir}: (None, None) when there is none
+        (``terraform init`` has not run), (None, why) when it cannot be used (noted once)."""
+        if path in self._manifests:
+            return self._manifests[path]
+        from .. import read_text
+        from ..bounds import loads
+        result: Tuple[Optional[Dict[str, str]], Optional[str]] = (None, None)
+        if os.path.isfile(path):
+            shown = self.display(path)
+            text, problem = read_text(path, shown)
+            why: Optional[str] = problem.message.split(": ", 1)[-1] if problem is not None else None
+            records: Dict[str, str] = {}
+            if why is None:
+                try:
+                    data = loads(text or "")
+                except ValueError as e:  # a broken file is a note, never a crash
+                    data, why = None, f"not valid JSON ({e})"
+                modules = data.get("Modules") if isinstance(data, dict) else None
+                if why is None and not isinstance(modules, list):
+                    why = 'no "Modules" list'
+                for record in modules if why is None else ():
+                    key = record.get("Key") if isinstance(record, dict) else None
+                    folder = record.get("Dir") if isinstance(record, dict) else None
+                    if not isinstance(key, str) or not isinstance(folder, str):
+                        why = 'a record without a "Key" and a "Dir"'
+                    elif key in records:
+                        why = f'two records for "{key}"'
+                    else:
+                        records[key] = folder
+                        continue
+                    break
+            if why is None:
+                result = (records, None)
+            else:
+                result = (None, why)
+                self._note_once(shown, f"{shown}: {why}; the modules it lists are not read "
+                                       "(run `terraform init` again)")
+        self._manifests[path] = result
+        return result
+
+    def _note_once(self, shown: str, message: str) -> None:
+        if any(p.message == message for p in self.problems):
+            return
+        self.problems.append(Finding(kind="parse-error", rule="IG0006", severity="note", message=message,
+                                     location=Location(shown)))
 
     def read_file(self, path: str, base: str) -> Optional[str]:
         """file(), fileexists() and templatefile(): only files inside the scanned tree are read."""
@@ -727,7 +890,7 @@ class TreeReader:
         if directory in self._tfvars:
             return self._tfvars[directory]
         from .tfvars import read_tfvars_files
-        values, unknowns = read_tfvars_files(directory, self.options.var_files)
+        values, unknowns = read_tfvars_files(directory, self.options.var_files, self.display)
         self._tfvars[directory] = values
         self.unresolved.extend(unknowns)
         return values
@@ -756,7 +919,7 @@ def read_modules(files: Sequence[str], options: Optional[ReadOptions] = None,
         if directory in called or not mf.blocks:
             continue
         inventories.append(_evaluate_root(reader, mf, options))
-    inventories.append(Inventory(unresolved=tuple(_dedupe(reader.unresolved)),
+    inventories.append(Inventory(problems=tuple(reader.problems), unresolved=tuple(_dedupe(reader.unresolved)),
                                  excluded=tuple(dict.fromkeys(reader.excluded))))
     return merge(inventories)
 

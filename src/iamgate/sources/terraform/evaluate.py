@@ -63,6 +63,11 @@ class Scope(ABC):
         """Why ``read_file(path)`` gave None, in words for the unresolved value (None: unsaid)."""
         return None
 
+    def show_path(self, path: str) -> str:
+        """A path as messages show it: an absolute one (``${path.module}/x.json``) relative to the
+        working directory when it lies under it; any other as written."""
+        return path
+
 
 class MapScope(Scope):
     """A scope backed by plain mappings: root names to values, paths to file texts."""
@@ -94,6 +99,9 @@ class Bindings(Scope):
     def file_refusal(self, path: str) -> Optional[str]:
         return self.parent.file_refusal(path)
 
+    def show_path(self, path: str) -> str:
+        return self.parent.show_path(path)
+
 
 class OpenObject(dict):
     """An object whose attributes not listed are unknown until apply (a resource's computed
@@ -118,20 +126,24 @@ class _Env:
         return replace(self, names={**self.names, **names})
 
 
-def evaluate(raw: Any, scope: Scope, line: Optional[int] = None) -> Value:
-    """The value of a raw python-hcl2 value; never raises (problems become Unknowns)."""
+def evaluate(raw: Any, scope: Scope, line: Optional[int] = None, file: Optional[str] = None) -> Value:
+    """The value of a raw python-hcl2 value; never raises (problems become Unknowns).
+
+    ``line`` (and ``file``: the display path of the file that holds the expression) is stamped on
+    every Unknown that this evaluation makes; one that comes from elsewhere (a variable, a local, a
+    module input) keeps the place it comes from."""
     env = _Env(scope, {}, False, False, line, [0])
     try:
         value = _eval_raw(raw, env)
     except TooComplex:
-        return Unknown(f"{show(_raw_text(raw))} (too complex to evaluate)", line)
+        return Unknown(f"{show(_raw_text(raw))} (too complex to evaluate)", line, file=file)
     except RecursionError:
-        return Unknown(f"{show(_raw_text(raw))} (nested too deeply)", line)
+        return Unknown(f"{show(_raw_text(raw))} (nested too deeply)", line, file=file)
     except EvalError as e:
-        return Unknown(f"{show(_raw_text(raw))} ({e})", line)
+        return Unknown(f"{show(_raw_text(raw))} ({e})", line, file=file)
     except Exception as e:  # noqa: BLE001 - a scope or a corner case must not crash a scan
-        return Unknown(f"{show(_raw_text(raw))} (not evaluated: {type(e).__name__})", line)
-    return _stamp(value, line) if line is not None else value
+        return Unknown(f"{show(_raw_text(raw))} (not evaluated: {type(e).__name__})", line, file=file)
+    return _stamp(value, line, file) if line is not None else value
 
 
 def evaluate_expression(text: str, scope: Scope, line: Optional[int] = None) -> Value:
@@ -335,7 +347,9 @@ def _derived(value: Unknown, node: Traversal, i: int, env: _Env) -> Unknown:
     prefix = show(node.prefixes[i - 1]) if i > 0 else show(node.base.text)
     text = show(node.text)
     if value.expression.startswith(prefix):
-        return Unknown(text + value.expression[len(prefix):], value.line or env.line, value.synthesized)
+        if value.line:
+            return replace(value, expression=text + value.expression[len(prefix):])
+        return Unknown(text + value.expression[len(prefix):], env.line, value.synthesized)
     return _derive(node.text, env, value)
 
 
@@ -747,17 +761,22 @@ def equal(a: Value, b: Value) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _stamp(value: Value, line: int) -> Value:
-    """The value with the use-site line on every Unknown that has none."""
+def _stamp(value: Value, line: int, file: Optional[str] = None) -> Value:
+    """The value with the use-site line (and file) on every Unknown that has none: an Unknown with
+    a line but no file was made by this evaluation (at ``line``), and gets ``file`` too."""
     if isinstance(value, Unknown):
-        return value if value.line is not None else Unknown(value.expression, line, value.synthesized)
+        if value.line is None:
+            return replace(value, line=line, file=file)
+        if value.file is None and file is not None and value.line == line:
+            return replace(value, file=file)
+        return value
     if isinstance(value, Partial):
-        return Partial(_stamp(p, line) for p in value)
+        return Partial(_stamp(p, line, file) for p in value)
     if isinstance(value, list):
-        items = [_stamp(v, line) for v in value]
+        items = [_stamp(v, line, file) for v in value]
         return value if all(x is y for x, y in zip(items, value)) else items
     if isinstance(value, dict):
-        stamped = {k: _stamp(v, line) for k, v in value.items()}
+        stamped = {k: _stamp(v, line, file) for k, v in value.items()}
         if all(stamped[k] is value[k] for k in value):
             return value
         return type(value)(stamped) if isinstance(value, OpenObject) else stamped

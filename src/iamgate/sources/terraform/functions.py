@@ -49,12 +49,14 @@ def _fn(*names: str, unknowns: bool = False) -> Callable[[_Fn], _Fn]:
 
 
 def _unknown_piece(name: str, piece: Union[str, Unknown]) -> Union[str, Unknown]:
-    return piece if isinstance(piece, str) else Unknown(f"{name}({piece.expression})", piece.line, piece.synthesized)
+    return piece if isinstance(piece, str) else replace(piece, expression=f"{name}({piece.expression})")
 
 
 def _map_pieces(name: str, value: Value, f: Callable[[str], str], ctx: Ctx) -> Value:
     if isinstance(value, Unknown):
-        return Unknown(f"{name}({value.expression})", value.line or ctx.env.line, value.synthesized)
+        if value.line:
+            return replace(value, expression=f"{name}({value.expression})")
+        return Unknown(f"{name}({value.expression})", ctx.env.line, value.synthesized)
     if isinstance(value, Partial):
         return join_pieces([f(p) if isinstance(p, str) else _unknown_piece(name, p) for p in value])
     if has_unknown(value):
@@ -983,7 +985,8 @@ def _file(args: List[Value], ctx: Ctx) -> Value:
     path = _path_arg(args[0])
     text = ctx.env.scope.read_file(path) if path is not None else None
     if text is None:
-        return _refused(f"file({path if path is not None else show(ctx.node.args[0].text)})", path, ctx)
+        shown = ctx.env.scope.show_path(path) if path is not None else show(ctx.node.args[0].text)
+        return _refused(f"file({shown})", path, ctx)
     return text
 
 
@@ -1006,7 +1009,7 @@ def _templatefile(args: List[Value], ctx: Ctx) -> Value:
     path = _path_arg(args[0])
     text = ctx.env.scope.read_file(path) if path is not None else None
     if text is None:
-        shown = path if path is not None else show(ctx.node.args[0].text)
+        shown = ctx.env.scope.show_path(path) if path is not None else show(ctx.node.args[0].text)
         return _refused(f"templatefile({shown}, ...)", path, ctx)
     return _render_template(text, args[1], ctx, f"template {path}")
 

@@ -45,6 +45,14 @@ from .resources import ACCOUNT_UNKNOWN, DATA_KINDS, TfResource, synthesize
 _RULES = {"parse-error": "IG0001", "invalid-policy": "IG3001"}  # rules/registry.py documents them
 
 
+def _where(u: Unknown, where: Location) -> Location:
+    """Where an unknown value is reported: where it comes from when that is known (a variable's
+    declaration, the module call that passes no value for an input), else where it is used."""
+    if u.line and u.file:
+        return Location(u.file, u.line)
+    return replace(where, line=u.line) if u.line else where
+
+
 def _problem(kind: str, message: str, location: Optional[Location], severity: str = "error") -> Finding:
     return Finding(kind=kind, rule=_RULES[kind], severity=severity,  # type: ignore[arg-type]
                    message=message, location=location)
@@ -155,8 +163,7 @@ class _Builder:
 
     def note(self, value: Any, where: Location) -> None:
         for u in unknowns_in(value):
-            self.unresolved.append(Unresolved(u.expression, replace(where, line=u.line) if u.line else where,
-                                              u.synthesized))
+            self.unresolved.append(Unresolved(u.expression, _where(u, where), u.synthesized))
 
     def get(self, r: TfResource, key: str) -> Any:
         return self.attrs[r.address].get(key)
@@ -178,8 +185,7 @@ class _Builder:
             self.problems.append(_problem("invalid-policy", f"{label}: {e}", where))
             return None
         for u in unknowns:
-            self.unresolved.append(Unresolved(u.expression, replace(where, line=u.line) if u.line else where,
-                                              u.synthesized))
+            self.unresolved.append(Unresolved(u.expression, _where(u, where), u.synthesized))
         policy = self._relocate(policy, value)
         doc = value if isinstance(value, Mapping) else self._parsed(value)
         grammar_findings: List[Finding] = []

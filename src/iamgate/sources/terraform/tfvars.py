@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ...model import Location, Unresolved
 from .. import read_text
@@ -20,6 +20,12 @@ class _NoScope:
 
     def read_file(self, path: str) -> Optional[str]:
         return None
+
+    def file_refusal(self, path: str) -> Optional[str]:
+        return "variable files cannot read files"
+
+    def show_path(self, path: str) -> str:
+        return path
 
 
 def variable_files(directory: str, extra: Sequence[str]) -> List[str]:
@@ -50,17 +56,21 @@ def parse_tfvars(path: str, text: str) -> Dict[str, Any]:
     return {k: evaluate(v, scope) for k, v in raw.items() if not k.startswith("__")}
 
 
-def read_tfvars_files(directory: str, extra: Sequence[str]) -> Tuple[Dict[str, Any], List[Unresolved]]:
+def read_tfvars_files(directory: str, extra: Sequence[str], display: Callable[[str], str] = lambda p: p
+                      ) -> Tuple[Dict[str, Any], List[Unresolved]]:
+    """The values of the variable files of a root module; ``display`` shows a path in messages
+    (relative to the working directory)."""
     values: Dict[str, Any] = {}
     problems: List[Unresolved] = []
     for path in variable_files(directory, extra):
-        text, problem = read_text(path, path)  # the size limit and UTF-8, as for every input
+        shown = display(path)
+        text, problem = read_text(path, shown)  # the size limit and UTF-8, as for every input
         if problem is not None:
-            problems.append(Unresolved(f"variable file {problem.message}", Location(path)))
+            problems.append(Unresolved(f"variable file {problem.message}", Location(shown)))
             continue
         try:
             values.update(parse_tfvars(path, text or ""))
         except Exception as e:  # noqa: BLE001 - any unreadable file is reported, never fatal
-            problems.append(Unresolved(f"variable file {path} could not be read ({type(e).__name__}: {e})",
-                                       Location(path)))
+            problems.append(Unresolved(f"variable file {shown} could not be read ({type(e).__name__}: {e})",
+                                       Location(shown)))
     return values, problems
