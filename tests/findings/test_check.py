@@ -157,9 +157,9 @@ def test_an_action_that_takes_no_resource_is_required_on_star_and_the_arn_statem
     (f,) = [f for f in report.findings if f.kind == "missing-permission"]
     assert f.message == (f'codepipeline:ListPipelines on *: implicit deny (identity) — codepipeline:ListPipelines '
                          f'takes no resource: AWS authorizes it against "*", not {pipelines}')
-    assert f.details[-1] == (f"nearest: Pipelines (infra.json:10) allows codepipeline:ListPipelines on {pipelines}; "
-                             'codepipeline:ListPipelines takes no resource, so AWS authorizes it only against "*": '
-                             'use "Resource": "*" for it')
+    assert f.details[1] == 'codepipeline:ListPipelines takes no resource: AWS authorizes it against "*" only'
+    assert f.details[-1] == (f"nearest: Pipelines (infra.json:10) allows codepipeline:ListPipelines on {pipelines}, "
+                             'not on "*": use "Resource": "*" for it')
     # written as "*" in the manifest: the same requirement, without the note
     m = manifest("principals:\n  - principal: deployer\n    needs:\n      - actions: codepipeline:ListPipelines\n")
     (o,) = check(inv, m).outcomes

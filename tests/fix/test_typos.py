@@ -3,7 +3,6 @@ line, in every syntax, through ``iamgate check --fix-diff`` and ``--fix``; and t
 it causes gets that same correction, not a new statement."""
 import json
 import subprocess
-import textwrap
 
 import pytest
 
@@ -34,6 +33,9 @@ Resources:
                 Resource: "*"
               - Effect: Allow
                 Action: "sqs:SendMessage sqs:ReceiveMessage"
+                Resource: "*"
+              - Effect: Allow
+                Action: [sns:Publish, logs:CreateLogStream logs:PutLogEvents]
                 Resource: "*"
 """
 POLICY = """\
@@ -96,9 +98,11 @@ def changes(diff: str, file: str):
 @pytest.mark.parametrize("name, text, removed, added", [
     ("stack.yaml", TEMPLATE,
      ['                  - "ec2:CreateImage,"', "                  - s3:GetObject s3:PutObject",
-      '                Action: "sqs:SendMessage sqs:ReceiveMessage"'],
+      '                Action: "sqs:SendMessage sqs:ReceiveMessage"',
+      "                Action: [sns:Publish, logs:CreateLogStream logs:PutLogEvents]"],
      ['                  - "ec2:CreateImage"', "                  - s3:GetObject", "                  - s3:PutObject",
-      '                Action: ["sqs:SendMessage", "sqs:ReceiveMessage"]']),
+      '                Action: ["sqs:SendMessage", "sqs:ReceiveMessage"]',
+      "                Action: [sns:Publish, logs:CreateLogStream, logs:PutLogEvents]"]),
     ("policy.json", POLICY,
      ['    {"Effect": "Allow", "Action": ["ec2:CreateImage,", "s3:GetObject s3:PutObject"], "Resource": "*"},',
       '    {"Effect": "Allow", "Action": "ec2: DescribeImages", "Resource": "*"}'],

@@ -159,6 +159,13 @@ def test_a_trust_policy_file_is_read_as_a_trust_policy(tmp_path: Path, name: str
     assert [f for f in inv.problems + lint(inv) if f.severity == "error"] == []
 
 
+def test_check_accepts_a_trust_policy_file(tree: Path, capsys: Any) -> None:
+    from ..cli import run
+    (tree / "trust.json").write_text(json.dumps(LAMBDA_TRUST), encoding="utf-8")
+    rc, out, _ = run(capsys, "check", "trust.json")
+    assert rc == 0 and "invalid" not in out and "missing Resource" not in out
+
+
 def test_get_role_output_is_the_role_trust_policy(tmp_path: Path) -> None:
     role = {"Role": {"Path": "/", "RoleName": "deployer", "Arn": "arn:aws:iam::111122223333:role/deployer",
                      "AssumeRolePolicyDocument": GITHUB_TRUST, "MaxSessionDuration": 3600}}

@@ -1,9 +1,10 @@
 """``check``: every requirement of a scope decided, and what the user is told about each.
 
 Requirements come from the manifest's ``needs`` (references into the code resolved against what
-the readers found; an action that takes no resource is required on ``*``, as AWS authorizes it); each is decided by the engine (``engine/request.py``) and every one that is
-not allowed becomes a finding whose ``details`` say why (``diagnose``). Pure: the scope has been
-read by ``pipeline.gather`` before anything here runs.
+the readers found; an action that takes no resource is required on ``*``, as AWS authorizes it);
+each is decided by the engine (``engine/request.py``) and every one that is not allowed becomes a
+finding whose ``details`` say why (``diagnose``). Pure: the scope has been read by
+``pipeline.gather`` before anything here runs.
 """
 from __future__ import annotations
 
@@ -87,10 +88,13 @@ def finding_for(outcome: Outcome) -> Finding:
         message += f" ({blockers})"
     if outcome.note:
         message += f" — {outcome.note}"
+    details = cause_lines(outcome.principal, req, d, outcome.note)
+    if d.result == "implicit_deny" and takes_no_resource(req.action):  # a statement must say "*"
+        details.insert(1, f'{req.action} takes no resource: AWS authorizes it against "*" only')
     return Finding(kind="missing-permission", rule="IG1002" if d.result == "unknown" else "IG1001",
                    severity="error", message=message, principal=outcome.selector, action=req.action,
                    resource=req.resource, decision=d, location=outcome.principal.location or req.origin,
-                   details=tuple(cause_lines(outcome.principal, req, d, outcome.note)), origin=req.origin)
+                   details=tuple(details), origin=req.origin)
 
 
 def check(scope: Scope) -> Report:

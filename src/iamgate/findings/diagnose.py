@@ -97,8 +97,7 @@ def _near_line(t: TraceEntry, req: Requirement) -> str:
     if t.reason == "resource":
         res = ", ".join(t.statement.resources or ()) or "everything except " + ", ".join(t.statement.not_resources or ())
         if takes_no_resource(req.action):
-            return (f"nearest: {who} allows {req.action} on {res}; {req.action} takes no resource, so AWS "
-                    'authorizes it only against "*": use "Resource": "*" for it')
+            return f'nearest: {who} allows {req.action} on {res}, not on "*": use "Resource": "*" for it'
         return f"nearest: {who} allows {req.action} on {res}, not on this resource"
     if t.reason == "principal":
         return f"nearest: {who} allows {req.action} for other principals"

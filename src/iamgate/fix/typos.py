@@ -9,8 +9,9 @@ statement somewhere else. Two actions in one string become two entries: ``"a", "
 element was a single string (``"Action": "a b"``, ``Action = "a b"``, ``Action: a b``).
 
 The entry is looked for in the file's text from the statement's line on (``Finding.location``), as a
-quoted string (JSON, HCL, quoted YAML) or a plain YAML scalar; what is not found there as written (a
-URL-encoded document in an account export, a value built by an expression) gets no fix.
+quoted string (JSON, HCL, quoted YAML) or a plain YAML scalar (a block or flow list item, a value);
+what is not found there as written (a URL-encoded document in an account export, a value built by
+an expression) gets no fix.
 
 A missing permission that the corrected entry grants (the principal's policy, re-decided with the
 entry corrected, allows the requirement) gets the same fix instead of a new statement: the typo
@@ -26,7 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..catalog.actions import repair_action
 from ..engine.request import decide_requirement, request_context
-from ..model import Edit, Finding, Fix, Location, Outcome, Policy, Principal, Report, Scope, Statement
+from ..model import Edit, Fix, Location, Outcome, Policy, Principal, Report, Scope, Statement
 from .edits import ReadText
 
 __all__ = ["add_typo_fixes"]
@@ -91,12 +92,13 @@ def _find(where: Location, raw: str, read_text: ReadText) -> Optional[Tuple[int,
     lines = text.splitlines()
     quoted = re.compile(r"(?P<q>[\"'])" + re.escape(raw) + r"(?P=q)")
     plain = re.compile(_PLAIN_PREFIX + re.escape(raw) + r"[ \t]*(?:#.*)?$")
+    flow = re.compile(r"(?P<pre>[\[,][ \t]*)" + re.escape(raw) + r"[ \t]*[,\]]")  # a YAML flow list item
     for n in range(where.line, min(len(lines), where.line + _SEARCH_LINES) + 1):
         body = lines[n - 1]
         m = quoted.search(body)
         if m:
             return n, m.start(), m.end(), m.group("q")
-        m = plain.search(body)
+        m = plain.search(body) or flow.search(body)
         if m:
             return n, m.end("pre"), m.end("pre") + len(raw), ""
     return None
