@@ -89,8 +89,6 @@ def finding_for(outcome: Outcome) -> Finding:
     if outcome.note:
         message += f" — {outcome.note}"
     details = cause_lines(outcome.principal, req, d, outcome.note)
-    if d.result == "implicit_deny" and takes_no_resource(req.action):  # a statement must say "*"
-        details.insert(1, f'{req.action} takes no resource: AWS authorizes it against "*" only')
     return Finding(kind="missing-permission", rule="IG1002" if d.result == "unknown" else "IG1001",
                    severity="error", message=message, principal=outcome.selector, action=req.action,
                    resource=req.resource, decision=d, location=outcome.principal.location or req.origin,

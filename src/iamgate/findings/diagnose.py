@@ -47,6 +47,8 @@ def cause_lines(principal: Principal, req: Requirement, decision: Decision, note
         return lines
     for blocker in decision.blocked_by:
         lines.append(_implicit_line(blocker, req, decision))
+    if takes_no_resource(req.action):  # a statement must say "*", whatever resource was asked for
+        lines.append(f'{req.action} takes no resource: AWS authorizes it against "*" only')
     lines.extend(_nearest(principal, req, decision))
     return lines
 
