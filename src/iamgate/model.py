@@ -358,7 +358,7 @@ class Outcome:
     principal: Principal
     requirement: Requirement
     decision: Decision
-    note: str = ""  # why a decision is unknown, when it is
+    note: str = ""  # why a decision is unknown, when it is; why the requirement's resource is "*"
 
 
 @dataclass(frozen=True)

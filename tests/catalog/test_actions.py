@@ -268,3 +268,21 @@ def test_import_reads_no_data() -> None:
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("ec2:CreateImage,", ("ec2:CreateImage",)),
+    ("ec2: CreateImage", ("ec2:CreateImage",)),
+    ("ec2:CreateImage;", ("ec2:CreateImage",)),
+    (" s3:getobject", ("s3:GetObject",)),
+    ("s3:GetObject s3:PutObject", ("s3:GetObject", "s3:PutObject")),
+    ("s3:GetObject,s3:PutObject", ("s3:GetObject", "s3:PutObject")),
+    ("s3:Get*,", ("s3:Get*",)),
+    ("s3:GetObject", None),          # valid as written
+    ("s3:GetObjekt,", None),         # a misspelt name is not a keyboard slip: the suggestion's business
+    ("s3:GetObject s3:GetObjekt", None),
+    (",", None),
+])
+def test_repair_action_undoes_keyboard_slips_only(written, meant):
+    from iamgate.catalog.actions import repair_action
+    assert repair_action(written) == meant

@@ -172,3 +172,44 @@ def test_globs_intersect():
     assert globs_intersect("a*c", "ab?")
     assert not globs_intersect("a*c", "ab?d")
     assert not globs_intersect("arn:aws:s3:::b/x*", "arn:aws:s3:::b/y*")
+
+
+# ------------------------------------------------------------------ actions that take no resource
+# AWS authorizes an action with no resource type against "*" (Service Authorization Reference: "you
+# must specify all resources ("*")"; iam-simulate's wildcardOnlyActions.json): see evaluate's docstring
+
+
+PIPELINES = f"arn:aws:codepipeline:us-east-1:{ACCOUNT}:*"
+
+
+def test_an_action_that_takes_no_resource_is_allowed_only_by_a_resource_that_matches_star():
+    by_arn = PolicySet(identity=(pol("identity", {"Effect": "Allow", "Action": "codepipeline:ListPipelines",
+                                                  "Resource": PIPELINES}),))
+    by_star = PolicySet(identity=(pol("identity", {"Effect": "Allow", "Action": "codepipeline:List*",
+                                                   "Resource": "*"}),))
+    for resource, pattern in (("*", True), ("*", False), (PIPELINES, True),
+                              (f"arn:aws:codepipeline:us-east-1:{ACCOUNT}:orders", False)):
+        r = req("codepipeline:ListPipelines", resource, resource_is_pattern=pattern)
+        d = decide(r, by_arn)
+        assert d.result == "implicit_deny", resource
+        (near,) = d.near_misses()
+        assert near.reason == "resource"
+        assert decide(r, by_star).result == "allow", resource
+    # an action with a resource type keeps its ARN: the same ARN pattern allows it
+    get = PolicySet(identity=(pol("identity", {"Effect": "Allow", "Action": "codepipeline:GetPipeline",
+                                               "Resource": PIPELINES}),))
+    assert decide(req("codepipeline:GetPipeline", f"arn:aws:codepipeline:us-east-1:{ACCOUNT}:orders"),
+                  get).result == "allow"
+
+
+def test_a_deny_naming_an_arn_does_not_reach_an_action_that_takes_no_resource():
+    ps = PolicySet(identity=(pol("identity", {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                                 {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::secret"},
+                                 {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::*"}),))
+    # NotResource arn:aws:s3:::* does not match "*": that Deny applies; drop it and the request is allowed
+    assert decide(req("s3:ListAllMyBuckets", "*"), ps).result == "explicit_deny"
+    allow_and_deny = PolicySet(identity=(pol("identity", *[s for s in (
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::secret"})]),))
+    assert decide(req("s3:ListAllMyBuckets", "*", resource_is_pattern=True), allow_and_deny).result == "allow"
+    assert decide(req("s3:GetObject", "*", resource_is_pattern=True), allow_and_deny).result == "explicit_deny"

@@ -139,3 +139,33 @@ def test_check_reads_account_export_end_to_end():
     (f,) = [f for f in report.findings if f.kind == "missing-permission"]
     assert f.action == "dynamodb:Query" and f.decision.result == "implicit_deny"
     assert f.location.file == "export.json"
+
+
+def test_an_action_that_takes_no_resource_is_required_on_star_and_the_arn_statement_is_named():
+    pipelines = f"arn:aws:codepipeline:eu-west-1:{ACCOUNT}:*"
+    inv = Inventory(principals=(role("deployer", {"Sid": "Pipelines", "Effect": "Allow",
+                                                  "Action": ["codepipeline:ListPipelines", "codepipeline:GetPipeline"],
+                                                  "Resource": pipelines}),))
+    m = manifest("principals:\n  - principal: deployer\n    needs:\n"
+                 "      - actions: [codepipeline:ListPipelines, codepipeline:GetPipeline]\n"
+                 f"        resources: ['{pipelines}', 'arn:aws:codepipeline:eu-west-1:{ACCOUNT}:orders']\n")
+    report = check(inv, m)
+    # ListPipelines is authorized against "*" whatever the manifest names: one requirement, on "*"
+    assert results(report) == {("codepipeline:ListPipelines", "*"): "implicit_deny",
+                               ("codepipeline:GetPipeline", pipelines): "allow",
+                               ("codepipeline:GetPipeline", f"arn:aws:codepipeline:eu-west-1:{ACCOUNT}:orders"): "allow"}
+    (f,) = [f for f in report.findings if f.kind == "missing-permission"]
+    assert f.message == (f'codepipeline:ListPipelines on *: implicit deny (identity) — codepipeline:ListPipelines '
+                         f'takes no resource: AWS authorizes it against "*", not {pipelines}')
+    assert f.details[1] == 'codepipeline:ListPipelines takes no resource: AWS authorizes it against "*" only'
+    assert f.details[-1] == (f"nearest: Pipelines (infra.json:10) allows codepipeline:ListPipelines on {pipelines}, "
+                             'not on "*": use "Resource": "*" for it')
+    # written as "*" in the manifest: the same requirement, without the note
+    m = manifest("principals:\n  - principal: deployer\n    needs:\n      - actions: codepipeline:ListPipelines\n")
+    (o,) = check(inv, m).outcomes
+    assert (o.requirement.resource, o.decision.result, o.note) == ("*", "implicit_deny", "")
+    star = Inventory(principals=(role("deployer", {"Effect": "Allow", "Action": "codepipeline:List*",
+                                                   "Resource": "*"}),))
+    m = manifest("principals:\n  - principal: deployer\n    needs:\n      - actions: codepipeline:ListPipelines\n"
+                 f"        resources: '{pipelines}'\n")
+    assert results(check(star, m)) == {("codepipeline:ListPipelines", "*"): "allow"}

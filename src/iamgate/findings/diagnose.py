@@ -1,13 +1,15 @@
 """Why a requirement is not met, in words: the blocking statement or the nearest ones.
 
 Built on the engine's trace (statements that applied or nearly applied, with their locations) and,
-for "allows another action on the same resource", on a scan of the principal's own policies.
+for "allows another action on the same resource", on a scan of the principal's own policies. A
+statement that fails only because it names an ARN for an action that takes no resource (AWS
+authorizes such an action against "*", ``engine/evaluate.py``) is named with the fix: "*".
 """
 from __future__ import annotations
 
 from typing import List
 
-from ..engine.evaluate import normalize_context
+from ..engine.evaluate import normalize_context, takes_no_resource
 from ..engine.match import resource_element_applies
 from ..model import Decision, Principal, Requirement, Statement, TraceEntry
 from ..policy import POLICY_WORDS
@@ -45,6 +47,8 @@ def cause_lines(principal: Principal, req: Requirement, decision: Decision, note
         return lines
     for blocker in decision.blocked_by:
         lines.append(_implicit_line(blocker, req, decision))
+    if takes_no_resource(req.action):  # a statement must say "*", whatever resource was asked for
+        lines.append(f'{req.action} takes no resource: AWS authorizes it against "*" only')
     lines.extend(_nearest(principal, req, decision))
     return lines
 
@@ -94,6 +98,8 @@ def _near_line(t: TraceEntry, req: Requirement) -> str:
         return f"nearest: {who} would allow it if " + " and ".join(parts)
     if t.reason == "resource":
         res = ", ".join(t.statement.resources or ()) or "everything except " + ", ".join(t.statement.not_resources or ())
+        if takes_no_resource(req.action):
+            return f'nearest: {who} allows {req.action} on {res}, not on "*": use "Resource": "*" for it'
         return f"nearest: {who} allows {req.action} on {res}, not on this resource"
     if t.reason == "principal":
         return f"nearest: {who} allows {req.action} for other principals"

@@ -36,6 +36,8 @@ The package is the mirror image of ``sources/``, one writer per syntax:
   of the planner), references (writing an ARN the way the file names it);
 - ``yaml``, ``json``, ``terraform``: one writer each;
 - ``spans``: JSON and HCL with character spans, for the JSON and Terraform writers;
+- ``typos``: a malformed action (``"ec2:CreateImage,"``) corrected where it is written
+  (``add_typo_fixes``), for its unknown-action finding and the missing permission it causes;
 - ``edits``: applying edits, the unified diff.
 
 This module is the public API only, and lazy: importing ``iamgate.fix`` loads neither the planner
@@ -49,14 +51,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .edits import apply_fixes, unified_diff
     from .plan import add_fixes
+    from .typos import add_typo_fixes
 
-__all__ = ["add_fixes", "apply_fixes", "unified_diff"]
+__all__ = ["add_fixes", "add_typo_fixes", "apply_fixes", "unified_diff"]
 
-_HOME = {"add_fixes": ".plan", "apply_fixes": ".edits", "unified_diff": ".edits"}
+_HOME = {"add_fixes": ".plan", "add_typo_fixes": ".typos", "apply_fixes": ".edits", "unified_diff": ".edits"}
 
 
 def __getattr__(name: str) -> Any:
-    """``add_fixes``, ``apply_fixes``, ``unified_diff``: imported from their module on first use."""
+    """``add_fixes``, ``add_typo_fixes``, ``apply_fixes``, ``unified_diff``: imported from their module on first use."""
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -52,7 +52,8 @@ _POLICY_WORDS = {"identity": "policy", "boundary": "the permissions boundary", "
 
 
 def add_fixes(report: CheckReport, scope: Scope, read_text: ReadText) -> CheckReport:
-    """A report whose implicit-deny (and explicit-deny) missing-permission findings carry ``fix``.
+    """A report whose implicit-deny (and explicit-deny) missing-permission findings carry ``fix``
+    (those that already carry one keep it).
 
     ``read_text(path)`` returns the current text of a file named by a Location (``None`` when it
     cannot be read). The ``scope`` the report was checked in lets a fix name the guardrail file
@@ -64,8 +65,8 @@ def add_fixes(report: CheckReport, scope: Scope, read_text: ReadText) -> CheckRe
     denies: Dict[int, Fix] = {}
     failed: Dict[int, List[_Failure]] = {}
     for i, f in enumerate(report.findings):
-        if f.kind != "missing-permission" or f.decision is None:
-            continue
+        if f.kind != "missing-permission" or f.decision is None or f.fix is not None:
+            continue  # (a fix already: a malformed action corrected in place, fix/typos.py)
         o = outcomes.get((f.principal or "", f.action or "", f.resource or ""))
         if o is None:
             continue

@@ -68,7 +68,8 @@ def _finding_lines(f: Finding, indent: str, color: bool) -> List[str]:
     where = ""
     if f.location and f.location.line:
         where = f" (line {f.location.line})"
-    return [f"{indent}{mark} {f.message}{where}"]
+    fix = fix_lines(f.fix) if f.fix is not None else []  # a malformed action corrected in place
+    return [f"{indent}{mark} {f.message}{where}"] + [f"{indent}    {d}" for d in fix]
 
 
 def fix_lines(fix: Fix) -> List[str]:

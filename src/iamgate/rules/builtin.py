@@ -9,13 +9,17 @@ distinct policy in the inventory: the documents the readers read (``Inventory.do
 whatever else the inventory holds (principals' identity policies, boundaries and trust policies,
 standalone policies, resource policies, SCP and RCP levels). A document met more than once (a
 managed policy that is also a permissions boundary; the same document read twice at one place, as a
-Terraform ``count`` makes it) is checked once, as first met. What a check is run on is decided by
+Terraform ``count`` makes it) is checked once, as first met; and a finding is reported once per
+source location (file, line and element path; an AWS managed policy's ARN), however many copies of
+the document were read (a nested stack's template under two parents). What a check is run on is decided by
 data on the policy, never by which reader made it:
 
 - ``Policy.origin`` — a check runs only on the origins it names: the statements of an AWS managed
-  policy are not the user's to fix; a Lambda permission's document is written by the reader from
-  the resource's properties, so only its actions are the user's; SAM's policy templates are SAM's
-  (an unknown action there is IG3004, a warning, and their missing Version is not news).
+  policy are not the user's to fix (only an unknown action there is reported: IG3004, a warning
+  naming the policy, as a permission the workload may rely on that grants nothing); a Lambda
+  permission's document is written by the reader from the resource's properties, so only its
+  actions are the user's; SAM's policy templates are SAM's (an unknown action there is IG3004, a
+  warning naming the template, and their missing Version is not news).
 - ``Policy.grammar_rejected`` — where the reader's grammar check (``sources/grammar.py``) already
   rejected the document, an ``invalid-policy`` check would say the same thing in other words, so
   only the checks of other kinds (unknown actions) run.
@@ -103,12 +107,27 @@ def unknown_action(policy: Policy, index: int, statement: Statement) -> List[Fin
             for action, message, path in _unknown_actions(index, statement)]
 
 
-@check("IG3004", origins={"sam-policy-template"})
+@check("IG3004", origins={"sam-policy-template", "aws-managed"})
 def unknown_action_in_aws_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
-    template = policy.origin_name or "a SAM policy template"
-    return [_finding("IG3004", f"{message} (in SAM's policy template {template})", _where(policy, statement),
-                     path, action)
-            for action, message, path in _unknown_actions(index, statement)]
+    """SAM's templates name few actions: one finding each. An AWS managed policy may name dozens the
+    catalog no longer has (ReadOnlyAccess names retired services): one finding per element."""
+    unknown = list(_unknown_actions(index, statement))
+    if policy.origin == "sam-policy-template":
+        source = f"SAM policy template {policy.origin_name or '(unnamed)'}"
+        return [_finding("IG3004", f"{message} (in {source})", _where(policy, statement), path, action)
+                for action, message, path in unknown]
+    source = f"AWS managed policy {policy.name}"
+    out = []
+    for path in dict.fromkeys(path for _, _, path in unknown):
+        here = [(action, message) for action, message, p in unknown if p == path]
+        if len(here) == 1:
+            action, message = here[0]
+            out.append(_finding("IG3004", f"{message} (in {source})", _where(policy, statement), path, action))
+            continue
+        shown = ", ".join(a for a, _ in here[:5]) + (f", … ({len(here) - 5} more)" if len(here) > 5 else "")
+        out.append(_finding("IG3004", f"{len(here)} actions the IAM catalog does not know: {shown} (in {source})",
+                            _where(policy, statement), path))
+    return out
 
 
 @check("IG3005")
@@ -247,11 +266,30 @@ def _document_key(policy: Policy) -> Hashable:
             policy.origin_name, policy.grammar_rejected)
 
 
+def _source_key(policy: Policy, finding: Finding) -> Hashable:
+    """Where a finding's subject is written: two findings with one key are one mistake, told once.
+
+    A document read more than once under different names (a nested stack's template read under two
+    parents, whose ``AWS::IAM::ManagedPolicy`` gets each stack's physical name; one ``count``-ed
+    Terraform resource) is one text in one file: its findings are keyed by the file, line and column
+    of the element (``Finding.location``) and the element path, not by the policy they were found
+    in. An AWS managed policy is written by AWS, not where it is attached: it is keyed by its ARN.
+    A note that a check failed is about the check, so it keeps its message in the key."""
+    subject = finding.message if finding.kind == "rule-error" else None
+    if policy.origin == "aws-managed":
+        return finding.rule, "aws-managed", policy.arn or policy.name, finding.path, finding.action, subject
+    if finding.location is None:
+        return finding.rule, finding.message, finding.path, finding.action
+    return finding.rule, finding.location, finding.path, finding.action, subject
+
+
 def lint(inventory: Inventory, checks: Iterable[Check] = CHECKS) -> Tuple[Finding, ...]:
     """The lint findings of every distinct policy in ``inventory``, each policy checked once, in
-    the order the readers read them."""
+    the order the readers read them; a finding about the same written element as an earlier one
+    (``_source_key``) is left out."""
     checks = list(checks)
     seen: Dict[Hashable, None] = {}
+    reported: Dict[Hashable, None] = {}
     findings: List[Finding] = []
     for policy in _policies(inventory):
         key = _document_key(policy)
@@ -260,5 +298,9 @@ def lint(inventory: Inventory, checks: Iterable[Check] = CHECKS) -> Tuple[Findin
         seen[key] = None
         if all_unknown(policy):
             continue
-        findings += check_policy(policy, checks)
+        for finding in check_policy(policy, checks):
+            where = _source_key(policy, finding)
+            if where not in reported:
+                reported[where] = None
+                findings.append(finding)
     return tuple(findings)

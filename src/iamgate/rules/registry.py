@@ -207,7 +207,8 @@ _BUILTIN: Tuple[Rule, ...] = (
          "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html"),
     Rule("IG3004", "unknown-action-in-aws-policy", "unknown-action", "warning",
          "A policy that AWS writes names an action IAM no longer knows",
-         "An unknown action in statements the user did not write (a SAM policy template).",
+         "An unknown action in statements the user did not write: a SAM policy template, or an AWS managed "
+         "policy (attached from the snapshot, or in an account export); the message names it.",
          "It grants nothing, but only AWS can change it; it is reported so that a permission the workload "
          "relies on is not assumed.",
          "Policies:\n  - SomeOldPolicyTemplate: {}",

@@ -3,9 +3,10 @@
 What is recognised, by content (the file name does not matter):
 
 - a policy document ``{"Version": …, "Statement": …}``, or a JSON list of them;
-- ``aws iam get-policy-version`` output ``{"PolicyVersion": {"Document": …}}`` and
+- ``aws iam get-policy-version`` output ``{"PolicyVersion": {"Document": …}}``,
   ``get-role-policy``/``get-user-policy``/``get-group-policy`` output
-  ``{"PolicyName": …, "PolicyDocument": …}``;
+  ``{"PolicyName": …, "PolicyDocument": …}``, and ``get-role``/``create-role`` output
+  ``{"Role": {"AssumeRolePolicyDocument": …}}`` (its trust policy);
 - ``aws iam get-account-authorization-details`` output (``UserDetailList``, ``GroupDetailList``,
   ``RoleDetailList``, ``Policies``): every user and role becomes a Principal with its inline,
   attached managed (default version only) and, for users, group policies.
@@ -36,13 +37,14 @@ from pathlib import PurePath
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import unquote
 
+from ..catalog.managed import is_aws_managed_arn
 from ..model import Finding, FindingKind, Inventory, Location, Policy, Principal, Unresolved
 from ..policy import PolicyError, parse_policy, parse_statement, unresolved_policy
 from .bounds import loads
 from .grammar import about_unresolved, validate_document
 from .jsonpos import JsonError, Path, Positions, load
 
-__all__ = ["SIGNS", "SourceError", "is_gaad", "looks_like_iam_json", "read", "read_policy_file"]
+__all__ = ["SIGNS", "TRUST_ACTIONS", "SourceError", "is_gaad", "looks_like_iam_json", "read", "read_policy_file"]
 
 _VERSIONS = ("2012-10-17", "2008-10-17")
 # ${name} with no colon is a placeholder (a templatefile() template, a documentation example), never
@@ -123,6 +125,7 @@ class _Doc:
     path: Path
     encoded: bool = False
     error: Optional[str] = None
+    kind: Optional[str] = None  # the kind its envelope says (a role's AssumeRolePolicyDocument: trust)
 
     def sub(self, path: Path) -> Path:
         """The file path of an element of the document (the string itself when encoded)."""
@@ -190,7 +193,7 @@ def _build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where: Pa
 
 
 def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where: Path,
-               arn: Optional[str] = None) -> Optional[Policy]:
+               arn: Optional[str] = None, origin: str = "code") -> Optional[Policy]:
     """``doc`` as a Policy, with its grammar findings recorded; None if it cannot be read.
 
     Placeholders such as ``${account_id}`` (a ``templatefile()`` template read on its own, a
@@ -215,6 +218,8 @@ def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where
     file.problems.extend(grammar)
     if grammar:
         policy = dataclasses.replace(policy, grammar_rejected=True)
+    if origin != "code":
+        policy = dataclasses.replace(policy, origin=origin)  # type: ignore[arg-type]
     file.policy_documents.append(policy)
     return policy
 
@@ -251,10 +256,37 @@ def _without_placeholders(doc: _Doc) -> Tuple[_Doc, Dict[int, frozenset]]:
     return dataclasses.replace(doc, data=data), holes
 
 
+# the actions a role trust policy grants (what STS authorizes against a role's trust policy)
+TRUST_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML",
+                 "sts:TagSession", "sts:SetSourceIdentity")
+
+
+def _trust_action(action: Any) -> bool:
+    """``sts:AssumeRole`` (any case), or an ``sts:`` pattern that matches one of ``TRUST_ACTIONS``."""
+    if not isinstance(action, str) or not action.lower().startswith("sts:"):
+        return False
+    pattern = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                                 for c in action.lower()))
+    return any(pattern.fullmatch(a.lower()) for a in TRUST_ACTIONS)
+
+
+def _trust_statement(st: Any) -> bool:
+    if not isinstance(st, Mapping) or "Resource" in st or "NotResource" in st or "NotAction" in st:
+        return False
+    if "Principal" not in st and "NotPrincipal" not in st:
+        return False
+    actions = st.get("Action")
+    actions = actions if isinstance(actions, list) else [actions]
+    return bool(actions) and all(_trust_action(a) for a in actions)
+
+
 def _kind_of(data: Any) -> str:
-    """A standalone document with a Principal is a resource policy; otherwise an identity policy."""
+    """The kind of a standalone document, from its shape (see ``read``): a trust policy, a resource
+    policy or an identity policy."""
     raw = data.get("Statement") if isinstance(data, Mapping) else None
     statements = raw if isinstance(raw, list) else [raw]
+    if statements and all(_trust_statement(st) for st in statements):
+        return "trust"
     has_principal = any(isinstance(st, Mapping) and ("Principal" in st or "NotPrincipal" in st) for st in statements)
     return "resource" if has_principal else "identity"
 
@@ -295,6 +327,12 @@ def _recognise(value: Any, path: Path) -> Optional[_Found]:
         version = value.get("PolicyVersion")
         if isinstance(version, Mapping) and "Document" in version:
             return _open(version["Document"], path + ("PolicyVersion", "Document")), None, path
+        role = value.get("Role")  # aws iam get-role / create-role output
+        if isinstance(role, Mapping) and "AssumeRolePolicyDocument" in role:
+            name = role.get("RoleName")
+            doc = dataclasses.replace(_open(role["AssumeRolePolicyDocument"],
+                                            path + ("Role", "AssumeRolePolicyDocument")), kind="trust")
+            return doc, f"{name} trust policy" if isinstance(name, str) else None, path
         if "PolicyDocument" in value:
             name = value.get("PolicyName")
             return (_open(value["PolicyDocument"], path + ("PolicyDocument",)),
@@ -395,7 +433,8 @@ def _managed_policies(file: _File, data: Mapping[str, Any]) -> Dict[str, _Manage
             out[arn] = _Managed(name, arn, None, "no default version document in the export")
             continue
         doc = _open(entry["PolicyVersionList"][k]["Document"], path + ("PolicyVersionList", k, "Document"))
-        policy = _try_build(file, doc, name, "identity", f"managed policy {name}", path, arn=arn)
+        policy = _try_build(file, doc, name, "identity", f"managed policy {name}", path, arn=arn,
+                            origin="aws-managed" if is_aws_managed_arn(arn) else "code")  # AWS's statements
         out[arn] = _Managed(name, arn, policy, "" if policy else "its default version is not a valid policy")
     return out
 
@@ -570,6 +609,21 @@ def read(path: str, text: str, options: Any = None) -> Optional[Inventory]:
 
     ``path`` is the display path used in every Location. Bad content never raises: it comes
     back as ``Inventory.problems`` (``parse-error`` or ``invalid-policy``).
+
+    A standalone document is validated as the kind its shape says it is (a policy file carries no
+    attachment that would say):
+
+    - a **trust policy** when every statement has a ``Principal`` (or ``NotPrincipal``), no
+      ``Resource``/``NotResource``, and an ``Action`` whose every entry is one of ``TRUST_ACTIONS``
+      (``sts:AssumeRole``, ``…WithWebIdentity``, ``…WithSAML``, ``sts:TagSession``,
+      ``sts:SetSourceIdentity``, any case) or an ``sts:`` pattern matching one (``sts:AssumeRole*``).
+      A role's trust policy is the one policy whose statements name no resource: the role is the
+      resource (``aws iam create-role --assume-role-policy-document file://trust.json``). So is the
+      ``AssumeRolePolicyDocument`` of ``aws iam get-role`` output, whatever its shape;
+    - otherwise a **resource policy** when any statement has a ``Principal`` (a bucket or queue
+      policy saved to a file) — so a statement with a ``Principal`` in a file that is otherwise an
+      identity policy is still reported (the other statements lack a ``Principal``);
+    - otherwise an **identity policy**.
     """
     try:
         data, positions = _load(path, text)
@@ -588,7 +642,7 @@ def read(path: str, text: str, options: Any = None) -> Optional[Inventory]:
                          file.loc((entry,)))
             continue
         doc, name, where = entry
-        policy = _try_build(file, doc, name, _kind_of(doc.data), f"policy {name}", where)
+        policy = _try_build(file, doc, name, doc.kind or _kind_of(doc.data), f"policy {name}", where)
         if policy is not None:
             policies.append(policy)
     return Inventory(policies=tuple(policies), problems=tuple(file.problems), documents=tuple(file.policy_documents))
