@@ -263,3 +263,45 @@ def test_state_machine_events_start_the_alias_when_sam_targets_it(offline: None)
     assert actions == ("states:StartExecution",)
     assert resources[0].startswith(f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:") \
         and resources[0].endswith(":live")
+
+
+# ---------------------------------------------------------------------------------------------- S3 and SNS events
+
+S3_SNS = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Uploads:
+    Type: AWS::S3::Bucket
+  Topic:
+    Type: AWS::SNS::Topic
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: s3://code/app.zip
+      Events:
+        Upload:
+          Type: S3
+          Properties:
+            Bucket: !Ref Uploads
+            Events: s3:ObjectCreated:*
+        Notice:
+          Type: SNS
+          Properties:
+            Topic: !Ref Topic
+"""
+
+
+def test_s3_and_sns_events_give_the_lambda_permissions_sam_gives(offline: None) -> None:
+    ours, theirs, cfn = both(S3_SNS)
+    mine = resource_policies(ours, "AWS::Lambda::Permission")
+    assert mine == resource_policies(theirs, "AWS::Lambda::Permission")
+    [granted] = mine.values()
+    # S3 from this account (SourceAccount), SNS from this topic (SourceArn)
+    assert sorted((p[0][1][0], [c[:2] for c in cs]) for (_, _, _, p, cs) in granted) == [
+        ("s3.amazonaws.com", [("StringEquals", "aws:SourceAccount")]),
+        ("sns.amazonaws.com", [("ArnLike", "aws:SourceArn")])]
+    assert {r.id for r in ours.resources if r.type == "AWS::Lambda::Permission"} == \
+        {k for k, v in cfn["Resources"].items() if v["Type"] == "AWS::Lambda::Permission"} == \
+        {"FnUploadPermission", "FnNoticePermission"}

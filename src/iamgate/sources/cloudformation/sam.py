@@ -33,9 +33,10 @@ Covered:
   ``PermissionsBoundary``, ``RolePath``, ``Tags`` (after SAM's ``lambda:createdBy: SAM``), the
   pull event sources' permissions (SQS, Kinesis, DynamoDB and MSK managed policies; MQ, DocumentDB,
   self-managed Kafka inline policies; ``DestinationConfig.OnFailure`` SQS/SNS/S3 policies), the
-  ``ScheduleV2`` event execution roles, the ``AWS::Lambda::Permission`` of each ``Api`` event (on the
-  ``AutoPublishAlias`` alias when there is one, as SAM's) and, for an ``SNS`` event with
-  ``SqsSubscription``, the queue, its ``AWS::SQS::QueuePolicy`` and the SQS execution policy. A ``Role: !If [C, x, !Ref AWS::NoValue]`` creates the role
+  ``ScheduleV2`` event execution roles, the ``AWS::Lambda::Permission`` of each ``Api``, ``S3`` and
+  ``SNS`` event (on the ``AutoPublishAlias`` alias when there is one, as SAM's) and, for an ``SNS``
+  event with ``SqsSubscription``, the queue, its ``AWS::SQS::QueuePolicy`` and the SQS execution
+  policy instead. A ``Role: !If [C, x, !Ref AWS::NoValue]`` creates the role
   conditionally as SAM does. ``DeploymentPreference`` adds ``CodeDeployServiceRole``.
 - ``AWS::Serverless::StateMachine`` -> ``AWS::StepFunctions::StateMachine`` plus ``<Id>Role``
   (states trust, ``Policies`` in every form, AWSXrayWriteOnlyAccess when ``Tracing.Enabled``) and
@@ -58,15 +59,14 @@ Covered:
 - Other ``AWS::Serverless::*`` types (LayerVersion, Application, GraphQLApi, …) stay as they are.
 
 Not covered (no IAM identity permissions, or left to the reader to report): the
-``AWS::Lambda::Permission`` resource policies SAM adds for the other push events (S3, SNS, Schedule,
+``AWS::Lambda::Permission`` resource policies SAM adds for the other push events (Schedule,
 CloudWatchEvent, EventBridgeRule, CloudWatchLogs, Cognito, IoTRule, AlexaSkill, HttpApi, Lambda
 authorizers, WebSocket APIs); the dead-letter queue policies of EventBridge rules; implicit HTTP APIs;
 ``AutoPublishAlias`` versions and aliases (besides the two cases above, permissions and targets
 refer to the function itself); the GraphQLApi's and CapacityProvider's generated roles; SAM resource
-references such as ``!Ref MyFunction.Alias``. ``bench/bench_sam_translator.py`` measures what is
-left against SAM's own translator. Where SAM resolves a
-value from parameters at transform time (``Tracing: !Ref Mode``), the generated IAM is the one for
-any value other than ``Disabled``.
+references such as ``!Ref MyFunction.Alias``. Where SAM resolves a value from parameters at
+transform time (``Tracing: !Ref Mode``), the generated IAM is the one for any value other than
+``Disabled``. ``bench/bench_sam_translator.py`` measures what is left against SAM's own translator.
 
 ``SamResult.aliases`` maps the logical id of a role to the extra selectors it answers to: a
 generated ``<Id>Role`` to ``<Id>``; a template role given as ``Role: !GetAtt R.Arn`` (or
@@ -80,12 +80,13 @@ logical id (its ARN, where it has one, is that resource's); then what the expans
 new logical ids: ``<Id>Role`` and event roles, ``CodeDeployServiceRole``, the queues and topics SAM
 creates for ``EventInvokeConfig`` and ``ScheduleV2`` dead-letter destinations, the implicit
 ``ServerlessRestApi``, each connector's ``AWS::IAM::ManagedPolicy``, ``AWS::SQS::QueuePolicy``,
-``AWS::SNS::TopicPolicy`` or ``AWS::Lambda::Permission``, each ``Api`` event's
+``AWS::SNS::TopicPolicy`` or ``AWS::Lambda::Permission``, each ``Api``, ``S3`` and ``SNS`` event's
 ``AWS::Lambda::Permission`` and an ``SNS`` event's ``SqsSubscription`` queue and queue policy. Not
 listed, because the expansion does not generate them: the ``AWS::Lambda::EventSourceMapping`` of pull
 events (SQS, Kinesis, DynamoDB, MQ, MSK …: they are in the function's ``Events``), what the other
-push events add (permissions, rules, subscriptions, notifications), ``AutoPublishAlias`` versions and aliases, API deployments and
-stages, log groups, and what nested ``AWS::Serverless::Application`` stacks hold.
+push events add (permissions, rules, subscriptions, notifications), ``AutoPublishAlias`` versions
+and aliases, API deployments and stages, log groups, and what nested ``AWS::Serverless::Application``
+stacks hold.
 """
 from __future__ import annotations
 
@@ -1167,6 +1168,15 @@ class _Expander:
                 self.api_permission(logical, name, res, eprops, eline, props.get("AutoPublishAlias"))
             elif event.get("Type") == "SNS" and eprops.get("SqsSubscription"):
                 self.sns_queue(logical, name, res, eprops, eline)
+            elif event.get("Type") == "SNS":
+                self.push_permission(logical, name, res, eline, props.get("AutoPublishAlias"), "sns.amazonaws.com",
+                                     source_arn=eprops.get("Topic"))
+            elif event.get("Type") == "S3":
+                bucket = eprops.get("Bucket")
+                if isinstance(bucket, dict) and isinstance(bucket.get("Ref"), str) \
+                        and bucket["Ref"] in self.src_resources:  # else SAM rejects the event
+                    self.push_permission(logical, name, res, eline, props.get("AutoPublishAlias"), "s3.amazonaws.com",
+                                         source_account=_ref("AWS::AccountId", eline))
             elif event.get("Type") == "ScheduleV2":
                 self.schedule_v2_role(logical, name, res, eprops, eline,
                                       ("lambda:InvokeFunction", "LambdaPolicy", _getatt(logical, "Arn", eline)))
@@ -1415,12 +1425,24 @@ class _Expander:
         source = _mk({"Fn::Sub": ["arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
                                   "${__ApiId__}/${__Stage__}/" + verb + path,
                                   {"__ApiId__": api_id, "__Stage__": "*"}]}, line)
+        self.push_permission(owner, name, res, line, alias, "apigateway.amazonaws.com", source_arn=source,
+                             suffix=suffix)
+
+    def push_permission(self, owner: str, name: str, res: Mapping[str, Any], line: Optional[int], alias: Any,
+                        principal: str, source_arn: Any = None, source_account: Any = None, suffix: str = "") -> None:
+        """The ``AWS::Lambda::Permission`` a push event makes SAM add (``PushEventSource._construct_permission``):
+        ``<Id><Event>Permission<suffix>``, letting ``principal`` invoke the function — the alias SAM
+        publishes when ``AutoPublishAlias`` is set, whose ARN is the function's with the alias name."""
         function: Any = _ref(owner, line)
         if alias is not None:
             function = _mk({"Fn::Sub": ["arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
                                         "${Function}:${Alias}", {"Function": function, "Alias": alias}]}, line)
-        properties = {"Action": "lambda:InvokeFunction", "FunctionName": function,
-                      "Principal": "apigateway.amazonaws.com", "SourceArn": source}
+        properties: Dict[str, Any] = {"Action": "lambda:InvokeFunction", "FunctionName": function,
+                                      "Principal": principal}
+        if source_arn is not None:
+            properties["SourceArn"] = source_arn
+        if source_account is not None:
+            properties["SourceAccount"] = source_account
         self.add(f"{owner}{name}Permission{suffix}",
                  self.resource("AWS::Lambda::Permission", properties, line, self.attributes(res)), line, owner)
 
