@@ -32,13 +32,16 @@ Covered:
   documents -> ``<Id>RolePolicy<N>``, SAM policy templates, ``Fn::If`` around any of these),
   ``PermissionsBoundary``, ``RolePath``, ``Tags`` (after SAM's ``lambda:createdBy: SAM``), the
   pull event sources' permissions (SQS, Kinesis, DynamoDB and MSK managed policies; MQ, DocumentDB,
-  self-managed Kafka inline policies; ``DestinationConfig.OnFailure`` SQS/SNS/S3 policies) and the
-  ``ScheduleV2`` event execution roles. A ``Role: !If [C, x, !Ref AWS::NoValue]`` creates the role
+  self-managed Kafka inline policies; ``DestinationConfig.OnFailure`` SQS/SNS/S3 policies), the
+  ``ScheduleV2`` event execution roles, the ``AWS::Lambda::Permission`` of each ``Api``, ``S3`` and
+  ``SNS`` event (on the ``AutoPublishAlias`` alias when there is one, as SAM's) and, for an ``SNS``
+  event with ``SqsSubscription``, the queue, its ``AWS::SQS::QueuePolicy`` and the SQS execution
+  policy instead. A ``Role: !If [C, x, !Ref AWS::NoValue]`` creates the role
   conditionally as SAM does. ``DeploymentPreference`` adds ``CodeDeployServiceRole``.
 - ``AWS::Serverless::StateMachine`` -> ``AWS::StepFunctions::StateMachine`` plus ``<Id>Role``
   (states trust, ``Policies`` in every form, AWSXrayWriteOnlyAccess when ``Tracing.Enabled``) and
   the event roles SAM generates (``Schedule``, ``CloudWatchEvent``, ``EventBridgeRule``, ``Api``,
-  ``ScheduleV2``). SAM adds nothing for ``Logging``.
+  ``ScheduleV2``), which start the alias with ``UseAliasAsEventTarget``. SAM adds nothing for ``Logging``.
 - ``AWS::Serverless::SimpleTable`` -> ``AWS::DynamoDB::Table`` with the same logical id.
 - ``AWS::Serverless::Api`` -> ``AWS::ApiGateway::RestApi`` whose ``Policy`` is the resource policy
   SAM writes into the Swagger (``Auth.ResourcePolicy``: account, IP range and VPC/VPCE allow and
@@ -56,12 +59,14 @@ Covered:
 - Other ``AWS::Serverless::*`` types (LayerVersion, Application, GraphQLApi, …) stay as they are.
 
 Not covered (no IAM identity permissions, or left to the reader to report): the
-``AWS::Lambda::Permission`` resource policies SAM adds for push events (Api, S3, SNS, Schedule …);
-the dead-letter queue policies of EventBridge rules; implicit HTTP APIs; ``AutoPublishAlias``
-versions and aliases (permissions and targets refer to the function itself); the GraphQLApi's
-generated roles; SAM resource references such as ``!Ref MyFunction.Alias``. Where SAM resolves a
-value from parameters at transform time (``Tracing: !Ref Mode``), the generated IAM is the one for
-any value other than ``Disabled``.
+``AWS::Lambda::Permission`` resource policies SAM adds for the other push events (Schedule,
+CloudWatchEvent, EventBridgeRule, CloudWatchLogs, Cognito, IoTRule, AlexaSkill, HttpApi, Lambda
+authorizers, WebSocket APIs); the dead-letter queue policies of EventBridge rules; implicit HTTP APIs;
+``AutoPublishAlias`` versions and aliases (besides the two cases above, permissions and targets
+refer to the function itself); the GraphQLApi's and CapacityProvider's generated roles; SAM resource
+references such as ``!Ref MyFunction.Alias``. Where SAM resolves a value from parameters at
+transform time (``Tracing: !Ref Mode``), the generated IAM is the one for any value other than
+``Disabled``. ``bench/bench_sam_translator.py`` measures what is left against SAM's own translator.
 
 ``SamResult.aliases`` maps the logical id of a role to the extra selectors it answers to: a
 generated ``<Id>Role`` to ``<Id>``; a template role given as ``Role: !GetAtt R.Arn`` (or
@@ -74,17 +79,20 @@ Globals merged in (``SamResult.properties``), not as the ``AWS::Lambda::Function
 logical id (its ARN, where it has one, is that resource's); then what the expansion generates under
 new logical ids: ``<Id>Role`` and event roles, ``CodeDeployServiceRole``, the queues and topics SAM
 creates for ``EventInvokeConfig`` and ``ScheduleV2`` dead-letter destinations, the implicit
-``ServerlessRestApi``, and each connector's ``AWS::IAM::ManagedPolicy``, ``AWS::SQS::QueuePolicy``,
-``AWS::SNS::TopicPolicy`` or ``AWS::Lambda::Permission``. Not listed, because the expansion does not
-generate them: the ``AWS::Lambda::EventSourceMapping`` of pull events (SQS, Kinesis, DynamoDB, MQ,
-MSK …: they are in the function's ``Events``), what push events add (permissions, rules,
-subscriptions, notifications), ``AutoPublishAlias`` versions and aliases, API deployments and
-stages, log groups, and what nested ``AWS::Serverless::Application`` stacks hold.
+``ServerlessRestApi``, each connector's ``AWS::IAM::ManagedPolicy``, ``AWS::SQS::QueuePolicy``,
+``AWS::SNS::TopicPolicy`` or ``AWS::Lambda::Permission``, each ``Api``, ``S3`` and ``SNS`` event's
+``AWS::Lambda::Permission`` and an ``SNS`` event's ``SqsSubscription`` queue and queue policy. Not
+listed, because the expansion does not generate them: the ``AWS::Lambda::EventSourceMapping`` of pull
+events (SQS, Kinesis, DynamoDB, MQ, MSK …: they are in the function's ``Events``), what the other
+push events add (permissions, rules, subscriptions, notifications), ``AutoPublishAlias`` versions
+and aliases, API deployments and stages, log groups, and what nested ``AWS::Serverless::Application``
+stacks hold.
 """
 from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
 import importlib.util
 import json
 import os
@@ -975,6 +983,9 @@ class _Expander:
             event_id = f"{logical}{name}"
             policies: List[Dict[str, Any]] = []
             arn_path = _PULL_MANAGED.get(str(etype)) if isinstance(etype, str) else None
+            if etype == "SNS" and props.get("SqsSubscription"):
+                # SNS -> SQS -> Lambda: SAM adds an SQS event source mapping, with the SQS policy
+                arn_path = _PULL_MANAGED["SQS"]
             if arn_path is not None:
                 arn = _managed_arn(arn_path, eline)
                 if arn not in managed:
@@ -1126,6 +1137,10 @@ class _Expander:
                                    "Resource": access["URI"]})
         uri = config.get("SchemaRegistryURI")
         text = uri if isinstance(uri, str) else (uri.get("Fn::Sub") if isinstance(uri, dict) else None)
+        if isinstance(text, str):
+            # SAM splits the ARN after resolving the pseudo parameters it knows (partition and
+            # region), so that their "::" does not split it; ${AWS::AccountId} it leaves, as SAM does
+            text = re.sub(r"\$\{AWS::(Partition|Region)\}", "pseudo", text)
         if isinstance(text, str) and text.startswith("arn"):
             parts = text.split(":")
             if len(parts) >= 6 and parts[5].startswith("registry/"):
@@ -1150,6 +1165,18 @@ class _Expander:
             eline = line_of(event) or line
             if event.get("Type") == "Api":
                 self.api_event(logical, name, eprops, eline, implicit_ok=True, condition=res.get("Condition"))
+                self.api_permission(logical, name, res, eprops, eline, props.get("AutoPublishAlias"))
+            elif event.get("Type") == "SNS" and eprops.get("SqsSubscription"):
+                self.sns_queue(logical, name, res, eprops, eline)
+            elif event.get("Type") == "SNS":
+                self.push_permission(logical, name, res, eline, props.get("AutoPublishAlias"), "sns.amazonaws.com",
+                                     source_arn=eprops.get("Topic"))
+            elif event.get("Type") == "S3":
+                bucket = eprops.get("Bucket")
+                if isinstance(bucket, dict) and isinstance(bucket.get("Ref"), str) \
+                        and bucket["Ref"] in self.src_resources:  # else SAM rejects the event
+                    self.push_permission(logical, name, res, eline, props.get("AutoPublishAlias"), "s3.amazonaws.com",
+                                         source_account=_ref("AWS::AccountId", eline))
             elif event.get("Type") == "ScheduleV2":
                 self.schedule_v2_role(logical, name, res, eprops, eline,
                                       ("lambda:InvokeFunction", "LambdaPolicy", _getatt(logical, "Arn", eline)))
@@ -1257,6 +1284,7 @@ class _Expander:
             return
         principals = {"Schedule": "events.amazonaws.com", "CloudWatchEvent": "events.amazonaws.com",
                       "EventBridgeRule": "events.amazonaws.com", "Api": "apigateway.amazonaws.com"}
+        alias = props.get("AutoPublishAlias")
         for name, event in events.items():
             if not isinstance(event, dict):
                 continue
@@ -1264,9 +1292,14 @@ class _Expander:
             eprops = event.get("Properties")
             eprops = eprops if isinstance(eprops, dict) else {}
             eline = line_of(event) or line
+            # the events start the alias SAM publishes when told to (its Ref is the alias's ARN)
+            target: Any = _ref(logical, eline)
+            if alias is not None and props.get("UseAliasAsEventTarget") is True:
+                target = _mk({"Fn::Sub": ["${StateMachine}:${Alias}", {"StateMachine": target, "Alias": alias}]},
+                             eline)
             if etype == "ScheduleV2":
                 self.schedule_v2_role(logical, name, res, eprops, eline,
-                                      ("states:StartExecution", "StartExecutionPolicy", _ref(logical, eline)))
+                                      ("states:StartExecution", "StartExecutionPolicy", target))
                 continue
             principal = principals.get(str(etype)) if isinstance(etype, str) else None
             if principal is None:
@@ -1280,7 +1313,7 @@ class _Expander:
                 "AssumeRolePolicyDocument": _trust(principal),
                 "Policies": [{"PolicyName": role_id + "StartExecutionPolicy", "PolicyDocument": {
                     "Statement": [{"Action": "states:StartExecution", "Effect": "Allow",
-                                   "Resource": _ref(logical, eline)}]}}]}
+                                   "Resource": target}]}}]}
             if props.get("PermissionsBoundary"):
                 properties["PermissionsBoundary"] = props["PermissionsBoundary"]
             self.add(role_id, self.resource("AWS::IAM::Role", properties, eline, self.attributes(res)), eline,
@@ -1356,6 +1389,98 @@ class _Expander:
             builder.add_resource_policy(policy, path, methods, self.api_stage(api), line_of(policy) or line)
             if policy.get("CustomStatements"):
                 builder.add_custom_statements(policy["CustomStatements"], line_of(policy) or line)
+
+    def api_permission(self, owner: str, name: str, res: Mapping[str, Any], eprops: Mapping[str, Any],
+                       line: Optional[int], alias: Any = None) -> None:
+        """The ``AWS::Lambda::Permission`` SAM adds for a function's ``Api`` event (``push.py``
+        ``Api._get_permission``): API Gateway may invoke the function from any stage (``__Stage__`` is
+        ``*``) of the event's API, for its method and path. Without it the function's resource policy
+        would grant API Gateway nothing. SAM adds it whatever the API's ``DefinitionBody``; the logical
+        ID ends with the API's literal ``StageName`` (``Prod`` for the implicit API, ``Stage`` when it is
+        an intrinsic, ``AllStages`` when the API is not a ``Ref``; a stage with other than letters and
+        digits becomes SAM's hash of it). With ``AutoPublishAlias`` the permission is the alias's, as
+        SAM's is (its ``FunctionName`` is the alias's ARN)."""
+        path, method = eprops.get("Path"), eprops.get("Method")
+        if not isinstance(path, str) or not isinstance(method, str):
+            return
+        api_ref = eprops.get("RestApiId")
+        api_id: Any = _ref("ServerlessRestApi", line) if api_ref is None else api_ref
+        suffix = "Prod"
+        if api_ref is not None:
+            target = api_ref.get("Ref") if isinstance(api_ref, dict) and "Ref" in api_ref else api_ref
+            if isinstance(target, str):
+                api = self.src_resources.get(target)
+                if not isinstance(api, dict):
+                    return  # SAM rejects the event: RestApiId must name a resource of the template
+                api_props = self.merged.get(target) or api.get("Properties")
+                stage = api_props.get("StageName") if isinstance(api_props, dict) else None
+                suffix = stage if isinstance(stage, str) and stage else "Stage"
+            else:
+                suffix = "AllStages"
+        path = re.sub(r"^(.+)/$", r"\1", path)  # API Gateway drops a trailing slash
+        path = re.sub(r"{([a-zA-Z0-9._-]+|[a-zA-Z0-9._-]+\+|proxy\+)}", "*", path)  # path parameters
+        verb = "*" if method.lower() == "any" else method.upper()
+        if not suffix.isalnum():
+            suffix = hashlib.sha1(suffix.encode("utf-8")).hexdigest()[:10]  # noqa: S324 - SAM's logical ID
+        source = _mk({"Fn::Sub": ["arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+                                  "${__ApiId__}/${__Stage__}/" + verb + path,
+                                  {"__ApiId__": api_id, "__Stage__": "*"}]}, line)
+        self.push_permission(owner, name, res, line, alias, "apigateway.amazonaws.com", source_arn=source,
+                             suffix=suffix)
+
+    def push_permission(self, owner: str, name: str, res: Mapping[str, Any], line: Optional[int], alias: Any,
+                        principal: str, source_arn: Any = None, source_account: Any = None, suffix: str = "") -> None:
+        """The ``AWS::Lambda::Permission`` a push event makes SAM add (``PushEventSource._construct_permission``):
+        ``<Id><Event>Permission<suffix>``, letting ``principal`` invoke the function — the alias SAM
+        publishes when ``AutoPublishAlias`` is set, whose ARN is the function's with the alias name."""
+        function: Any = _ref(owner, line)
+        if alias is not None:
+            function = _mk({"Fn::Sub": ["arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+                                        "${Function}:${Alias}", {"Function": function, "Alias": alias}]}, line)
+        properties: Dict[str, Any] = {"Action": "lambda:InvokeFunction", "FunctionName": function,
+                                      "Principal": principal}
+        if source_arn is not None:
+            properties["SourceArn"] = source_arn
+        if source_account is not None:
+            properties["SourceAccount"] = source_account
+        self.add(f"{owner}{name}Permission{suffix}",
+                 self.resource("AWS::Lambda::Permission", properties, line, self.attributes(res)), line, owner)
+
+    def sns_queue(self, owner: str, name: str, res: Mapping[str, Any], eprops: Mapping[str, Any],
+                  line: Optional[int]) -> None:
+        """An ``SNS`` event with ``SqsSubscription`` (``push.py`` ``SNS.to_cloudformation``): the topic
+        delivers to a queue the function polls. ``true`` makes SAM create ``<Id><Event>Queue`` (FIFO for
+        a FIFO topic of the template); a map names an existing queue (``QueueArn``, ``QueueUrl``). Either
+        way SAM writes the queue policy that lets the topic send to it (``<Id><Event>QueuePolicy`` or
+        ``QueuePolicyLogicalId``); the SQS execution policy goes on the role (``pull_event_policies``)."""
+        event_id = owner + name
+        subscription = eprops.get("SqsSubscription")
+        topic = eprops.get("Topic")
+        policy_id: Any = None
+        if isinstance(subscription, dict):
+            queue_arn, queue_url = subscription.get("QueueArn"), subscription.get("QueueUrl")
+            if not queue_arn or not queue_url:
+                self.problem(f"{owner}: event {name}: SqsSubscription needs QueueArn and QueueUrl",
+                             line_of(subscription) or line)
+                return
+            policy_id = subscription.get("QueuePolicyLogicalId")
+        else:
+            queue_props: Dict[str, Any] = {}
+            topic_id = _logical_id_of(topic) if isinstance(topic, dict) else None
+            topic_res = self.src_resources.get(topic_id) if topic_id else None
+            topic_props = topic_res.get("Properties") if isinstance(topic_res, dict) else None
+            if isinstance(topic_props, dict) and str(topic_props.get("FifoTopic")).lower() == "true":
+                queue_props["FifoQueue"] = True
+            if not self.add(event_id + "Queue", self.resource("AWS::SQS::Queue", queue_props, line,
+                                                              self.attributes(res)), line, owner):
+                return
+            queue_arn, queue_url = _getatt(event_id + "Queue", "Arn", line), _ref(event_id + "Queue", line)
+        document = {"Version": "2012-10-17", "Statement": [
+            {"Action": "sqs:SendMessage", "Effect": "Allow", "Principal": "*", "Resource": queue_arn,
+             "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]}
+        policy_id = policy_id if isinstance(policy_id, str) and policy_id else event_id + "QueuePolicy"
+        self.add(policy_id, self.resource("AWS::SQS::QueuePolicy", {"PolicyDocument": document, "Queues": [queue_url]},
+                                          line, self.attributes(res)), line, owner)
 
     def api_stage(self, api: str) -> Any:
         if api == "ServerlessRestApi":
