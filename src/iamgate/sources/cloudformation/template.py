@@ -884,7 +884,8 @@ def _lambda_permission(t: Template, logical: str, res: Mapping[str, Any], props:
             target = concat([f"arn:{s.partition}:lambda:{s.region}:", fn])
         else:
             target = concat([f"arn:{s.partition}:lambda:{s.region}:",
-                             s.account or Unknown("AWS::AccountId (set settings.account)"), ":function:", fn]) \
+                             s.account or Unknown("AWS::AccountId (set settings.account in the manifest)",
+                                                  synthesized=True), ":function:", fn]) \
                 if isinstance(fn, (str, Partial, Unknown)) else Unknown(f"{logical}.FunctionName")
         action = props.get("Action")
     principal = t.resolve(props.get("Principal"))
