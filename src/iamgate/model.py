@@ -315,6 +315,10 @@ class Inventory:
     documents: Tuple[Policy, ...] = ()
     # what the code defines but does not create under the values used (a false Condition, count = 0)
     excluded: Tuple["Excluded", ...] = ()
+    # the real paths of the template files a reader read (or tried to read) as the nested stacks of
+    # another template: the seam (sources.read_inventory) does not read them again as stacks of
+    # their own, which would list each of their principals twice
+    nested_templates: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -347,6 +351,7 @@ def merge(inventories: "Iterable[Inventory]") -> Inventory:
         resources=tuple(r for i in parts for r in i.resources),
         documents=tuple(d for i in parts for d in i.documents),
         excluded=tuple(e for i in parts for e in i.excluded),
+        nested_templates=tuple(n for i in parts for n in i.nested_templates),
     )
 
 
@@ -439,6 +444,9 @@ class Settings:
     imports: Mapping[str, str] = field(default_factory=dict, hash=False)
     dynamic_references: Mapping[str, str] = field(default_factory=dict, hash=False)
     stack_name: Optional[str] = None
+    # outputs of nested stacks whose template is not read (an S3 URL, a build output not there),
+    # keyed as the template reads them: "Child.Outputs.QueueArn" (!GetAtt Child.Outputs.QueueArn)
+    stack_outputs: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
