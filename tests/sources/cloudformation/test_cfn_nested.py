@@ -123,6 +123,12 @@ def test_second_level_principals_and_resources_keep_the_whole_path(tree, capsys)
     assert "Net/Jobs/Queue" in [r.id for r in inv.resources]
     assert ("Net/Jobs/Queue.Arn", QUEUE) in inv.references
 
+    # "Worker" is defined at three levels; the message says which selector picks each
+    write(tree, {"iamgate.yaml": MANIFEST % (ACCOUNT, "", "Worker", "sqs:ReceiveMessage", QUEUE)})
+    rc, out, _ = run(capsys, "check", ".")
+    assert rc == 2
+    assert ('principal "Worker" matches 3 principals: Worker (root.yaml:7), Worker (net/net.yaml:8), Worker '
+            '(jobs/queue.yaml:8); select one with "root.yaml:Worker" or "Net/Worker" or "Net/Jobs/Worker"') in out
     write(tree, {"iamgate.yaml": MANIFEST % (ACCOUNT, "", "Net/Jobs/Worker", "sqs:ReceiveMessage",
                                              "${Net/Jobs/Queue.Arn}")})
     rc, out, err = run(capsys, "check", ".")
