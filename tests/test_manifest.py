@@ -292,6 +292,18 @@ def test_bad_account():
     assert error_of("version: 1\nsettings:\n  account: 12345\n").line == 3
 
 
+def test_stack_outputs_are_keyed_as_the_template_reads_them():
+    m = load_manifest("iamgate.yaml", "version: 1\nsettings:\n  stack_outputs:\n"
+                                      "    Child.Outputs.QueueArn: arn:aws:sqs:us-east-1:111122223333:jobs\n"
+                                      "    Net/Jobs.Outputs.TopicArn: arn:aws:sns:us-east-1:111122223333:t\n")
+    assert dict(m.settings.stack_outputs) == {"Child.Outputs.QueueArn": "arn:aws:sqs:us-east-1:111122223333:jobs",
+                                              "Net/Jobs.Outputs.TopicArn": "arn:aws:sns:us-east-1:111122223333:t"}
+    e = error_of("version: 1\nsettings:\n  stack_outputs:\n    Child.QueueArn: x\n")
+    assert str(e) == ("iamgate.yaml:4: settings.stack_outputs: 'Child.QueueArn' is not a nested stack output: "
+                      "write <LogicalId>.Outputs.<OutputName>, as in !GetAtt Child.Outputs.QueueArn")
+    assert error_of("version: 1\nsettings:\n  stack_outputs: {Child.Outputs.Q: [a]}\n").line == 3
+
+
 def test_bad_partition_and_region():
     e = error_of("version: 1\nsettings: {partition: aws-xx}\n")
     assert e.path == "settings.partition" and "'aws-xx' is not one of: aws, aws-cn" in e.message

@@ -347,6 +347,7 @@ def _settings(value: Mapping[str, Any], pos: _Positions) -> Settings:
         imports=dict(value.get("imports", {})),
         dynamic_references=dict(value.get("dynamic_references", {})),
         stack_name=value.get("stack_name"),
+        stack_outputs=dict(value.get("stack_outputs", {})),
     )
 
 

@@ -315,6 +315,10 @@ class Inventory:
     documents: Tuple[Policy, ...] = ()
     # what the code defines but does not create under the values used (a false Condition, count = 0)
     excluded: Tuple["Excluded", ...] = ()
+    # the real paths of the template files a reader read (or tried to read) as the nested stacks of
+    # another template: the seam (sources.read_inventory) does not read them again as stacks of
+    # their own, which would list each of their principals twice
+    nested_templates: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -347,6 +351,7 @@ def merge(inventories: "Iterable[Inventory]") -> Inventory:
         resources=tuple(r for i in parts for r in i.resources),
         documents=tuple(d for i in parts for d in i.documents),
         excluded=tuple(e for i in parts for e in i.excluded),
+        nested_templates=tuple(n for i in parts for n in i.nested_templates),
     )
 
 
@@ -384,12 +389,49 @@ CheckReport = Report  # the name the code used before the report seam
 
 
 def find_principals(inventory: Inventory, selector: str) -> List[Principal]:
-    """Every principal answering to the selector: exact alias first, then case-insensitively."""
+    """Every principal answering to the selector: exact alias first, then case-insensitively, then
+    ``<file>:<name>`` -- a name (logical ID) qualified with the file that defines the principal, as
+    findings show it (``orders-stack.yaml:WorkerRole``), which tells apart the same logical ID in
+    several templates."""
     exact = [p for p in inventory.principals if selector == p.id or selector in p.aliases]
     if exact:
         return exact
     low = selector.lower()
-    return [p for p in inventory.principals if low == p.id.lower() or low in (a.lower() for a in p.aliases)]
+    found = [p for p in inventory.principals if low == p.id.lower() or low in (a.lower() for a in p.aliases)]
+    if found or ":" not in selector or selector.startswith("arn:"):
+        return found
+    file, _, name = selector.rpartition(":")
+    file = os.path.normpath(file).replace(os.sep, "/")
+    return [p for p in inventory.principals if p.location is not None and name and (name == p.id or name in p.aliases)
+            and os.path.normpath(p.location.file).replace(os.sep, "/") == file]
+
+
+def _selector_rank(principal: Principal, alias: str) -> int:
+    """The order selectors are offered in: the id (logical ID, Terraform address), a nested stack's
+    path (Parent/Child/Role) or a file-qualified logical ID (svc-a/template.yaml:Fn), a name, the ARN."""
+    if alias == principal.id:
+        return 0
+    if alias.startswith("arn:"):
+        return 3
+    return 1 if ("/" in alias or ":" in alias) else 2
+
+
+def selector_for(inventory: Inventory, principal: Principal, wrote: Optional[str] = None) -> Optional[str]:
+    """The selector a manifest would write for ``principal``: the first of its id and aliases (in
+    the order of ``_selector_rank``) that selects it and no other principal of ``inventory``; None
+    when none does (two principals alike in every name). ``wrote``: a selector the user wrote that
+    matched several principals — the forms that qualify it (svc-a/template.yaml:Fn, Child/Fn) come first."""
+    def rank(alias: str) -> int:
+        if wrote and (alias.endswith(":" + wrote) or alias.endswith("/" + wrote)) and not alias.startswith("arn:"):
+            return -1
+        return _selector_rank(principal, alias)
+    qualified = (f"{principal.location.file.replace(os.sep, '/')}:{principal.id}",) if principal.location else ()
+    candidates = sorted(dict.fromkeys((principal.id,) + tuple(principal.aliases) + qualified), key=rank)
+    for alias in candidates:
+        found = find_principals(inventory, alias)
+        if len(found) == 1 and found[0] == principal:
+            return alias
+    return None
 
 
 def add_problems(inventory: Inventory, findings: Iterable[Finding]) -> Inventory:
@@ -439,6 +481,9 @@ class Settings:
     imports: Mapping[str, str] = field(default_factory=dict, hash=False)
     dynamic_references: Mapping[str, str] = field(default_factory=dict, hash=False)
     stack_name: Optional[str] = None
+    # outputs of nested stacks whose template is not read (an S3 URL, a build output not there),
+    # keyed as the template reads them: "Child.Outputs.QueueArn" (!GetAtt Child.Outputs.QueueArn)
+    stack_outputs: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

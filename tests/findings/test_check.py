@@ -169,3 +169,50 @@ def test_an_action_that_takes_no_resource_is_required_on_star_and_the_arn_statem
     m = manifest("principals:\n  - principal: deployer\n    needs:\n      - actions: codepipeline:ListPipelines\n"
                  f"        resources: '{pipelines}'\n")
     assert results(check(star, m)) == {("codepipeline:ListPipelines", "*"): "allow"}
+
+
+
+def test_an_ambiguous_selector_names_the_selector_that_picks_each_principal(tree, capsys):
+    # two stacks define the same logical ID, in templates named for their stacks (not generic names)
+    from ..cli import run
+    from iamgate.model import selector_for
+    from iamgate.sources import ReadOptions, read_inventory
+    body = ("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Worker:\n    Type: AWS::IAM::Role\n"
+            "    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: []}\n"
+            "      Policies:\n        - PolicyName: p\n          PolicyDocument: {Version: '2012-10-17', Statement: "
+            "[{Effect: Allow, Action: 'sqs:SendMessage', Resource: '%s'}]}\n")
+    (tree / "stacks").mkdir()
+    (tree / "stacks" / "orders.yaml").write_text(body % "*")
+    (tree / "stacks" / "billing.yaml").write_text(body % "arn:aws:sqs:eu-west-1:111122223333:invoices")
+    (tree / "iamgate.yaml").write_text("version: 1\nsettings: {account: '111122223333', region: eu-west-1}\n"
+                                       "principals:\n  - principal: Worker\n    needs:\n"
+                                       "      - {actions: sqs:SendMessage, resources: "
+                                       "'arn:aws:sqs:eu-west-1:111122223333:jobs'}\n")
+    rc, out, _ = run(capsys, "check", "stacks")
+    assert rc == 2
+    assert ('principal "Worker" matches 2 principals: Worker (stacks/billing.yaml:3), Worker '
+            '(stacks/orders.yaml:3); select one with "stacks/billing.yaml:Worker" or "stacks/orders.yaml:Worker"') \
+        in out
+    # the suggested selector works, though it is not among the principal's listed names
+    inv = read_inventory(["stacks"], ReadOptions(account=ACCOUNT))
+    orders = next(p for p in inv.principals if p.location.file == "stacks/orders.yaml")
+    assert "stacks/orders.yaml:Worker" not in orders.aliases
+    assert find_principals(inv, "stacks/orders.yaml:Worker") == [orders]
+    assert find_principals(inv, "./stacks/orders.yaml:Worker") == [orders]
+    assert find_principals(inv, "stacks/orders.yaml:Nobody") == []
+    assert selector_for(inv, orders) == "stacks/orders.yaml:Worker"
+    (tree / "iamgate.yaml").write_text((tree / "iamgate.yaml").read_text().replace(
+        "principal: Worker", "principal: stacks/orders.yaml:Worker"))
+    rc, out, err = run(capsys, "check", "stacks")
+    assert rc == 0, out + err
+    assert "1 of 1 requirements met" in out
+
+
+def test_the_selector_for_a_principal_is_its_id_when_that_is_unique():
+    from iamgate.model import selector_for
+    a, b = role("worker"), role("reader")
+    inv = Inventory(principals=(a, b))
+    assert selector_for(inv, a) == "worker"
+    # the same name twice, and nothing else tells them apart: no selector
+    twin = Inventory(principals=(a, role("worker")))
+    assert selector_for(twin, a) is None

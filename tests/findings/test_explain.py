@@ -160,3 +160,36 @@ def test_an_explanation_the_code_agrees_with_carries_the_fix(code):
     assert e.fix is not None and e.fix.edits == () and '"Action": "s3:PutObject"' in e.fix.text
     assert "fix" in render_text(e) and json.loads(render_json(e))["fix"]["text"] == e.fix.text
     assert explain(scope_from(inventory, manifest, files), parse_message(message)).fix is None  # no file access, no fix
+
+
+CFN = """AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  WorkerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: orders-worker
+      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: []}
+"""
+
+TF = """resource "aws_iam_role" "reader" {
+  name               = "orders-reader"
+  assume_role_policy = jsonencode({Version = "2012-10-17", Statement = []})
+}
+"""
+
+
+@pytest.mark.parametrize("role, selector", [("orders-worker", "WorkerRole"), ("orders-reader", "aws_iam_role.reader")])
+def test_the_caller_is_named_as_a_manifest_selects_it_with_its_arn(tree, capsys, role, selector):
+    from ..cli import run as cli
+    (tree / "stack.yaml").write_text(CFN)
+    (tree / "main.tf").write_text(TF)
+    (tree / "iamgate.yaml").write_text(f"version: 1\nsettings: {{account: '{ACCT}', region: eu-west-1}}\n")
+    message = (f"User: arn:aws:sts::{ACCT}:assumed-role/{role}/s-1 is not authorized to perform: sqs:SendMessage "
+               f"on resource: {QUEUE} because no identity-based policy allows the sqs:SendMessage action")
+    arn = f"arn:aws:iam::{ACCT}:role/{role}"
+    rc, out, err = cli(capsys, "explain", "--format", "json", message, ".")
+    doc = json.loads(out)
+    assert rc == 1, err
+    assert (doc["conclusion"], doc["principal"], doc["arn"]) == ("agrees", selector, arn)
+    rc, out, err = cli(capsys, "explain", message, ".")
+    assert f"  in code:  {selector} ({arn})" in out

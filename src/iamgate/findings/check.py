@@ -15,7 +15,7 @@ from ..engine.evaluate import takes_no_resource
 from ..engine.request import decide_requirement, request_context
 from ..manifest import Reference, substitute
 from ..model import (Decision, Finding, Inventory, Location, Manifest, Outcome, Principal, PrincipalEntry, Report,
-                     Requirement, Scope, Unresolved, find_principals)
+                     Requirement, Scope, Unresolved, find_principals, selector_for)
 from ..rules.registry import stamp
 from .diagnose import cause_lines
 
@@ -213,6 +213,16 @@ def _stamped(findings: List[Finding]) -> Tuple[Finding, ...]:
     return tuple(stamp(f) for f in findings)
 
 
+def selectors_hint(inventory: Inventory, found: Sequence[Principal], wrote: Optional[str] = None) -> str:
+    """What to write instead of ``wrote``, a selector that matches each of ``found``: the selector
+    that picks each one alone (``model.selector_for``: svc-a/template.yaml:Fn, Parent/Child/Role, a
+    name, the ARN), or nothing when one of them has none."""
+    picks = [selector_for(inventory, p, wrote) for p in found]
+    if not picks or not all(picks):
+        return ""
+    return "; select one with " + " or ".join(f'"{s}"' for s in picks)
+
+
 def principal_for(scope: Scope, entry: PrincipalEntry, findings: List[Finding],
                   where: Location) -> Optional[Principal]:
     """The one principal a manifest entry selects (the scope has already added the entry's policy
@@ -221,7 +231,8 @@ def principal_for(scope: Scope, entry: PrincipalEntry, findings: List[Finding],
     if len(found) > 1:
         names = ", ".join(f"{p.id} ({p.location})" if p.location else p.id for p in found)
         findings.append(Finding(kind="manifest-error", rule="IG0103", severity="error",
-                                message=f'principal "{entry.selector}" matches {len(found)} principals: {names}',
+                                message=f'principal "{entry.selector}" matches {len(found)} principals: {names}'
+                                        + selectors_hint(scope.inventory, found, entry.selector),
                                 principal=entry.selector, location=where))
         return None
     if found:

@@ -26,8 +26,9 @@ from ..engine.match import split_arn
 from ..engine.request import (decide_requirement, default_context, policies_considered, request_context,
                              resource_policies_for, trust_policies_for)
 from ..model import (ContextValue, Decision, EncodedMessage, Fix, Inventory, Manifest, Parsed, ParsedDenial, Policy,
-                     Principal, Requirement, Scope, find_principals)
+                     Principal, Requirement, Scope, find_principals, selector_for)
 from ..policy import POLICY_WORDS
+from .check import selectors_hint
 from .diagnose import cause_lines
 
 CONCLUSIONS = ("agrees", "agrees-other-cause", "code-allows", "unknown", "not-found", "incomplete",
@@ -141,10 +142,13 @@ def _find_caller(scope: Scope,
     for sel in selectors:
         found = [q for q in find_principals(scope.inventory, sel) if _same_account(q, p.account)]
         if len(found) == 1:
-            return sel, found[0]
+            # named as a manifest would select it (WorkerRole, svc-a/template.yaml:Fn,
+            # aws_iam_role.worker), not by the role name the message gives
+            return selector_for(scope.inventory, found[0]) or sel, found[0]
         if len(found) > 1 and not ambiguous:
             names = ", ".join(f"{q.id} ({q.location})" if q.location else q.id for q in found)
-            ambiguous = f"{sel} matches {len(found)} principals in the code: {names}"
+            ambiguous = (f"{sel} matches {len(found)} principals in the code: {names}"
+                         + selectors_hint(scope.inventory, found, sel))
     if ambiguous:
         return ambiguous
     shown = p.role_name if p.caller_kind == "assumed-role" else p.caller_arn

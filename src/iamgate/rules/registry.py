@@ -101,6 +101,22 @@ _BUILTIN: Tuple[Rule, ...] = (
          "Run `terraform init` again (it rewrites the file), or check the plan instead "
          "(`terraform show -json plan.out > plan.json`, then `iamgate check plan.json`).",
          "https://developer.hashicorp.com/terraform/cli/commands/init"),
+    Rule("IG0007", "nested-template-unread", "parse-error", "warning",
+         "A nested stack's template cannot be read",
+         "An AWS::CloudFormation::Stack or AWS::Serverless::Application whose local TemplateURL/Location "
+         "names a file that is not there, cannot be read (too large, not UTF-8) or is not a valid "
+         "template, or a build output (.aws-sam/build/…, cdk.out/…) that has not been built and whose "
+         "source template is not found. The enclosing template is still checked; the nested stack's "
+         "roles and policies are not, and its outputs are unresolved unless the manifest gives them "
+         "(settings.stack_outputs).",
+         "One broken nested template should not hide every other finding of the run (it is not an input "
+         "error, exit 2), but its IAM is missing from the check: a requirement on one of its roles "
+         "reports the principal as not found.",
+         "parent.yaml: nested stack Child: cannot read child.yaml (no such file); its IAM is not checked",
+         "Correct the path (relative to the enclosing template), fix the nested template, or build the "
+         "project (sam build) so that the file exists; give the outputs the parent uses in "
+         "settings.stack_outputs (\"Child.Outputs.QueueArn\": arn).",
+         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-nested-stacks.html"),
     Rule("IG0101", "manifest-file-missing", "manifest-error", "error",
          "The manifest names a file that does not exist",
          "A guardrail (SCP/RCP), policy or boundary file named in iamgate.yaml is not there.",

@@ -436,13 +436,37 @@ def _read_all(paths: Sequence[str], files: Sequence[str], explicit: set, skipped
     terraform = [f for f in files if f.lower().endswith(TERRAFORM)]
     others = [f for f in files if not f.lower().endswith(TERRAFORM)]
     parts = [Inventory(problems=tuple(skipped_link(p, why) for p, why in skipped))]
-    parts += [read_file(f, f in explicit, options, limit) for f in others]
+    parts += without_nested(others, [read_file(f, f in explicit, options, limit) for f in others])
     if terraform:
         from .terraform.config import read_modules
         roots = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
         parts.append(read_modules(terraform, options, display_path, roots))
     inventory = merge(parts)
     return inventory
+
+
+def without_nested(files: Sequence[str], inventories: Sequence[Inventory]) -> List[Inventory]:
+    """The inventories of ``files`` (read one by one, in the same order) but those of the templates
+    another file read as its nested stacks (``Inventory.nested_templates``): a child template in the
+    scanned tree is a stack of its parent's, with the parent's parameters, not a stack of its own —
+    read twice, each of its principals would be listed twice. Decided from what was read, not from
+    the order of reading: a file no other file nests is read as a stack of its own, and every
+    template it nests (at any depth) is not; files that only nest one another in a cycle keep the
+    first of them by path."""
+    real = [os.path.realpath(f) for f in files]
+    claims = {r: set(inv.nested_templates) - {r} for r, inv in zip(real, inventories)}
+    if not any(claims.values()):
+        return list(inventories)
+    nested = set().union(*claims.values())
+    kept = {r for r in real if r not in nested}
+    dropped = set().union(*(claims[r] for r in kept)) if kept else set()
+    pending = sorted(r for r in real if r not in kept and r not in dropped)
+    while pending:  # a cycle no kept file reaches
+        first = pending[0]
+        kept.add(first)
+        dropped |= claims[first] - kept
+        pending = [r for r in pending if r not in kept and r not in dropped]
+    return [inv for r, inv in zip(real, inventories) if r not in dropped or r in kept]
 
 
 def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict[str, Tuple[Policy, ...]],

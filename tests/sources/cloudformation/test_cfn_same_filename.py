@@ -101,7 +101,8 @@ def test_the_logical_id_is_ambiguous_and_the_qualified_alias_selects_one(tmp_pat
     rc, out, err = run(capsys, "check", "orders", "billing")
     assert rc == 2
     assert ('principal "Fn" matches 2 principals: FnRole (orders/template.yaml:5), '
-            'FnRole (billing/template.yaml:5)') in out
+            'FnRole (billing/template.yaml:5); select one with "orders/template.yaml:Fn" or '
+            '"billing/template.yaml:Fn"') in out
 
     # the orders function reads the orders table: met
     (tmp_path / "iamgate.yaml").write_text(MANIFEST % (ACCOUNT, "orders/template.yaml:Fn", ACCOUNT))
@@ -126,7 +127,8 @@ def test_reproduction_same_filename(tmp_path, monkeypatch, capsys):
     rc, out, err = run(capsys, "check", "svc-a", "svc-b")
     assert rc == 2
     assert ('principal "Fn" matches 2 principals: FnRole (svc-a/template.yaml:5), '
-            'FnRole (svc-b/template.yaml:5)') in out
+            'FnRole (svc-b/template.yaml:5); select one with "svc-a/template.yaml:Fn" or '
+            '"svc-b/template.yaml:Fn"') in out
 
     manifest = (folder / "iamgate.yaml").read_text().replace("principal: Fn", "principal: svc-b/template.yaml:Fn")
     (folder / "iamgate.yaml").write_text(manifest)

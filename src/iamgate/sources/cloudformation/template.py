@@ -9,14 +9,26 @@ Covered: ``AWS::IAM::Role``/``User``/``Group`` with inline ``Policies``, ``Manag
 ``PermissionsBoundary`` and ``Tags``; ``AWS::IAM::Policy``/``ManagedPolicy``/``RolePolicy``/
 ``UserPolicy``/``GroupPolicy`` and ``UserToGroupAddition``; instance profiles; SSO permission sets;
 the resource policies listed in ``RESOURCE_POLICIES``; StackSet ``TemplateBody`` and nested stacks
-with a local ``TemplateURL``.
+with a local ``TemplateURL`` (``AWS::CloudFormation::Stack``, StackSets) or ``Location`` (SAM's
+``AWS::Serverless::Application``).
+
+Nested stacks are read with the parameters the parent passes, under the stack name
+``<parent>-<LogicalId>`` (CloudFormation names a nested stack so, plus a suffix), and the files read
+so are listed in ``Inventory.nested_templates``, so that the seam does not read them again as stacks
+of their own. ``!GetAtt Child.Outputs.Name`` is the manifest's ``settings.stack_outputs`` value if
+given, else the child's output resolved, else unknown with a note saying how to give it. A
+``TemplateURL`` into a build folder is read from the template it was built from (``built_from``).
+A nested template that is missing or cannot be read is a warning (IG0007) at the parent's resource,
+never an input error: the parent is still checked.
 
 ``Inventory.resources`` lists every resource that exists (a false ``Condition`` removes it; an
 unknown one keeps it) at its logical ID's line: its ARN as ``resources.Names.arn`` synthesizes it,
 and its ``Properties`` resolved into plain data in which each ``Ref``/``Fn::GetAtt`` of a resource of
 the same template (also inside ``Fn::If``) is a ``ResourceRef``; references inside ``Fn::Sub`` or
 ``Fn::Join`` are their text, and what cannot be resolved offline is None. The resources of a
-StackSet body or nested stack are listed as ``<its logical ID>/<logical ID>``. SAM: see ``sam.py``.
+StackSet body or nested stack are listed as ``<its logical ID>/<logical ID>``, with the logical IDs
+of every enclosing nested stack in front (``Parent/Child/Queue``); its principals answer to that path
+too. SAM: see ``sam.py``.
 """
 from __future__ import annotations
 
@@ -38,6 +50,13 @@ from .resources import Names
 SERVERLESS = "AWS::Serverless-2016-10-31"
 MAX_DEPTH = 5
 MAX_NESTED_STACKS = 100  # nested templates read for one top-level template, at every depth together
+SAM_APPLICATION = "AWS::Serverless::Application"
+# what deploys another template as a nested stack (SAM makes an application an AWS::CloudFormation::Stack)
+NESTED_STACK_TYPES = ("AWS::CloudFormation::Stack", SAM_APPLICATION)
+# folders build tools write templates into (sam build, cdk synth); a TemplateURL into one is read from
+# the template it was built from when that is in the source tree (``built_from``)
+BUILD_FOLDERS = (".aws-sam", "cdk.out")
+SAM_TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")  # what `sam build` looks for
 # template file names (without extension) that say nothing about the stack: SAM's and CloudFormation's
 # defaults, what `sam package` / `aws cloudformation package` write. A template named so takes its
 # synthesized stack name from its folder, so svc-a/template.yaml and svc-b/template.yaml are two stacks
@@ -129,6 +148,10 @@ class Template:
         self.offset = line_offset
         self.depth = depth
         self.alias_prefix = alias_prefix
+        self.children: Dict[str, "_Nested"] = {}  # nested stack -> its template, found once
+        self.building: set = set()  # nested stacks being found (their Parameters are being resolved)
+        self.busy_outputs: set = set()  # outputs being resolved (one that refers to itself is unknown)
+        self.claimed: List[str] = []  # real paths of the nested templates this template reads
         self.problems: List[Finding] = []
         self.unresolved: List[Unresolved] = []
         self.policy_documents: List[Policy] = []  # every policy read, for Inventory.documents
@@ -170,7 +193,7 @@ class Template:
         self.resources: Mapping[str, Any] = resources if isinstance(resources, dict) else {}
         self.names: Names
         self.resolver = Resolver(data, self.settings, lambda logical: self.names.ref(logical),
-                                 lambda logical, attr: self.names.attr(logical, attr))
+                                 lambda logical, attr: self._attr(logical, attr))
         self.names = Names(self.resources, self.settings, self.resolver.resolve)
 
     # ------------------------------------------------------------------ helpers
@@ -474,7 +497,7 @@ class Template:
                 trust = self.policy(props["AssumeRolePolicyDocument"], "AssumeRolePolicyDocument", "trust",
                                     line_of(props.get("AssumeRolePolicyDocument"), line_of(res)))
             name_text = self.text(name)
-            aliases = [logical, self.alias_prefix + logical if self.alias_prefix else None, name_text, arn]
+            aliases = [logical, self._nested_alias(logical), name_text, arn]
             aliases += list(self.aliases.get(logical, ())) + profiles.get(name_text or "", [])
             out.append(Principal(id=logical, type="role", arn=arn if isinstance(arn_value, str) else arn,
                                  account=self.settings.account, identity_policies=tuple(policies),
@@ -482,6 +505,12 @@ class Template:
                                  location=self.loc(line_of(res)), aliases=_unique(aliases), trust_policy=trust,
                                  source=self.sources.get(logical, "AWS::IAM::Role")))
         return out
+
+    def _nested_alias(self, logical: str) -> Optional[str]:
+        """A principal of a nested stack also answers to its path from the top-level template down,
+        ``Parent/Child/Role`` (the logical IDs of the stacks that enclose it): its bare logical ID
+        may be defined in several nested stacks."""
+        return self.alias_prefix + logical if self.alias_prefix else None
 
     def _qualified(self, principal: Principal) -> Principal:
         """The principal with its logical IDs (its own, and the SAM resource that made it) also as
@@ -531,7 +560,8 @@ class Template:
             out.append(Principal(id=logical, type="user", arn=self.text(arn_value), account=self.settings.account,
                                  identity_policies=tuple(policies), boundary=self._boundary(props, f"user {logical}"),
                                  tags=self._tags(props), location=self.loc(line_of(res)),
-                                 aliases=_unique([logical, name_text, self.text(arn_value)]), source="AWS::IAM::User"))
+                                 aliases=_unique([logical, self._nested_alias(logical), name_text,
+                                                  self.text(arn_value)]), source="AWS::IAM::User"))
         return out
 
     def _permission_sets(self) -> List[Principal]:
@@ -552,7 +582,8 @@ class Template:
             name = self.text(self.resolve(props.get("Name"))) or logical
             out.append(Principal(id=logical, type="role", arn=None, account=self.settings.account,
                                  identity_policies=tuple(policies), location=self.loc(line_of(res)),
-                                 aliases=_unique([logical, name]), source="AWS::SSO::PermissionSet"))
+                                 aliases=_unique([logical, self._nested_alias(logical), name]),
+                                 source="AWS::SSO::PermissionSet"))
         return out
 
     # ------------------------------------------------------------------ resource policies
@@ -645,34 +676,30 @@ class Template:
         if self.depth >= MAX_DEPTH:
             return out
         for logical, res, props in self.of_type("AWS::CloudFormation::StackSet"):
+            if "TemplateURL" in props and not isinstance(props.get("TemplateBody"), (str, dict)):
+                out.extend(self._read_child(logical, res, props))
+                continue
             if not self._spend(logical, res):
                 continue
             body = props.get("TemplateBody")
-            params = {}
-            for p in self.resolve(props.get("Parameters", [])) or []:
-                if isinstance(p, dict) and isinstance(p.get("ParameterKey"), str):
-                    params[p["ParameterKey"]] = p.get("ParameterValue")
             stack = self.text(self.resolve(props.get("StackSetName"))) or logical
+            params = _stackset_parameters(self.resolve(props.get("Parameters", [])))
             if isinstance(body, str):
-                out.append(self._child(body, line_of(body, line_of(res)), stack, params, logical, block=True))
+                out.append(self._body(body, line_of(body, line_of(res)), stack, params, logical))
             elif isinstance(body, dict):
                 if looks_like_template(body):
                     out.append(Template(self.path, body, self.options, stack, params, self.offset, self.depth + 1,
-                                        f"{logical}/", self.ancestors, self.budget).read())
+                                        f"{self.alias_prefix}{logical}/", self.ancestors, self.budget).read())
                 else:
                     self.unresolved.append(Unresolved(f"TemplateBody of {logical} (not a template; "
                                                       "a pre-processor directive?)", self.loc(line_of(body))))
-            elif "TemplateURL" in props:
-                out.extend(self._from_url(logical, res, props, params, stack))
-        for logical, res, props in self.of_type("AWS::CloudFormation::Stack"):
-            if not self._spend(logical, res):
-                continue
-            params = self.resolve(props.get("Parameters", {}))
-            out.extend(self._from_url(logical, res, props, params if isinstance(params, dict) else {}, logical))
+        for logical, res, props in self.of_type(*NESTED_STACK_TYPES):
+            out.extend(self._read_child(logical, res, props))
+        if self.claimed:
+            out.append(Inventory(nested_templates=tuple(self.claimed)))
         return out
 
-    def _child(self, body: str, line: Optional[int], stack: str, params: Mapping[str, Any], logical: str,
-               block: bool) -> Inventory:
+    def _body(self, body: str, line: Optional[int], stack: str, params: Mapping[str, Any], logical: str) -> Inventory:
         # a block scalar's content starts on the line after its key
         offset = self.offset + (line or 0)
         try:
@@ -682,23 +709,87 @@ class Template:
                                                 Location(self.path, offset + (e.line or 0))),))
         if not looks_like_template(data):
             return Inventory()
-        return Template(self.path, data, self.options, stack, params, offset, self.depth + 1, f"{logical}/",
-                        self.ancestors, self.budget).read()
+        return Template(self.path, data, self.options, stack, params, offset, self.depth + 1,
+                        f"{self.alias_prefix}{logical}/", self.ancestors, self.budget).read()
 
-    def _from_url(self, logical: str, res: Mapping[str, Any], props: Mapping[str, Any],
-                  params: Mapping[str, Any], stack: str) -> List[Inventory]:
-        url = self.resolve(props.get("TemplateURL"))
-        where = self.loc(line_of(res))
-        if not isinstance(url, str) or "://" in url or url.startswith("s3:"):
-            self.unresolved.append(Unresolved(f"nested stack {logical}: TemplateURL "
-                                              f"{self.text(url) or '?'} is not a local file", where))
+    def _read_child(self, logical: str, res: Mapping[str, Any], props: Mapping[str, Any]) -> List[Inventory]:
+        """The IAM of a nested stack's template, read once (its outputs may have been wanted before)."""
+        child = self._child(logical, res, props)
+        if child.template is None or child.read:
             return []
+        child.read = True
+        return [child.template.read()]
+
+    def _child(self, logical: str, res: Optional[Mapping[str, Any]] = None,
+               props: Optional[Mapping[str, Any]] = None) -> "_Nested":
+        """The template of the nested stack ``logical``, found once: its outputs (``!GetAtt
+        Child.Outputs.Name``, while this template is being resolved) and its IAM (after it) are
+        read from the same Template."""
+        found = self.children.get(logical)
+        if found is not None:
+            return found
+        if logical in self.building:  # its Parameters refer to its own outputs
+            return _Nested(why="its Parameters refer to its own outputs")
+        if res is None:
+            res = self.resources.get(logical) or {}
+            raw = res.get("Properties")
+            props = raw if isinstance(raw, dict) else {}
+        self.building.add(logical)
+        try:
+            found = self._find_child(logical, res, props or {})
+        finally:
+            self.building.discard(logical)
+        self.children[logical] = found
+        return found
+
+    def _find_child(self, logical: str, res: Mapping[str, Any], props: Mapping[str, Any]) -> "_Nested":
+        rtype = str(res.get("Type"))
+        where = self.loc(self._key_line(logical) or line_of(res))
+        if self.depth >= MAX_DEPTH:
+            return _Nested(why=f"nested more than {MAX_DEPTH} levels deep")
+        if not self._spend(logical, res):
+            return _Nested(why=f"more than {MAX_NESTED_STACKS} nested stacks under one template")
+        stack = f"{self.settings.stack_name}-{logical}"  # CloudFormation names it <parent>-<LogicalId>-<suffix>
+        if rtype == SAM_APPLICATION:
+            name, prop = f"nested application {logical}", "Location"
+            raw = props.get("Location")
+            if isinstance(raw, dict) and "ApplicationId" in raw:
+                app = self.text(self.resolve(raw.get("ApplicationId"))) or "?"
+                why = f"Location is the Serverless Application Repository application {app}"
+                self.unresolved.append(Unresolved(f"{name}: {why}; not read{_supply(self.alias_prefix, logical)}",
+                                                  where))
+                return _Nested(why=why)
+            url = self.resolve(raw)
+            params = self.resolve(props.get("Parameters", {}))
+        elif rtype == "AWS::CloudFormation::StackSet":
+            name, prop = f"nested stack {logical}", "TemplateURL"
+            url = self.resolve(props.get("TemplateURL"))
+            params = _stackset_parameters(self.resolve(props.get("Parameters", [])))
+            stack = self.text(self.resolve(props.get("StackSetName"))) or logical
+        else:
+            name, prop = f"nested stack {logical}", "TemplateURL"
+            url = self.resolve(props.get("TemplateURL"))
+            params = self.resolve(props.get("Parameters", {}))
+        params = params if isinstance(params, dict) else {}
+        if not isinstance(url, str) or "://" in url or url.startswith("s3:"):
+            why = f"{prop} {self.text(url) or '?'} is not a local file"
+            self.unresolved.append(Unresolved(f"{name}: {why}; not read{_supply(self.alias_prefix, logical)}", where))
+            return _Nested(why=why)
         child_path = os.path.normpath(os.path.join(os.path.dirname(self.path), url))
+        source = built_from(child_path)
+        if source is not None:
+            child_path = source
+        elif _build_parts(child_path) is not None and not os.path.isfile(child_path):
+            why = f"{prop} {url} is a build output that is not there, and no template it was built from was found"
+            self.problems.append(_unread(f"{self.path}: {name}: {why} (run the build, or point {prop} at the source "
+                                         f"template); its IAM is not checked{_supply(self.alias_prefix, logical)}",
+                                         where))
+            return _Nested(why=why)
         real = os.path.realpath(child_path)
         enclosing = self.ancestors or (os.path.realpath(self.path),)
         refused = None
         if not inside_roots(child_path):
-            if os.path.isabs(url):
+            if os.path.isabs(url) and source is None:
                 refused = "an absolute path outside the scanned tree"
             elif os.path.islink(child_path) and inside_roots(os.path.dirname(child_path)):
                 refused = "a symbolic link that leads outside the scanned tree"
@@ -707,25 +798,70 @@ class Template:
         elif real in enclosing:
             refused = "the template itself or one that encloses it (a cycle)"
         if refused is not None:
-            self.unresolved.append(Unresolved(f"nested stack {logical}: TemplateURL {url} is {refused}; not read",
-                                              where))
-            return []
+            shown = url if source is None else f"{url} (built from {child_path})"
+            self.unresolved.append(Unresolved(f"{name}: {prop} {shown} is {refused}; not read", where))
+            return _Nested(why=f"{prop} {url} is {refused}")
         if not os.path.isfile(child_path):
-            self.problems.append(_problem("parse-error", f"{self.path}: nested stack {logical}: cannot read "
-                                                         f"{child_path} (no such file)", where))
-            return []
+            why = f"{prop} {url}: no such file ({child_path})"
+            self.problems.append(_unread(f"{self.path}: {name}: cannot read {child_path} (no such file); its IAM is "
+                                         f"not checked{_supply(self.alias_prefix, logical)}", where))
+            return _Nested(why=why)
+        self.claimed.append(real)
         text, problem = read_text(child_path, child_path)  # the size limit and UTF-8, as every input
         if problem is not None:
-            self.problems.append(_problem("parse-error", f"{self.path}: nested stack {logical}: {problem.message}",
-                                          where))
-            return []
+            self.problems.append(_unread(f"{self.path}: {name}: {problem.message}; its IAM is not checked", where))
+            return _Nested(why=problem.message)
         try:
-            data = load_template_text(text)
+            data = load_template_text(text or "")
         except TemplateError as e:
-            return [Inventory(problems=(_problem("parse-error", f"{child_path}: {e.message}",
-                                                 Location(child_path, e.line, e.column)),))]
-        return [Template(child_path, data, self.options, stack, {k: v for k, v in params.items()},
-                         0, self.depth + 1, f"{logical}/", enclosing + (real,), self.budget).read()]
+            at = f"{child_path}:{e.line}" if e.line else child_path
+            self.problems.append(_unread(f"{self.path}: {name}: {at}: {e.message}; its IAM is not checked", where))
+            return _Nested(why=f"{at}: {e.message}")
+        if not looks_like_template(data):
+            self.problems.append(_unread(f"{self.path}: {name}: {child_path} is not a CloudFormation template; "
+                                         "its IAM is not checked", where))
+            return _Nested(why=f"{child_path} is not a CloudFormation template")
+        return _Nested(Template(child_path, data, self.options, stack, dict(params), 0, self.depth + 1,
+                                f"{self.alias_prefix}{logical}/", enclosing + (real,), self.budget))
+
+    def _attr(self, logical: str, attribute: str) -> Any:
+        """``Fn::GetAtt``: a nested stack's ``Outputs.Name`` from the manifest or its template, any
+        other attribute as ``resources.Names`` synthesizes it."""
+        res = self.resources.get(logical)
+        if attribute.startswith("Outputs.") and isinstance(res, dict) and res.get("Type") in NESTED_STACK_TYPES:
+            return self._output(logical, attribute[len("Outputs."):])
+        return self.names.attr(logical, attribute)
+
+    def _output(self, logical: str, name: str) -> Any:
+        key = f"{logical}.Outputs.{name}"
+        given = self.options.stack_outputs
+        for k in (self.alias_prefix + key, key):
+            if k in given:
+                return given[k]
+        child = self._child(logical)
+        if child.template is not None:
+            value = child.template.output(name)
+            if value is not None:
+                return _moved(value, f"output {name} of {child.template.path}")
+            why = f"{child.template.path} has no output {name}"
+        else:
+            why = child.why or "its template is not read"
+        return Unknown(f"Fn::GetAtt {key} (nested stack {logical}: {why}; give its value in the manifest's "
+                       f"settings.stack_outputs as \"{self.alias_prefix + key}\")")
+
+    def output(self, name: str) -> Any:
+        """The value of this template's output ``name`` resolved (None when there is no such output)."""
+        outputs = self.data.get("Outputs")
+        entry = outputs.get(name) if isinstance(outputs, dict) else None
+        if not isinstance(entry, dict) or "Value" not in entry:
+            return None
+        if name in self.busy_outputs:
+            return Unknown(f"output {name} of {self.path} (it refers to itself)")
+        self.busy_outputs.add(name)
+        try:
+            return self.resolve(entry["Value"])
+        finally:
+            self.busy_outputs.discard(name)
 
     def _spend(self, logical: str, res: Mapping[str, Any]) -> bool:
         """Take one nested template from the budget; False (and one note) when it is spent."""
@@ -737,6 +873,120 @@ class Template:
                                               "stacks under one template; the rest are not read",
                                               self.loc(line_of(res))))
         return False
+
+
+class _Nested:
+    """A nested stack's template as found: the Template (read at most once), or why there is none."""
+
+    def __init__(self, template: Optional[Template] = None, why: Optional[str] = None) -> None:
+        self.template = template
+        self.why = why
+        self.read = False
+
+
+def _stackset_parameters(value: Any) -> Dict[str, Any]:
+    params: Dict[str, Any] = {}
+    for p in value if isinstance(value, list) else []:
+        if isinstance(p, dict) and isinstance(p.get("ParameterKey"), str):
+            params[p["ParameterKey"]] = p.get("ParameterValue")
+    return params
+
+
+def _supply(prefix: str, logical: str) -> str:
+    return f" (give the outputs used from it in the manifest's settings.stack_outputs: \"{prefix}{logical}.Outputs.<Name>\")"
+
+
+def _unread(message: str, location: Location) -> Finding:
+    return _problem("parse-error", message, location, severity="warning", rule="IG0007")
+
+
+def _moved(value: Any, where: str) -> Any:
+    """A nested template's output value as the enclosing template uses it: what is unknown in it is
+    said to come from there (its line is the nested template's, not the enclosing one's)."""
+    if isinstance(value, Unknown):  # a made-up piece (a synthesized ARN's account) stays one
+        return Unknown(f"{value.expression} (in {where})", None, value.synthesized)
+    if isinstance(value, Partial):
+        return Partial([_moved(p, where) if isinstance(p, Unknown) else p for p in value])
+    if isinstance(value, list):
+        return [_moved(v, where) for v in value]
+    if isinstance(value, dict):
+        return {k: _moved(v, where) for k, v in value.items()}
+    return value
+
+
+def _build_parts(path: str) -> Optional[Tuple[str, str, List[str]]]:
+    """(the folder holding the build folder, the build folder, the path inside it) for a path into
+    one of ``BUILD_FOLDERS`` (``.aws-sam/build/`` counts as one); None for any other path."""
+    parts = os.path.normpath(path).split(os.sep)
+    for i, part in enumerate(parts):
+        if part in BUILD_FOLDERS:
+            root = os.sep.join(parts[:i]) or (os.sep if os.path.isabs(path) else os.curdir)
+            rest = parts[i + 1:]
+            if part == ".aws-sam" and rest[:1] == ["build"]:
+                rest = rest[1:]
+            return root, part, rest
+    return None
+
+
+def built_from(path: str) -> Optional[str]:
+    """The template in the source tree that the build output ``path`` was built from, when it is
+    there; None for a path that is not into a build folder, or whose source is not found.
+
+    ``sam build`` writes the template of the stack at stack path ``A/B`` (the logical IDs of the
+    nested stacks or applications from the root down) to ``.aws-sam/build/A/B/template.yaml``, the
+    root's own to ``.aws-sam/build/template.yaml`` (samcli ``Stack.get_output_template_path``); the
+    root is the SAM template next to ``.aws-sam`` (``template.yaml``, ``.yml`` or ``.json``, what
+    ``sam build`` looks for), and each level's source is the local ``Location``/``TemplateURL`` of
+    that logical ID in the level above. Failing that (cdk.out, another layout), the same path with
+    the build folder left out is the source when that file exists."""
+    found = _build_parts(path)
+    if found is None:
+        return None
+    root, folder, rest = found
+    if folder == ".aws-sam" and rest and rest[-1] == "template.yaml":
+        source = _sam_source(root, rest[:-1])
+        if source is not None:
+            return source
+    if not rest:
+        return None
+    candidate = os.path.normpath(os.path.join(root, *rest))
+    return candidate if os.path.isfile(candidate) and _build_parts(candidate) is None else None
+
+
+def _sam_source(root: str, logicals: Sequence[str]) -> Optional[str]:
+    current = next((os.path.normpath(os.path.join(root, n)) for n in SAM_TEMPLATE_NAMES
+                    if os.path.isfile(os.path.join(root, n))), None)
+    for logical in logicals:
+        if current is None or not inside_roots(current):
+            return None
+        location = _local_location(current, logical)
+        if location is None:
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), location))
+        if not os.path.isfile(current) or _build_parts(current) is not None:
+            return None
+    return current
+
+
+def _local_location(path: str, logical: str) -> Optional[str]:
+    """The local template path (as written) of the nested stack or application ``logical`` of the
+    template at ``path``; None when it has none (or the file cannot be read)."""
+    text, problem = read_text(path, path)
+    if problem is not None:
+        return None
+    try:
+        data = load_template_text(text or "")
+    except TemplateError:
+        return None
+    resources = data.get("Resources") if isinstance(data, dict) else None
+    res = resources.get(logical) if isinstance(resources, dict) else None
+    props = res.get("Properties") if isinstance(res, dict) else None
+    if not isinstance(props, dict):
+        return None
+    value = props.get("Location" if res.get("Type") == SAM_APPLICATION else "TemplateURL")
+    if not isinstance(value, str) or "://" in value or value.startswith("s3:"):
+        return None
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
