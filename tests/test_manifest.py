@@ -551,3 +551,67 @@ def test_need_context_overrides_defaults_case_insensitively():
     assert merged["aws:RequestedRegion"] == "us-east-1"
     assert default["aws:SecureTransport"] == "true"  # the default is not modified
     assert merge_context(default, {}) == default
+
+
+def _readme_manifest() -> str:
+    """The ```yaml block of README.md's manifest section."""
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    section = readme[readme.index("## The manifest"):]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    return section[start:section.index("```", start)]
+
+
+def _schema_keys(node, defs, prefix=""):
+    """Every key path the shipped schema accepts (settings.account, principals[].needs[].context, …)."""
+    if "$ref" in node:
+        node = defs[node["$ref"].rsplit("/", 1)[-1]]
+    out = set()
+    for key, sub in (node.get("properties") or {}).items():
+        out.add(prefix + key)
+        out |= _schema_keys(sub, defs, prefix + key + ".")
+    if isinstance(node.get("items"), dict):
+        out |= _schema_keys(node["items"], defs, prefix.rstrip(".") + "[].")
+    return out
+
+
+def test_readme_manifest_example_is_valid_and_shows_every_key_the_schema_accepts():
+    text = _readme_manifest()
+    manifest = load_manifest("iamgate.yaml", text)  # raises ManifestError when it does not validate
+    assert manifest.settings.partition == "aws" and manifest.principals[1].deploys
+    schema = json.loads(resources.files("iamgate").joinpath("data/manifest.schema.json").read_text())
+    keys = _schema_keys(schema, schema.get("$defs", {}))
+    import yaml
+    shown = _schema_keys_of(yaml.safe_load(text))
+    assert keys - shown == set(), "README's manifest example leaves these keys out"
+
+
+def _schema_keys_of(value, prefix=""):
+    out = set()
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if prefix.endswith(("parameters.", "variables.", "imports.", "dynamic_references.", "stack_outputs.",
+                                "context.")):
+                continue
+            out.add(prefix + str(key))
+            out |= _schema_keys_of(sub, prefix + str(key) + ".")
+    elif isinstance(value, list):
+        for item in value:
+            out |= _schema_keys_of(item, prefix.rstrip(".") + "[].")
+    return out
+
+
+def test_deploys_is_a_warning_until_deploy_checks_exist(tmp_path, monkeypatch, capsys):
+    from .cli import run
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "role.json").write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "cloudformation:CreateStack", "Resource": "*"}]}))
+    (tmp_path / "iamgate.yaml").write_text(
+        "version: 1\nsettings: {account: '111122223333'}\nprincipals:\n"
+        "  - principal: arn:aws:iam::111122223333:role/ci-deploy\n    policies: [infra/role.json]\n"
+        "    deploys: [infra]\n")
+    rc, out, _ = run(capsys, "check", "--format", "json", "infra")
+    (f,) = json.loads(out)["findings"]
+    assert (rc, f["rule"], f["severity"]) == (0, "IG0104", "warning")
+    assert f["location"] == {"file": "iamgate.yaml", "line": 4}
+    assert run(capsys, "check", "infra", "--fail-on", "warning")[0] == 1

@@ -117,6 +117,11 @@ def check(scope: Scope) -> Report:
     principals_checked = 0
 
     for entry in manifest.principals:
+        if entry.deploys:
+            findings.append(Finding(kind="manifest-error", rule="IG0104", severity="warning",
+                                    message=f'principal "{entry.selector}": deploys: is not checked by this version '
+                                            "(state the deploy permissions it needs under needs:)",
+                                    principal=entry.selector, location=mloc(entry.line)))
         principal = principal_for(scope, entry, findings, mloc(entry.line))
         if principal is None:
             continue

@@ -140,6 +140,15 @@ _BUILTIN: Tuple[Rule, ...] = (
          "principals:\n  - principal: worker   # defined in two stacks",
          "Use a selector that names one principal: its ARN, logical ID or Terraform address.",
          f"{DOCS}/id_roles.html"),
+    Rule("IG0104", "deploys-not-checked", "manifest-error", "warning",
+         "A manifest entry's deploys: is not checked by this version",
+         "A principal with `deploys: [PATH ...]`: the paths are validated, but this version of iamgate does "
+         "not yet decide whether the principal can create, update and delete what they define.",
+         "Without this warning a pipeline role would pass the gate without anything having been checked.",
+         "principals:\n  - principal: ci-deploy\n    deploys: [infra/]",
+         "State the deploy role's needs explicitly (`needs:`) until the deploy checks land, or remove "
+         "`deploys:`.",
+         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html"),
     Rule("IG0201", "unresolved-value", "unresolved", "note",
          "A value in the code cannot be resolved offline",
          "An intrinsic function, import, variable or data source whose value iamgate cannot know without "
