@@ -218,7 +218,13 @@ class Module:
             # values the manifest gives for variables a partial checkout does not declare
             for name, value in self.reader.options.variables.items():
                 thunks.setdefault(name, lambda value=value: value)
-        return Lazy(thunks)
+        where = self.reader.display(self.directory) if self.directory else "the module"
+
+        def missing(name: str) -> str:
+            how = (" — a file of the module may be missing from the scan; or give its value in the manifest's "
+                   "settings: variables:" if self.is_root else "")
+            return f'no variable "{name}" is declared in {where}{how}'
+        return Lazy(thunks, missing)
 
     def _variable_thunk(self, name: str, block: Any) -> Callable[[], Any]:
         """The variable's value (the module's input, else for a root the manifest or a .tfvars
