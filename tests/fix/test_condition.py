@@ -207,3 +207,12 @@ def test_terraform_negated_condition_gets_text_only(tmp_path, monkeypatch):
     fixes = [f.fix for f in report.findings if f.kind == "missing-permission"]
     assert len(fixes) == 1 and fixes[0] is not None and fixes[0].edits == ()
     assert "the request must carry events:source other than my.app (StringNotEquals)" in fixes[0].text
+
+
+def test_reproduction_command_exits_1_until_the_fix_is_applied(tmp_path, monkeypatch, capsys):
+    from ..cli import run
+    monkeypatch.chdir(copy_repro("fix-drops-condition", tmp_path))
+    rc, diff, err = run(capsys, "check", "template.yaml", "--fix-diff")
+    assert rc == 1 and "events:source" in diff and "no file edit" not in err
+    rc, out, err = run(capsys, "check", "template.yaml", "--fix")
+    assert rc == 0 and "fixed template.yaml" in err
