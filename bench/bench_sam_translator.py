@@ -174,7 +174,9 @@ def located(translated: Mapping[str, Any], original: Mapping[str, Any]) -> Any:
     """The translator's output as loader data (``LDict``/``LList``/``LStr``), every node of a
     generated resource at the line of the SAM resource it came from, the marker removed, and an
     API's ``x-amazon-apigateway-policy`` lifted into ``Policy``."""
-    from iamgate.sources.cloudformation.loader import LDict, LList, LStr, line_of
+    from iamgate.sources.cloudformation.loader import LDict, line_of
+    # SAM's own helper: the translator's output has no lines, so every node gets the SAM resource's
+    from iamgate.sources.cloudformation.sam import _mk as wrap
 
     resources = original.get("Resources")
     sam_ids = sorted((k for k, r in (resources or {}).items()
@@ -185,18 +187,6 @@ def located(translated: Mapping[str, Any], original: Mapping[str, Any]) -> Any:
         # where sam.py puts what it generates: the SAM resource's own line (its first property's,
         # one below the logical ID), so that both sides differ only where the mapping does
         return line_of((resources or {}).get(logical)) or 0
-
-    def wrap(value: Any, line: int) -> Any:
-        if isinstance(value, dict):
-            out: Any = LDict((k, wrap(v, line)) for k, v in value.items())
-        elif isinstance(value, list):
-            out = LList(wrap(v, line) for v in value)
-        elif isinstance(value, str):
-            out = LStr(value)
-        else:
-            return value
-        out.line = line
-        return out
 
     doc = {k: v for k, v in translated.items() if k != "Resources"}
     out_resources = LDict()
