@@ -166,6 +166,8 @@ class Requirement:
     resource: str = "*"
     context: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
     origin: Optional[Location] = None
+    rule: Optional[str] = None  # the rule that inferred it (rules/*.yaml); None: the manifest
+    source: Optional[str] = None  # the resource whose wiring implies it (logical ID, address)
 
     def __hash__(self) -> int:
         return hash((self.principal, self.action, self.resource, tuple(sorted(self.context.items()))))
@@ -259,6 +261,7 @@ class Finding:
     path: ElementPath = ()
     details: Tuple[str, ...] = ()
     origin: Optional[Location] = None  # where the requirement behind it was stated (a manifest line)
+    origin_resource: Optional[str] = None  # the resource whose wiring implied it (an inferred requirement)
 
 
 @dataclass(frozen=True)
@@ -465,6 +468,13 @@ def add_problems(inventory: Inventory, findings: Iterable[Finding]) -> Inventory
 # ----------------------------------------------------------------------------- the manifest
 
 
+# The account the code deploys into, when the manifest does not say (settings.account): every ARN
+# the readers synthesize, and AWS::AccountId / data.aws_caller_identity, use it, so that the code's
+# own references agree with each other. A decision that a statement naming another account could
+# change is unknown (findings/check.py), never decided on this stand-in.
+ASSUMED_ACCOUNT = "000000000000"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The manifest's ``settings:``, and what readers need to resolve values offline (one type:
@@ -523,6 +533,9 @@ class Manifest:
     rcp: Tuple[str, ...] = ()
     principals: Tuple[PrincipalEntry, ...] = ()
     exclude: Tuple[str, ...] = ()  # check: exclude: globs of files not to read (sources.Exclude)
+    rule_packs: Tuple[str, ...] = ()  # rules: packs: folders of rule packs (resolve them)
+    disable: Tuple[str, ...] = ()  # rules: disable: rule ids or names turned off
+    severity: Mapping[str, str] = field(default_factory=dict, hash=False)  # rules: severity: id -> severity
 
     @property
     def directory(self) -> str:
@@ -554,6 +567,7 @@ class Scope:
     rcp: Tuple[Tuple[Policy, ...], ...] = ()
     files: Mapping[str, Tuple[Policy, ...]] = field(default_factory=dict, hash=False, compare=False)
     read: Optional[Inventory] = None  # what the readers found, before the manifest completed it
+    rules: Any = None  # the rules in force (rules.registry.RuleSet; None: the shipped ones)
 
     @property
     def problems(self) -> Tuple[Finding, ...]:

@@ -18,7 +18,7 @@ from dataclasses import fields, is_dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .engine.match import split_arn
-from .model import (Edit, Fix, Inventory, Location, Manifest, Policy, Principal, PrincipalEntry, Scope, Settings,
+from .model import (ASSUMED_ACCOUNT, Edit, Fix, Inventory, Location, Manifest, Policy, Principal, PrincipalEntry, Scope, Settings,
                     add_problems, find_principals, merge)
 from .sources import InputError
 
@@ -43,10 +43,11 @@ def load_manifest(path: Optional[str], cwd: Optional[str] = None) -> Optional[Ma
 
 def read_settings(manifest: Optional[Manifest], var_files: Sequence[str] = ()) -> Settings:
     """The settings readers use: the manifest's (or the defaults), its var_files relative to the
-    working directory, then the command line's ``--var-file`` files."""
+    working directory, then the command line's ``--var-file`` files; without an account, the
+    stand-in ``model.ASSUMED_ACCOUNT`` for the account the code deploys into."""
     settings = manifest.settings if manifest is not None else Settings()
     files = tuple(manifest.resolve(f) for f in settings.var_files) if manifest is not None else ()
-    return replace(settings, var_files=files + tuple(var_files))
+    return replace(settings, var_files=files + tuple(var_files), account=settings.account or ASSUMED_ACCOUNT)
 
 
 def excluded(manifest: Optional[Manifest], exclude: Sequence[str] = ()) -> Tuple[str, ...]:
@@ -54,8 +55,27 @@ def excluded(manifest: Optional[Manifest], exclude: Sequence[str] = ()) -> Tuple
     return (manifest.exclude if manifest is not None else ()) + tuple(exclude)
 
 
+def rule_set(manifest: Optional[Manifest], rule_dirs: Sequence[str] = ()) -> Any:
+    """The rules in force (``rules.registry.RuleSet``): the shipped ones, the manifest's ``rules:``
+    (packs relative to its folder, disabled rules, severities), then ``--rules DIR``. A pack that
+    does not validate, or a rule named there that does not exist, is an InputError naming the file."""
+    from .rules.packs import PackError
+    from .rules.registry import RuleConfig, configured, default_rules
+    packs = tuple(manifest.resolve(p) for p in manifest.rule_packs) if manifest is not None else ()
+    packs += tuple(rule_dirs)
+    try:
+        if manifest is None or not (manifest.disable or manifest.severity):
+            if not packs:
+                return default_rules()
+        return configured(RuleConfig(packs, manifest.disable if manifest else (),
+                                     dict(manifest.severity) if manifest else {}))
+    except PackError as exc:
+        where = f"{manifest.file}: " if manifest is not None and str(exc).startswith("rules:") else ""
+        raise InputError(f"{where}{exc}") from None
+
+
 def gather(paths: Sequence[str], manifest_path: Optional[str] = None, var_files: Sequence[str] = (),
-           manifest: Optional[Manifest] = None, exclude: Sequence[str] = ()) -> Scope:
+           manifest: Optional[Manifest] = None, exclude: Sequence[str] = (), rule_dirs: Sequence[str] = ()) -> Scope:
     """Read everything a command needs. ``manifest`` (already loaded) wins over ``manifest_path``;
     the files ``exclude`` and the manifest's ``check: exclude:`` name are not read.
 
@@ -67,12 +87,13 @@ def gather(paths: Sequence[str], manifest_path: Optional[str] = None, var_files:
     for f in var_files:
         if not os.path.isfile(f):
             raise InputError(f"{f}: no such variable file")
+    rules = rule_set(manifest, rule_dirs)
     return read_scope(list(paths) or ["."], manifest, read_settings(manifest, var_files),
-                      excluded(manifest, exclude))
+                      excluded(manifest, exclude), rules=rules)
 
 
 def read_scope(paths: Sequence[str], manifest: Optional[Manifest], settings: Settings,
-               exclude: Sequence[str] = (), cwd: Optional[str] = None) -> Scope:
+               exclude: Sequence[str] = (), cwd: Optional[str] = None, rules: Any = None) -> Scope:
     """The scope of ``paths`` read with ``settings`` (no paths: nothing read), but the files the
     globs ``exclude`` name (``sources.Exclude``: relative to each path and to ``cwd``, the working
     directory by default), completed by ``manifest``, whose named files are read too. ``diff``
@@ -81,21 +102,25 @@ def read_scope(paths: Sequence[str], manifest: Optional[Manifest], settings: Set
     from .sources import Exclude, read_inventory, read_manifest_files
     inventory = read_inventory(list(paths), settings, Exclude(tuple(exclude)), cwd) if paths else Inventory()
     # the policy checks run once, after every reader, over every policy read
-    inventory = add_problems(inventory, lint(inventory))
+    inventory = add_problems(inventory, lint(inventory, rules))
     files: Dict[str, Tuple[Policy, ...]] = {}
     if manifest is not None:
         files, problems = read_manifest_files(manifest)
         if problems:
             inventory = merge([inventory, Inventory(problems=tuple(problems))])
-    return scope_from(inventory, manifest, files, settings)
+    return scope_from(inventory, manifest, files, settings, rules)
 
 
 def scope_from(inventory: Inventory, manifest: Optional[Manifest] = None,
-               files: Mapping[str, Tuple[Policy, ...]] = {}, settings: Optional[Settings] = None) -> Scope:
+               files: Mapping[str, Tuple[Policy, ...]] = {}, settings: Optional[Settings] = None,
+               rules: Any = None) -> Scope:
     """The scope of an inventory already read: principals completed from the manifest, guardrail
-    levels (the code's, then the manifest's files, root first), findings stamped by the registry."""
-    from .rules.registry import stamp
-    inventory = replace(inventory, problems=tuple(stamp(f) for f in inventory.problems))
+    levels (the code's, then the manifest's files, root first), findings stamped by the rules in
+    force (``rules``; None: the shipped ones), those of rules turned off dropped."""
+    from .rules.registry import default_rules, stamp
+    rules = rules if rules is not None else default_rules()
+    inventory = replace(inventory, problems=tuple(stamp(f, rules) for f in inventory.problems
+                                                  if f.rule not in rules.disabled))
     scp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.scp)
     rcp: Tuple[Tuple[Policy, ...], ...] = tuple(inventory.rcp)
     if manifest is not None:
@@ -103,7 +128,7 @@ def scope_from(inventory: Inventory, manifest: Optional[Manifest] = None,
         rcp += tuple(files.get(manifest.resolve(f), ()) for f in manifest.rcp)
     return Scope(inventory=complete_principals(inventory, manifest, files), manifest=manifest,
                  settings=settings or read_settings(manifest), scp=scp, rcp=rcp, files=dict(files),
-                 read=inventory)
+                 read=inventory, rules=rules)
 
 
 # ----------------------------------------------------------------------------- the two sides of a diff

@@ -132,7 +132,7 @@ def test_fix_diff_corrects_the_typo_on_its_own_line(tree, capsys, name, text, re
 def test_the_text_report_shows_the_correction_under_the_finding(tree, capsys):
     (tree / "stack.yaml").write_text(TEMPLATE, encoding="utf-8")
     rc, out, _ = run(capsys, "check", "stack.yaml")
-    assert ('  ✗ malformed action "ec2:CreateImage,": invalid character (line 18)\n'
+    assert ('  ✗ malformed action "ec2:CreateImage,": invalid character (line 18)  [IG3003]\n'
             '      fix: correct "ec2:CreateImage," to "ec2:CreateImage" (stack.yaml:20)\n') in out
 
 

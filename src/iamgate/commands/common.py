@@ -32,7 +32,14 @@ def add_common(parser: argparse.ArgumentParser, command: str) -> None:
                         help="do not read the files GLOB matches, relative to each scanned directory or to "
                              "the working directory ('**' spans folders; a glob without '/' matches a "
                              "name at any depth; may be repeated; adds to the manifest's check: exclude:)")
+    add_rules(parser)
     add_format(parser, command)
+
+
+def add_rules(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rules", action="append", default=[], metavar="DIR",
+                        help="a folder of rule packs (*.yaml) to add to the shipped ones (may be repeated; "
+                             "adds to the manifest's rules: packs:)")
 
 
 def add_format(parser: argparse.ArgumentParser, command: str) -> None:
@@ -117,7 +124,8 @@ def parse_context(items: Sequence[str]) -> Dict[str, Any]:
 def gather(args: argparse.Namespace, paths: Sequence[str]):
     """The command's Scope, read by the one front end."""
     from ..pipeline import gather as gather_scope
-    return gather_scope(paths, args.manifest, args.var_file, exclude=args.exclude)
+    return gather_scope(paths, args.manifest, args.var_file, exclude=args.exclude,
+                        rule_dirs=getattr(args, "rules", ()))
 
 
 def fails(findings: Sequence[Any], fail_on: str) -> bool:

@@ -8,15 +8,17 @@ finding whose ``details`` say why (``diagnose``). Pure: the scope has been read 
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+import re
+from dataclasses import replace
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import catalog
 from ..engine.evaluate import takes_no_resource
 from ..engine.request import decide_requirement, request_context
 from ..manifest import Reference, substitute
-from ..model import (Decision, Finding, Inventory, Location, Manifest, Outcome, Principal, PrincipalEntry, Report,
+from ..model import (ASSUMED_ACCOUNT, Decision, Finding, Inventory, Location, Manifest, Outcome, Principal, PrincipalEntry, Report,
                      Requirement, Scope, Unresolved, find_principals, selector_for)
-from ..rules.registry import stamp
+from ..rules.registry import RuleSet, default_rules, roles, stamp
 from .diagnose import cause_lines
 
 # ----------------------------------------------------------------------------- requirements
@@ -78,8 +80,9 @@ def make_resolver(manifest: Manifest, inventory: Inventory) -> Resolver:
 # ----------------------------------------------------------------------------- findings
 
 
-def finding_for(outcome: Outcome) -> Finding:
-    """The finding for a requirement that is not allowed, its cause in ``details``."""
+def finding_for(outcome: Outcome, rules: Optional[RuleSet] = None) -> Finding:
+    """The finding for a requirement that is not allowed, its cause in ``details``: of rule IG1001
+    (IG1002 when unknown) for the manifest's, of the rule that inferred it for the code's."""
     d, req = outcome.decision, outcome.requirement
     what = {"implicit_deny": "implicit deny", "explicit_deny": "explicit deny", "unknown": "unknown"}[d.result]
     blockers = ", ".join(d.blocked_by)
@@ -89,10 +92,20 @@ def finding_for(outcome: Outcome) -> Finding:
     if outcome.note:
         message += f" — {outcome.note}"
     details = cause_lines(outcome.principal, req, d, outcome.note)
-    return Finding(kind="missing-permission", rule="IG1002" if d.result == "unknown" else "IG1001",
-                   severity="error", message=message, principal=outcome.selector, action=req.action,
-                   resource=req.resource, decision=d, location=outcome.principal.location or req.origin,
-                   details=tuple(details), origin=req.origin)
+    rule = "IG1002" if d.result == "unknown" else "IG1001"
+    if req.rule is not None:
+        rule = req.rule
+        inferred = (rules or default_rules()).get(req.rule)
+        title = f": {inferred.title.lower()[0]}{inferred.title[1:]}" if inferred is not None else ""
+        details = [f"required by {req.source} ({req.origin}){title}" if req.origin else
+                   f"required by {req.source}{title}"] + list(details)
+    where = outcome.principal.location or req.origin
+    if outcome.principal.type == "service":  # the destination's resource policy is what must change
+        where = req.origin
+    return Finding(kind="missing-permission", rule=rule, severity="error", message=message,
+                   principal=outcome.selector, action=req.action, resource=req.resource, decision=d,
+                   location=where, details=tuple(details), origin=req.origin,
+                   origin_resource=req.source)
 
 
 def check(scope: Scope) -> Report:
@@ -103,11 +116,15 @@ def check(scope: Scope) -> Report:
     not be read (the reader already reported why).
     """
     inventory, manifest = scope.inventory, scope.manifest
+    rules: RuleSet = scope.rules if scope.rules is not None else default_rules()
     findings: List[Finding] = list(inventory.problems)
     findings.extend(unresolved_notes(inventory.unresolved))
     read = scope.read or inventory
+    inferred = inferred_outcomes(scope, rules)
     if manifest is None:
-        return Report(_stamped(findings), (), len(read.principals), read)
+        findings.extend(_outcome_findings(inferred, rules))
+        checked = len({o.principal.id for o in inferred if o.principal.type != "service"})
+        return Report(_stamped(findings, rules), tuple(inferred), checked or len(read.principals), read)
 
     def mloc(line: Optional[int]) -> Location:
         return Location(manifest.file, line)
@@ -149,12 +166,65 @@ def check(scope: Scope) -> Report:
                                                 f"the resource {raw} could not be resolved"))
                         continue
                     ctx = request_context(principal, target, manifest.settings.region, need.context)
-                    d, note = decide_requirement(scope, principal, req, ctx)
+                    d, note = account_checked(decide_requirement(scope, principal, req, ctx), principal, req, ctx)
                     outcomes.append(Outcome(entry.selector, principal, req, d, "; ".join(filter(None, (note, moved)))))
 
-    findings.extend(finding_for(o) for o in outcomes if o.decision.result != "allow")
-    findings.extend(f for o in outcomes if o.decision.result == "allow" for f in unresolved_denies(o))
-    return Report(_stamped(findings), tuple(outcomes), principals_checked, read)
+    outcomes += inferred
+    findings.extend(_outcome_findings(outcomes, rules))
+    return Report(_stamped(findings, rules), tuple(outcomes), principals_checked, read)
+
+
+def _outcome_findings(outcomes: Sequence[Outcome], rules: RuleSet) -> List[Finding]:
+    out = [finding_for(o, rules) for o in outcomes if o.decision.result != "allow"]
+    out += [f for o in outcomes if o.decision.result == "allow" for f in unresolved_denies(o)]
+    return out
+
+
+def inferred_outcomes(scope: Scope, rules: RuleSet) -> List[Outcome]:
+    """The requirements the code's wiring implies (the ``infer:`` rules of the packs in force),
+    decided like the manifest's. One whose resource could not be resolved is decided on every
+    resource: allowed only when a grant covers them all, otherwise unknown with the reason."""
+    from ..rules.infer import infer
+    out: List[Outcome] = []
+    region = scope.settings.region
+    for inf in infer(scope.inventory, [r for r in rules if r.infer], roles(), scope.settings):
+        principal, req = inf.principal, inf.requirement
+        selector = (selector_for(scope.inventory, principal) or principal.id) if principal.type != "service" \
+            else principal.id
+        req = replace(req, principal=selector)
+        ctx = request_context(principal, req.resource, region, req.context)
+        d, note = account_checked(decide_requirement(scope, principal, req, ctx), principal, req, ctx)
+        if inf.unknown:
+            if d.result != "allow":
+                d, note = replace(d, result="unknown"), inf.unknown
+        out.append(Outcome(selector, principal, req, d, note))
+    return out
+
+
+_ACCOUNT = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+
+
+def account_checked(decided: Tuple[Decision, str], principal: Principal, req: Requirement,
+                    context: Mapping[str, object]) -> Tuple[Decision, str]:
+    """The decision, unless the request involves the stand-in account (``model.ASSUMED_ACCOUNT``:
+    settings.account is not set) while a statement that took part names another account: then
+    whether it applies depends on the account the code deploys into, and the decision is unknown."""
+    d, note = decided
+    involved = [req.resource, principal.arn or ""] + [str(v) for v in context.values()]
+    if not any(ASSUMED_ACCOUNT in v for v in involved):
+        return d, note
+    for t in d.trace:
+        st = t.statement
+        texts = list(st.resources or ()) + list(st.not_resources or ())
+        texts += [v for m in (st.principals or {}, st.not_principals or {}) for vs in m.values() for v in vs]
+        texts += [v for c in st.conditions for v in c.values]
+        other = sorted({a for x in texts for a in _ACCOUNT.findall(x) if a != ASSUMED_ACCOUNT})
+        if other:
+            where = f" ({st.location})" if st.location else ""
+            return replace(d, result="unknown"), (
+                f"a statement{where} names account {other[0]}: whether it applies depends on the account the "
+                "code deploys into (set settings.account in the manifest)")
+    return d, note
 
 
 def unresolved_notes(unresolved: Sequence[Unresolved]) -> List[Finding]:
@@ -214,8 +284,9 @@ def _authorized(action: str, resource: str, written: str) -> Tuple[str, str]:
     return "*", f'{action} takes no resource: AWS authorizes it against "*", not {written}'
 
 
-def _stamped(findings: List[Finding]) -> Tuple[Finding, ...]:
-    return tuple(stamp(f) for f in findings)
+def _stamped(findings: List[Finding], rules: Optional[RuleSet] = None) -> Tuple[Finding, ...]:
+    rules = rules if rules is not None else default_rules()
+    return tuple(stamp(f, rules) for f in findings if f.rule not in rules.disabled)
 
 
 def selectors_hint(inventory: Inventory, found: Sequence[Principal], wrote: Optional[str] = None) -> str:

@@ -31,6 +31,7 @@ RENDERERS: Dict[Tuple[str, str], str] = {
     ("inventory", "json"): "iamgate.report.inventory:render_json",
     ("rules", "text"): "iamgate.report.rules:render_text",
     ("rules", "json"): "iamgate.report.rules:render_json",
+    ("rules", "markdown"): "iamgate.report.rules:render_markdown",
 }
 
 COLORED = frozenset({("check", "text"), ("simulate", "text"), ("explain", "text")})

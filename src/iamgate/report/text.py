@@ -6,7 +6,7 @@ from collections import OrderedDict
 from typing import Dict, List, Optional
 
 from .. import catalog
-from ..model import Finding, Fix, Principal, Report
+from ..model import ASSUMED_ACCOUNT, Finding, Fix, Principal, Report
 from . import sort_key
 
 _MARK = {"error": "✗", "warning": "!", "note": "·"}
@@ -52,6 +52,8 @@ def render(report: Report, color: bool = False) -> str:
                 lines.extend(_finding_lines(f, indent, color))
         lines.append("")
     lines.append(_summary(report))
+    if any(ASSUMED_ACCOUNT in (f.resource or "") + f.message for f in report.findings):
+        lines.append(f"{ASSUMED_ACCOUNT} stands for the account the code deploys into (settings.account is not set)")
     return "\n".join(lines) + "\n"
 
 
@@ -62,6 +64,7 @@ def _finding_lines(f: Finding, indent: str, color: bool) -> List[str]:
         detail = list(f.details) or [f.message]
         if f.origin and f.origin.line:
             head += f"  (needed at {f.origin})"
+        head += f"  [{f.rule}]"
         if f.fix is not None:
             detail = detail + fix_lines(f.fix)
         return [head] + [f"{indent}    {d}" for d in detail]
@@ -69,7 +72,7 @@ def _finding_lines(f: Finding, indent: str, color: bool) -> List[str]:
     if f.location and f.location.line:
         where = f" (line {f.location.line})"
     fix = fix_lines(f.fix) if f.fix is not None else []  # a malformed action corrected in place
-    return [f"{indent}{mark} {f.message}{where}"] + [f"{indent}    {d}" for d in fix]
+    return [f"{indent}{mark} {f.message}{where}  [{f.rule}]"] + [f"{indent}    {d}" for d in fix]
 
 
 def fix_lines(fix: Fix) -> List[str]:

@@ -12,7 +12,8 @@ Id ranges: ``IG0…`` input and manifest, ``IG1…`` requirements, ``IG2…`` in
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Dict, Iterable, Optional, Tuple
+from functools import lru_cache
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 from ..model import Finding, FindingKind, Severity
 
@@ -31,11 +32,21 @@ class Rule:
     example: str
     fix: str
     url: str
+    pack: Optional[str] = None  # the rule pack (rules/*.yaml) that defines it; None: built in
+    infer: Tuple[Any, ...] = ()  # packs.Inference entries: the requirements it infers from resources
+    check: Optional[str] = None  # the registered lint function that implements it
+    sources: Tuple[str, ...] = ()  # further documentation its actions come from
 
-    def as_dict(self) -> Dict[str, str]:
-        return {"id": self.id, "name": self.name, "kind": self.kind, "severity": self.severity,
-                "title": self.title, "url": self.url,
-                "docs": {"what": self.what, "why": self.why, "example": self.example, "fix": self.fix}}
+    def as_dict(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"id": self.id, "name": self.name, "kind": self.kind, "severity": self.severity,
+                               "title": self.title, "url": self.url,
+                               "docs": {"what": self.what, "why": self.why, "example": self.example,
+                                        "fix": self.fix}}
+        if self.pack:
+            out["pack"] = self.pack
+        if self.sources:
+            out["sources"] = list(self.sources)
+        return out
 
 
 _BUILTIN: Tuple[Rule, ...] = (
@@ -308,6 +319,7 @@ class RuleSet:
     """The rules in force for a run: id -> Rule, in id order."""
 
     rules: Tuple[Rule, ...]
+    disabled: frozenset = frozenset()  # ids turned off for this run: their findings are dropped
 
     def __post_init__(self) -> None:
         ids = [r.id for r in self.rules]
@@ -315,13 +327,13 @@ class RuleSet:
         dupes = {x for x in ids + names if (ids + names).count(x) > 1}
         if dupes:
             raise ValueError(f"duplicate rule ids or names: {', '.join(sorted(dupes))}")
+        index = {r.name: r for r in self.rules}
+        index.update({r.id: r for r in self.rules})
+        object.__setattr__(self, "_index", index)
 
     def get(self, key: str) -> Optional[Rule]:
         """A rule by id or name."""
-        for r in self.rules:
-            if key in (r.id, r.name):
-                return r
-        return None
+        return self._index.get(key)  # type: ignore[attr-defined]
 
     def __getitem__(self, key: str) -> Rule:
         rule = self.get(key)
@@ -343,16 +355,76 @@ class RuleSet:
 BUILTIN = RuleSet(tuple(sorted(_BUILTIN, key=lambda r: r.id)))
 
 
+def from_packs(packs: Sequence[Any]) -> Tuple[Rule, ...]:
+    """The rules of ``packs`` (``packs.Pack``) as registry rules."""
+    return tuple(Rule(r.id, r.name, r.kind, r.severity, r.title, r.what, r.why, r.example, r.fix, r.url,
+                      pack=r.pack, infer=r.infer, check=r.check, sources=r.sources)
+                 for p in packs for r in p.rules)
+
+
+def merged(rules: Iterable[Rule], packs: Sequence[Any], where: str = "") -> RuleSet:
+    """``rules`` and those of ``packs``; a pack rule whose id or name is taken is a PackError."""
+    from .packs import PackError
+    out = list(rules)
+    for r in from_packs(packs):
+        clash = next((o for o in out if r.id == o.id or r.name == o.name), None)
+        if clash is not None:
+            what = "id" if clash.id == r.id else "name"
+            raise PackError(f"{where or r.pack}: rule {r.id} ({r.name}): its {what} is already taken by "
+                            f"{clash.id} ({clash.name}{', pack ' + clash.pack if clash.pack else ', built in'})")
+        out.append(r)
+    return RuleSet(tuple(sorted(out, key=lambda r: r.id)))
+
+
+@lru_cache(maxsize=1)
 def default_rules() -> RuleSet:
-    return BUILTIN
+    """Every rule iamgate ships: the built-in ones and those of its packs (``rules/``)."""
+    from .packs import builtin_packs
+    return merged(BUILTIN, builtin_packs())
 
 
-def stamp(finding: Finding, rules: RuleSet = BUILTIN) -> Finding:
+def roles() -> Mapping[str, str]:
+    """Resource type -> the property naming the role it runs as, from the shipped packs."""
+    from .packs import builtin_packs, roles_of
+    return roles_of(builtin_packs())
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """What a run selects: extra pack folders, rules turned off, severities overridden (the manifest's
+    ``rules:``, ``--rules DIR``)."""
+
+    packs: Tuple[str, ...] = ()
+    disable: Tuple[str, ...] = ()
+    severity: Mapping[str, str] = None  # type: ignore[assignment]
+
+
+def configured(config: Optional[RuleConfig]) -> RuleSet:
+    """The rules in force: the shipped ones, the packs of ``config.packs``, without the disabled
+    ones, with the overridden severities. An id or name in ``disable``/``severity`` that names no
+    rule is a PackError (a typo would otherwise leave a rule on)."""
+    from .packs import PackError, load_packs
+    rules = default_rules()
+    if config is None:
+        return rules
+    if config.packs:
+        rules = merged(rules, load_packs(config.packs))
+    severity = dict(config.severity or {})
+    for key in list(config.disable) + list(severity):
+        if rules.get(key) is None:
+            raise PackError(f"rules: no rule {key!r} to disable or re-rate (iamgate rules lists them)")
+    off = {rules[k].id for k in config.disable}
+    sev = {rules[k].id: v for k, v in severity.items()}
+    return RuleSet(tuple(replace(r, severity=sev.get(r.id, r.severity)) for r in rules if r.id not in off),
+                   disabled=frozenset(off))
+
+
+def stamp(finding: Finding, rules: Optional[RuleSet] = None) -> Finding:
     """The finding with its rule's kind and severity (the registry decides them, not the call site).
 
     A finding whose rule the registry does not know is left as it is (``iamgate rules`` and the
     tests make sure none exists)."""
-    rule = rules.get(finding.rule)
+    rule = (rules if rules is not None else default_rules()).get(finding.rule)
     if rule is None or (finding.kind == rule.kind and finding.severity == rule.severity):
         return finding
     return replace(finding, kind=rule.kind, severity=rule.severity)

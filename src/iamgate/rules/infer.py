@@ -1,0 +1,333 @@
+"""Requirements the code's own wiring implies: the ``infer:`` entries of the rule packs, read over
+``Inventory.resources``.
+
+An entry names the resource types it reads (CloudFormation, SAM and Terraform types alike), the
+conditions on their properties, the principal (the role the resource runs as, the role of a resource
+it refers to, or a service principal that the destination's resource policy must let in), and what
+that principal needs::
+
+    - types: [AWS::Lambda::EventSourceMapping]
+      when: [{path: EventSourceArn, refers_to: [AWS::SQS::Queue]}]
+      principal: {role_of: FunctionName}
+      needs:
+        - actions: [sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes]
+          resource: "{arn:EventSourceArn}"
+
+Paths are property names joined by ``.``; ``*`` reads every item of a list or mapping; ``->`` follows
+a reference to the resource it names and goes on in that resource's properties
+(``EventSourceArn->KmsMasterKeyId``: the key of the queue the mapping reads); ``item`` is the value
+``for_each`` iterates over. In ``resource`` and ``context`` templates, ``{arn:PATH}`` is the ARN of
+what the path refers to (a resource of the scanned code, or an ARN written as such), ``{arn:self}``
+the ARN of the resource read, ``{value:PATH}`` a plain value, and ``{account}``, ``{region}``,
+``{partition}`` come from the settings. A path that yields several values makes one requirement each.
+
+A requirement is inferred only where the code says enough: the principal must be one the readers
+found (a role defined elsewhere cannot be checked), and a destination the code names but whose ARN
+cannot be resolved offline gives an ``unknown`` requirement with the reason, never a guess.
+
+Pure: imports model only.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from ..model import Inventory, Principal, Requirement, Resource, ResourceRef, Settings, find_principals
+
+__all__ = ["Inferred", "infer", "values_at"]
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """One requirement a rule inferred: who, what, from which resource; ``unknown`` says why it
+    cannot be decided (its resource could not be resolved)."""
+
+    rule: str
+    principal: Principal
+    requirement: Requirement
+    unknown: str = ""
+
+
+class _Unresolvable(Exception):
+    """A template names a value the code does not give offline."""
+
+
+# -------------------------------------------------------------------------------- paths
+
+
+def _step(value: Any, key: str) -> List[Any]:
+    if key == "*":
+        if isinstance(value, Mapping):
+            return list(value.values())
+        if isinstance(value, list):
+            return list(value)
+        return []
+    if isinstance(value, Mapping) and key in value:
+        return [value[key]]
+    if isinstance(value, list):  # a list where one value was expected: each item (Terraform blocks)
+        return [v[key] for v in value if isinstance(v, Mapping) and key in v]
+    return []
+
+
+def values_at(start: Any, path: str, resources: Mapping[str, Resource]) -> List[Any]:
+    """Every value at ``path`` from ``start`` (a resource's properties, or an item), following ``->``."""
+    current = [start]
+    for i, part in enumerate(path.split("->")):
+        if i:  # follow each reference to the resource it names
+            current = [resources[v.target].properties for v in current
+                       if isinstance(v, ResourceRef) and v.target in resources]
+        for key in part.split("."):
+            current = [x for v in current for x in _step(v, key)]
+    return current
+
+
+# -------------------------------------------------------------------------------- values
+
+
+_TYPE_SERVICE = {"logs": ("AWS::Logs::", "aws_cloudwatch_log"), "events": ("AWS::Events::", "aws_cloudwatch_event"),
+                 "states": ("AWS::StepFunctions::", "aws_sfn_"), "es": ("AWS::Elasticsearch::", "aws_elasticsearch"),
+                 "elasticloadbalancing": ("AWS::ElasticLoadBalancingV2::", "aws_lb")}
+
+
+def type_service(rtype: str) -> str:
+    """The ARN service of a resource type: ``AWS::SQS::Queue`` / ``aws_sqs_queue`` -> ``sqs``."""
+    for service, prefixes in _TYPE_SERVICE.items():
+        if rtype.startswith(prefixes):
+            return service
+    if rtype.startswith("AWS::"):
+        return rtype.split("::")[1].lower()
+    parts = rtype.split("_")
+    return parts[1] if len(parts) > 2 and parts[0] == "aws" else ""
+
+
+class _Context:
+    def __init__(self, inventory: Inventory, roles: Mapping[str, str], settings: Settings) -> None:
+        self.inventory = inventory
+        self.roles = roles
+        self.settings = settings
+        self.by_id: Dict[str, Resource] = {}
+        self.by_arn: Dict[str, Resource] = {}
+        for r in inventory.resources:
+            self.by_id.setdefault(r.id, r)
+            if r.arn:
+                self.by_arn.setdefault(r.arn, r)
+
+    def target(self, value: Any) -> Optional[Resource]:
+        """The resource of the code a value refers to: a reference, or an ARN the code defines."""
+        if isinstance(value, ResourceRef):
+            return self.by_id.get(value.target)
+        if isinstance(value, str):
+            return self.by_arn.get(value)
+        return None
+
+    def arn(self, value: Any) -> str:
+        """The ARN a value stands for; raises _Unresolvable when the code does not give it offline."""
+        if isinstance(value, ResourceRef):
+            target = self.by_id.get(value.target)
+            if target is not None and target.arn and value.attribute not in ("Name",):
+                return target.arn
+            if value.value and value.value.startswith("arn:"):
+                return value.value
+            raise _Unresolvable(f"the ARN of {value.target}")
+        if isinstance(value, str) and value.startswith("arn:"):
+            return value
+        if value is None:
+            raise _Unresolvable("a value that could not be resolved")
+        raise _Unresolvable(f"{value!r} (not an ARN)")
+
+    def service_of(self, value: Any) -> str:
+        try:
+            arn = self.arn(value)
+        except _Unresolvable:
+            target = self.target(value)
+            return type_service(target.type) if target is not None else ""
+        parts = arn.split(":")
+        return parts[2] if len(parts) > 2 else ""
+
+    # ---------------------------------------------------------------- principals
+
+    def role_of(self, resource: Resource) -> Optional[Principal]:
+        """The role ``resource`` runs as: the one generated for it (SAM), else the one its role
+        property names (``roles:`` of the packs)."""
+        generated = [p for p in self.inventory.principals if resource.id in p.aliases and p.id != resource.id]
+        if len(generated) == 1:
+            return generated[0]
+        prop = self.roles.get(resource.type)
+        if not prop:
+            return None
+        found = [self.role(v) for v in values_at(resource.properties, prop, self.by_id)]
+        return found[0] if len(found) == 1 else None
+
+    def role(self, value: Any) -> Optional[Principal]:
+        """The principal a value names: a reference to a role of the code, or its ARN."""
+        if isinstance(value, ResourceRef):
+            found = [p for p in self.inventory.principals if p.id == value.target]
+            if not found and value.value:
+                found = find_principals(self.inventory, value.value)
+        elif isinstance(value, str) and value:
+            found = find_principals(self.inventory, value)
+        else:
+            return None
+        return found[0] if len(found) == 1 else None
+
+    # ---------------------------------------------------------------- templates
+
+    def render(self, template: str, resource: Resource, item: Any) -> List[str]:
+        """Every string ``template`` stands for (one per value of a path that has several)."""
+        results = [""]
+        pos = 0
+        for m in re.finditer(r"\{([a-z]+)(?::([^}]*))?\}", template):
+            literal = template[pos:m.start()]
+            pos = m.end()
+            kind, path = m.group(1), m.group(2)
+            if kind in ("account", "region", "partition"):
+                value = getattr(self.settings, kind)
+                if not value:
+                    raise _Unresolvable(f"settings.{kind}")
+                options = [value]
+            elif kind == "arn" and path == "self":
+                if not resource.arn:
+                    raise _Unresolvable(f"the ARN of {resource.id}")
+                options = [resource.arn]
+            elif kind in ("arn", "value") and path:
+                found = self.at(resource, item, path)
+                if not found:
+                    raise _Unresolvable(f"{path} of {resource.id}")
+                options = [self.arn(v) if kind == "arn" else _plain(v) for v in found]
+            else:
+                raise ValueError(f"unknown template field {m.group(0)} in {template!r}")
+            results = [r + literal + o for r in results for o in options]
+        return [r + template[pos:] for r in results]
+
+    def at(self, resource: Resource, item: Any, path: str) -> List[Any]:
+        if path == "item" or path.startswith("item.") or path.startswith("item->"):
+            rest = path[4:].lstrip(".")
+            if not rest:
+                return [item]
+            if rest.startswith("->"):
+                return values_at({"_": item}, "_" + rest, self.by_id)
+            return values_at(item, rest, self.by_id)
+        return values_at(resource.properties, path, self.by_id)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, ResourceRef):
+        if value.value is None:
+            raise _Unresolvable(f"the value of {value.target}")
+        return value.value
+    if value is None or isinstance(value, (dict, list)):
+        raise _Unresolvable("a value that could not be resolved")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value != "" and value != [] and value != {}
+
+
+def _holds(ctx: _Context, resource: Resource, item: Any, when: Any) -> bool:
+    values = ctx.at(resource, item, when.path)
+    if when.present is not None:
+        return any(_present(v) for v in values) == when.present
+    if not values:
+        return False
+    if when.equals is not None:
+        wanted = {str(e).lower() if isinstance(e, (str, bool)) else str(e) for e in when.equals}
+        return any((_show(v) in wanted) for v in values)
+    if when.refers_to is not None:
+        return any((t := ctx.target(v)) is not None and t.type in when.refers_to for v in values)
+    if when.arn_service is not None:
+        return any(ctx.service_of(v) in when.arn_service for v in values)
+    return True
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).lower() if isinstance(value, str) else str(value)
+
+
+# -------------------------------------------------------------------------------- inference
+
+
+def _items(ctx: _Context, resource: Resource, for_each: Optional[str]) -> Iterator[Tuple[Any, str]]:
+    if not for_each:
+        yield None, ""
+        return
+    base = for_each[:-2] if for_each.endswith(".*") else for_each
+    container = values_at(resource.properties, base, ctx.by_id)
+    for c in container:
+        if isinstance(c, Mapping):
+            for key, value in c.items():
+                yield value, f"{base}.{key}"
+        elif isinstance(c, list):
+            for i, value in enumerate(c):
+                yield value, f"{base}[{i}]"
+
+
+def _principal(ctx: _Context, resource: Resource, item: Any, spec: Tuple[str, Any]) -> List[Principal]:
+    kind, value = spec
+    if kind == "service":
+        return [Principal(id=value, type="service", arn=value)]
+    if kind == "self":
+        p = ctx.role_of(resource)
+        return [p] if p is not None else []
+    out: List[Principal] = []
+    for v in ctx.at(resource, item, value):
+        if kind == "role":
+            p = ctx.role(v)
+        else:
+            target = ctx.target(v)
+            p = ctx.role_of(target) if target is not None else None
+        if p is not None and p not in out:
+            out.append(p)
+    return out
+
+
+def infer(inventory: Inventory, rules: Sequence[Any], roles: Mapping[str, str], settings: Settings
+          ) -> Tuple[Inferred, ...]:
+    """Every requirement the ``infer:`` entries of ``rules`` (registry rules) imply over the
+    inventory's resources, in rule order then resource order; each (principal, action, resource,
+    context) once, under the first rule that implies it."""
+    ctx = _Context(inventory, roles, settings)
+    out: List[Inferred] = []
+    seen: set = set()
+    by_type: Dict[str, List[Resource]] = {}
+    for r in inventory.resources:
+        by_type.setdefault(r.type, []).append(r)
+    for rule in rules:
+        for entry in getattr(rule, "infer", ()) or ():
+            for rtype in entry.types:
+                for resource in by_type.get(rtype, ()):
+                    for item, where in _items(ctx, resource, entry.for_each):
+                        if not all(_holds(ctx, resource, item, w) for w in entry.when):
+                            continue
+                        source = resource.id + (f" ({where})" if where else "")
+                        for principal in _principal(ctx, resource, item, entry.principal):
+                            for need in entry.needs:
+                                for inferred in _requirements(ctx, rule.id, resource, item, principal, need, source):
+                                    r = inferred.requirement
+                                    key = (principal.id, r.action, r.resource, tuple(sorted(r.context.items())))
+                                    if key not in seen:
+                                        seen.add(key)
+                                        out.append(inferred)
+    return tuple(out)
+
+
+def _requirements(ctx: _Context, rule: str, resource: Resource, item: Any, principal: Principal, need: Any,
+                  source: str) -> List[Inferred]:
+    selector = principal.id
+    try:
+        targets = ctx.render(need.resource, resource, item)
+        contexts: List[Dict[str, Tuple[str, ...]]] = [{}]
+        for key, template in need.context:
+            values = ctx.render(template, resource, item)
+            contexts = [dict(c, **{key: (v,)}) for c in contexts for v in values]
+    except _Unresolvable as exc:
+        # decided on every resource: a grant that covers them all still proves it
+        return [Inferred(rule, principal, Requirement(selector, a, "*", {}, resource.location, rule, source),
+                         f"{exc} could not be resolved offline") for a in need.actions]
+    return [Inferred(rule, principal, Requirement(selector, a, t, c, resource.location, rule, source))
+            for t in dict.fromkeys(targets) for c in contexts for a in need.actions]
