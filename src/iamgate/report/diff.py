@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import catalog
 from ..findings.diff import Change, Grant, PermissionDiff, PrincipalDiff, RequirementChange, Wildcard
+from ..model import ASSUMED_ACCOUNT
 from . import tool_info
 from .json import location_dict
 
@@ -224,7 +225,10 @@ def render_text(diff: PermissionDiff, width: int = 100) -> str:
     if not parts:
         parts = ["no effective-permission changes", _plural(diff.unchanged, "principal")]
     lines.append(" · ".join(parts))
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if ASSUMED_ACCOUNT in text:
+        text += f"{ASSUMED_ACCOUNT} stands for the account the code deploys into (settings.account is not set)\n"
+    return text
 
 
 def _change_json(c: Change) -> Dict[str, Any]:
