@@ -148,16 +148,15 @@ class _Context:
     # ---------------------------------------------------------------- principals
 
     def role_of(self, resource: Resource) -> Optional[Principal]:
-        """The role ``resource`` runs as: the one generated for it (SAM), else the one its role
-        property names (``roles:`` of the packs)."""
-        generated = [p for p in self.inventory.principals if resource.id in p.aliases and p.id != resource.id]
-        if len(generated) == 1:
-            return generated[0]
+        """The role ``resource`` runs as: the one its role property names (``roles:`` of the packs),
+        else the one generated for it (SAM's ``<Function>Role``, which answers to the function's id)."""
         prop = self.roles.get(resource.type)
-        if not prop:
-            return None
-        found = [self.role(v) for v in values_at(resource.properties, prop, self.by_id)]
-        return found[0] if len(found) == 1 else None
+        named = [v for v in values_at(resource.properties, prop, self.by_id) if v is not None] if prop else []
+        if named:
+            found = [self.role(v) for v in named]
+            return found[0] if len(found) == 1 else None
+        generated = [p for p in self.inventory.principals if resource.id in p.aliases and p.id != resource.id]
+        return generated[0] if len(generated) == 1 else None
 
     def role(self, value: Any) -> Optional[Principal]:
         """The principal a value names: a reference to a role of the code, or its ARN."""
