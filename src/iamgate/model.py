@@ -168,6 +168,7 @@ class Requirement:
     origin: Optional[Location] = None
     rule: Optional[str] = None  # the rule that inferred it (rules/*.yaml); None: the manifest
     source: Optional[str] = None  # the resource whose wiring implies it (logical ID, address)
+    via: Optional[str] = None  # the property of that resource that implies it (EventSourceArn, Events.Jobs)
 
     def __hash__(self) -> int:
         return hash((self.principal, self.action, self.resource, tuple(sorted(self.context.items()))))
@@ -262,6 +263,7 @@ class Finding:
     details: Tuple[str, ...] = ()
     origin: Optional[Location] = None  # where the requirement behind it was stated (a manifest line)
     origin_resource: Optional[str] = None  # the resource whose wiring implied it (an inferred requirement)
+    origin_property: Optional[str] = None  # the property of that resource that implied it
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ def test_for_each_item_when_and_self_principal():
     assert got.principal == ROLE and not got.unknown
     r = got.requirement
     assert (r.action, r.resource, r.rule, r.source, r.origin) == (
-        "sqs:ReceiveMessage", QUEUE.arn, "IG2999", "Fn (Events.Jobs)", Location("t.yaml", 9))
+        "sqs:ReceiveMessage", QUEUE.arn, "IG2999", "Fn", Location("t.yaml", 9))
+    assert r.via == "Events.Jobs"
 
 
 def test_role_property_and_key_of_the_destination_with_context():

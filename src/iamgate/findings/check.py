@@ -97,15 +97,16 @@ def finding_for(outcome: Outcome, rules: Optional[RuleSet] = None) -> Finding:
         rule = req.rule
         inferred = (rules or default_rules()).get(req.rule)
         title = f": {inferred.title.lower()[0]}{inferred.title[1:]}" if inferred is not None else ""
-        details = [f"required by {req.source} ({req.origin}){title}" if req.origin else
-                   f"required by {req.source}{title}"] + list(details)
+        what = f"{req.source}.{req.via}" if req.via else req.source
+        details = [f"required by {what} ({req.origin}){title}" if req.origin else
+                   f"required by {what}{title}"] + list(details)
     where = outcome.principal.location or req.origin
     if outcome.principal.type == "service":  # the destination's resource policy is what must change
         where = req.origin
     return Finding(kind="missing-permission", rule=rule, severity="error", message=message,
                    principal=outcome.selector, action=req.action, resource=req.resource, decision=d,
                    location=where, details=tuple(details), origin=req.origin,
-                   origin_resource=req.source)
+                   origin_resource=req.source, origin_property=req.via)
 
 
 def check(scope: Scope) -> Report:

@@ -34,6 +34,8 @@ def finding_dict(f: Finding) -> Dict[str, Any]:
         out["fix"] = {"file": f.fix.file, "line": f.fix.line, "text": f.fix.text}
     if f.origin_resource is not None:  # a requirement a rule inferred from the code's wiring
         out["origin"] = {"rule": f.rule, "resource": f.origin_resource, "location": location_dict(f.origin)}
+        if f.origin_property is not None:
+            out["origin"]["property"] = f.origin_property
     return out
 
 

@@ -303,10 +303,10 @@ def infer(inventory: Inventory, rules: Sequence[Any], roles: Mapping[str, str], 
                     for item, where in _items(ctx, resource, entry.for_each):
                         if not all(_holds(ctx, resource, item, w) for w in entry.when):
                             continue
-                        source = resource.id + (f" ({where})" if where else "")
                         for principal in _principal(ctx, resource, item, entry.principal):
                             for need in entry.needs:
-                                for inferred in _requirements(ctx, rule.id, resource, item, principal, need, source):
+                                via = _via(entry, need, where)
+                                for inferred in _requirements(ctx, rule.id, resource, item, principal, need, via):
                                     r = inferred.requirement
                                     key = (principal.id, r.action, r.resource, tuple(sorted(r.context.items())))
                                     if key not in seen:
@@ -315,9 +315,20 @@ def infer(inventory: Inventory, rules: Sequence[Any], roles: Mapping[str, str], 
     return tuple(out)
 
 
+def _via(entry: Any, need: Any, where: str) -> Optional[str]:
+    """The property that implies a need: the item ``for_each`` reads (``Events.Jobs``), else the first
+    path the need's resource names, else the first condition's (``{arn:EventSourceArn}`` -> EventSourceArn)."""
+    if where:
+        return where
+    m = re.search(r"\{(?:arn|value):([^}]+)\}", need.resource)
+    if m and m.group(1) != "self":
+        return m.group(1)
+    return entry.when[0].path if entry.when else None
+
+
 def _requirements(ctx: _Context, rule: str, resource: Resource, item: Any, principal: Principal, need: Any,
-                  source: str) -> List[Inferred]:
-    selector = principal.id
+                  via: Optional[str]) -> List[Inferred]:
+    selector, source = principal.id, resource.id
     try:
         targets = ctx.render(need.resource, resource, item)
         contexts: List[Dict[str, Tuple[str, ...]]] = [{}]
@@ -326,7 +337,7 @@ def _requirements(ctx: _Context, rule: str, resource: Resource, item: Any, princ
             contexts = [dict(c, **{key: (v,)}) for c in contexts for v in values]
     except _Unresolvable as exc:
         # decided on every resource: a grant that covers them all still proves it
-        return [Inferred(rule, principal, Requirement(selector, a, "*", {}, resource.location, rule, source),
+        return [Inferred(rule, principal, Requirement(selector, a, "*", {}, resource.location, rule, source, via),
                          f"{exc} could not be resolved offline") for a in need.actions]
-    return [Inferred(rule, principal, Requirement(selector, a, t, c, resource.location, rule, source))
+    return [Inferred(rule, principal, Requirement(selector, a, t, c, resource.location, rule, source, via))
             for t in dict.fromkeys(targets) for c in contexts for a in need.actions]

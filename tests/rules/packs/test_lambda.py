@@ -124,7 +124,7 @@ def test_cloudformation_event_source_mapping_needs_the_queue_actions(tree, capsy
     assert rc == 1
     assert missing(found, "IG2101") == [("WorkerRole", a, QUEUE) for a in SQS_ACTIONS]
     f = of_rule(found, "IG2101")[0]
-    assert f["origin"] == {"rule": "IG2101", "resource": "JobsMapping",
+    assert f["origin"] == {"rule": "IG2101", "resource": "JobsMapping", "property": "EventSourceArn",
                            "location": {"file": "stack.yaml", "line": line_of(CFN, "JobsMapping:")}}
     assert f["decision"] == "implicit_deny" and f["blocked_by"] == ["identity"]
     assert f["location"]["line"] == line_of(CFN, "WorkerRole:")
@@ -149,7 +149,8 @@ def test_sam_sqs_event_with_a_role_of_its_own(tree, capsys):
     rc, found = check(capsys, tree, {"template.yaml": SAM})
     assert rc == 1
     assert missing(found, "IG2101") == [("ExecRole", a, QUEUE) for a in SQS_ACTIONS]
-    assert of_rule(found, "IG2101")[0]["origin"]["resource"] == "Worker (Events.Jobs)"
+    assert of_rule(found, "IG2101")[0]["origin"]["resource"] == "Worker"
+    assert of_rule(found, "IG2101")[0]["origin"]["property"] == "Events.Jobs"
     rc, found = check(capsys, tree, {"template.yaml": SAM.replace(GRANT_CFN, GRANTED_CFN)})
     assert of_rule(found, "IG2101") == [] and rc == 0
 
