@@ -202,7 +202,16 @@ def inferred_outcomes(scope: Scope, rules: RuleSet) -> List[Outcome]:
     return out
 
 
-_ACCOUNT = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+
+
+def _accounts(value: str) -> List[str]:
+    """The account IDs a policy value names: the account field of an ARN, or the value itself when
+    it is one (a principal or condition value). Digits elsewhere (a key ID) are not accounts."""
+    if value.startswith("arn:"):
+        parts = value.split(":")
+        return [parts[4]] if len(parts) > 4 and _ACCOUNT.fullmatch(parts[4]) else []
+    return [value] if _ACCOUNT.fullmatch(value) else []
 
 
 def account_checked(decided: Tuple[Decision, str], principal: Principal, req: Requirement,
@@ -219,7 +228,7 @@ def account_checked(decided: Tuple[Decision, str], principal: Principal, req: Re
         texts = list(st.resources or ()) + list(st.not_resources or ())
         texts += [v for m in (st.principals or {}, st.not_principals or {}) for vs in m.values() for v in vs]
         texts += [v for c in st.conditions for v in c.values]
-        other = sorted({a for x in texts for a in _ACCOUNT.findall(x) if a != ASSUMED_ACCOUNT})
+        other = sorted({a for x in texts for a in _accounts(x) if a != ASSUMED_ACCOUNT})
         if other:
             where = f" ({st.location})" if st.location else ""
             return replace(d, result="unknown"), (
