@@ -84,6 +84,7 @@ KINDS: Dict[str, Kind] = {
     "AWS::SSM::Parameter": Kind("Name", "{name}", {}),
     "AWS::MSK::Cluster": Kind("ClusterName", _arn("kafka", "cluster/{name}/{id}"),
                               {"Arn": _arn("kafka", "cluster/{name}/{id}")}),
+    "AWS::DocDB::DBCluster": Kind("DBClusterIdentifier", "{name}", {}, lower=True, max_len=63),
     "AWS::AmazonMQ::Broker": Kind("BrokerName", "b-{id}", {"Arn": _arn("mq", "broker:{name}:b-{id}"),
                                                          "Id": "b-{id}"}),
     "AWS::ECS::Cluster": Kind("ClusterName", "{name}", {"Arn": _arn("ecs", "cluster/{name}")}),
