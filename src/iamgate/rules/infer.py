@@ -21,6 +21,13 @@ what the path refers to (a resource of the scanned code, or an ARN written as su
 the ARN of the resource read, ``{value:PATH}`` a plain value, and ``{account}``, ``{region}``,
 ``{partition}`` come from the settings. A path that yields several values makes one requirement each.
 
+Lambda/ECS additions: the path step ``json`` reads a string value as JSON (Terraform's
+``container_definitions = jsonencode([...])`` arrives as a string; a value that is not valid JSON
+yields nothing, a property actually named ``json`` is still read as such); the path ``self`` is the
+ARN of the resource read; the condition ``matches: REGEX`` holds when a (plain) value matches the
+regular expression (``re.search``), and the named groups of that match are the template fields
+``{match:NAME}`` (``matches: '^(?P<acct>[0-9]{12})[.]dkr[.]ecr[.]'`` then ``{match:acct}``).
+
 A requirement is inferred only where the code says enough: the principal must be one the readers
 found (a role defined elsewhere cannot be checked), and a destination the code names but whose ARN
 cannot be resolved offline gives an ``unknown`` requirement with the reason, never a guess.
@@ -29,6 +36,7 @@ Pure: imports model only.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
@@ -57,6 +65,11 @@ class _Unresolvable(Exception):
 
 
 def _step(value: Any, key: str) -> List[Any]:
+    if key == "json" and isinstance(value, str):  # a JSON document held as a string
+        try:
+            return [json.loads(value)]
+        except ValueError:
+            return []
     if key == "*":
         if isinstance(value, Mapping):
             return list(value.values())
@@ -106,6 +119,7 @@ class _Context:
         self.inventory = inventory
         self.roles = roles
         self.settings = settings
+        self.groups: Dict[str, str] = {}  # the named groups of the ``matches`` conditions that held
         self.by_id: Dict[str, Resource] = {}
         self.by_arn: Dict[str, Resource] = {}
         for r in inventory.resources:
@@ -125,6 +139,8 @@ class _Context:
         """The ARN a value stands for; raises _Unresolvable when the code does not give it offline."""
         if isinstance(value, ResourceRef):
             target = self.by_id.get(value.target)
+            if value.attribute not in (None, "Arn", "arn") and value.value and value.value.startswith("arn:"):
+                return value.value  # an ARN-valued attribute of its own (a table's StreamArn)
             if target is not None and target.arn and value.attribute not in ("Name",):
                 return target.arn
             if value.value and value.value.startswith("arn:"):
@@ -189,6 +205,10 @@ class _Context:
                 if not resource.arn:
                     raise _Unresolvable(f"the ARN of {resource.id}")
                 options = [resource.arn]
+            elif kind == "match" and path:
+                if path not in self.groups:
+                    raise _Unresolvable(f"{{match:{path}}} of {resource.id}")
+                options = [self.groups[path]]
             elif kind in ("arn", "value") and path:
                 found = self.at(resource, item, path)
                 if not found:
@@ -200,6 +220,8 @@ class _Context:
         return [r + template[pos:] for r in results]
 
     def at(self, resource: Resource, item: Any, path: str) -> List[Any]:
+        if path == "self":
+            return [resource.arn] if resource.arn else []
         if path == "item" or path.startswith("item.") or path.startswith("item->"):
             rest = path[4:].lstrip(".")
             if not rest:
@@ -231,6 +253,16 @@ def _holds(ctx: _Context, resource: Resource, item: Any, when: Any) -> bool:
     if when.present is not None:
         return any(_present(v) for v in values) == when.present
     if not values:
+        return False
+    if getattr(when, "matches", None) is not None:
+        for v in values:
+            try:
+                m = re.search(when.matches, _plain(v))
+            except _Unresolvable:
+                continue
+            if m:
+                ctx.groups.update({k: g for k, g in m.groupdict().items() if g is not None})
+                return True
         return False
     if when.equals is not None:
         wanted = {str(e).lower() if isinstance(e, (str, bool)) else str(e) for e in when.equals}
@@ -301,6 +333,7 @@ def infer(inventory: Inventory, rules: Sequence[Any], roles: Mapping[str, str], 
             for rtype in entry.types:
                 for resource in by_type.get(rtype, ()):
                     for item, where in _items(ctx, resource, entry.for_each):
+                        ctx.groups = {}
                         if not all(_holds(ctx, resource, item, w) for w in entry.when):
                             continue
                         for principal in _principal(ctx, resource, item, entry.principal):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -40,6 +41,7 @@ class When:
     refers_to: Optional[Tuple[str, ...]] = None
     arn_service: Optional[Tuple[str, ...]] = None
     present: Optional[bool] = None
+    matches: Optional[str] = None  # a regular expression; its named groups are {match:NAME}
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,8 @@ def _inference(raw: Mapping[str, Any]) -> Inference:
                     for n in raw["needs"]),
         when=tuple(When(w["path"], tuple(w["equals"]) if "equals" in w else None,
                         tuple(w["refers_to"]) if "refers_to" in w else None,
-                        tuple(w["arn_service"]) if "arn_service" in w else None, w.get("present"))
+                        tuple(w["arn_service"]) if "arn_service" in w else None, w.get("present"),
+                        w.get("matches"))
                    for w in raw.get("when") or ()),
         for_each=raw.get("for_each"))
 
@@ -140,6 +143,13 @@ def load_pack(file: str, text: Optional[str] = None) -> Pack:
         raise PackError(f"{file}: {_path_of(e)}: {e.message}")
     rules = []
     for r in data["rules"]:
+        for i in r.get("infer") or ():
+            for w in i.get("when") or ():
+                try:
+                    re.compile(w.get("matches") or "")
+                except re.error as exc:
+                    raise PackError(f"{file}: rule {r['id']}: matches {w['matches']!r} is not a regular "
+                                    f"expression ({exc})") from None
         docs = r["docs"]
         kind = r.get("kind") or ("missing-permission" if "infer" in r else "over-permissive")
         rules.append(PackRule(r["id"], r["name"], r["severity"], kind, r["title"], r["url"], docs["what"].strip(),

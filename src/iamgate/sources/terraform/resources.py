@@ -144,6 +144,11 @@ KINDS: Dict[str, Kind] = {
     "aws_cloudwatch_event_bus": Kind("name", None, False, _named("events", "event-bus/{name}")),
     "aws_cloudwatch_event_rule": Kind("name", "name_prefix", True, _named("events", "rule/{bus}{name}")),
     "aws_ssm_parameter": Kind("name", None, False, _named("ssm", "parameter{slash}{name}")),
+    "aws_msk_cluster": Kind("cluster_name", None, False, _named("kafka", "cluster/{name}/{uuid}", "arn")),
+    "aws_mq_broker": Kind("broker_name", None, False, {
+        "id": "b-{uuid}", "arn": _arn("mq", "broker:{name}:b-{uuid}")}),
+    "aws_docdb_cluster": Kind("cluster_identifier", "cluster_identifier_prefix", True, {
+        "id": "{name}", "cluster_identifier": "{name}", "arn": _arn("rds", "cluster:{name}")}),
     "aws_ecs_cluster": Kind("name", None, False, _named("ecs", "cluster/{name}", "arn")),
     "aws_ecs_task_definition": Kind("family", None, False, {
         "id": "{name}", "family": "{name}", "revision": "1", "arn": _arn("ecs", "task-definition/{name}:1"),
