@@ -391,7 +391,8 @@ def test_kinesis_event_sam(tree, capsys):
 """
     rc, found = check(capsys, tree, {"template.yaml": sam(function=events, resources=CFN_STREAM)})
     assert missing(found, "IG2102") == kinesis("ExecRole")
-    assert of_rule(found, "IG2102")[0]["origin"]["resource"] == "Worker (Events.Clicks)"
+    assert of_rule(found, "IG2102")[0]["origin"]["resource"] == "Worker"
+    assert of_rule(found, "IG2102")[0]["origin"]["property"] == "Events.Clicks"
     rc, found = check(capsys, tree, {"template.yaml": sam(function=events, resources=CFN_STREAM,
                                                           grants=[(KINESIS, "!GetAtt Clicks.Arn"), LIST_STREAMS])})
     assert of_rule(found, "IG2102") == []
@@ -636,7 +637,8 @@ def test_self_managed_kafka_secret_and_vpc_cloudformation(tree, capsys):
     [secret] = [f["resource"] for f in of_rule(found, "IG2105")]
     assert secret.startswith(arn("secretsmanager", "secret:kafka-credentials-"))
     assert missing(found, "IG2105") == [("WorkerRole", "secretsmanager:GetSecretValue", secret)]
-    assert of_rule(found, "IG2105")[0]["origin"]["resource"] == "KafkaMapping (SourceAccessConfigurations[0])"
+    assert of_rule(found, "IG2105")[0]["origin"]["resource"] == "KafkaMapping"
+    assert of_rule(found, "IG2105")[0]["origin"]["property"] == "SourceAccessConfigurations[0]"
     assert missing(found, "IG2106") == expect("WorkerRole", ENI_ACTIONS, "*")
     rc, found = check(capsys, tree, {"stack.yaml": cfn(resources=mapping, grants=[
         (["secretsmanager:GetSecretValue"], "!Ref KafkaCredentials"), (ENI_ACTIONS, '"*"')])})
@@ -1066,8 +1068,8 @@ def test_async_destinations_cloudformation(tree, capsys):
     rc, found = check(capsys, tree, {"stack.yaml": cfn(resources=CFN_ASYNC)})
     assert missing(found, "IG2112") == [("WorkerRole", "events:PutEvents", arn("events", "event-bus/results")),
                                         ("WorkerRole", "sqs:SendMessage", DLQ)]
-    assert {f["origin"]["resource"] for f in of_rule(found, "IG2112")} == {
-        "Async (DestinationConfig.OnSuccess)", "Async (DestinationConfig.OnFailure)"}
+    assert {(f["origin"]["resource"], f["origin"]["property"]) for f in of_rule(found, "IG2112")} == {
+        ("Async", "DestinationConfig.OnSuccess"), ("Async", "DestinationConfig.OnFailure")}
     # each destination gets its own action only
     rc, found = check(capsys, tree, {"stack.yaml": cfn(resources=CFN_ASYNC, grants=[
         (["events:PutEvents"], "!GetAtt Bus.Arn")])})
