@@ -800,3 +800,124 @@ def test_an_imported_destination_infers_nothing_an_imported_source_is_unknown(tr
     unknown = of_rule(found, "IG2202")
     assert [f["decision"] for f in unknown] == ["unknown"] and rc == 1
     assert "could not be resolved offline" in unknown[0]["message"]
+
+
+def test_a_nested_resource_is_checked_with_its_whole_path(tree, capsys):
+    nested = API_CFN.replace("""      ResourceId: !Ref Items
+""", """      ResourceId: !Ref Item
+""") + """
+  V1:
+    Type: AWS::ApiGateway::Resource
+    Properties:
+      RestApiId: !Ref Api
+      ParentId: !GetAtt Api.RootResourceId
+      PathPart: v1
+  Item:
+    Type: AWS::ApiGateway::Resource
+    Properties:
+      RestApiId: !Ref Api
+      ParentId: !Ref Items
+      PathPart: "{id}"
+"""
+    nested = nested.replace("      ParentId: !GetAtt Api.RootResourceId\n      PathPart: items",
+                            "      ParentId: !Ref V1\n      PathPart: items")
+    rc, found = check(capsys, tree, {"stack.yaml": nested})
+    assert missing(found, "IG2205") == [("apigateway.amazonaws.com", "lambda:InvokeFunction", FUNCTION)]
+    assert _api_source(found).endswith("/prod/GET/v1/items/{id}")
+    this = permission("ApiInvoke", "apigateway.amazonaws.com",
+                      '!Sub "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/GET/v1/items/*"')
+    rc, found = check(capsys, tree, {"stack.yaml": nested + this})
+    assert of_rule(found, "IG2205") == [] and rc == 0
+    rc, found = check(capsys, tree, {"stack.yaml": nested + this.replace("/v1/items/*", "/items/*")})
+    assert missing(found, "IG2205") == [("apigateway.amazonaws.com", "lambda:InvokeFunction", FUNCTION)]
+
+
+def test_terraform_nested_resource_path(tree, capsys):
+    nested = API_TF.replace('''  parent_id   = aws_api_gateway_rest_api.orders.root_resource_id
+  path_part   = "items"''', '''  parent_id   = aws_api_gateway_resource.v1.id
+  path_part   = "items"''') + '''
+resource "aws_api_gateway_resource" "v1" {
+  rest_api_id = aws_api_gateway_rest_api.orders.id
+  parent_id   = aws_api_gateway_rest_api.orders.root_resource_id
+  path_part   = "v1"
+}
+'''
+    granted = nested + tf_permission("rest", "apigateway.amazonaws.com",
+                                     '"${aws_api_gateway_rest_api.orders.execution_arn}/*/GET/v1/items"') \
+        + tf_permission("http", "apigateway.amazonaws.com", '"${aws_apigatewayv2_api.http.execution_arn}/*/*"')
+    rc, found = check(capsys, tree, {"main.tf": granted})
+    assert of_rule(found, "IG2205") == [] and rc == 0
+    rc, found = check(capsys, tree, {"main.tf": granted.replace("/*/GET/v1/items", "/*/GET/items")})
+    assert [f["origin"]["resource"] for f in of_rule(found, "IG2205")] == ["aws_api_gateway_integration.get_items"]
+
+
+# ------------------------------------------------------------------ IG2206 load balancer targets
+
+ALB_CFN = CFN_BASE + """
+  HandlerTargets:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties:
+      Name: handler-targets
+      TargetType: lambda
+      Targets:
+        - Id: !GetAtt Handler.Arn
+"""
+
+
+def test_cloudformation_lambda_target_group(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": ALB_CFN})
+    assert rc == 1
+    assert missing(found, "IG2206") == [("elasticloadbalancing.amazonaws.com", "lambda:InvokeFunction", FUNCTION)]
+    source = of_rule(found, "IG2206")[0]["fix"]["text"].split("aws:SourceArn = ")[1]
+    assert source.startswith("arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/handler-targets/")
+    granted = ALB_CFN + permission("AlbInvoke", "elasticloadbalancing.amazonaws.com", "!Ref HandlerTargets")
+    rc, found = check(capsys, tree, {"stack.yaml": granted})
+    assert of_rule(found, "IG2206") == [] and rc == 0
+    instances = ALB_CFN.replace("TargetType: lambda", "TargetType: instance")
+    rc, found = check(capsys, tree, {"stack.yaml": instances})
+    assert of_rule(found, "IG2206") == []
+
+
+ALB_TF = TF_BASE + """
+resource "aws_lb_target_group" "handler" {
+  name        = "handler-targets"
+  target_type = "lambda"
+}
+
+resource "aws_lb_target_group_attachment" "handler" {
+  target_group_arn = aws_lb_target_group.handler.arn
+  target_id        = aws_lambda_function.handler.arn
+  depends_on       = [aws_lambda_permission.alb]
+}
+"""
+
+
+def test_terraform_lambda_target_group_attachment(tree, capsys):
+    rc, found = check(capsys, tree, {"main.tf": ALB_TF})
+    assert rc == 1
+    assert missing(found, "IG2206") == [("elasticloadbalancing.amazonaws.com", "lambda:InvokeFunction", FUNCTION)]
+    assert of_rule(found, "IG2206")[0]["origin"]["resource"] == "aws_lb_target_group_attachment.handler"
+    granted = ALB_TF + tf_permission("alb", "elasticloadbalancing.amazonaws.com", "aws_lb_target_group.handler.arn")
+    rc, found = check(capsys, tree, {"main.tf": granted})
+    assert of_rule(found, "IG2206") == [] and rc == 0
+    alb = granted.replace("aws_lb_target_group", "aws_alb_target_group")
+    rc, found = check(capsys, tree, {"main.tf": alb})
+    assert of_rule(found, "IG2206") == [] and rc == 0
+    rc, found = check(capsys, tree, {"main.tf": ALB_TF.replace("aws_lb_target_group", "aws_alb_target_group")})
+    assert missing(found, "IG2206") == [("elasticloadbalancing.amazonaws.com", "lambda:InvokeFunction", FUNCTION)]
+
+
+def test_synthesized_target_group_ids_never_read_as_an_account():
+    import re
+    from iamgate.sources.cloudformation.resources import no_account_run
+    assert not re.search(r"[0-9]{12}", no_account_run("4d0b803722589354"))
+    assert no_account_run("0123456789012345") == "0123456b8901234f"
+
+
+def test_a_service_principal_gets_the_context_aws_fills_in():
+    from iamgate.engine.request import request_context
+    from iamgate.model import Principal
+    ctx = request_context(Principal(id="sns.amazonaws.com", type="service", arn="sns.amazonaws.com"), QUEUE,
+                          "eu-west-1", {"aws:SourceArn": (TOPIC,)})
+    assert ctx == {"aws:PrincipalServiceName": "sns.amazonaws.com", "aws:PrincipalIsAWSService": "true",
+                   "aws:RequestedRegion": "us-east-1", "aws:SecureTransport": "true", "aws:SourceArn": (TOPIC,)}
