@@ -921,3 +921,13 @@ def test_a_service_principal_gets_the_context_aws_fills_in():
                           "eu-west-1", {"aws:SourceArn": (TOPIC,)})
     assert ctx == {"aws:PrincipalServiceName": "sns.amazonaws.com", "aws:PrincipalIsAWSService": "true",
                    "aws:RequestedRegion": "us-east-1", "aws:SecureTransport": "true", "aws:SourceArn": (TOPIC,)}
+
+
+def test_no_policy_at_the_destination_is_said_as_such(tree, capsys):
+    from tests.cli import run
+    from tests.rules.packs.wiring import write
+    write(tree, {"stack.yaml": LOGS_CFN})
+    rc, out, err = run(capsys, "check")
+    assert rc == 1
+    assert f"implicit deny: {FUNCTION} has no resource-based policy in the scanned files" in out
+    assert "AWS-owned" not in out
