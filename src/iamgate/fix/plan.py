@@ -537,7 +537,7 @@ class _Context:
         if kind == "resource" and aws_owned(req.resource):
             return [_Note(f"{req.resource} is owned by AWS: no policy change can allow {req.action} on it")]
         located = [(pol, h) for pol, h in holders if pol.location is not None]
-        if p.type == "service" and kind == "resource":
+        if p.type == "service" and kind in ("resource", "kms-key-policy"):
             return [_service_note(p, req, located)]
         if not located:
             return [_Note(f"the {words} of {req.resource} does not allow {req.action}; it is not in the repository")]
@@ -662,7 +662,8 @@ class _Context:
 
 
 _SERVICE_POLICY = {"sqs": "the queue policy (AWS::SQS::QueuePolicy, aws_sqs_queue_policy)",
-                   "sns": "the topic policy (AWS::SNS::TopicPolicy, aws_sns_topic_policy)"}
+                   "sns": "the topic policy (AWS::SNS::TopicPolicy, aws_sns_topic_policy)",
+                   "kms": "the key policy (KeyPolicy of AWS::KMS::Key, policy of aws_kms_key)"}
 
 
 def _service_note(p: Principal, req: Any, located: Sequence[Tuple[Policy, str]]) -> _Note:

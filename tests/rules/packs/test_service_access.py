@@ -931,3 +931,130 @@ def test_no_policy_at_the_destination_is_said_as_such(tree, capsys):
     assert rc == 1
     assert f"implicit deny: {FUNCTION} has no resource-based policy in the scanned files" in out
     assert "AWS-owned" not in out
+
+
+# ------------------------------------------------------------------ IG2207 encrypted destinations
+
+KEY_CFN = """
+  JobsKey:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Account
+            Effect: Allow
+            Principal: {AWS: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+            Action: kms:*
+            Resource: "*"
+"""
+SERVICE_KEY_STATEMENT = """          - Sid: Service
+            Effect: Allow
+            Principal: {{Service: {service}}}
+            Action: [kms:GenerateDataKey*, kms:Decrypt]
+            Resource: "*"
+"""
+KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def encrypted(stack: str, service: str = "") -> str:
+    """``stack`` with its queue encrypted by a key of its own, whose policy lets ``service`` in (if given)."""
+    key = KEY_CFN + (SERVICE_KEY_STATEMENT.format(service=service) if service else "")
+    return stack.replace("      QueueName: jobs\n", "      QueueName: jobs\n      KmsMasterKeyId: !Ref JobsKey\n") + key
+
+
+def _key_arn(found, rule="IG2207"):
+    arns = {f["resource"] for f in of_rule(found, rule)}
+    assert len(arns) == 1 and next(iter(arns)).startswith("arn:aws:kms:us-east-1:000000000000:key/")
+    return next(iter(arns))
+
+
+def test_sns_to_an_encrypted_queue_needs_the_key(tree, capsys):
+    policy = queue_policy("sns.amazonaws.com", "ArnEquals: {aws:SourceArn: !Ref Orders}")
+    stack = encrypted(SUBSCRIPTION) + policy
+    rc, found = check(capsys, tree, {"stack.yaml": stack})
+    assert rc == 1 and of_rule(found, "IG2202") == []
+    key = _key_arn(found)
+    assert missing(found, "IG2207") == [("sns.amazonaws.com", a, key) for a in KEY_ACTIONS]
+    f = of_rule(found, "IG2207")[0]
+    assert f["blocked_by"] == ["kms-key-policy"] and f["location"]["line"] == line_of(stack, "JobsKey:")
+    assert "add to the key policy JobsKey" in f["fix"]["text"] and "allowing sns.amazonaws.com kms:" in f["fix"]["text"]
+    rc, found = check(capsys, tree, {"stack.yaml": encrypted(SUBSCRIPTION, "sns.amazonaws.com") + policy})
+    assert of_rule(found, "IG2207") == [] and rc == 0
+    rc, found = check(capsys, tree, {"stack.yaml": encrypted(SUBSCRIPTION, "s3.amazonaws.com") + policy})
+    assert missing(found, "IG2207") == [("sns.amazonaws.com", a, key) for a in KEY_ACTIONS]
+
+
+def test_an_unencrypted_queue_or_an_aws_managed_key_needs_no_key_grant(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": S3_CFN + S3_GRANTS})
+    assert of_rule(found, "IG2207") == []
+    managed = S3_CFN.replace("      QueueName: jobs\n", "      QueueName: jobs\n      KmsMasterKeyId: alias/aws/sqs\n")
+    rc, found = check(capsys, tree, {"stack.yaml": managed + S3_GRANTS})
+    assert of_rule(found, "IG2207") == []
+
+
+def test_s3_and_eventbridge_to_an_encrypted_queue(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": encrypted(S3_CFN) + S3_GRANTS})
+    assert of_rule(found, "IG2201") == []
+    assert missing(found, "IG2207") == [("s3.amazonaws.com", a, _key_arn(found)) for a in KEY_ACTIONS]
+    rc, found = check(capsys, tree, {"stack.yaml": encrypted(S3_CFN, "s3.amazonaws.com") + S3_GRANTS})
+    assert of_rule(found, "IG2207") == [] and rc == 0
+    rc, found = check(capsys, tree, {"stack.yaml": encrypted(EVENTS_CFN) + EVENTS_GRANTS})
+    assert missing(found, "IG2207") == [("events.amazonaws.com", a, _key_arn(found)) for a in KEY_ACTIONS]
+    rc, found = check(capsys, tree, {"stack.yaml": encrypted(EVENTS_CFN, "events.amazonaws.com") + EVENTS_GRANTS})
+    assert of_rule(found, "IG2207") == [] and rc == 0
+
+
+KEY_TF = """
+resource "aws_kms_key" "jobs" {
+  description = "jobs"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat([{
+      Sid       = "Account"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+      Action    = "kms:*"
+      Resource  = "*"
+    }], var.service_statements)
+  })
+}
+
+data "aws_caller_identity" "current" {}
+"""
+
+
+def tf_encrypted(config: str, services: str = "") -> str:
+    statements = "" if not services else (
+        '[{ Sid = "Service", Effect = "Allow", Principal = { Service = "' + services + '" }, '
+        'Action = ["kms:GenerateDataKey*", "kms:Decrypt"], Resource = "*" }]')
+    key = KEY_TF.replace("var.service_statements", statements or "[]")
+    return config.replace('  name = "jobs"\n', '  name = "jobs"\n  kms_master_key_id = aws_kms_key.jobs.key_id\n') + key
+
+
+def test_terraform_encrypted_queue_behind_a_subscription_and_an_event_target(tree, capsys):
+    sns = tf_encrypted(SNS_TF) + tf_queue_policy("sns.amazonaws.com", "aws_sns_topic.orders.arn") \
+        + tf_permission("sns", "sns.amazonaws.com", "aws_sns_topic.orders.arn")
+    rc, found = check(capsys, tree, {"main.tf": sns})
+    assert of_rule(found, "IG2202") == []
+    assert missing(found, "IG2207") == [("sns.amazonaws.com", a, _key_arn(found)) for a in KEY_ACTIONS]
+    assert {f["origin"]["resource"] for f in of_rule(found, "IG2207")} == {"aws_sns_topic_subscription.jobs"}
+    granted = tf_encrypted(SNS_TF, "sns.amazonaws.com") + tf_queue_policy("sns.amazonaws.com", "aws_sns_topic.orders.arn") \
+        + tf_permission("sns", "sns.amazonaws.com", "aws_sns_topic.orders.arn")
+    rc, found = check(capsys, tree, {"main.tf": granted})
+    assert of_rule(found, "IG2207") == [] and rc == 0
+    events = tf_encrypted(EVENTS_TF)
+    rc, found = check(capsys, tree, {"main.tf": events})
+    assert missing(found, "IG2207") == [("events.amazonaws.com", a, _key_arn(found)) for a in KEY_ACTIONS]
+    rc, found = check(capsys, tree, {"main.tf": tf_encrypted(EVENTS_TF, "events.amazonaws.com")})
+    assert of_rule(found, "IG2207") == []
+
+
+def test_terraform_bucket_notification_to_an_encrypted_queue(tree, capsys):
+    grants = tf_queue_policy("s3.amazonaws.com", "aws_s3_bucket.uploads.arn") \
+        + tf_topic_policy("s3.amazonaws.com", "aws_s3_bucket.uploads.arn") \
+        + tf_permission("s3", "s3.amazonaws.com", "aws_s3_bucket.uploads.arn")
+    rc, found = check(capsys, tree, {"main.tf": tf_encrypted(S3_TF) + grants})
+    assert missing(found, "IG2207") == [("s3.amazonaws.com", a, _key_arn(found)) for a in KEY_ACTIONS]
+    rc, found = check(capsys, tree, {"main.tf": tf_encrypted(S3_TF, "s3.amazonaws.com") + grants})
+    assert of_rule(found, "IG2207") == [] and rc == 0
