@@ -197,7 +197,11 @@ def inferred_outcomes(scope: Scope, rules: RuleSet) -> List[Outcome]:
             if d.result != "allow":
                 d, note = replace(d, result="unknown"), inf.unknown
         if principal.type == "service":
-            principal = replace(principal, location=_destination(scope, req.resource))
+            where = _destination(scope, req.resource)
+            if where is None and d.result == "implicit_deny":  # a destination defined elsewhere
+                d, note = replace(d, result="unknown"), (f"{req.resource} is not defined in the scanned files: "
+                                                         "its resource policy cannot be checked")
+            principal = replace(principal, location=where)
         out.append(Outcome(selector, principal, req, d, note))
     return out
 

@@ -931,6 +931,7 @@ def test_no_policy_at_the_destination_is_said_as_such(tree, capsys):
     assert rc == 1
     assert f"implicit deny: {FUNCTION} has no resource-based policy in the scanned files" in out
     assert "AWS-owned" not in out
+    assert "  logs.amazonaws.com  (service)\n" in out  # located per finding, at each destination
 
 
 # ------------------------------------------------------------------ IG2207 encrypted destinations
@@ -1058,3 +1059,24 @@ def test_terraform_bucket_notification_to_an_encrypted_queue(tree, capsys):
     assert missing(found, "IG2207") == [("s3.amazonaws.com", a, _key_arn(found)) for a in KEY_ACTIONS]
     rc, found = check(capsys, tree, {"main.tf": tf_encrypted(S3_TF, "s3.amazonaws.com") + grants})
     assert of_rule(found, "IG2207") == [] and rc == 0
+
+
+def test_a_destination_defined_elsewhere_is_unknown_not_missing(tree, capsys):
+    external = SNS_TF.replace("endpoint  = aws_sqs_queue.jobs.arn",
+                              'endpoint  = "arn:aws:sqs:us-east-1:000000000000:shared-jobs"')
+    rc, found = check(capsys, tree, {"main.tf": external + tf_permission("sns", "sns.amazonaws.com",
+                                                                         "aws_sns_topic.orders.arn")})
+    unknown = of_rule(found, "IG2202")
+    assert [(f["action"], f["resource"], f["decision"]) for f in unknown] == [
+        ("sqs:SendMessage", "arn:aws:sqs:us-east-1:000000000000:shared-jobs", "unknown")]
+    assert "is not defined in the scanned files" in unknown[0]["message"]
+
+
+def test_with_an_account_the_source_account_is_the_real_one(tree, capsys):
+    manifest = "version: 1\nsettings: {account: '111122223333', region: eu-west-1}\n"
+    stack = SUBSCRIPTION + queue_policy("sns.amazonaws.com", "StringEquals: {aws:SourceAccount: '111122223333'}")
+    rc, found = check(capsys, tree, {"stack.yaml": stack, "iamgate.yaml": manifest})
+    assert of_rule(found, "IG2202") == []
+    other = stack.replace("{aws:SourceAccount: '111122223333'}", "{aws:SourceAccount: '444455556666'}")
+    rc, found = check(capsys, tree, {"stack.yaml": other, "iamgate.yaml": manifest})
+    assert missing(found, "IG2202") == [("sns.amazonaws.com", "sqs:SendMessage", "arn:aws:sqs:eu-west-1:111122223333:jobs")]
