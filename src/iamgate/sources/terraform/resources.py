@@ -193,7 +193,8 @@ _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _MIXED = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _IDENTIFIERS: Dict[str, Tuple[str, str, int]] = {
     "uid": ("unique-id", _UPPER, 17), "api_id": ("api", _LOWER, 10), "root_id": ("root", _LOWER, 10),
-    "hex17": ("fs", "0123456789abcdef", 17), "tg16": ("targetgroup", "0123456789abcdef", 16), "suffix6": ("secret", _MIXED, 6),
+    "hex17": ("fs", "0123456789abcdef", 17), "suffix6": ("secret", _MIXED, 6),
+    "tg16": ("targetgroup", "0123456789abcdef", 16),
     "policy8": ("org-policy", _LOWER, 8), "pool": ("user-pool", _MIXED + "0123456789", 9),
 }
 
