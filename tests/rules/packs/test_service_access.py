@@ -1080,3 +1080,53 @@ def test_with_an_account_the_source_account_is_the_real_one(tree, capsys):
     other = stack.replace("{aws:SourceAccount: '111122223333'}", "{aws:SourceAccount: '444455556666'}")
     rc, found = check(capsys, tree, {"stack.yaml": other, "iamgate.yaml": manifest})
     assert missing(found, "IG2202") == [("sns.amazonaws.com", "sqs:SendMessage", "arn:aws:sqs:eu-west-1:111122223333:jobs")]
+
+
+SAM_API = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  OrdersApi:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+  Items:
+    Type: AWS::ApiGateway::Resource
+    Properties:
+      RestApiId: !Ref OrdersApi
+      ParentId: !GetAtt OrdersApi.RootResourceId
+      PathPart: items
+  GetItems:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref OrdersApi
+      ResourceId: !Ref Items
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Handler.Arn}/invocations"
+  Handler:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: handler
+      Runtime: python3.12
+      Handler: app.handler
+      InlineCode: "def handler(e, c): pass"
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            RestApiId: !Ref OrdersApi
+            Path: /items
+            Method: get
+"""
+
+
+def test_sam_api_event_permission_covers_the_method_it_serves(tree, capsys):
+    """SAM adds the permission of an Api event (``${OrdersApi}/*/GET/items``): a method of that API on
+    that path is let in; one the event does not serve is not."""
+    rc, out = _summary(capsys, tree, {"template.yaml": SAM_API})
+    assert out["findings"] == [] and rc == 0 and out["summary"]["requirements"] == 1
+    rc, found = check(capsys, tree, {"template.yaml": SAM_API.replace("Method: get", "Method: post")})
+    assert missing(found, "IG2205") == [("apigateway.amazonaws.com", "lambda:InvokeFunction", FUNCTION)]
