@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import catalog
 from ..engine.evaluate import takes_no_resource
-from ..engine.request import decide_requirement, request_context
+from ..engine.request import decide_requirement, request_context, resource_policies_for
 from ..manifest import Reference, substitute
 from ..model import (ASSUMED_ACCOUNT, Decision, Finding, Inventory, Location, Manifest, Outcome, Principal, PrincipalEntry, Report,
                      Requirement, Scope, Unresolved, find_principals, selector_for)
@@ -100,9 +100,8 @@ def finding_for(outcome: Outcome, rules: Optional[RuleSet] = None) -> Finding:
         what = f"{req.source}.{req.via}" if req.via else req.source
         details = [f"required by {what} ({req.origin}){title}" if req.origin else
                    f"required by {what}{title}"] + list(details)
+    # a service principal is located at the destination's resource policy (inferred_outcomes)
     where = outcome.principal.location or req.origin
-    if outcome.principal.type == "service":  # the destination's resource policy is what must change
-        where = req.origin
     return Finding(kind="missing-permission", rule=rule, severity="error", message=message,
                    principal=outcome.selector, action=req.action, resource=req.resource, decision=d,
                    location=where, details=tuple(details), origin=req.origin,
@@ -198,8 +197,26 @@ def inferred_outcomes(scope: Scope, rules: RuleSet) -> List[Outcome]:
         if inf.unknown:
             if d.result != "allow":
                 d, note = replace(d, result="unknown"), inf.unknown
+        if principal.type == "service":
+            where = _destination(scope, req.resource)
+            if where is None and d.result == "implicit_deny":  # a destination defined elsewhere
+                d, note = replace(d, result="unknown"), (f"{req.resource} is not defined in the scanned files: "
+                                                         "its resource policy cannot be checked")
+            principal = replace(principal, location=where)
         out.append(Outcome(selector, principal, req, d, note))
     return out
+
+
+def _destination(scope: Scope, resource: str) -> Optional[Location]:
+    """Where a service principal's missing permission is fixed: the destination's resource policy
+    (a queue policy, a Lambda permission), else the destination itself; None when neither is in the code."""
+    for rp in resource_policies_for(scope, resource):
+        if rp.location is not None or rp.policy.location is not None:
+            return rp.location or rp.policy.location
+    for r in scope.inventory.resources:
+        if r.arn == resource and r.location is not None:
+            return r.location
+    return None
 
 
 _ACCOUNT = re.compile(r"[0-9]{12}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import List
 
-from ..engine.evaluate import normalize_context, takes_no_resource
+from ..engine.evaluate import aws_owned, normalize_context, takes_no_resource
 from ..engine.match import resource_element_applies
 from ..model import Decision, Principal, Requirement, Statement, TraceEntry
 from ..policy import POLICY_WORDS
@@ -57,8 +57,10 @@ def _implicit_line(blocker: str, req: Requirement, decision: Decision) -> str:
     word = POLICY_WORDS.get(blocker, blocker)
     if blocker == "identity":
         return f"implicit deny: no identity-based policy allows {req.action}"
-    if blocker == "resource" and not decision.trace:
+    if blocker == "resource" and not decision.trace and aws_owned(req.resource):
         return f"implicit deny: {req.resource} cannot be changed (an AWS-owned resource)"
+    if blocker == "resource" and not decision.trace:  # a service principal: only that policy can let it in
+        return f"implicit deny: {req.resource} has no resource-based policy in the scanned files"
     allowed_elsewhere = [t for t in decision.applied("Allow") if t.policy_kind == "identity"]
     tail = ""
     if allowed_elsewhere:

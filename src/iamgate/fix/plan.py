@@ -537,6 +537,8 @@ class _Context:
         if kind == "resource" and aws_owned(req.resource):
             return [_Note(f"{req.resource} is owned by AWS: no policy change can allow {req.action} on it")]
         located = [(pol, h) for pol, h in holders if pol.location is not None]
+        if p.type == "service" and kind in ("resource", "kms-key-policy"):
+            return [_service_note(p, req, located)]
         if not located:
             return [_Note(f"the {words} of {req.resource} does not allow {req.action}; it is not in the repository")]
         if not p.arn or "*" in p.arn or "?" in p.arn:
@@ -657,6 +659,35 @@ class _Context:
                 header = f"add to {label} ({where}) by hand ({why}):"
             out[ch.key] = Section(header, tuple(snippet), loc.file, loc.line)
         return out
+
+
+_SERVICE_POLICY = {"sqs": "the queue policy (AWS::SQS::QueuePolicy, aws_sqs_queue_policy)",
+                   "sns": "the topic policy (AWS::SNS::TopicPolicy, aws_sns_topic_policy)",
+                   "kms": "the key policy (KeyPolicy of AWS::KMS::Key, policy of aws_kms_key)"}
+
+
+def _service_note(p: Principal, req: Any, located: Sequence[Tuple[Policy, str]]) -> _Note:
+    """What to add for a service principal (sns.amazonaws.com delivering to a queue): a statement
+    naming the service, with the source's ARN and account as conditions, in the destination's policy
+    — or, for a Lambda function, a permission of its own."""
+    conditions = [f"{k} = {v[0] if isinstance(v, (list, tuple)) and len(v) == 1 else v}"
+                  for k, v in sorted(req.context.items())]
+    scoped = f" with {' and '.join(conditions)}" if conditions else ""
+    parts = req.resource.split(":")
+    service = parts[2] if len(parts) > 2 else ""
+    if service == "lambda":
+        text = (f"add a Lambda permission (AWS::Lambda::Permission, aws_lambda_permission) on {req.resource} "
+                f"allowing principal {p.id} {req.action}{scoped}")
+    else:
+        where = _SERVICE_POLICY.get(service, "the resource policy")
+        if located:
+            pol = located[0][0]
+            loc = pol.location
+            where = f"{where.split(' (')[0]} {located[0][1]} ({loc.file}:{loc.line})" if loc and loc.line \
+                else f"{where.split(' (')[0]} {located[0][1]}"
+        text = f"add to {where} of {req.resource} a statement allowing {p.id} {req.action}{scoped}"
+    loc = located[0][0].location if located else None
+    return _Note(text, loc.file if loc else "", loc.line if loc else None)
 
 
 def _writer_for(syntax: str) -> Optional[Type[Writer]]:

@@ -25,7 +25,8 @@ def _principal_label(p: Optional[Principal], f: Finding) -> str:
     if p is None:
         return f.principal or ""
     kind = p.source or p.type
-    line = f", line {p.location.line}" if p.location and p.location.line else ""
+    # a service principal is located at each destination's policy: no one line for all its findings
+    line = f", line {p.location.line}" if p.location and p.location.line and p.type != "service" else ""
     shown = f.principal if f.principal == p.id else f"{f.principal} → {p.id}"
     return f"{shown}  ({kind}{line})"
 

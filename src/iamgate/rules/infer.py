@@ -114,6 +114,10 @@ def type_service(rtype: str) -> str:
     return parts[1] if len(parts) > 2 and parts[0] == "aws" else ""
 
 
+# an API Gateway integration URI stands for the function it invokes (Uri of AWS::ApiGateway::Method)
+_INVOCATION = re.compile(r"arn:[^:]+:apigateway:[^:]*:lambda:path/[^/]+/functions/(arn:[^/]+)/invocations")
+
+
 class _Context:
     def __init__(self, inventory: Inventory, roles: Mapping[str, str], settings: Settings) -> None:
         self.inventory = inventory
@@ -147,7 +151,8 @@ class _Context:
                 return value.value
             raise _Unresolvable(f"the ARN of {value.target}")
         if isinstance(value, str) and value.startswith("arn:"):
-            return value
+            invoked = _INVOCATION.fullmatch(value)
+            return invoked.group(1) if invoked else value
         if value is None:
             raise _Unresolvable("a value that could not be resolved")
         raise _Unresolvable(f"{value!r} (not an ARN)")

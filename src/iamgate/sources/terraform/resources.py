@@ -169,6 +169,9 @@ KINDS: Dict[str, Kind] = {
         "id": "{api_id}", "name": "{name}", "arn": "arn:{partition}:apigateway:{region}::/apis/{api_id}",
         "execution_arn": _arn("execute-api", "{api_id}"),
         "api_endpoint": "https://{api_id}.execute-api.{region}.{dns_suffix}"}),
+    "aws_lb_target_group": Kind("name", "name_prefix", True, _named(
+        "elasticloadbalancing", "targetgroup/{name}/{tg16}", "arn", arn_suffix="targetgroup/{name}/{tg16}"),
+        generated_base="tf-"),
     "aws_efs_file_system": Kind(None, attrs={"id": "fs-{hex17}",
                                              "arn": _arn("elasticfilesystem", "file-system/fs-{hex17}")}),
     "aws_codeartifact_domain": Kind("domain", None, False, {
@@ -185,6 +188,8 @@ KINDS: Dict[str, Kind] = {
     "aws_region": Kind(None, attrs={"name": "{region}", "id": "{region}", "region": "{region}"}),
 }
 
+KINDS["aws_alb_target_group"] = KINDS["aws_lb_target_group"]  # the provider's older name of the same resource
+
 DATA_KINDS = frozenset({"aws_caller_identity", "aws_partition", "aws_region"})
 
 # identifiers AWS or the provider generate: (hash salt, alphabet, length)
@@ -194,6 +199,7 @@ _MIXED = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _IDENTIFIERS: Dict[str, Tuple[str, str, int]] = {
     "uid": ("unique-id", _UPPER, 17), "api_id": ("api", _LOWER, 10), "root_id": ("root", _LOWER, 10),
     "hex17": ("fs", "0123456789abcdef", 17), "suffix6": ("secret", _MIXED, 6),
+    "tg16": ("targetgroup", "0123456789abcdef", 16),
     "policy8": ("org-policy", _LOWER, 8), "pool": ("user-pool", _MIXED + "0123456789", 9),
 }
 
@@ -289,6 +295,9 @@ def synthesize(type: str, name: str, values: Mapping[str, Any], options: ReadOpt
     }
     for key, (salt, alphabet, length) in _IDENTIFIERS.items():
         fields[key] = stable_id(address, salt, alphabet, length)
+    # a letter every eighth character: twelve digits in a row would read as an account number
+    fields["tg16"] = "".join("abcdef"[int(c) % 6] if i % 8 == 7 and c.isdigit() else c
+                             for i, c in enumerate(fields["tg16"]))
     nm = _name(kind, values, address, type)
     fields["name"] = nm
     if type == "aws_ssm_parameter":
