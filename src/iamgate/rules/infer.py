@@ -144,7 +144,8 @@ class _Context:
         if isinstance(value, ResourceRef):
             target = self.by_id.get(value.target)
             if value.attribute not in (None, "Arn", "arn") and value.value and value.value.startswith("arn:"):
-                return value.value  # an ARN-valued attribute of its own (a table's StreamArn)
+                invoked = _INVOCATION.fullmatch(value.value)  # invoke_arn: the function it invokes
+                return invoked.group(1) if invoked else value.value  # or its own (a table's StreamArn)
             if target is not None and target.arn and value.attribute not in ("Name",):
                 return target.arn
             if value.value and value.value.startswith("arn:"):

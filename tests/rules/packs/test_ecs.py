@@ -1,5 +1,5 @@
 """rules/ecs.yaml: what an ECS task definition's containers imply its task execution role must do."""
-from tests.rules.packs.wiring import check, missing, of_rule
+from tests.rules.packs.wiring import origin, check, missing, of_rule
 
 ACCOUNT = "000000000000"
 REPO = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/web"
@@ -135,7 +135,7 @@ def test_ecr_image_cloudformation(tree, capsys):
     assert rc == 1
     assert missing(found, "IG2151") == sorted(expect("ExecRole", ECR_REPO_ACTIONS, REPO)
                                               + [("ExecRole", "ecr:GetAuthorizationToken", "*")])
-    assert of_rule(found, "IG2151")[0]["origin"]["resource"] == "Task (ContainerDefinitions[0])"
+    assert origin(of_rule(found, "IG2151")[0]) == "Task (ContainerDefinitions[0])"
     rc, found = check(capsys, tree, {"stack.yaml": cfn(grants=[(ECR_REPO_ACTIONS, "!GetAtt Web.Arn"),
                                                                (["ecr:GetAuthorizationToken"], '"*"')])})
     assert of_rule(found, "IG2151") == []
@@ -167,7 +167,7 @@ def test_ecr_image_terraform_container_definitions_json(tree, capsys):
     assert rc == 1
     assert missing(found, "IG2151") == sorted(expect("aws_iam_role.exec", ECR_REPO_ACTIONS, REPO)
                                               + [("aws_iam_role.exec", "ecr:GetAuthorizationToken", "*")])
-    assert of_rule(found, "IG2151")[0]["origin"]["resource"] == "aws_ecs_task_definition.web (container_definitions.json[0])"
+    assert origin(of_rule(found, "IG2151")[0]) == "aws_ecs_task_definition.web (container_definitions.json[0])"
     rc, found = check(capsys, tree, {"main.tf": tf(grants=[(hcl(ECR_REPO_ACTIONS), "aws_ecr_repository.web.arn"),
                                                            ('["ecr:GetAuthorizationToken"]', '"*"')])})
     assert of_rule(found, "IG2151") == []

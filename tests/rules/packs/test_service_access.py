@@ -1,6 +1,6 @@
 """rules/service-access.yaml: destinations whose resource policy must let a service in (the service
 principal is decided on the destination's policy alone, with aws:SourceArn and aws:SourceAccount)."""
-from tests.rules.packs.wiring import check, line_of, missing, of_rule
+from tests.rules.packs.wiring import origin, check, line_of, missing, of_rule
 
 QUEUE = "arn:aws:sqs:us-east-1:000000000000:jobs"
 TOPIC = "arn:aws:sns:us-east-1:000000000000:orders"
@@ -166,7 +166,7 @@ def test_cloudformation_bucket_notifications_need_each_destination_to_let_s3_in(
     assert missing(found, "IG2201") == [("s3.amazonaws.com", "lambda:InvokeFunction", FUNCTION),
                                         ("s3.amazonaws.com", "sns:Publish", TOPIC),
                                         ("s3.amazonaws.com", "sqs:SendMessage", QUEUE)]
-    origins = {f["origin"]["resource"] for f in of_rule(found, "IG2201")}
+    origins = {origin(f) for f in of_rule(found, "IG2201")}
     assert origins == {"Uploads (NotificationConfiguration.QueueConfigurations[0])",
                        "Uploads (NotificationConfiguration.TopicConfigurations[0])",
                        "Uploads (NotificationConfiguration.LambdaConfigurations[0])"}
@@ -294,7 +294,7 @@ def test_terraform_bucket_notification(tree, capsys):
     assert missing(found, "IG2201") == [("s3.amazonaws.com", "lambda:InvokeFunction", FUNCTION),
                                         ("s3.amazonaws.com", "sns:Publish", TOPIC),
                                         ("s3.amazonaws.com", "sqs:SendMessage", QUEUE)]
-    assert {f["origin"]["resource"] for f in of_rule(found, "IG2201")} == {
+    assert {origin(f) for f in of_rule(found, "IG2201")} == {
         "aws_s3_bucket_notification.uploads (queue[0])", "aws_s3_bucket_notification.uploads (topic[0])",
         "aws_s3_bucket_notification.uploads (lambda_function[0])"}
     granted = S3_TF + tf_queue_policy("s3.amazonaws.com", "aws_s3_bucket.uploads.arn") \
@@ -345,7 +345,8 @@ def test_sam_events_get_their_permissions_from_sam(tree, capsys):
     requirements are inferred and met by them."""
     rc, out = _summary(capsys, tree, {"template.yaml": SAM})
     assert out["findings"] == [] and rc == 0
-    assert out["summary"]["requirements"] == 2 == out["summary"]["satisfied"]
+    # the service-access requirements (and the lambda pack's, met by SAM's generated role) all hold
+    assert out["summary"]["requirements"] == out["summary"]["satisfied"] >= 2
 
 
 def _summary(capsys, tree, files):
@@ -377,7 +378,7 @@ def test_cloudformation_topic_subscription_property(tree, capsys):
     assert rc == 1
     assert missing(found, "IG2202") == [("sns.amazonaws.com", "lambda:InvokeFunction", FUNCTION),
                                         ("sns.amazonaws.com", "sqs:SendMessage", QUEUE)]
-    assert {f["origin"]["resource"] for f in of_rule(found, "IG2202")} == {"Orders (Subscription[0])",
+    assert {origin(f) for f in of_rule(found, "IG2202")} == {"Orders (Subscription[0])",
                                                                            "Orders (Subscription[1])"}
     granted = TOPIC_SUBSCRIPTIONS + queue_policy("sns.amazonaws.com", "ArnEquals: {aws:SourceArn: !Ref Orders}") \
         + permission("SnsInvoke", "sns.amazonaws.com", "!Ref Orders")
@@ -1127,6 +1128,7 @@ def test_sam_api_event_permission_covers_the_method_it_serves(tree, capsys):
     """SAM adds the permission of an Api event (``${OrdersApi}/*/GET/items``): a method of that API on
     that path is let in; one the event does not serve is not."""
     rc, out = _summary(capsys, tree, {"template.yaml": SAM_API})
-    assert out["findings"] == [] and rc == 0 and out["summary"]["requirements"] == 1
+    assert out["findings"] == [] and rc == 0
+    assert out["summary"]["requirements"] == out["summary"]["satisfied"] >= 1
     rc, found = check(capsys, tree, {"template.yaml": SAM_API.replace("Method: get", "Method: post")})
     assert missing(found, "IG2205") == [("apigateway.amazonaws.com", "lambda:InvokeFunction", FUNCTION)]

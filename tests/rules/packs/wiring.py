@@ -36,3 +36,9 @@ def line_of(text: str, needle: str) -> int:
     """The 1-based line of ``text`` (dedented as ``write`` writes it) where ``needle`` first occurs."""
     lines = textwrap.dedent(text).lstrip("\n").splitlines()
     return next(i for i, line in enumerate(lines, 1) if needle in line)
+
+
+def origin(finding: dict) -> str:
+    """The implying resource with its property, as the text report shows it: ``Orders (Subscription[0])``."""
+    o = finding["origin"]
+    return f'{o["resource"]} ({o["property"]})' if o.get("property") else o["resource"]
