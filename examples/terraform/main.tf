@@ -52,3 +52,17 @@ module "worker" {
 output "worker_role_arn" {
   value = module.worker.role_arn
 }
+
+# Each uploaded invoice becomes a job. S3 validates the destination when the notification is
+# created: without an aws_sqs_queue_policy letting s3.amazonaws.com send from this bucket, the apply
+# fails ("Unable to validate the following destination configurations"; iamgate check finds it
+# without a manifest: IG2201).
+resource "aws_s3_bucket_notification" "invoices" {
+  bucket = aws_s3_bucket.invoices.id
+
+  queue {
+    queue_arn     = aws_sqs_queue.jobs.arn
+    events        = ["s3:ObjectCreated:*"]
+    filter_prefix = "incoming/"
+  }
+}

@@ -106,12 +106,15 @@ def test_a_decision_that_depends_on_an_unresolved_value_is_an_error(tmp_path, mo
     assert rc == 0 and {f["rule"] for f in found if f["severity"] == "warning"} == {"IG0201", "IG0203", "IG1002"}
 
 
-def test_the_shipped_examples_pass_without_a_manifest(capsys, monkeypatch):
+def test_the_shipped_examples_carry_a_wiring_gap_found_without_a_manifest(capsys, monkeypatch):
+    """Without a manifest, each example fails on exactly the gap its code carries (issue 12): no
+    unresolved-value noise, no unknown decisions."""
     monkeypatch.chdir(ROOT)
-    for example in ("examples/cloudformation", "examples/terraform", "examples/account-export"):
+    for example, rule in (("examples/cloudformation", "IG2202"), ("examples/terraform", "IG2201")):
         rc, found = findings(capsys, example)
-        assert rc == 0, (example, found)
-        assert all(f["severity"] == "note" for f in found), example
+        assert rc == 1, (example, found)
+        assert {f["rule"] for f in found if f["severity"] != "note"} == {rule}, example
+        assert all(f.get("decision") != "unknown" for f in found), example
 
 
 def test_terraform_synthesized_arns_give_no_note(tmp_path, monkeypatch, capsys):

@@ -60,7 +60,16 @@ def run_check(paths, manifest_path="iamgate.yaml"):
 
 
 def missing(report):
-    return {(f.principal, f.action, f.resource) for f in report.findings if f.kind == "missing-permission"}
+    """The manifest's requirements that are not allowed (the examples' wiring gaps, IG2xxx, need a
+    resource policy the fix writers do not create: ``wiring_gaps``)."""
+    return {(f.principal, f.action, f.resource) for f in report.findings
+            if f.kind == "missing-permission" and f.rule in ("IG1001", "IG1002")}
+
+
+def wiring_gaps(report):
+    """(rule, principal, action) of each inferred requirement that is not allowed."""
+    return {(f.rule, f.principal, f.action) for f in report.findings
+            if f.kind == "missing-permission" and f.rule not in ("IG1001", "IG1002")}
 
 
 def git_apply_check(root: Path, diff: str) -> None:
@@ -91,4 +100,4 @@ def fix_and_recheck(root: Path, paths, manifest_path="iamgate.yaml"):
 
 
 def by_action(report):
-    return {f.action: f for f in report.findings if f.kind == "missing-permission"}
+    return {f.action: f for f in report.findings if f.kind == "missing-permission" and f.rule in ("IG1001", "IG1002")}

@@ -36,7 +36,8 @@ def test_the_shipped_example_lists_every_resource_with_arn_line_and_references()
     assert [(r.id, r.type) for r in inv.resources] == [
         ("InvoicesBucket", "AWS::S3::Bucket"), ("InvoicesBucketPolicy", "AWS::S3::BucketPolicy"),
         ("JobsQueue", "AWS::SQS::Queue"), ("EventsTopic", "AWS::SNS::Topic"), ("InvoicesKey", "AWS::KMS::Key"),
-        ("WorkerBoundary", "AWS::IAM::ManagedPolicy"), ("WorkerRole", "AWS::IAM::Role")]
+        ("WorkerBoundary", "AWS::IAM::ManagedPolicy"), ("WorkerRole", "AWS::IAM::Role"),
+        ("JobsSubscription", "AWS::SNS::Subscription")]
     res = by_id(inv)
     for r in inv.resources:
         assert r.location == Location(path, line_of(text, f"{r.id}:"))

@@ -48,7 +48,7 @@ def test_the_shipped_example_lists_root_and_module_resources(monkeypatch):
     inv = read_inventory(["examples/terraform"], OPTS)
     res = by_id(inv)
     assert list(res) == ["aws_s3_bucket.invoices", "aws_sqs_queue.jobs", "aws_kms_key.invoices",
-                         "module.worker.aws_iam_role.this", "module.worker.aws_iam_role_policy.worker",
+                         "aws_s3_bucket_notification.invoices", "module.worker.aws_iam_role.this", "module.worker.aws_iam_role_policy.worker",
                          "module.worker.aws_iam_role_policy_attachment.logs"]  # data sources are not resources
     main = (ROOT / "examples/terraform/main.tf").read_text()
     module = (ROOT / "examples/terraform/modules/worker/main.tf").read_text()
