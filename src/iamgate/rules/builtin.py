@@ -30,6 +30,7 @@ policy: never a crash, and never a silent gap.
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, FrozenSet, Hashable, Iterable, Iterator, List, Optional, Tuple, Union
 
@@ -39,7 +40,7 @@ from ..policy import (IDENTITY_KINDS, KIND_LABEL, PRINCIPAL_REQUIRED_KINDS, VERS
                       did_you_mean, is_known_operator, show, suggest_operator)
 from .registry import default_rules
 
-__all__ = ["CHECKS", "Check", "check", "check_policy", "lint"]
+__all__ = ["CHECKS", "Check", "check", "check_policy", "current_inventory", "lint"]
 
 PolicyCheck = Callable[[Policy], Iterable[Finding]]
 StatementCheck = Callable[[Policy, int, Statement], Iterable[Finding]]
@@ -292,6 +293,24 @@ def lint(inventory: Inventory, checks: Any = CHECKS) -> Tuple[Finding, ...]:
     elif hasattr(checks, "disabled"):
         checks = [c for c in CHECKS if c.rule not in checks.disabled]
     checks = list(checks)
+    token = _INVENTORY.set(inventory)
+    try:
+        return _lint(inventory, checks)
+    finally:
+        _INVENTORY.reset(token)
+
+
+# the inventory being linted, for a check that needs more than the policy (the role a trust
+# policy belongs to: rules/lint.py); None outside ``lint``
+_INVENTORY: ContextVar[Optional[Inventory]] = ContextVar("iamgate_lint_inventory", default=None)
+
+
+def current_inventory() -> Optional[Inventory]:
+    """The inventory ``lint`` is running over, or None (a policy checked on its own)."""
+    return _INVENTORY.get()
+
+
+def _lint(inventory: Inventory, checks: List[Check]) -> Tuple[Finding, ...]:
     seen: Dict[Hashable, None] = {}
     reported: Dict[Hashable, None] = {}
     findings: List[Finding] = []
@@ -308,3 +327,7 @@ def lint(inventory: Inventory, checks: Any = CHECKS) -> Tuple[Finding, ...]:
                 reported[where] = None
                 findings.append(finding)
     return tuple(findings)
+
+
+# the policy lint rules of rules/policy-lint.yaml (IG31xx) register after the checks above
+from . import lint as _policy_lint  # noqa: E402,F401  (registration is the import)
