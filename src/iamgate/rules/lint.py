@@ -276,10 +276,10 @@ def privilege_escalation(policy: Policy) -> List[Finding]:
     combos = [c for c in ESCALATIONS if all(a in first for a in c)]
     if not combos:
         return []
-    index = min(first[c[0]] for c in combos)
-    statement = policy.statements[index]
     named = [" + ".join(c) for c in combos]
     where = sorted({first[a] for c in combos for a in c})
+    index = where[0]
+    statement = policy.statements[index]
     at = f"Statement[{where[0]}]" if len(where) == 1 else "Statements " + ", ".join(str(i) for i in where)
     return [_finding("IG3106", f"{policy.name}: {at}: grants {len(combos)} known privilege-escalation "
                                f"path{'s' if len(combos) > 1 else ''}: {_some(named)} — whoever holds this policy "
