@@ -83,6 +83,7 @@ def _some(items: Sequence[str], total: Optional[int] = None) -> str:
     return shown + (f", … ({total - _SHOWN} more)" if total > _SHOWN else "")
 
 
+@functools.lru_cache(maxsize=None)
 def _glob(pattern: str) -> "re.Pattern[str]":
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()),
                       re.DOTALL)
@@ -379,7 +380,7 @@ def _key_pattern(key: str) -> "re.Pattern[str]":
     return re.compile(".+".join(re.escape(p) for p in parts))
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=None)
 def _action_keys(action: str) -> Tuple["re.Pattern[str]", ...]:
     info = action_info(action)
     if info is None:
@@ -388,7 +389,7 @@ def _action_keys(action: str) -> Tuple["re.Pattern[str]", ...]:
     return tuple(_key_pattern(k) for k in dict.fromkeys(keys))
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=None)
 def _applies(key: str, action: str) -> bool:
     return any(p.fullmatch(key) for p in _action_keys(action))
 
