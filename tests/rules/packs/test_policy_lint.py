@@ -520,3 +520,23 @@ def test_unused_expands_wildcards_through_the_catalog(tree, capsys):
     n = len(catalog.expand_action("sqs:*")) - 3
     assert f["message"].startswith(f"WorkerRole: {n} allowed actions no requirement uses: sqs {n} (")
     assert "sqs:ReceiveMessage" not in f["message"]
+
+
+def test_unused_counts_the_manifest_requirements_as_used(tree, capsys):
+    manifest = """
+    version: 1
+    principals:
+      - principal: WorkerRole
+        needs:
+          - actions: [s3:GetObject]
+            resources: "*"
+      - principal: IdleRole
+        needs:
+          - actions: [sqs:SendMessage]
+            resources: "${JobsQueue.Arn}"
+    """
+    rc, found = check(capsys, tree, {"stack.yaml": UNUSED_CFN, "iamgate.yaml": manifest}, "--unused")
+    # WorkerRole's s3:GetObject is required (and denied: the grant is on the queue); IdleRole uses all it has
+    assert [(f["principal"], f["message"]) for f in of_rule(found, "IG1004")] == [
+        ("WorkerRole", "WorkerRole: 1 allowed action no requirement uses: sqs 1 (sqs:SendMessage)")]
+    assert rc == 1
