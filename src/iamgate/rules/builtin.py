@@ -30,9 +30,11 @@ policy: never a crash, and never a silent gap.
 """
 from __future__ import annotations
 
+import os
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, FrozenSet, Hashable, Iterable, Iterator, List, Optional, Tuple, Union
+from dataclasses import dataclass, replace
+from typing import (Any, Callable, Dict, FrozenSet, Hashable, Iterable, Iterator, List, Mapping, Optional, Tuple,
+                    Union)
 
 from ..catalog.actions import check_action
 from ..model import Finding, Inventory, Location, Policy, Statement
@@ -283,11 +285,13 @@ def _source_key(policy: Policy, finding: Finding) -> Hashable:
     return finding.rule, finding.location, finding.path, finding.action, subject
 
 
-def lint(inventory: Inventory, checks: Any = CHECKS) -> Tuple[Finding, ...]:
+def lint(inventory: Inventory, checks: Any = CHECKS, kinds: Optional[Mapping[str, str]] = None) -> Tuple[Finding, ...]:
     """The lint findings of every distinct policy in ``inventory``, each policy checked once, in
     the order the readers read them; a finding about the same written element as an earlier one
     (``_source_key``) is left out. ``checks``: the checks to run, or the rules in force (a
-    ``registry.RuleSet``: the checks of the rules it has not turned off)."""
+    ``registry.RuleSet``: the checks of the rules it has not turned off). ``kinds``: file -> the kind
+    the manifest gives its policies (``sources.manifest_kinds``): a policy file a reader could only
+    take for an identity policy is checked as the SCP, RCP or boundary the manifest says it is."""
     if checks is None:
         checks = CHECKS
     elif hasattr(checks, "disabled"):
@@ -295,7 +299,7 @@ def lint(inventory: Inventory, checks: Any = CHECKS) -> Tuple[Finding, ...]:
     checks = list(checks)
     token = _INVENTORY.set(inventory)
     try:
-        return _lint(inventory, checks)
+        return _lint(inventory, checks, _kinds_by_path(kinds or {}))
     finally:
         _INVENTORY.reset(token)
 
@@ -310,7 +314,11 @@ def current_inventory() -> Optional[Inventory]:
     return _INVENTORY.get()
 
 
-def _lint(inventory: Inventory, checks: List[Check]) -> Tuple[Finding, ...]:
+def _kinds_by_path(kinds: Mapping[str, str]) -> Dict[str, str]:
+    return {os.path.realpath(f): k for f, k in kinds.items()}
+
+
+def _lint(inventory: Inventory, checks: List[Check], kinds: Mapping[str, str]) -> Tuple[Finding, ...]:
     seen: Dict[Hashable, None] = {}
     reported: Dict[Hashable, None] = {}
     findings: List[Finding] = []
@@ -321,6 +329,9 @@ def _lint(inventory: Inventory, checks: List[Check]) -> Tuple[Finding, ...]:
         seen[key] = None
         if all_unknown(policy):
             continue
+        named = kinds.get(os.path.realpath(policy.location.file)) if kinds and policy.location else None
+        if named is not None and policy.kind == "identity" and named != "identity":
+            policy = replace(policy, kind=named)  # type: ignore[arg-type]
         for finding in check_policy(policy, checks):
             where = _source_key(policy, finding)
             if where not in reported:

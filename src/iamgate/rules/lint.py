@@ -73,6 +73,24 @@ def users(fn):
     return run
 
 
+def _grants(policy: Policy) -> bool:
+    """Whether the policy grants permissions: an identity policy, but not one the inventory being
+    linted uses only as a permissions boundary (an AWS::IAM::ManagedPolicy named by a role's
+    PermissionsBoundary is read as a managed policy first; a boundary of "*" only caps)."""
+    if policy.kind != "identity":
+        return False
+    inventory = current_inventory()
+    if inventory is None:
+        return True
+
+    def same(other: Optional[Policy]) -> bool:
+        return other is not None and other.statements == policy.statements and other.location == policy.location
+
+    if not any(same(p.boundary) for p in inventory.principals):
+        return True
+    return any(same(q) for p in inventory.principals for q in p.identity_policies)
+
+
 def _allow(statement: Statement) -> bool:
     return statement.effect == "Allow"
 
@@ -171,7 +189,7 @@ _NO_INFO = _NoInfo()
 @check("IG3104", origins=_CODE)
 @users
 def wildcard_on_all_resources(policy: Policy, index: int, statement: Statement) -> List[Finding]:
-    if policy.kind != "identity" or not _allow(statement) or not statement.actions or not _all_resources(statement) \
+    if not _grants(policy) or not _allow(statement) or not statement.actions or not _all_resources(statement) \
             or "Action" in statement.unresolved:
         return []
     patterns = [a for a in dict.fromkeys(statement.actions) if "*" in a or "?" in a]
@@ -203,7 +221,7 @@ def _keyed(statement: Statement, keys: FrozenSet[str]) -> bool:
 @check("IG3105", origins=_CODE)
 @users
 def pass_role_on_all_roles(policy: Policy, index: int, statement: Statement) -> List[Finding]:
-    if policy.kind != "identity" or not _allow(statement) or not grants(statement, "iam:PassRole") \
+    if not _grants(policy) or not _allow(statement) or not grants(statement, "iam:PassRole") \
             or {"Action", "NotAction", "Resource", "Condition"} & set(statement.unresolved):
         return []
     every = [r for r in statement.resources or () if r == "*" or _EVERY_ROLE.match(r)]
@@ -263,7 +281,7 @@ def _escalating_resource(action: str, statement: Statement) -> bool:
 @check("IG3106", origins=_CODE, per_statement=False)
 @users
 def privilege_escalation(policy: Policy) -> List[Finding]:
-    if policy.kind != "identity":
+    if not _grants(policy):
         return []
     wanted = sorted({a for combo in ESCALATIONS for a in combo})
     first: Dict[str, int] = {}  # action -> the first Allow statement granting it escalatingly

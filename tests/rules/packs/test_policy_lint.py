@@ -540,3 +540,40 @@ def test_unused_counts_the_manifest_requirements_as_used(tree, capsys):
     assert [(f["principal"], f["message"]) for f in of_rule(found, "IG1004")] == [
         ("WorkerRole", "WorkerRole: 1 allowed action no requirement uses: sqs 1 (sqs:SendMessage)")]
     assert rc == 1
+
+
+# ------------------------------------------------------------------------------ what grants
+
+
+def test_a_managed_policy_used_only_as_a_boundary_grants_nothing(tree):
+    cfn = """
+    AWSTemplateFormatVersion: "2010-09-09"
+    Resources:
+      Cap:
+        Type: AWS::IAM::ManagedPolicy
+        Properties:
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement: [{Effect: Allow, Action: ["s3:*", "iam:PassRole"], Resource: "*"}]
+      Worker:
+        Type: AWS::IAM::Role
+        Properties:
+          AssumeRolePolicyDocument:
+            Version: "2012-10-17"
+            Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+          PermissionsBoundary: !Ref Cap
+    """
+    assert lint(tree, {"stack.yaml": cfn}) == []
+    # attached as a policy too, it grants
+    attached = cfn + "      ManagedPolicyArns: [!Ref Cap]\n"
+    assert rules(lint(tree, {"stack.yaml": attached})) == ["IG3104", "IG3105"]
+
+
+def test_a_policy_file_the_manifest_names_as_an_scp_is_checked_as_one(tree):
+    full_access = policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
+    write(tree, {"org/root.json": full_access})
+    alone = pipeline.gather([str(tree / "org")])  # no manifest: a policy file is an identity policy
+    assert [f.rule for f in alone.inventory.problems if f.rule.startswith("IG31")] == ["IG3104", "IG3105", "IG3106"]
+    write(tree, {"iamgate.yaml": "version: 1\nguardrails: {scp: [org/root.json]}\n"})
+    named = pipeline.gather([str(tree / "org")], str(tree / "iamgate.yaml"))
+    assert [f.rule for f in named.inventory.problems if f.rule.startswith("IG31")] == []
