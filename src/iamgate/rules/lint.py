@@ -20,7 +20,8 @@ pack holds the rule's severity and documentation. What each looks at:
   sts:ExternalId or an organization condition. The role's own account comes from the role that
   holds the trust policy (``current_inventory``); when it is the stand-in account (settings.account
   unset) every account written in the policy is another account: the code's own account would be
-  written as ``${AWS::AccountId}`` and read as the stand-in.
+  written as ``${AWS::AccountId}`` and read as the stand-in. A trust policy of no role read (a
+  file of its own) is only checked for ``"*"``.
 - IG3109/IG3110 — a condition key that AWS never sets on the request of an action the statement
   names (the catalog lists, for each action, the keys of the action and of its resource types;
   ``aws:`` keys are global).
@@ -340,19 +341,21 @@ _ANYONE_KEYS = _TRUST_KEYS | frozenset({"aws:principalaccount", "aws:principalar
                                         "aws:sourcearn", "aws:sourceip", "aws:sourcevpce"})
 
 
+_UNKNOWN = "unknown"  # the trust policy of no role the inventory holds
+
+
 def _own_account(policy: Policy) -> Optional[str]:
-    """The account of the role whose trust policy this is, when the inventory being linted says."""
+    """The account of the role whose trust policy this is (None: the role has no account iamgate
+    knows), or ``_UNKNOWN`` when no role of the inventory being linted has this trust policy."""
     inventory = current_inventory()
-    if inventory is None:
-        return None
-    for p in inventory.principals:
+    for p in inventory.principals if inventory is not None else ():
         if p.trust_policy is not None and p.trust_policy.statements == policy.statements \
                 and p.trust_policy.location == policy.location:
             if p.account:
                 return p.account
             parts = (p.arn or "").split(":")
             return parts[4] if len(parts) > 5 and parts[4] else None
-    return None
+    return _UNKNOWN
 
 
 @check("IG3108", origins=_CODE)
@@ -368,6 +371,8 @@ def cross_account_trust(policy: Policy, index: int, statement: Statement) -> Lis
         who = "anyone (Principal \"*\")"
     else:
         own = _own_account(policy) or ASSUMED_ACCOUNT
+        if own == _UNKNOWN:
+            return []  # a trust policy file of no role read: which account is another is unknown
         others = []
         for v in values:
             m = _ACCOUNT.match(v)

@@ -573,7 +573,15 @@ def test_a_policy_file_the_manifest_names_as_an_scp_is_checked_as_one(tree):
     full_access = policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
     write(tree, {"org/root.json": full_access})
     alone = pipeline.gather([str(tree / "org")])  # no manifest: a policy file is an identity policy
-    assert [f.rule for f in alone.inventory.problems if f.rule.startswith("IG31")] == ["IG3104", "IG3105", "IG3106"]
+    assert [f.rule for f in alone.inventory.problems if f.rule.startswith("IG31")] == ["IG3106", "IG3104", "IG3105"]
     write(tree, {"iamgate.yaml": "version: 1\nguardrails: {scp: [org/root.json]}\n"})
     named = pipeline.gather([str(tree / "org")], str(tree / "iamgate.yaml"))
     assert [f.rule for f in named.inventory.problems if f.rule.startswith("IG31")] == []
+
+
+def test_a_trust_policy_file_of_no_role_is_only_checked_for_anyone(tree):
+    """Which account is the role's own is not known: only "*" is surely another account."""
+    trust = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}
+    assert lint(tree, {"trust.json": policy(trust)}) == []
+    [f] = lint(tree, {"trust.json": policy({**trust, "Principal": {"AWS": "*"}})})
+    assert f.rule == "IG3108" and f.path == ("Statement", 0, "Principal")
