@@ -36,7 +36,7 @@ from ..catalog import action_info, expand_action, service_exists
 from ..catalog.actions import check_action
 from ..catalog.managed import managed_policy, policy_names
 from ..engine.evaluate import takes_no_resource
-from ..model import ASSUMED_ACCOUNT, Condition, Finding, Policy, Statement
+from ..model import ASSUMED_ACCOUNT, Condition, Finding, Inventory, Policy, Statement
 from ..policy import parse_operator
 from .builtin import _finding, _where, check, current_inventory
 
@@ -74,22 +74,50 @@ def users(fn):
     return run
 
 
+def _key(policy: Policy) -> Tuple[object, ...]:
+    """What makes a policy met twice (a managed policy read, then as a role's boundary) one document."""
+    return (policy.location, tuple((st.location, st.effect, st.actions, st.not_actions, st.resources,
+                                    st.not_resources, st.conditions) for st in policy.statements))
+
+
+class _Index:
+    """What the checks ask of the inventory being linted, gathered once per inventory: the policies
+    used only as permissions boundaries, and the account of the role of each trust policy."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        boundaries, identity = set(), set()
+        self.trust: Dict[Tuple[object, ...], Optional[str]] = {}
+        for p in inventory.principals:
+            if p.boundary is not None:
+                boundaries.add(_key(p.boundary))
+            identity.update(_key(q) for q in p.identity_policies)
+            if p.trust_policy is not None:
+                parts = (p.arn or "").split(":")
+                account = p.account or (parts[4] if len(parts) > 5 and parts[4] else None)
+                self.trust.setdefault(_key(p.trust_policy), account)
+        self.boundary_only = frozenset(boundaries - identity)
+
+
+_INDEX: List[object] = [None, None]  # [the inventory, its _Index]
+
+
+def _index() -> Optional[_Index]:
+    inventory = current_inventory()
+    if inventory is None:
+        return None
+    if _INDEX[0] is not inventory:
+        _INDEX[:] = [inventory, _Index(inventory)]
+    return _INDEX[1]  # type: ignore[return-value]
+
+
 def _grants(policy: Policy) -> bool:
     """Whether the policy grants permissions: an identity policy, but not one the inventory being
     linted uses only as a permissions boundary (an AWS::IAM::ManagedPolicy named by a role's
     PermissionsBoundary is read as a managed policy first; a boundary of "*" only caps)."""
     if policy.kind != "identity":
         return False
-    inventory = current_inventory()
-    if inventory is None:
-        return True
-
-    def same(other: Optional[Policy]) -> bool:
-        return other is not None and other.statements == policy.statements and other.location == policy.location
-
-    if not any(same(p.boundary) for p in inventory.principals):
-        return True
-    return any(same(q) for p in inventory.principals for q in p.identity_policies)
+    index = _index()
+    return index is None or _key(policy) not in index.boundary_only
 
 
 def _allow(statement: Statement) -> bool:
@@ -347,15 +375,10 @@ _UNKNOWN = "unknown"  # the trust policy of no role the inventory holds
 def _own_account(policy: Policy) -> Optional[str]:
     """The account of the role whose trust policy this is (None: the role has no account iamgate
     knows), or ``_UNKNOWN`` when no role of the inventory being linted has this trust policy."""
-    inventory = current_inventory()
-    for p in inventory.principals if inventory is not None else ():
-        if p.trust_policy is not None and p.trust_policy.statements == policy.statements \
-                and p.trust_policy.location == policy.location:
-            if p.account:
-                return p.account
-            parts = (p.arn or "").split(":")
-            return parts[4] if len(parts) > 5 and parts[4] else None
-    return _UNKNOWN
+    index = _index()
+    if index is None:
+        return _UNKNOWN
+    return index.trust.get(_key(policy), _UNKNOWN)
 
 
 @check("IG3108", origins=_CODE)
