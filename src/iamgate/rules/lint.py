@@ -229,7 +229,7 @@ def wildcard_on_all_resources(policy: Policy, index: int, statement: Statement) 
         return []
     named = list(actions)
     return [_finding("IG3104", f"{policy.name}: Statement[{index}]: {', '.join(patterns)} on Resource \"*\" grants "
-                               f"{len(named)} action{'s' if len(named) > 1 else ''} that take a resource on every "
+                               f"{len(named)} action{'s that take' if len(named) > 1 else ' that takes'} a resource on every "
                                f"resource: {_some(named)} (name the actions and their resources)",
                      _where(policy, statement), ("Statement", index, "Action"))]
 
