@@ -413,11 +413,13 @@ def cross_account_trust(policy: Policy, index: int, statement: Statement) -> Lis
 # ------------------------------------------------------------------------------ condition keys
 
 # keys that AWS sets on every request signed with credentials a service issued (an instance
-# profile, a Lambda function's role, a Glue job), whatever the action: the catalog does not list them
+# profile, a Lambda function's role, a Glue job), or on every request made through an S3 access
+# point, whatever the action: the catalog does not list them with each action
 _ISSUER_KEYS = frozenset(k.lower() for k in (
     "ec2:SourceInstanceARN", "ec2:SourceInstancePrivateIPv4", "ec2:RoleDelivery", "lambda:SourceFunctionArn",
     "glue:RoleAssumedBy", "glue:CredentialIssuingService", "ssm:SourceInstanceARN", "codebuild:BuildArn",
-    "codebuild:ProjectArn", "identitystore:UserId", "ec2:InstanceProfile"))
+    "codebuild:ProjectArn", "identitystore:UserId", "ec2:InstanceProfile",
+    "s3:DataAccessPointArn", "s3:DataAccessPointAccount", "s3:AccessPointNetworkOrigin"))
 
 
 def _key_pattern(key: str) -> "re.Pattern[str]":

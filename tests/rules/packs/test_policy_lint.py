@@ -401,9 +401,11 @@ def test_condition_key_the_action_does_not_have_in_a_deny(tree):
 
 def test_keys_the_catalog_attaches_to_no_action_and_issuer_keys_are_not_judged(tree):
     """states:HTTPEndpoint is documented for states:InvokeHTTPEndpoint but attached to no action in
-    the data; ec2:SourceInstanceARN is on every request an instance profile's credentials sign."""
+    the data; ec2:SourceInstanceARN is on every request an instance profile's credentials sign, and
+    s3:DataAccessPointAccount on every request made through an access point."""
     for action, key in (("states:InvokeHTTPEndpoint", "states:HTTPEndpoint"),
-                        ("ec2:StartInstances", "ec2:SourceInstanceARN")):
+                        ("ec2:StartInstances", "ec2:SourceInstanceARN"),
+                        ("s3:GetObject", "s3:DataAccessPointAccount")):
         text = policy({"Effect": "Deny", "Action": action, "Resource": "*",
                        "Condition": {"StringNotLike": {key: "x"}}})
         assert lint(tree, {"app.json": text}) == []
