@@ -158,8 +158,8 @@ def allow_not_action(policy: Policy, index: int, statement: Statement) -> List[F
     if not _allow(statement) or statement.not_actions is None or policy.kind not in ("identity", "resource"):
         return []
     return [_finding("IG3101", f"{policy.name}: Statement[{index}]: Allow with NotAction grants every action "
-                               f"of every service but {_some(list(statement.not_actions))}, including those AWS "
-                               "adds later (list the actions in Action instead)",
+                               f"that applies to its resources but {_some(list(statement.not_actions))}, "
+                               "including those AWS adds later (list the actions in Action instead)",
                      _where(policy, statement), ("Statement", index, "NotAction"))]
 
 

@@ -57,7 +57,7 @@ def test_allow_with_not_action(tree):
     [f] = lint(tree, {"app.json": text})
     assert (f.rule, f.severity, f.kind) == ("IG3101", "warning", "over-permissive")
     assert f.path == ("Statement", 1, "NotAction") and f.location.line == statement_line(text, 1)
-    assert "grants every action of every service but iam:*, organizations:*" in f.message
+    assert "grants every action that applies to its resources but iam:*, organizations:*" in f.message
     # the same grant written as Action, and NotAction in a Deny (a guardrail), are not reported
     deny = {**NOT_ACTION, "Effect": "Deny"}
     assert lint(tree, {"app.json": policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, deny)}) == []
