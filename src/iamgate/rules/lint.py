@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from ..catalog import action_info, expand_action, service_exists
 from ..catalog.actions import check_action
@@ -66,7 +66,7 @@ def _managed_names() -> FrozenSet[str]:
     return frozenset(policy_names())
 
 
-def users(fn):
+def _users_documents(fn):
     """The check, run only on documents that are not copies of an AWS managed policy."""
     @functools.wraps(fn)
     def run(policy: Policy, *args):
@@ -153,7 +153,7 @@ def grants(statement: Statement, action: str) -> bool:
 
 
 @check("IG3101", origins=_CODE)
-@users
+@_users_documents
 def allow_not_action(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not _allow(statement) or statement.not_actions is None or policy.kind not in ("identity", "resource"):
         return []
@@ -164,7 +164,7 @@ def allow_not_action(policy: Policy, index: int, statement: Statement) -> List[F
 
 
 @check("IG3102", origins=_CODE)
-@users
+@_users_documents
 def allow_not_resource(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not _allow(statement) or statement.not_resources is None or policy.kind not in ("identity", "resource"):
         return []
@@ -175,7 +175,7 @@ def allow_not_resource(policy: Policy, index: int, statement: Statement) -> List
 
 
 @check("IG3103", origins=_CODE)
-@users
+@_users_documents
 def not_action_unknown(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not _allow(statement) or not statement.not_actions or "NotAction" in statement.unresolved:
         return []
@@ -216,7 +216,7 @@ _NO_INFO = _NoInfo()
 
 
 @check("IG3104", origins=_CODE)
-@users
+@_users_documents
 def wildcard_on_all_resources(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not _grants(policy) or not _allow(statement) or not statement.actions or not _all_resources(statement) \
             or "Action" in statement.unresolved:
@@ -248,7 +248,7 @@ def _keyed(statement: Statement, keys: FrozenSet[str]) -> bool:
 
 
 @check("IG3105", origins=_CODE)
-@users
+@_users_documents
 def pass_role_on_all_roles(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not _grants(policy) or not _allow(statement) or not grants(statement, "iam:PassRole") \
             or {"Action", "NotAction", "Resource", "Condition"} & set(statement.unresolved):
@@ -308,7 +308,7 @@ def _escalating_resource(action: str, statement: Statement) -> bool:
 
 
 @check("IG3106", origins=_CODE, per_statement=False)
-@users
+@_users_documents
 def privilege_escalation(policy: Policy) -> List[Finding]:
     if not _grants(policy):
         return []
@@ -352,7 +352,7 @@ def _anyone(statement: Statement) -> bool:
 
 
 @check("IG3107", origins={"code", "properties"})
-@users
+@_users_documents
 def public_resource_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if policy.kind != "resource" or not _allow(statement) or not _anyone(statement) \
             or {"Principal", "Condition"} & set(statement.unresolved) or _keyed(statement, _NARROWING):
@@ -382,7 +382,7 @@ def _own_account(policy: Policy) -> Optional[str]:
 
 
 @check("IG3108", origins=_CODE)
-@users
+@_users_documents
 def cross_account_trust(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if policy.kind != "trust" or not _allow(statement) or not grants(statement, "sts:AssumeRole") \
             or {"Principal", "Condition"} & set(statement.unresolved):
@@ -513,12 +513,12 @@ def _key_findings(rule: str, policy: Policy, index: int, statement: Statement) -
 
 
 @check("IG3109", origins=_CODE)
-@users
+@_users_documents
 def allow_condition_key_not_applicable(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     return _key_findings("IG3109", policy, index, statement) if _allow(statement) else []
 
 
 @check("IG3110", origins=_CODE)
-@users
+@_users_documents
 def deny_condition_key_not_applicable(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     return _key_findings("IG3110", policy, index, statement) if statement.effect == "Deny" else []
