@@ -99,10 +99,12 @@ def read_scope(paths: Sequence[str], manifest: Optional[Manifest], settings: Set
     directory by default), completed by ``manifest``, whose named files are read too. ``diff``
     reads each revision this way, with the settings of one manifest and the requirements of another."""
     from .rules.builtin import lint
-    from .sources import Exclude, read_inventory, read_manifest_files
+    from .sources import Exclude, manifest_kinds, read_inventory, read_manifest_files
     inventory = read_inventory(list(paths), settings, Exclude(tuple(exclude)), cwd) if paths else Inventory()
-    # the policy checks run once, after every reader, over every policy read
-    inventory = add_problems(inventory, lint(inventory, rules))
+    # the policy checks run once, after every reader, over every policy read (a policy file the
+    # manifest names as an SCP, RCP or boundary is checked as one)
+    kinds = manifest_kinds(manifest) if manifest is not None else {}
+    inventory = add_problems(inventory, lint(inventory, rules, kinds))
     files: Dict[str, Tuple[Policy, ...]] = {}
     if manifest is not None:
         files, problems = read_manifest_files(manifest)

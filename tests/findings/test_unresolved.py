@@ -115,6 +115,15 @@ def test_the_shipped_examples_carry_a_wiring_gap_found_without_a_manifest(capsys
         assert rc == 1, (example, found)
         assert {f["rule"] for f in found if f["severity"] != "note"} == {rule}, example
         assert all(f.get("decision") != "unknown" for f in found), example
+    # an account export has no wiring: what it carries is the policy lint's warnings on what it grants
+    # on "*": the export's analyst-read (s3:Get*… on "*"), and, with no manifest to say they are SCPs,
+    # org/*.json read as identity policies of "*" on "*" (with the manifest they are checked as SCPs)
+    rc, found = findings(capsys, "examples/account-export")
+    assert rc == 0, found
+    warned = sorted((f["rule"], f["location"]["file"].rsplit("/", 1)[-1]) for f in found if f["severity"] != "note")
+    assert warned == sorted([("IG3104", "account-authorization-details.json")]
+                            + [(r, scp) for scp in ("root.json", "workloads-ou.json") for r in ("IG3104", "IG3105", "IG3106")])
+    assert all(f["kind"] == "over-permissive" and f["severity"] == "warning" for f in found if f["severity"] != "note")
 
 
 def test_terraform_synthesized_arns_give_no_note(tmp_path, monkeypatch, capsys):

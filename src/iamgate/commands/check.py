@@ -19,6 +19,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fix-diff", action="store_true",
                    help="print every fix as one unified diff (for git apply) instead of the report")
     p.add_argument("--fix", action="store_true", help="apply the fixes to the files (written atomically)")
+    p.add_argument("--unused", action="store_true",
+                   help="note, per principal with requirements, the allowed actions none of them uses (IG1004)")
 
 
 def analyse(args: argparse.Namespace):
@@ -26,7 +28,7 @@ def analyse(args: argparse.Namespace):
     (the fix writers load only when something is missing or malformed)."""
     from ..findings.check import check
     scope = gather(args, args.paths)
-    report = check(scope)
+    report = check(scope, unused=getattr(args, "unused", False))
     if any(f.rule == "IG3003" for f in report.findings):
         from ..fix import add_typo_fixes  # first: a typo that causes a missing permission is its fix
         report = add_typo_fixes(report, scope, read_text)

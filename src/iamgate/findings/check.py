@@ -20,6 +20,7 @@ from ..model import (ASSUMED_ACCOUNT, Decision, Finding, Inventory, Location, Ma
                      Requirement, Scope, Unresolved, find_principals, selector_for)
 from ..rules.registry import RuleSet, default_rules, roles, stamp
 from .diagnose import cause_lines
+from .unused import unused_findings
 
 # ----------------------------------------------------------------------------- requirements
 
@@ -108,8 +109,9 @@ def finding_for(outcome: Outcome, rules: Optional[RuleSet] = None) -> Finding:
                    origin_resource=req.source, origin_property=req.via)
 
 
-def check(scope: Scope) -> Report:
-    """Decide every requirement of the scope's manifest.
+def check(scope: Scope, unused: bool = False) -> Report:
+    """Decide every requirement of the scope's manifest; with ``unused``, also note per principal
+    the allowed actions none of its requirements uses (``unused.py``, rule IG1004).
 
     The scope's ``files`` hold the policies of the files the manifest names (guardrails, policies,
     boundary), keyed by the path as the manifest resolves it; a missing key means the file could
@@ -123,6 +125,8 @@ def check(scope: Scope) -> Report:
     inferred = inferred_outcomes(scope, rules)
     if manifest is None:
         findings.extend(_outcome_findings(inferred, rules))
+        if unused:
+            findings.extend(unused_findings(inferred))
         checked = len({o.principal.id for o in inferred if o.principal.type != "service"})
         return Report(_stamped(findings, rules), tuple(inferred), checked or len(read.principals), read)
 
@@ -171,6 +175,8 @@ def check(scope: Scope) -> Report:
 
     outcomes += inferred
     findings.extend(_outcome_findings(outcomes, rules))
+    if unused:
+        findings.extend(unused_findings(outcomes))
     return Report(_stamped(findings, rules), tuple(outcomes), principals_checked, read)
 
 

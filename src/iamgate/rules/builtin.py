@@ -30,8 +30,11 @@ policy: never a crash, and never a silent gap.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, FrozenSet, Hashable, Iterable, Iterator, List, Optional, Tuple, Union
+import os
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from typing import (Any, Callable, Dict, FrozenSet, Hashable, Iterable, Iterator, List, Mapping, Optional, Tuple,
+                    Union)
 
 from ..catalog.actions import check_action
 from ..model import Finding, Inventory, Location, Policy, Statement
@@ -39,7 +42,7 @@ from ..policy import (IDENTITY_KINDS, KIND_LABEL, PRINCIPAL_REQUIRED_KINDS, VERS
                       did_you_mean, is_known_operator, show, suggest_operator)
 from .registry import default_rules
 
-__all__ = ["CHECKS", "Check", "check", "check_policy", "lint"]
+__all__ = ["CHECKS", "Check", "check", "check_policy", "current_inventory", "lint"]
 
 PolicyCheck = Callable[[Policy], Iterable[Finding]]
 StatementCheck = Callable[[Policy, int, Statement], Iterable[Finding]]
@@ -282,16 +285,40 @@ def _source_key(policy: Policy, finding: Finding) -> Hashable:
     return finding.rule, finding.location, finding.path, finding.action, subject
 
 
-def lint(inventory: Inventory, checks: Any = CHECKS) -> Tuple[Finding, ...]:
+def lint(inventory: Inventory, checks: Any = CHECKS, kinds: Optional[Mapping[str, str]] = None) -> Tuple[Finding, ...]:
     """The lint findings of every distinct policy in ``inventory``, each policy checked once, in
     the order the readers read them; a finding about the same written element as an earlier one
     (``_source_key``) is left out. ``checks``: the checks to run, or the rules in force (a
-    ``registry.RuleSet``: the checks of the rules it has not turned off)."""
+    ``registry.RuleSet``: the checks of the rules it has not turned off). ``kinds``: file -> the kind
+    the manifest gives its policies (``sources.manifest_kinds``): a policy file a reader could only
+    take for an identity policy is checked as the SCP, RCP or boundary the manifest says it is."""
     if checks is None:
         checks = CHECKS
     elif hasattr(checks, "disabled"):
         checks = [c for c in CHECKS if c.rule not in checks.disabled]
     checks = list(checks)
+    token = _INVENTORY.set(inventory)
+    try:
+        return _lint(inventory, checks, _kinds_by_path(kinds or {}))
+    finally:
+        _INVENTORY.reset(token)
+
+
+# the inventory being linted, for a check that needs more than the policy (the role a trust
+# policy belongs to: rules/lint.py); None outside ``lint``
+_INVENTORY: ContextVar[Optional[Inventory]] = ContextVar("iamgate_lint_inventory", default=None)
+
+
+def current_inventory() -> Optional[Inventory]:
+    """The inventory ``lint`` is running over, or None (a policy checked on its own)."""
+    return _INVENTORY.get()
+
+
+def _kinds_by_path(kinds: Mapping[str, str]) -> Dict[str, str]:
+    return {os.path.realpath(f): k for f, k in kinds.items()}
+
+
+def _lint(inventory: Inventory, checks: List[Check], kinds: Mapping[str, str]) -> Tuple[Finding, ...]:
     seen: Dict[Hashable, None] = {}
     reported: Dict[Hashable, None] = {}
     findings: List[Finding] = []
@@ -302,9 +329,16 @@ def lint(inventory: Inventory, checks: Any = CHECKS) -> Tuple[Finding, ...]:
         seen[key] = None
         if all_unknown(policy):
             continue
+        named = kinds.get(os.path.realpath(policy.location.file)) if kinds and policy.location else None
+        if named is not None and policy.kind == "identity" and named != "identity":
+            policy = replace(policy, kind=named)  # type: ignore[arg-type]
         for finding in check_policy(policy, checks):
             where = _source_key(policy, finding)
             if where not in reported:
                 reported[where] = None
                 findings.append(finding)
     return tuple(findings)
+
+
+# the policy lint rules of rules/policy-lint.yaml (IG31xx) register after the checks above
+from . import lint as _policy_lint  # noqa: E402,F401  (registration is the import)

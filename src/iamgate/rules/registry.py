@@ -216,6 +216,18 @@ _BUILTIN: Tuple[Rule, ...] = (
          "actions: [s3:ListObjects]   # the IAM action is s3:ListBucket",
          "Use the IAM action name; the message suggests the closest one.",
          "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html"),
+    Rule("IG1004", "unused-permission", "over-permissive", "note",
+         "A principal is granted actions no requirement uses (check --unused)",
+         "With `check --unused`: for each principal that has at least one requirement (the manifest's, or one "
+         "inferred from the code), the actions its identity policies allow (wildcards and NotAction expanded "
+         "through the IAM catalog; conditions and resources not considered) that none of its requirements "
+         "names. One note per principal, counted per service.",
+         "A permission nothing needs is one an attacker with the principal's credentials can use and the "
+         "workload cannot miss. The list is where to start trimming; it is only as complete as the "
+         "requirements are (an action the workload calls that no requirement states is listed too).",
+         "OrdersFn: 64 allowed actions no requirement uses: dynamodb 61 (dynamodb:BatchGetItem, …), sqs 3",
+         "Remove the actions from the policy, or state the requirement that needs them in the manifest.",
+         f"{DOCS}/access_policies_last-accessed.html"),
     # ------------------------------------------------------------------ policy lint
     Rule("IG3001", "malformed-policy", "invalid-policy", "error",
          "A policy document cannot be read as a policy",

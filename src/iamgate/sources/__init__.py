@@ -499,6 +499,13 @@ def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict
 
 def read_manifest_files(manifest: Any) -> Tuple[Dict[str, Tuple[Policy, ...]], List[Finding]]:
     """The policies of every file a manifest names: guardrail levels, principals' policies and boundaries."""
+    kinds = manifest_kinds(manifest)
+    return read_policy_files(list(kinds), kinds)
+
+
+def manifest_kinds(manifest: Any) -> Dict[str, str]:
+    """Each file the manifest names (as a path relative to the working directory) -> the kind its
+    policies are: scp, rcp, identity (a principal's policies) or boundary."""
     kinds: Dict[str, str] = {}
     for f in manifest.scp:
         kinds[manifest.resolve(f)] = "scp"
@@ -509,4 +516,4 @@ def read_manifest_files(manifest: Any) -> Tuple[Dict[str, Tuple[Policy, ...]], L
             kinds.setdefault(manifest.resolve(f), "identity")
         if entry.boundary:
             kinds.setdefault(manifest.resolve(entry.boundary), "boundary")
-    return read_policy_files(list(kinds), kinds)
+    return kinds

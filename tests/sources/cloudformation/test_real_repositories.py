@@ -151,6 +151,8 @@ def test_resource_policy_resources_must_be_arns_except_api_gateway_shorthand(tre
     assert sorted((f["rule"], f["message"]) for f in found) == [
         ("IG3002", 't.yaml: BucketPolicy: Statement[0].Resource[1]: "Bucket.Arn/*" is not an ARN or "*"'),
         ("IG3002", 't.yaml: BucketPolicy: Statement[1].NotResource: "${Bucket}" is not an ARN or "*"'),
+        ("IG3107", 'Api: Statement[0]: allows anyone (Principal "*") execute-api:Invoke with no condition on the '
+                   "caller's account, organization, source or network: the resource is public"),
     ]
     assert rc == 1
 

@@ -1,0 +1,524 @@
+"""The policy lint rules of ``rules/policy-lint.yaml`` (IG31xx): what a policy grants too widely,
+or a condition that cannot do what it says — decided from the IAM catalog (``catalog/``: each
+action's resource types and condition keys), never from hand-written action lists, except the
+privilege-escalation combinations, which are Rhino Security Labs' documented list.
+
+Each function is registered with ``builtin.check`` under the rule whose ``check:`` names it; the
+pack holds the rule's severity and documentation. What each looks at:
+
+- IG3101/IG3102/IG3103 — an Allow with NotAction / NotResource, and an unknown action in the
+  NotAction of an Allow (it excludes nothing, so the statement grants every action).
+- IG3104 — an Allow of wildcard actions on ``Resource: "*"`` in an identity policy: only the
+  actions that take a resource count (``s3:ListAllMyBuckets`` is authorized against ``*`` whatever
+  the policy says: ``engine.evaluate.takes_no_resource``).
+- IG3105 — iam:PassRole on every role (``*``, ``role/*``), not narrowed by iam:PassedToService.
+- IG3106 — a privilege-escalation combination granted by one identity policy on ``*`` (or, for
+  the iam actions, on IAM users, groups, roles or policies).
+- IG3107 — a resource policy that allows anyone (``Principal: "*"``) with no condition on who
+  the caller is or where it comes from.
+- IG3108 — a role trust policy that lets another account (or anyone) assume the role without
+  sts:ExternalId or an organization condition. The role's own account comes from the role that
+  holds the trust policy (``current_inventory``); when it is the stand-in account (settings.account
+  unset) every account written in the policy is another account: the code's own account would be
+  written as ``${AWS::AccountId}`` and read as the stand-in. A trust policy of no role read (a
+  file of its own) is only checked for ``"*"``.
+- IG3109/IG3110 — a condition key that AWS never sets on the request of an action the statement
+  names (the catalog lists, for each action, the keys of the action and of its resource types;
+  ``aws:`` keys are global).
+"""
+from __future__ import annotations
+
+import functools
+import re
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+
+from ..catalog import action_info, expand_action, service_exists
+from ..catalog.actions import check_action
+from ..catalog.managed import managed_policy, policy_names
+from ..engine.evaluate import takes_no_resource
+from ..model import ASSUMED_ACCOUNT, Condition, Finding, Inventory, Policy, Statement
+from ..policy import parse_operator
+from .builtin import _finding, _where, check, current_inventory
+
+__all__ = ["allow_not_action", "allow_not_resource", "not_action_unknown", "wildcard_on_all_resources",
+           "pass_role_on_all_roles", "privilege_escalation", "public_resource_policy", "cross_account_trust",
+           "allow_condition_key_not_applicable", "deny_condition_key_not_applicable"]
+
+_CODE = {"code"}
+_SHOWN = 4  # actions named in a message before "…"
+
+
+def _gist(policy: Policy) -> Tuple[Tuple[object, ...], ...]:
+    return tuple((st.effect, st.actions, st.not_actions, st.resources, st.not_resources) for st in policy.statements)
+
+
+def aws_copy(policy: Policy) -> bool:
+    """Whether the document is a copy of the AWS managed policy of its name (a file of AWS's
+    policies kept in the repository): AWS's to change, not the user's, like the managed policy it is."""
+    if policy.name not in _managed_names():
+        return False
+    managed = managed_policy(policy.name)
+    return managed is not None and _gist(managed) == _gist(policy)
+
+
+@functools.lru_cache(maxsize=1)
+def _managed_names() -> FrozenSet[str]:
+    return frozenset(policy_names())
+
+
+def _users_documents(fn):
+    """The check, run only on documents that are not copies of an AWS managed policy."""
+    @functools.wraps(fn)
+    def run(policy: Policy, *args):
+        return [] if aws_copy(policy) else fn(policy, *args)
+    return run
+
+
+def _key(policy: Policy) -> Tuple[object, ...]:
+    """What makes a policy met twice (a managed policy read, then as a role's boundary) one document."""
+    return (policy.location, tuple((st.location, st.effect, st.actions, st.not_actions, st.resources,
+                                    st.not_resources, st.conditions) for st in policy.statements))
+
+
+class _Index:
+    """What the checks ask of the inventory being linted, gathered once per inventory: the policies
+    used only as permissions boundaries, and the account of the role of each trust policy."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        boundaries, identity = set(), set()
+        self.trust: Dict[Tuple[object, ...], Optional[str]] = {}
+        for p in inventory.principals:
+            if p.boundary is not None:
+                boundaries.add(_key(p.boundary))
+            identity.update(_key(q) for q in p.identity_policies)
+            if p.trust_policy is not None:
+                parts = (p.arn or "").split(":")
+                account = p.account or (parts[4] if len(parts) > 5 and parts[4] else None)
+                self.trust.setdefault(_key(p.trust_policy), account)
+        self.boundary_only = frozenset(boundaries - identity)
+
+
+_INDEX: List[object] = [None, None]  # [the inventory, its _Index]
+
+
+def _index() -> Optional[_Index]:
+    inventory = current_inventory()
+    if inventory is None:
+        return None
+    if _INDEX[0] is not inventory:
+        _INDEX[:] = [inventory, _Index(inventory)]
+    return _INDEX[1]  # type: ignore[return-value]
+
+
+def _grants(policy: Policy) -> bool:
+    """Whether the policy grants permissions: an identity policy, but not one the inventory being
+    linted uses only as a permissions boundary (an AWS::IAM::ManagedPolicy named by a role's
+    PermissionsBoundary is read as a managed policy first; a boundary of "*" only caps)."""
+    if policy.kind != "identity":
+        return False
+    index = _index()
+    return index is None or _key(policy) not in index.boundary_only
+
+
+def _allow(statement: Statement) -> bool:
+    return statement.effect == "Allow"
+
+
+def _some(items: Sequence[str], total: Optional[int] = None) -> str:
+    total = len(items) if total is None else total
+    shown = ", ".join(items[:_SHOWN])
+    return shown + (f", … ({total - _SHOWN} more)" if total > _SHOWN else "")
+
+
+@functools.lru_cache(maxsize=None)
+def _glob(pattern: str) -> "re.Pattern[str]":
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()),
+                      re.DOTALL)
+
+
+def _matches(patterns: Iterable[str], action: str) -> bool:
+    return any(_glob(p).fullmatch(action.lower()) for p in patterns)
+
+
+def grants(statement: Statement, action: str) -> bool:
+    """Whether the statement's Action (or NotAction) covers ``action`` (case-insensitive globs)."""
+    if statement.actions is not None:
+        return _matches(statement.actions, action)
+    if statement.not_actions is not None:
+        return not _matches(statement.not_actions, action)
+    return False
+
+
+# ------------------------------------------------------------------------------ NotAction / NotResource
+
+
+@check("IG3101", origins=_CODE)
+@_users_documents
+def allow_not_action(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if not _allow(statement) or statement.not_actions is None or policy.kind not in ("identity", "resource"):
+        return []
+    return [_finding("IG3101", f"{policy.name}: Statement[{index}]: Allow with NotAction grants every action "
+                               f"that applies to its resources but {_some(list(statement.not_actions))}, "
+                               "including those AWS adds later (list the actions in Action instead)",
+                     _where(policy, statement), ("Statement", index, "NotAction"))]
+
+
+@check("IG3102", origins=_CODE)
+@_users_documents
+def allow_not_resource(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if not _allow(statement) or statement.not_resources is None or policy.kind not in ("identity", "resource"):
+        return []
+    return [_finding("IG3102", f"{policy.name}: Statement[{index}]: Allow with NotResource grants the actions on "
+                               f"every resource but {_some(list(statement.not_resources))}, including those of "
+                               "other accounts and resources created later (list the resources in Resource instead)",
+                     _where(policy, statement), ("Statement", index, "NotResource"))]
+
+
+@check("IG3103", origins=_CODE)
+@_users_documents
+def not_action_unknown(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if not _allow(statement) or not statement.not_actions or "NotAction" in statement.unresolved:
+        return []
+    out = []
+    for action in dict.fromkeys(statement.not_actions):
+        result = check_action(action)
+        if result.ok:
+            continue
+        hint = f" (did you mean {result.suggestion}?)" if result.suggestion else ""
+        out.append(_finding("IG3103", f"{policy.name}: Statement[{index}]: NotAction names {action}, which is no IAM "
+                                      f"action{hint}: it excludes nothing, and this Allow grants it together with "
+                                      "every other action", _where(policy, statement),
+                            ("Statement", index, "NotAction"), action))
+    return out
+
+
+# ------------------------------------------------------------------------------ wildcards
+
+
+def _all_resources(statement: Statement) -> bool:
+    return "*" in (statement.resources or ()) and "Resource" not in statement.unresolved
+
+
+@functools.lru_cache(maxsize=2048)
+def _taking_resources(pattern: str) -> Tuple[str, ...]:
+    """The actions ``pattern`` matches that take a resource (the others are authorized against ``*``),
+    but those of access level List (they enumerate resources and read no data: ``ec2:Describe*`` on
+    ``*`` is how AWS's own read-only policies grant discovery)."""
+    return tuple(a for a in expand_action(pattern)
+                 if not takes_no_resource(a) and (action_info(a) or _NO_INFO).access_level != "List")
+
+
+class _NoInfo:
+    access_level = ""
+
+
+_NO_INFO = _NoInfo()
+
+
+@check("IG3104", origins=_CODE)
+@_users_documents
+def wildcard_on_all_resources(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if not _grants(policy) or not _allow(statement) or not statement.actions or not _all_resources(statement) \
+            or "Action" in statement.unresolved:
+        return []
+    patterns = [a for a in dict.fromkeys(statement.actions) if "*" in a or "?" in a]
+    actions: Dict[str, None] = {}
+    for p in patterns:
+        actions.update(dict.fromkeys(_taking_resources(p)))
+    if not actions:
+        return []
+    named = list(actions)
+    return [_finding("IG3104", f"{policy.name}: Statement[{index}]: {', '.join(patterns)} on Resource \"*\" grants "
+                               f"{len(named)} action{'s that take' if len(named) > 1 else ' that takes'} a resource on every "
+                               f"resource: {_some(named)} (name the actions and their resources)",
+                     _where(policy, statement), ("Statement", index, "Action"))]
+
+
+_EVERY_ROLE = re.compile(r"^arn:[^:]*:iam::[^:]*:(\*|role/\*)$")
+
+
+def _positive(condition: Condition) -> bool:
+    """A condition that holds only when its key is present with a matching value."""
+    qualifier, base, if_exists = parse_operator(condition.operator)
+    return not if_exists and base != "null" and "not" not in base and qualifier != "forallvalues"
+
+
+def _keyed(statement: Statement, keys: FrozenSet[str]) -> bool:
+    return any(c.key.lower() in keys and _positive(c) for c in statement.conditions)
+
+
+@check("IG3105", origins=_CODE)
+@_users_documents
+def pass_role_on_all_roles(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if not _grants(policy) or not _allow(statement) or not grants(statement, "iam:PassRole") \
+            or {"Action", "NotAction", "Resource", "Condition"} & set(statement.unresolved):
+        return []
+    every = [r for r in statement.resources or () if r == "*" or _EVERY_ROLE.match(r)]
+    if not every or _keyed(statement, frozenset({"iam:passedtoservice"})):
+        return []
+    via = "" if statement.actions and "iam:passrole" in {a.lower() for a in statement.actions} else \
+        f" (through {', '.join(statement.actions or ()) or 'NotAction'})"
+    return [_finding("IG3105", f"{policy.name}: Statement[{index}]: iam:PassRole on {every[0]}{via}: the principal "
+                               "can hand any role, an administrator's included, to a service it controls "
+                               "(name the roles, or add an iam:PassedToService condition)",
+                     _where(policy, statement), ("Statement", index, "Resource"), "iam:PassRole")]
+
+
+# ------------------------------------------------------------------------------ privilege escalation
+
+# Rhino Security Labs, "AWS IAM Privilege Escalation – Methods and Mitigation" (methods 1-21)
+ESCALATIONS: Tuple[Tuple[str, ...], ...] = (
+    ("iam:CreatePolicyVersion",),
+    ("iam:SetDefaultPolicyVersion",),
+    ("iam:PassRole", "ec2:RunInstances"),
+    ("iam:CreateAccessKey",),
+    ("iam:CreateLoginProfile",),
+    ("iam:UpdateLoginProfile",),
+    ("iam:AttachUserPolicy",),
+    ("iam:AttachGroupPolicy",),
+    ("iam:AttachRolePolicy",),
+    ("iam:PutUserPolicy",),
+    ("iam:PutGroupPolicy",),
+    ("iam:PutRolePolicy",),
+    ("iam:AddUserToGroup",),
+    ("iam:UpdateAssumeRolePolicy", "sts:AssumeRole"),
+    ("iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"),
+    ("iam:PassRole", "lambda:CreateFunction", "lambda:CreateEventSourceMapping"),
+    ("lambda:UpdateFunctionCode",),
+    ("iam:PassRole", "glue:CreateDevEndpoint"),
+    ("glue:UpdateDevEndpoint",),
+    ("iam:PassRole", "cloudformation:CreateStack"),
+    ("iam:PassRole", "datapipeline:CreatePipeline", "datapipeline:PutPipelineDefinition"),
+)
+_IAM_TARGET = re.compile(r"^arn:[^:]*:iam::[^:]*:(user|group|role|policy)/", re.IGNORECASE)
+
+
+def _escalating_resource(action: str, statement: Statement) -> bool:
+    """On ``*``, or, for an iam action, on IAM users, groups, roles or policies — but not on the
+    caller's own user (``user/${aws:username}``: managing one's own credentials gains nothing) nor
+    on service-linked roles (``role/aws-service-role/…``: no one can assume them or change their
+    policies)."""
+    for r in statement.resources or ():
+        if r == "*":
+            return True
+        if action.startswith("iam:") and (_IAM_TARGET.match(r) or _EVERY_ROLE.match(r)) \
+                and "${aws:username}" not in r.lower() and ":role/aws-service-role/" not in r.lower():
+            return True
+    return False
+
+
+@check("IG3106", origins=_CODE, per_statement=False)
+@_users_documents
+def privilege_escalation(policy: Policy) -> List[Finding]:
+    if not _grants(policy):
+        return []
+    wanted = sorted({a for combo in ESCALATIONS for a in combo})
+    first: Dict[str, int] = {}  # action -> the first Allow statement granting it escalatingly
+    for i, st in enumerate(policy.statements):
+        if not _allow(st) or st.resources is None or st.conditions \
+                or {"Action", "NotAction", "Resource"} & set(st.unresolved):
+            continue
+        for a in wanted:
+            if a not in first and grants(st, a) and _escalating_resource(a, st):
+                first[a] = i
+    combos = [c for c in ESCALATIONS if all(a in first for a in c)]
+    if not combos:
+        return []
+    named = [" + ".join(c) for c in combos]
+    where = sorted({first[a] for c in combos for a in c})
+    index = where[0]
+    statement = policy.statements[index]
+    at = f"Statement[{where[0]}]" if len(where) == 1 else "Statements " + ", ".join(str(i) for i in where)
+    return [_finding("IG3106", f"{policy.name}: {at}: grants {len(combos)} known privilege-escalation "
+                               f"path{'s' if len(combos) > 1 else ''}: {_some(named)} — whoever holds this policy "
+                               "can make themselves administrator", _where(policy, statement),
+                     ("Statement", index, "Action"))]
+
+
+# ------------------------------------------------------------------------------ who may call
+
+
+_NARROWING = frozenset(k.lower() for k in (
+    "aws:SourceArn", "aws:SourceAccount", "aws:SourceOwner", "aws:SourceOrgID", "aws:SourceOrgPaths",
+    "aws:PrincipalOrgID", "aws:PrincipalOrgPaths", "aws:PrincipalAccount", "aws:PrincipalArn",
+    "aws:PrincipalServiceName", "aws:PrincipalIsAWSService", "aws:SourceVpce", "aws:SourceVpc", "aws:SourceIp", "aws:VpcSourceIp",
+    "aws:userid", "aws:username", "kms:CallerAccount", "s3:DataAccessPointAccount", "s3:DataAccessPointArn",
+    "lambda:EventSourceToken", "sns:Endpoint"))
+
+
+def _anyone(statement: Statement) -> bool:
+    principals = statement.principals or {}
+    return "*" in principals or "*" in principals.get("AWS", ())
+
+
+@check("IG3107", origins={"code", "properties"})
+@_users_documents
+def public_resource_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if policy.kind != "resource" or not _allow(statement) or not _anyone(statement) \
+            or {"Principal", "Condition"} & set(statement.unresolved) or _keyed(statement, _NARROWING):
+        return []
+    actions = ", ".join(statement.actions or ()) or "NotAction " + ", ".join(statement.not_actions or ())
+    return [_finding("IG3107", f"{policy.name}: Statement[{index}]: allows anyone (Principal \"*\") {actions} with no "
+                               "condition on the caller's account, organization, source or network: the resource "
+                               "is public", _where(policy, statement), ("Statement", index, "Principal"))]
+
+
+_ACCOUNT = re.compile(r"^(?:arn:[^:]*:(?:iam|sts)::)?([0-9]{12})(?::|$)")
+_TRUST_KEYS = frozenset({"sts:externalid", "aws:principalorgid", "aws:principalorgpaths"})
+_ANYONE_KEYS = _TRUST_KEYS | frozenset({"aws:principalaccount", "aws:principalarn", "aws:sourceaccount",
+                                        "aws:sourcearn", "aws:sourceip", "aws:sourcevpce"})
+
+
+_UNKNOWN = "unknown"  # the trust policy of no role the inventory holds
+
+
+def _own_account(policy: Policy) -> Optional[str]:
+    """The account of the role whose trust policy this is (None: the role has no account iamgate
+    knows), or ``_UNKNOWN`` when no role of the inventory being linted has this trust policy."""
+    index = _index()
+    if index is None:
+        return _UNKNOWN
+    return index.trust.get(_key(policy), _UNKNOWN)
+
+
+@check("IG3108", origins=_CODE)
+@_users_documents
+def cross_account_trust(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if policy.kind != "trust" or not _allow(statement) or not grants(statement, "sts:AssumeRole") \
+            or {"Principal", "Condition"} & set(statement.unresolved):
+        return []
+    values = (statement.principals or {}).get("AWS", ())
+    if _anyone(statement):
+        if _keyed(statement, _ANYONE_KEYS):
+            return []
+        who = "anyone (Principal \"*\")"
+    else:
+        own = _own_account(policy) or ASSUMED_ACCOUNT
+        if own == _UNKNOWN:
+            return []  # a trust policy file of no role read: which account is another is unknown
+        others = []
+        for v in values:
+            m = _ACCOUNT.match(v)
+            if m and m.group(1) not in (own, ASSUMED_ACCOUNT):
+                others.append(m.group(1))
+        if not others or _keyed(statement, _TRUST_KEYS):
+            return []
+        others = list(dict.fromkeys(others))
+        who = f"account{'s' if len(others) > 1 else ''} {', '.join(others)}"
+    return [_finding("IG3108", f"{policy.name}: Statement[{index}]: lets {who} assume the role with no sts:ExternalId "
+                               "or aws:PrincipalOrgID condition (a confused deputy can assume it on another "
+                               "customer's behalf)", _where(policy, statement), ("Statement", index, "Principal"))]
+
+
+# ------------------------------------------------------------------------------ condition keys
+
+# keys that AWS sets on every request signed with credentials a service issued (an instance
+# profile, a Lambda function's role, a Glue job), or on every request made through an S3 access
+# point, whatever the action: the catalog does not list them with each action
+_ISSUER_KEYS = frozenset(k.lower() for k in (
+    "ec2:SourceInstanceARN", "ec2:SourceInstancePrivateIPv4", "ec2:RoleDelivery", "lambda:SourceFunctionArn",
+    "glue:RoleAssumedBy", "glue:CredentialIssuingService", "ssm:SourceInstanceARN", "codebuild:BuildArn",
+    "codebuild:ProjectArn", "identitystore:UserId", "ec2:InstanceProfile",
+    "s3:DataAccessPointArn", "s3:DataAccessPointAccount", "s3:AccessPointNetworkOrigin"))
+
+
+def _key_pattern(key: str) -> "re.Pattern[str]":
+    """A catalog key (``aws:ResourceTag/${TagKey}``, ``s3:ExistingObjectTag/<key>``) as a pattern."""
+    parts = re.split(r"\$\{[^}]*\}|<[^>]*>", key.lower())
+    return re.compile(".+".join(re.escape(p) for p in parts))
+
+
+@functools.lru_cache(maxsize=None)
+def _action_keys(action: str) -> Tuple["re.Pattern[str]", ...]:
+    info = action_info(action)
+    if info is None:
+        return ()
+    keys = list(info.condition_keys) + [k for r in info.resource_types for k in r.condition_keys]
+    return tuple(_key_pattern(k) for k in dict.fromkeys(keys))
+
+
+@functools.lru_cache(maxsize=None)
+def _applies(key: str, action: str) -> bool:
+    return any(p.fullmatch(key) for p in _action_keys(action))
+
+
+@functools.lru_cache(maxsize=256)
+def _service_keys(service: str) -> Tuple["re.Pattern[str]", ...]:
+    """Every key pattern the catalog attaches to an action of ``service``."""
+    return tuple(dict.fromkeys(p for a in expand_action(f"{service}:*") for p in _action_keys(a)))
+
+
+def _attached(key: str, service: str) -> bool:
+    """Whether the catalog attaches ``key`` to some action of its service. A key it attaches to none
+    (states:HTTPEndpoint in the 2026 data, which AWS documents for states:InvokeHTTPEndpoint) is one
+    whose actions the data does not record: it is not judged."""
+    return any(p.fullmatch(key) for p in _service_keys(service))
+
+
+def _never_set(key: str, statement: Statement) -> List[str]:
+    """The action entries of the statement on whose requests AWS never sets ``key``: a named action
+    whose catalog entry lacks it, a pattern none of whose actions has it. Only keys of the action's
+    own service that the catalog attaches to some action of it are judged (a key of another service,
+    or one the data attaches to nothing, may be set by something the catalog does not describe)."""
+    k = key.lower()
+    service = k.partition(":")[0]
+    if k.startswith("aws:") or ":" not in k or k in _ISSUER_KEYS or not service_exists(service) \
+            or not _attached(k, service):
+        return []
+    out = []
+    for entry in dict.fromkeys(statement.actions or ()):
+        if entry == "*" or entry.partition(":")[0].lower() != service:
+            continue
+        actions = expand_action(entry) if ("*" in entry or "?" in entry) else (entry,)
+        if actions and action_info(actions[0]) is not None and not any(_applies(k, a) for a in actions):
+            out.append(entry)
+    return out
+
+
+def _constant(condition: Condition) -> Optional[bool]:
+    """What the condition is when its key is absent, or None when that is what it tests."""
+    qualifier, base, if_exists = parse_operator(condition.operator)
+    if base == "null" or if_exists:
+        return None  # IfExists: true, by design; Null: tests presence
+    if qualifier == "forallvalues":
+        return True
+    if qualifier == "foranyvalue":
+        return False
+    return "not" in base
+
+
+def _key_findings(rule: str, policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if statement.actions is None or {"Action", "Condition"} & set(statement.unresolved):
+        return []
+    out = []
+    for c in statement.conditions:
+        constant = _constant(c)
+        if constant is None:
+            continue
+        entries = _never_set(c.key, statement)
+        if not entries:
+            continue
+        names = _some(entries)
+        if statement.effect == "Deny":
+            effect = (f"so the condition is always true and this Deny applies to {names} whatever the value"
+                      if constant else f"so the condition is always false and this Deny never applies to {names}")
+        else:
+            effect = (f"so the condition is always true and restricts nothing for {names}"
+                      if constant else f"so the condition is always false and this Allow never grants {names}")
+        out.append(_finding(rule, f"{policy.name}: Statement[{index}].Condition: AWS never sets {c.key} on the "
+                                  f"request of {names} (not a condition key of {'it' if len(entries) == 1 else 'them'} "
+                                  f"in the IAM catalog), {effect}", _where(policy, statement),
+                            ("Statement", index, "Condition", c.operator, c.key)))
+    return out
+
+
+@check("IG3109", origins=_CODE)
+@_users_documents
+def allow_condition_key_not_applicable(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    return _key_findings("IG3109", policy, index, statement) if _allow(statement) else []
+
+
+@check("IG3110", origins=_CODE)
+@_users_documents
+def deny_condition_key_not_applicable(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    return _key_findings("IG3110", policy, index, statement) if statement.effect == "Deny" else []
