@@ -171,7 +171,14 @@ def policy_set(scope: Scope, principal: Principal, action: str, resource: str) -
 def request_context(principal: Principal, resource: str, region: str,
                     extra: Mapping[str, object] = {}) -> Dict[str, object]:
     """What AWS would fill in for this principal (DESIGN.md, "Request context"), with
-    ``aws:RequestedRegion`` from the resource's ARN where it names one; ``extra`` adds or overrides."""
+    ``aws:RequestedRegion`` from the resource's ARN where it names one; ``extra`` adds or overrides.
+    A service principal (``sns.amazonaws.com`` writing to an encrypted queue, inferred by a pack)
+    signs as the service: ``aws:PrincipalServiceName`` and ``aws:PrincipalIsAWSService``."""
+    if principal.type == "service":
+        base: Dict[str, object] = {"aws:PrincipalServiceName": principal.arn or principal.id,
+                                   "aws:PrincipalIsAWSService": "true", "aws:SecureTransport": "true",
+                                   "aws:RequestedRegion": request_region(resource, region)}
+        return merge_context(base, dict(extra))
     base = dict(default_context(principal.type, principal.arn, principal.account,
                                 principal.id if principal.type == "user" else None, principal.tags, region))
     base["aws:RequestedRegion"] = request_region(resource, region)

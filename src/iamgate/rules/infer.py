@@ -21,6 +21,13 @@ what the path refers to (a resource of the scanned code, or an ARN written as su
 the ARN of the resource read, ``{value:PATH}`` a plain value, and ``{account}``, ``{region}``,
 ``{partition}`` come from the settings. A path that yields several values makes one requirement each.
 
+``json`` in a path (orchestration pack) reads a string as the JSON document it holds (a state
+machine's ``DefinitionString``, Terraform's ``definition``): ``definition.json.States.*``; a mapping
+with a ``json`` key is read as usual, a string that is not JSON gives nothing. An SQS queue URL
+(``https://sqs.REGION.amazonaws.com/ACCOUNT/NAME``, what a Step Functions ``QueueUrl`` holds) stands
+for the queue's ARN in ``{arn:PATH}``. ``**`` reads a value and every value nested in it, at any
+depth (``Definition.**.States.*``: the states of a state machine and of its Parallel and Map states).
+
 A requirement is inferred only where the code says enough: the principal must be one the readers
 found (a role defined elsewhere cannot be checked), and a destination the code names but whose ARN
 cannot be resolved offline gives an ``unknown`` requirement with the reason, never a guess.
@@ -29,6 +36,7 @@ Pure: imports model only.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
@@ -57,6 +65,13 @@ class _Unresolvable(Exception):
 
 
 def _step(value: Any, key: str) -> List[Any]:
+    if key == "json" and isinstance(value, str):
+        try:
+            return [json.loads(value)]
+        except ValueError:
+            return []
+    if key == "**":
+        return _nested(value)
     if key == "*":
         if isinstance(value, Mapping):
             return list(value.values())
@@ -68,6 +83,21 @@ def _step(value: Any, key: str) -> List[Any]:
     if isinstance(value, list):  # a list where one value was expected: each item (Terraform blocks)
         return [v[key] for v in value if isinstance(v, Mapping) and key in v]
     return []
+
+
+def _nested(value: Any) -> List[Any]:
+    """``value`` and every value nested in it, depth first; lists give their items only (so that a
+    key read next is found once)."""
+    out, stack = [], [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(reversed(v))
+            continue
+        out.append(v)
+        if isinstance(v, Mapping):
+            stack.extend(reversed(list(v.values())))
+    return out
 
 
 def values_at(start: Any, path: str, resources: Mapping[str, Resource]) -> List[Any]:
@@ -101,6 +131,9 @@ def type_service(rtype: str) -> str:
     return parts[1] if len(parts) > 2 and parts[0] == "aws" else ""
 
 
+_QUEUE_URL = re.compile(r"https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([0-9]{12})/([A-Za-z0-9_.-]+)")
+
+
 class _Context:
     def __init__(self, inventory: Inventory, roles: Mapping[str, str], settings: Settings) -> None:
         self.inventory = inventory
@@ -127,11 +160,14 @@ class _Context:
             target = self.by_id.get(value.target)
             if target is not None and target.arn and value.attribute not in ("Name",):
                 return target.arn
-            if value.value and value.value.startswith("arn:"):
-                return value.value
+            if isinstance(value.value, str) and (value.value.startswith("arn:") or _QUEUE_URL.fullmatch(value.value)):
+                return self.arn(value.value)
             raise _Unresolvable(f"the ARN of {value.target}")
         if isinstance(value, str) and value.startswith("arn:"):
             return value
+        queue = _QUEUE_URL.fullmatch(value) if isinstance(value, str) else None
+        if queue:
+            return f"arn:{self.settings.partition}:sqs:{queue.group(1)}:{queue.group(2)}:{queue.group(3)}"
         if value is None:
             raise _Unresolvable("a value that could not be resolved")
         raise _Unresolvable(f"{value!r} (not an ARN)")
@@ -258,13 +294,14 @@ def _items(ctx: _Context, resource: Resource, for_each: Optional[str]) -> Iterat
         return
     base = for_each[:-2] if for_each.endswith(".*") else for_each
     container = values_at(resource.properties, base, ctx.by_id)
+    shown = base.replace(".**", "")  # Definition.States.Fetch: state names are unique in a machine
     for c in container:
         if isinstance(c, Mapping):
             for key, value in c.items():
-                yield value, f"{base}.{key}"
+                yield value, f"{shown}.{key}"
         elif isinstance(c, list):
             for i, value in enumerate(c):
-                yield value, f"{base}[{i}]"
+                yield value, f"{shown}[{i}]"
 
 
 def _principal(ctx: _Context, resource: Resource, item: Any, spec: Tuple[str, Any]) -> List[Principal]:

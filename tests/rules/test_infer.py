@@ -1,0 +1,70 @@
+"""rules/infer.py: the path steps and values the packs' ``infer:`` entries read."""
+from iamgate.model import Principal, ResourceRef, Settings
+from iamgate.rules.infer import _Context, _Unresolvable, values_at
+from iamgate.model import Inventory
+
+import pytest
+
+
+# ---------------------------------------------------------------- orchestration pack: json, **, queue URLs
+
+DEFINITION = ('{"StartAt": "A", "States": {"A": {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": '
+              '{"B": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish"}}}], "Next": "C"}, '
+              '"C": {"Type": "Map", "ItemProcessor": {"StartAt": "D", "States": {"D": {"Type": "Pass"}}}, '
+              '"End": true}}}')
+
+
+def test_json_reads_a_string_as_the_document_it_holds():
+    props = {"definition": DEFINITION}
+    assert values_at(props, "definition.json.StartAt", {}) == ["A"]
+    assert sorted(values_at(props, "definition.json.States.*.Type", {})) == ["Map", "Parallel"]
+
+
+def test_json_leaves_a_mapping_with_a_json_key_alone_and_ignores_what_is_not_json():
+    assert values_at({"doc": {"json": "x"}}, "doc.json", {}) == ["x"]
+    assert values_at({"doc": "not json {"}, "doc.json.States", {}) == []
+    assert values_at({"doc": None}, "doc.json", {}) == []
+    assert values_at({"doc": 3}, "doc.json", {}) == []
+
+
+def test_double_star_reaches_the_states_of_parallel_and_map_states_once_each():
+    props = {"definition": DEFINITION}
+    names = [n for states in values_at(props, "definition.json.**.States", {}) for n in states]
+    assert names == ["A", "C", "B", "D"]  # depth first; a branch list does not give its States twice
+    resources = values_at(props, "definition.json.**.States.*.Resource", {})
+    assert resources == ["arn:aws:states:::sns:publish"]
+
+
+def test_double_star_on_scalars_and_empty_values():
+    assert values_at({"a": "x"}, "a.**", {}) == ["x"]
+    assert values_at({"a": []}, "a.**", {}) == []
+    assert values_at({}, "a.**", {}) == []
+
+
+def _ctx(settings=Settings(account="000000000000")):
+    return _Context(Inventory(), {}, settings)
+
+
+def test_a_queue_url_stands_for_the_queue_arn():
+    ctx = _ctx()
+    assert ctx.arn("https://sqs.eu-west-1.amazonaws.com/111122223333/jobs.fifo") == \
+        "arn:aws:sqs:eu-west-1:111122223333:jobs.fifo"
+    assert _ctx(Settings(partition="aws-cn")).arn("https://sqs.cn-north-1.amazonaws.com.cn/111122223333/q") == \
+        "arn:aws-cn:sqs:cn-north-1:111122223333:q"
+    assert ctx.service_of("https://sqs.us-east-1.amazonaws.com/111122223333/jobs") == "sqs"
+    for odd in ("https://sqs.us-east-1.amazonaws.com/jobs", "https://example.com/111122223333/q", "jobs"):
+        with pytest.raises(_Unresolvable):
+            ctx.arn(odd)
+    # a reference to a queue outside the code whose value is its URL is a URL too
+    assert ctx.arn(ResourceRef("Outside", None, "https://sqs.us-east-1.amazonaws.com/111122223333/q")) == \
+        "arn:aws:sqs:us-east-1:111122223333:q"
+
+
+def test_a_service_principal_gets_the_request_context_of_a_service():
+    from iamgate.engine.request import request_context
+    ctx = request_context(Principal(id="sns.amazonaws.com", type="service", arn="sns.amazonaws.com"),
+                          "arn:aws:kms:eu-west-1:111122223333:key/k", "us-east-1", {"kms:ViaService": "x"})
+    assert ctx["aws:PrincipalServiceName"] == "sns.amazonaws.com"
+    assert ctx["aws:PrincipalIsAWSService"] == "true"
+    assert ctx["aws:RequestedRegion"] == "eu-west-1" and ctx["kms:ViaService"] == "x"
+    assert "aws:PrincipalArn" not in ctx and "aws:userid" not in ctx
