@@ -1,0 +1,485 @@
+"""rules/orchestration.yaml: what Step Functions, EventBridge rules, Scheduler and Pipes do with the
+role the code gives them."""
+import pytest
+
+from tests.rules.packs.wiring import check, line_of, missing, of_rule
+
+ACCOUNT = "arn:aws:{}:us-east-1:000000000000:{}"
+FN = ACCOUNT.format("lambda", "function:resize")
+LEGACY_FN = ACCOUNT.format("lambda", "function:legacy")
+TOPIC = ACCOUNT.format("sns", "alerts")
+QUEUE = ACCOUNT.format("sqs", "jobs")
+TABLE = ACCOUNT.format("dynamodb", "table/orders")
+TASK = ACCOUNT.format("ecs", "task-definition/process:1")
+GLUE_JOB = ACCOUNT.format("glue", "job/nightly-etl")
+CHILD = ACCOUNT.format("states", "stateMachine:child")
+
+# what the machine's Task states call: rule -> [(action, resource)]
+MACHINE_NEEDS = {
+    "IG2401": [("lambda:InvokeFunction", LEGACY_FN), ("lambda:InvokeFunction", FN)],
+    "IG2402": [("sns:Publish", TOPIC)],
+    "IG2403": [("sqs:SendMessage", QUEUE)],
+    "IG2404": [("dynamodb:DeleteItem", TABLE), ("dynamodb:GetItem", TABLE), ("dynamodb:PutItem", TABLE),
+               ("dynamodb:UpdateItem", TABLE)],
+    "IG2405": [("ecs:RunTask", TASK)],
+    "IG2406": [("glue:StartJobRun", GLUE_JOB)],
+    "IG2407": [("states:StartExecution", CHILD)],
+}
+ALL_ACTIONS = sorted({a for needs in MACHINE_NEEDS.values() for a, _ in needs})
+
+TRUST = """
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {Service: states.amazonaws.com}
+            Action: sts:AssumeRole"""
+
+CFN = """
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  MachineRole:
+    Type: AWS::IAM::Role
+    Properties:%(trust)s
+      Policies:
+        - PolicyName: machine
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: [logs:CreateLogDelivery]
+                Resource: "*"
+  FnRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+  Resize:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: resize
+      Runtime: python3.12
+      Handler: app.handler
+      Code: {ZipFile: "def handler(e, c): pass"}
+      Role: !GetAtt FnRole.Arn
+  Legacy:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: legacy
+      Runtime: python3.12
+      Handler: app.handler
+      Code: {ZipFile: "def handler(e, c): pass"}
+      Role: !GetAtt FnRole.Arn
+  Alerts:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: alerts}
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: jobs}
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: orders
+      BillingMode: PAY_PER_REQUEST
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+  ProcessTask:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: process
+      RequiresCompatibilities: [FARGATE]
+      Cpu: "256"
+      Memory: "512"
+      NetworkMode: awsvpc
+      ContainerDefinitions: [{Name: app, Image: "public.ecr.aws/docker/library/busybox:latest"}]
+  Child:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      StateMachineName: child
+      RoleArn: !GetAtt MachineRole.Arn
+      Definition: {StartAt: Done, States: {Done: {Type: Succeed}}}
+  Machine:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      StateMachineName: orders
+      RoleArn: !GetAtt MachineRole.Arn
+      Definition:
+        StartAt: Resize
+        States:
+          Resize:
+            Type: Task
+            Resource: arn:aws:states:::lambda:invoke
+            Parameters: {FunctionName: !GetAtt Resize.Arn, Payload.$: "$"}
+            Next: FanOut
+          FanOut:
+            Type: Parallel
+            Branches:
+              - StartAt: Notify
+                States:
+                  Notify:
+                    Type: Task
+                    Resource: arn:aws:states:::sns:publish
+                    Parameters: {TopicArn: !Ref Alerts, Message.$: "$"}
+                    End: true
+              - StartAt: Enqueue
+                States:
+                  Enqueue:
+                    Type: Task
+                    Resource: arn:aws:states:::sqs:sendMessage.waitForTaskToken
+                    Parameters: {QueueUrl: !Ref Jobs, MessageBody.$: "$"}
+                    End: true
+            Next: EachItem
+          EachItem:
+            Type: Map
+            ItemsPath: $.items
+            ItemProcessor:
+              ProcessorConfig: {Mode: INLINE}
+              StartAt: Load
+              States:
+                Load:
+                  Type: Task
+                  Resource: arn:aws:states:::dynamodb:getItem
+                  Parameters: {TableName: !Ref Orders, Key: {id: {S.$: "$.id"}}}
+                  Next: Save
+                Save:
+                  Type: Task
+                  Resource: arn:aws:states:::dynamodb:putItem
+                  Parameters: {TableName: !Ref Orders, Item: {id: {S.$: "$.id"}}}
+                  Next: Touch
+                Touch:
+                  Type: Task
+                  Resource: arn:aws:states:::dynamodb:updateItem
+                  Parameters: {TableName: orders, Key: {id: {S.$: "$.id"}}, UpdateExpression: "SET n = :n"}
+                  Next: Forget
+                Forget:
+                  Type: Task
+                  Resource: arn:aws:states:::dynamodb:deleteItem
+                  Parameters: {TableName: !Ref Orders, Key: {id: {S.$: "$.id"}}}
+                  End: true
+            Next: Process
+          Process:
+            Type: Task
+            Resource: arn:aws:states:::ecs:runTask.sync
+            Parameters: {LaunchType: FARGATE, TaskDefinition: !Ref ProcessTask}
+            Next: Transform
+          Transform:
+            Type: Task
+            Resource: arn:aws:states:::glue:startJobRun.sync
+            Parameters: {JobName: nightly-etl}
+            Next: RunChild
+          RunChild:
+            Type: Task
+            Resource: arn:aws:states:::states:startExecution.sync:2
+            Parameters: {StateMachineArn: !Ref Child, Input.$: "$"}
+            End: true
+  LegacyMachine:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: !GetAtt MachineRole.Arn
+      DefinitionString: !Sub |
+        {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": "${Legacy.Arn}", "End": true}}}
+""" % {"trust": TRUST}
+
+GRANT_CFN = """                Action: [logs:CreateLogDelivery]
+                Resource: "*\""""
+
+
+def granted_cfn(actions):
+    return GRANT_CFN.replace("[logs:CreateLogDelivery]", "[logs:CreateLogDelivery, " + ", ".join(actions) + "]")
+
+
+@pytest.mark.parametrize("rule", sorted(MACHINE_NEEDS))
+def test_cloudformation_state_machine_role_needs_what_its_tasks_call(tree, capsys, rule):
+    rc, found = check(capsys, tree, {"stack.yaml": CFN})
+    assert rc == 1
+    assert missing(found, rule) == [("MachineRole", a, r) for a, r in MACHINE_NEEDS[rule]]
+    assert all(f["decision"] == "implicit_deny" and f["blocked_by"] == ["identity"] for f in of_rule(found, rule))
+
+
+def test_cloudformation_where_each_requirement_comes_from(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": CFN})
+    origins = {(f["rule"], f["action"]): f["origin"]["resource"] for f in found if f["rule"].startswith("IG24")}
+    assert origins[("IG2402", "sns:Publish")] == "Machine (Definition.States.Notify)"  # in a Parallel branch
+    assert origins[("IG2404", "dynamodb:PutItem")] == "Machine (Definition.States.Save)"  # in a Map
+    assert sorted(f["origin"]["resource"] for f in of_rule(found, "IG2401")) == [
+        "LegacyMachine (DefinitionString.json.States.Call)", "Machine (Definition.States.Resize)"]
+    f = next(f for f in of_rule(found, "IG2405"))
+    assert f["origin"]["location"] == {"file": "stack.yaml", "line": line_of(CFN, "  Machine:")}
+
+
+def test_cloudformation_state_machine_passes_when_its_role_allows_every_call(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": CFN.replace(GRANT_CFN, granted_cfn(ALL_ACTIONS))})
+    assert [f for f in found if f["rule"].startswith("IG24")] == [] and rc == 0
+
+
+def test_cloudformation_grant_on_the_exact_arns(tree, capsys):
+    """Granting each call on its own ARN passes; granting it on another resource does not."""
+    statements = "\n".join(f"              - {{Effect: Allow, Action: [{a}], Resource: \"{r}\"}}"
+                           for needs in MACHINE_NEEDS.values() for a, r in needs)
+    exact = CFN.replace(GRANT_CFN, GRANT_CFN + "\n" + statements)
+    rc, found = check(capsys, tree, {"stack.yaml": exact})
+    assert [f for f in found if f["rule"].startswith("IG24")] == [] and rc == 0
+    wrong = exact.replace(f'Resource: "{TABLE}"}}', f'Resource: "{TABLE}-archive"}}')
+    rc, found = check(capsys, tree, {"stack.yaml": wrong})
+    assert missing(found, "IG2404") == [("MachineRole", a, TABLE) for a, _ in MACHINE_NEEDS["IG2404"]]
+
+
+def test_an_unresolved_definition_substitution_is_decided_on_every_queue(tree, capsys):
+    """DefinitionSubstitutions are not applied: ${Q} is no queue, the call is decided on "*"."""
+    template = CFN.replace("Parameters: {QueueUrl: !Ref Jobs, MessageBody.$: \"$\"}",
+                           "Parameters: {QueueUrl: \"${Q}\", MessageBody.$: \"$\"}")
+    template = template.replace("      StateMachineName: orders\n",
+                                "      StateMachineName: orders\n      DefinitionSubstitutions: {Q: !Ref Jobs}\n")
+    rc, found = check(capsys, tree, {"stack.yaml": template})
+    unknown = of_rule(found, "IG2403")
+    assert [(f["action"], f["resource"], f["decision"]) for f in unknown] == [("sqs:SendMessage", "*", "unknown")]
+    assert "could not be resolved offline" in unknown[0]["message"]
+
+
+TF = """
+resource "aws_iam_role" "machine" {
+  name = "machine"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "states.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role_policy" "machine" {
+  role = aws_iam_role.machine.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = ["logs:CreateLogDelivery"], Resource = "*" }]
+  })
+}
+
+resource "aws_iam_role" "fn" {
+  name = "fn"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_lambda_function" "resize" {
+  function_name = "resize"
+  role          = aws_iam_role.fn.arn
+  handler       = "app.handler"
+  runtime       = "python3.12"
+  filename      = "resize.zip"
+}
+
+resource "aws_lambda_function" "legacy" {
+  function_name = "legacy"
+  role          = aws_iam_role.fn.arn
+  handler       = "app.handler"
+  runtime       = "python3.12"
+  filename      = "legacy.zip"
+}
+
+resource "aws_sns_topic" "alerts" {
+  name = "alerts"
+}
+
+resource "aws_sqs_queue" "jobs" {
+  name = "jobs"
+}
+
+resource "aws_dynamodb_table" "orders" {
+  name         = "orders"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+}
+
+resource "aws_ecs_task_definition" "process" {
+  family                   = "process"
+  requires_compatibilities = ["FARGATE"]
+  cpu                      = "256"
+  memory                   = "512"
+  network_mode             = "awsvpc"
+  container_definitions    = jsonencode([{ name = "app", image = "busybox" }])
+}
+
+resource "aws_sfn_state_machine" "child" {
+  name       = "child"
+  role_arn   = aws_iam_role.machine.arn
+  definition = jsonencode({ StartAt = "Done", States = { Done = { Type = "Succeed" } } })
+}
+
+resource "aws_sfn_state_machine" "orders" {
+  name     = "orders"
+  role_arn = aws_iam_role.machine.arn
+  definition = jsonencode({
+    StartAt = "Resize"
+    States = {
+      Resize = {
+        Type       = "Task"
+        Resource   = "arn:aws:states:::lambda:invoke"
+        Parameters = { FunctionName = aws_lambda_function.resize.arn, "Payload.$" = "$" }
+        Next       = "FanOut"
+      }
+      FanOut = {
+        Type = "Parallel"
+        Branches = [
+          { StartAt = "Notify", States = { Notify = { Type = "Task", Resource = "arn:aws:states:::sns:publish",
+              Parameters = { TopicArn = aws_sns_topic.alerts.arn, "Message.$" = "$" }, End = true } } },
+          { StartAt = "Enqueue", States = { Enqueue = { Type = "Task", Resource = "arn:aws:states:::sqs:sendMessage",
+              Parameters = { QueueUrl = aws_sqs_queue.jobs.url, "MessageBody.$" = "$" }, End = true } } },
+        ]
+        Next = "EachItem"
+      }
+      EachItem = {
+        Type = "Map"
+        ItemProcessor = {
+          ProcessorConfig = { Mode = "INLINE" }
+          StartAt = "Load"
+          States = {
+            Load   = { Type = "Task", Resource = "arn:aws:states:::dynamodb:getItem",
+                       Parameters = { TableName = aws_dynamodb_table.orders.name }, Next = "Save" }
+            Save   = { Type = "Task", Resource = "arn:aws:states:::dynamodb:putItem",
+                       Parameters = { TableName = aws_dynamodb_table.orders.name }, Next = "Touch" }
+            Touch  = { Type = "Task", Resource = "arn:aws:states:::dynamodb:updateItem",
+                       Parameters = { TableName = aws_dynamodb_table.orders.name }, Next = "Forget" }
+            Forget = { Type = "Task", Resource = "arn:aws:states:::dynamodb:deleteItem",
+                       Parameters = { TableName = aws_dynamodb_table.orders.name }, End = true }
+          }
+        }
+        Next = "Process"
+      }
+      Process = {
+        Type       = "Task"
+        Resource   = "arn:aws:states:::ecs:runTask.sync"
+        Parameters = { LaunchType = "FARGATE", TaskDefinition = aws_ecs_task_definition.process.arn }
+        Next       = "Transform"
+      }
+      Transform = {
+        Type       = "Task"
+        Resource   = "arn:aws:states:::glue:startJobRun.sync"
+        Parameters = { JobName = "nightly-etl" }
+        Next       = "RunChild"
+      }
+      RunChild = {
+        Type       = "Task"
+        Resource   = "arn:aws:states:::states:startExecution.sync:2"
+        Parameters = { StateMachineArn = aws_sfn_state_machine.child.arn }
+        End        = true
+      }
+    }
+  })
+}
+
+resource "aws_sfn_state_machine" "legacy" {
+  name     = "legacy"
+  role_arn = aws_iam_role.machine.arn
+  definition = <<-EOT
+    {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": "${aws_lambda_function.legacy.arn}", "End": true}}}
+  EOT
+}
+"""
+
+
+def test_terraform_state_machine_role_needs_what_its_tasks_call(tree, capsys):
+    rc, found = check(capsys, tree, {"main.tf": TF})
+    assert rc == 1
+    for rule, needs in MACHINE_NEEDS.items():
+        expected = [("aws_iam_role.machine", a, r.replace(":process:1", ":process:1")) for a, r in needs]
+        got = missing(found, rule)
+        if rule == "IG2405":  # the task definition's revision is not known before apply
+            assert [(p, a) for p, a, _ in got] == [("aws_iam_role.machine", "ecs:RunTask")]
+            assert got[0][2].startswith(ACCOUNT.format("ecs", "task-definition/process"))
+        else:
+            assert got == expected, rule
+    origins = {(f["rule"], f["action"]): f["origin"]["resource"] for f in found}
+    assert origins[("IG2403", "sqs:SendMessage")] == "aws_sfn_state_machine.orders (definition.json.States.Enqueue)"
+    rc, found = check(capsys, tree, {"main.tf": TF.replace('["logs:CreateLogDelivery"]',
+                                                           str(["logs:CreateLogDelivery"] + ALL_ACTIONS)
+                                                           .replace("'", '"'))})
+    assert [f for f in found if f["rule"].startswith("IG24")] == [] and rc == 0
+
+
+SAM = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  ExecRole:
+    Type: AWS::IAM::Role
+    Properties:%(trust)s
+      Policies:
+        - PolicyName: machine
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: [logs:CreateLogDelivery]
+                Resource: "*"
+  Resize:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: resize
+      Runtime: python3.12
+      Handler: app.handler
+      InlineCode: "def handler(e, c): pass"
+  Alerts:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: alerts}
+  Machine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Role: !GetAtt ExecRole.Arn
+      Definition:
+        StartAt: Resize
+        States:
+          Resize:
+            Type: Task
+            Resource: arn:aws:states:::lambda:invoke
+            Parameters: {FunctionName: !GetAtt Resize.Arn}
+            Next: Notify
+          Notify:
+            Type: Task
+            Resource: arn:aws:states:::sns:publish
+            Parameters: {TopicArn: !Ref Alerts, Message: done}
+            End: true
+""" % {"trust": TRUST}
+
+
+def test_sam_state_machine_with_a_role_of_its_own(tree, capsys):
+    rc, found = check(capsys, tree, {"template.yaml": SAM})
+    assert rc == 1
+    assert missing(found, "IG2401") == [("ExecRole", "lambda:InvokeFunction", FN)]
+    assert missing(found, "IG2402") == [("ExecRole", "sns:Publish", TOPIC)]
+    assert of_rule(found, "IG2401")[0]["origin"]["resource"] == "Machine (Definition.States.Resize)"
+    rc, found = check(capsys, tree, {"template.yaml": SAM.replace(
+        GRANT_CFN, granted_cfn(["lambda:InvokeFunction", "sns:Publish"]))})
+    assert [f for f in found if f["rule"].startswith("IG24")] == [] and rc == 0
+
+
+def test_sam_generated_role_gets_what_the_policy_templates_grant(tree, capsys):
+    template = SAM.replace("      Role: !GetAtt ExecRole.Arn\n",
+                           "      Policies:\n        - LambdaInvokePolicy: {FunctionName: !Ref Resize}\n")
+    rc, found = check(capsys, tree, {"template.yaml": template})
+    assert missing(found, "IG2401") == []
+    assert missing(found, "IG2402") == [("MachineRole", "sns:Publish", TOPIC)]
+    template = template.replace("        - LambdaInvokePolicy: {FunctionName: !Ref Resize}\n",
+                                "        - LambdaInvokePolicy: {FunctionName: !Ref Resize}\n"
+                                "        - SNSPublishMessagePolicy: {TopicName: !GetAtt Alerts.TopicName}\n")
+    rc, found = check(capsys, tree, {"template.yaml": template})
+    assert [f for f in found if f["rule"].startswith("IG24")] == []
+
+
+def test_odd_definitions_do_not_crash(tree, capsys):
+    odd = CFN.replace("Parameters: {FunctionName: !GetAtt Resize.Arn, Payload.$: \"$\"}", "Parameters: resize") \
+        .replace("StartAt: Notify\n                States:", "StartAt: Notify\n                States: []\n"
+                 "                Unused:")
+    odd = odd.replace('"Resource": "${Legacy.Arn}"', '"Resource": null')
+    rc, found = check(capsys, tree, {"stack.yaml": odd})
+    unknown = of_rule(found, "IG2401")
+    assert [(f["resource"], f["decision"]) for f in unknown] == [("*", "unknown")]
+    assert missing(found, "IG2402") == []
+    broken = CFN.replace('"Resource": "${Legacy.Arn}", "End": true}}}', '"Resource": "${Legacy.Arn}", "End"')
+    rc, found = check(capsys, tree, {"stack.yaml": broken})
+    assert missing(found, "IG2401") == [("MachineRole", "lambda:InvokeFunction", FN)]
