@@ -483,3 +483,344 @@ def test_odd_definitions_do_not_crash(tree, capsys):
     broken = CFN.replace('"Resource": "${Legacy.Arn}", "End": true}}}', '"Resource": "${Legacy.Arn}", "End"')
     rc, found = check(capsys, tree, {"stack.yaml": broken})
     assert missing(found, "IG2401") == [("MachineRole", "lambda:InvokeFunction", FN)]
+
+
+# ---------------------------------------------------------------- EventBridge rules, Scheduler, Pipes
+
+MACHINE = ACCOUNT.format("states", "stateMachine:orders")
+STREAM = ACCOUNT.format("kinesis", "stream/clicks")
+BUS = ACCOUNT.format("events", "event-bus/audit")
+REPORT = ACCOUNT.format("lambda", "function:report")
+SQS_READ = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
+KINESIS_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                "kinesis:GetShardIterator", "kinesis:ListShards")
+
+WIRED_NEEDS = {
+    "IG2410": ("EventsRole", [("ecs:RunTask", TASK), ("events:PutEvents", BUS), ("kinesis:PutRecord", STREAM),
+                              ("states:StartExecution", MACHINE)]),
+    "IG2411": ("SchedulerRole", [("lambda:InvokeFunction", REPORT), ("sqs:SendMessage", QUEUE)]),
+    "IG2412": ("PipeRole", sorted([(a, STREAM) for a in KINESIS_READ] + [(a, QUEUE) for a in SQS_READ])),
+    "IG2413": ("PipeRole", [("lambda:InvokeFunction", REPORT), ("states:StartExecution", MACHINE)]),
+}
+
+
+def _role(name, service):
+    return f"""
+  {name}:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {{Effect: Allow, Principal: {{Service: {service}}}, Action: sts:AssumeRole}}
+      Policies:
+        - PolicyName: base
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: [logs:CreateLogDelivery]
+                Resource: "*\""""
+
+
+WIRED_CFN = """
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:""" + _role("EventsRole", "events.amazonaws.com") + _role("SchedulerRole", "scheduler.amazonaws.com") \
+    + _role("PipeRole", "pipes.amazonaws.com") + _role("MachineRole", "states.amazonaws.com") + """
+  Machine:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      StateMachineName: orders
+      RoleArn: !GetAtt MachineRole.Arn
+      Definition: {StartAt: Done, States: {Done: {Type: Succeed}}}
+  Report:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: report
+      Runtime: python3.12
+      Handler: app.handler
+      Code: {ZipFile: "def handler(e, c): pass"}
+      Role: !GetAtt MachineRole.Arn
+  Clicks:
+    Type: AWS::Kinesis::Stream
+    Properties: {Name: clicks, ShardCount: 1}
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: jobs}
+  Audit:
+    Type: AWS::Events::EventBus
+    Properties: {Name: audit}
+  Cluster:
+    Type: AWS::ECS::Cluster
+    Properties: {ClusterName: work}
+  ProcessTask:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: process
+      ContainerDefinitions: [{Name: app, Image: "public.ecr.aws/docker/library/busybox:latest"}]
+  Nightly:
+    Type: AWS::Events::Rule
+    Properties:
+      ScheduleExpression: cron(0 3 * * ? *)
+      Targets:
+        - {Id: machine, Arn: !Ref Machine, RoleArn: !GetAtt EventsRole.Arn}
+        - {Id: clicks, Arn: !GetAtt Clicks.Arn, RoleArn: !GetAtt EventsRole.Arn}
+        - {Id: audit, Arn: !GetAtt Audit.Arn, RoleArn: !GetAtt EventsRole.Arn}
+        - Id: process
+          Arn: !GetAtt Cluster.Arn
+          RoleArn: !GetAtt EventsRole.Arn
+          EcsParameters: {TaskDefinitionArn: !Ref ProcessTask, LaunchType: FARGATE}
+        - {Id: report, Arn: !GetAtt Report.Arn}
+  Hourly:
+    Type: AWS::Scheduler::Schedule
+    Properties:
+      ScheduleExpression: rate(1 hour)
+      FlexibleTimeWindow: {Mode: "OFF"}
+      Target: {Arn: !GetAtt Report.Arn, RoleArn: !GetAtt SchedulerRole.Arn}
+  Daily:
+    Type: AWS::Scheduler::Schedule
+    Properties:
+      ScheduleExpression: rate(1 day)
+      FlexibleTimeWindow: {Mode: "OFF"}
+      Target: {Arn: !GetAtt Jobs.Arn, RoleArn: !GetAtt SchedulerRole.Arn, Input: "{}"}
+  Universal:
+    Type: AWS::Scheduler::Schedule
+    Properties:
+      ScheduleExpression: rate(1 day)
+      FlexibleTimeWindow: {Mode: "OFF"}
+      Target: {Arn: "arn:aws:scheduler:::aws-sdk:sqs:purgeQueue", RoleArn: !GetAtt SchedulerRole.Arn}
+  JobsPipe:
+    Type: AWS::Pipes::Pipe
+    Properties:
+      RoleArn: !GetAtt PipeRole.Arn
+      Source: !GetAtt Jobs.Arn
+      Target: !Ref Machine
+  ClicksPipe:
+    Type: AWS::Pipes::Pipe
+    Properties:
+      RoleArn: !GetAtt PipeRole.Arn
+      Source: !GetAtt Clicks.Arn
+      SourceParameters: {KinesisStreamParameters: {StartingPosition: LATEST}}
+      Target: !GetAtt Report.Arn
+"""
+
+BASE_GRANT = """                Action: [logs:CreateLogDelivery]
+                Resource: "*\""""
+
+
+def _granting(text, grant, actions):
+    assert grant in text
+    return text.replace(grant, grant.replace("logs:CreateLogDelivery", ", ".join(["logs:CreateLogDelivery"] + actions)))
+
+
+@pytest.mark.parametrize("rule", sorted(WIRED_NEEDS))
+def test_cloudformation_targets_and_sources_need_the_role_they_name(tree, capsys, rule):
+    rc, found = check(capsys, tree, {"stack.yaml": WIRED_CFN})
+    assert rc == 1
+    role, needs = WIRED_NEEDS[rule]
+    assert missing(found, rule) == [(role, a, r) for a, r in needs]
+    actions = sorted({a for a, _ in needs})
+    granted = WIRED_CFN.replace(_role(role, _service(role)), _granting(_role(role, _service(role)), BASE_GRANT,
+                                                                       actions))
+    rc, found = check(capsys, tree, {"stack.yaml": granted})
+    assert missing(found, rule) == []
+
+
+def _service(role):
+    return {"EventsRole": "events.amazonaws.com", "SchedulerRole": "scheduler.amazonaws.com",
+            "PipeRole": "pipes.amazonaws.com"}[role]
+
+
+def test_cloudformation_origins_of_targets(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": WIRED_CFN})
+    origins = {(f["rule"], f["action"]): f["origin"]["resource"] for f in found}
+    assert origins[("IG2410", "ecs:RunTask")] == "Nightly (Targets[3])"
+    assert origins[("IG2411", "sqs:SendMessage")] == "Daily"
+    assert origins[("IG2413", "states:StartExecution")] == "JobsPipe"
+
+
+WIRED_TF = """
+locals {
+  trust = { for s in ["events", "scheduler", "pipes", "states"] : s => jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "${s}.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  }) }
+}
+
+resource "aws_iam_role" "events" {
+  name               = "events"
+  assume_role_policy = local.trust["events"]
+}
+
+resource "aws_iam_role_policy" "events" {
+  role   = aws_iam_role.events.id
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["logs:CreateLogDelivery"], Resource = "*" }] })
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "scheduler"
+  assume_role_policy = local.trust["scheduler"]
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  role   = aws_iam_role.scheduler.id
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["logs:CreateLogDelivery"], Resource = "*" }] })
+}
+
+resource "aws_iam_role" "pipe" {
+  name               = "pipe"
+  assume_role_policy = local.trust["pipes"]
+}
+
+resource "aws_iam_role_policy" "pipe" {
+  role   = aws_iam_role.pipe.id
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["logs:CreateLogDelivery"], Resource = "*" }] })
+}
+
+resource "aws_iam_role" "machine" {
+  name               = "machine"
+  assume_role_policy = local.trust["states"]
+}
+
+resource "aws_sfn_state_machine" "orders" {
+  name       = "orders"
+  role_arn   = aws_iam_role.machine.arn
+  definition = jsonencode({ StartAt = "Done", States = { Done = { Type = "Succeed" } } })
+}
+
+resource "aws_lambda_function" "report" {
+  function_name = "report"
+  role          = aws_iam_role.machine.arn
+  handler       = "app.handler"
+  runtime       = "python3.12"
+  filename      = "report.zip"
+}
+
+resource "aws_kinesis_stream" "clicks" {
+  name        = "clicks"
+  shard_count = 1
+}
+
+resource "aws_sqs_queue" "jobs" {
+  name = "jobs"
+}
+
+resource "aws_cloudwatch_event_bus" "audit" {
+  name = "audit"
+}
+
+resource "aws_ecs_cluster" "work" {
+  name = "work"
+}
+
+resource "aws_ecs_task_definition" "process" {
+  family                = "process"
+  container_definitions = jsonencode([{ name = "app", image = "busybox" }])
+}
+
+resource "aws_cloudwatch_event_rule" "nightly" {
+  name                = "nightly"
+  schedule_expression = "cron(0 3 * * ? *)"
+}
+
+resource "aws_cloudwatch_event_target" "machine" {
+  rule     = aws_cloudwatch_event_rule.nightly.name
+  arn      = aws_sfn_state_machine.orders.arn
+  role_arn = aws_iam_role.events.arn
+}
+
+resource "aws_cloudwatch_event_target" "clicks" {
+  rule     = aws_cloudwatch_event_rule.nightly.name
+  arn      = aws_kinesis_stream.clicks.arn
+  role_arn = aws_iam_role.events.arn
+}
+
+resource "aws_cloudwatch_event_target" "audit" {
+  rule     = aws_cloudwatch_event_rule.nightly.name
+  arn      = aws_cloudwatch_event_bus.audit.arn
+  role_arn = aws_iam_role.events.arn
+}
+
+resource "aws_cloudwatch_event_target" "process" {
+  rule     = aws_cloudwatch_event_rule.nightly.name
+  arn      = aws_ecs_cluster.work.arn
+  role_arn = aws_iam_role.events.arn
+  ecs_target {
+    task_definition_arn = aws_ecs_task_definition.process.arn
+    launch_type         = "FARGATE"
+  }
+}
+
+resource "aws_cloudwatch_event_target" "report" {
+  rule = aws_cloudwatch_event_rule.nightly.name
+  arn  = aws_lambda_function.report.arn
+}
+
+resource "aws_scheduler_schedule" "hourly" {
+  name                = "hourly"
+  schedule_expression = "rate(1 hour)"
+  flexible_time_window {
+    mode = "OFF"
+  }
+  target {
+    arn      = aws_lambda_function.report.arn
+    role_arn = aws_iam_role.scheduler.arn
+  }
+}
+
+resource "aws_scheduler_schedule" "daily" {
+  name                = "daily"
+  schedule_expression = "rate(1 day)"
+  flexible_time_window {
+    mode = "OFF"
+  }
+  target {
+    arn      = aws_sqs_queue.jobs.arn
+    role_arn = aws_iam_role.scheduler.arn
+  }
+}
+
+resource "aws_pipes_pipe" "jobs" {
+  name     = "jobs"
+  role_arn = aws_iam_role.pipe.arn
+  source   = aws_sqs_queue.jobs.arn
+  target   = aws_sfn_state_machine.orders.arn
+}
+
+resource "aws_pipes_pipe" "clicks" {
+  name     = "clicks"
+  role_arn = aws_iam_role.pipe.arn
+  source   = aws_kinesis_stream.clicks.arn
+  target   = aws_lambda_function.report.arn
+  source_parameters {
+    kinesis_stream_parameters {
+      starting_position = "LATEST"
+    }
+  }
+}
+"""
+
+TF_ROLES = {"EventsRole": "events", "SchedulerRole": "scheduler", "PipeRole": "pipe"}
+
+
+@pytest.mark.parametrize("rule", sorted(WIRED_NEEDS))
+def test_terraform_targets_and_sources_need_the_role_they_name(tree, capsys, rule):
+    role, needs = WIRED_NEEDS[rule]
+    tf_role = TF_ROLES[role]
+    rc, found = check(capsys, tree, {"main.tf": WIRED_TF})
+    assert rc == 1
+    got = missing(found, rule)
+    if rule == "IG2410":  # the task definition's revision is not known before apply
+        ecs = [g for g in got if g[1] == "ecs:RunTask"]
+        assert len(ecs) == 1 and ecs[0][2].startswith(ACCOUNT.format("ecs", "task-definition/process"))
+        got = [g for g in got if g[1] != "ecs:RunTask"]
+        needs = [n for n in needs if n[0] != "ecs:RunTask"]
+    assert got == [(f"aws_iam_role.{tf_role}", a, r) for a, r in needs]
+    grant = f'resource "aws_iam_role_policy" "{tf_role}" {{\n  role   = aws_iam_role.{tf_role}.id\n' \
+            '  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ' \
+            '["logs:CreateLogDelivery"]'
+    assert grant in WIRED_TF
+    actions = sorted({a for a, _ in WIRED_NEEDS[rule][1]})
+    rc, found = check(capsys, tree, {"main.tf": WIRED_TF.replace(grant, grant.replace(
+        '"logs:CreateLogDelivery"', ", ".join(f'"{a}"' for a in ["logs:CreateLogDelivery"] + actions)))})
+    assert missing(found, rule) == []
