@@ -1,0 +1,483 @@
+"""rules/kms.yaml: customer managed keys on queues, topics and streams, and who the wiring makes use them."""
+import os
+
+import pytest
+
+from iamgate import pipeline
+from tests.rules.packs.wiring import check, missing, of_rule
+
+ROOT_POLICY = """
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Account
+            Effect: Allow
+            Principal: {AWS: !Sub "arn:aws:iam::${AWS::AccountId}:root"}
+            Action: kms:*
+            Resource: "*\""""
+
+CFN = """
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  JobsKey:
+    Type: AWS::KMS::Key
+    Properties:%(policy)s
+  StreamKey:
+    Type: AWS::KMS::Key
+    Properties:%(policy)s
+  FailedKey:
+    Type: AWS::KMS::Key
+    Properties:%(policy)s
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: jobs
+      KmsMasterKeyId: !Ref JobsKey
+  Managed:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: managed
+      KmsMasterKeyId: alias/aws/sqs
+  Clicks:
+    Type: AWS::Kinesis::Stream
+    Properties:
+      Name: clicks
+      ShardCount: 1
+      StreamEncryption: {EncryptionType: KMS, KeyId: !GetAtt StreamKey.Arn}
+  Failed:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: failed
+      KmsMasterKeyId: !GetAtt FailedKey.Arn
+  WorkerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+      ManagedPolicyArns:
+        - arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole
+        - arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole
+      Policies:
+        - PolicyName: worker
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: [sns:Publish]
+                Resource: !Ref Failed
+  Worker:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      Code: {ZipFile: "def handler(e, c): pass"}
+      Role: !GetAtt WorkerRole.Arn
+      DeadLetterConfig: {TargetArn: !Ref Failed}
+  JobsMapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Worker
+      EventSourceArn: !GetAtt Jobs.Arn
+  ManagedMapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Worker
+      EventSourceArn: !GetAtt Managed.Arn
+  ClicksMapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Worker
+      EventSourceArn: !GetAtt Clicks.Arn
+      StartingPosition: LATEST
+  Orders:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: orders}
+  OrdersToJobs:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref Orders
+      Protocol: sqs
+      Endpoint: !GetAtt Jobs.Arn
+  OrdersToManaged:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref Orders
+      Protocol: sqs
+      Endpoint: !GetAtt Managed.Arn
+  Uploads:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: uploads
+      NotificationConfiguration:
+        QueueConfigurations:
+          - {Event: "s3:ObjectCreated:*", Queue: !GetAtt Jobs.Arn}
+        TopicConfigurations:
+          - {Event: "s3:ObjectRemoved:*", Topic: !Ref Failed}
+  Nightly:
+    Type: AWS::Events::Rule
+    Properties:
+      ScheduleExpression: cron(0 3 * * ? *)
+      Targets:
+        - {Id: jobs, Arn: !GetAtt Jobs.Arn}
+        - {Id: managed, Arn: !GetAtt Managed.Arn}
+"""
+
+
+def key_arns(root, name):
+    """The ARN the reader gives each KMS key of the file (their ids are made up offline)."""
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        inventory = pipeline.gather([name]).inventory
+    finally:
+        os.chdir(cwd)
+    return {r.id: r.arn for r in inventory.resources if r.type in ("AWS::KMS::Key", "aws_kms_key")}
+
+
+def expected(keys, jobs, stream, failed, role):
+    return {
+        "IG2301": [(role, "kms:Decrypt", keys[jobs])],
+        "IG2302": [(role, "kms:Decrypt", keys[stream])],
+        "IG2303": [(s, a, keys[jobs]) for s in ["sns.amazonaws.com"] for a in ("kms:Decrypt", "kms:GenerateDataKey")],
+        "IG2304": sorted([("s3.amazonaws.com", a, k) for k in (keys[jobs], keys[failed])
+                          for a in ("kms:Decrypt", "kms:GenerateDataKey")]),
+        "IG2305": [("events.amazonaws.com", a, keys[jobs]) for a in ("kms:Decrypt", "kms:GenerateDataKey")],
+        "IG2306": [(role, a, keys[failed]) for a in ("kms:Decrypt", "kms:GenerateDataKey")],
+    }
+
+
+def cfn(policy=ROOT_POLICY, grants=""):
+    text = CFN % {"policy": policy}
+    return text.replace("                Resource: !Ref Failed\n", "                Resource: !Ref Failed\n" + grants)
+
+
+ROLE_GRANTS = """              - Effect: Allow
+                Action: [kms:Decrypt, kms:GenerateDataKey]
+                Resource: "*"
+"""
+
+SERVICES_POLICY = ROOT_POLICY + """
+          - Sid: Services
+            Effect: Allow
+            Principal: {Service: [sns.amazonaws.com, s3.amazonaws.com, events.amazonaws.com]}
+            Action: [kms:GenerateDataKey*, kms:Decrypt]
+            Resource: "*\""""
+
+RULES = ["IG2301", "IG2302", "IG2303", "IG2304", "IG2305", "IG2306"]
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_cloudformation_customer_keys_need_the_key_actions(tree, capsys, rule):
+    rc, found = check(capsys, tree, {"stack.yaml": cfn()})
+    assert rc == 1
+    keys = key_arns(tree, "stack.yaml")
+    assert missing(found, rule) == expected(keys, "JobsKey", "StreamKey", "FailedKey", "WorkerRole")[rule]
+    blocked = {tuple(f["blocked_by"]) for f in of_rule(found, rule)}
+    # the key policy delegates to IAM: a role is stopped by its identity policies, a service by the key policy
+    assert blocked == ({("identity",)} if rule in ("IG2301", "IG2302", "IG2306") else {("kms-key-policy",)})
+
+
+def test_cloudformation_passes_when_the_role_and_the_key_policy_allow(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": cfn(SERVICES_POLICY, ROLE_GRANTS)})
+    assert [f for f in found if f["rule"].startswith("IG23")] == [] and rc == 0
+
+
+def test_granting_only_the_role_leaves_the_service_principals(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": cfn(ROOT_POLICY, ROLE_GRANTS)})
+    assert {f["rule"] for f in found if f["rule"].startswith("IG23")} == {"IG2303", "IG2304", "IG2305"}
+    rc, found = check(capsys, tree, {"stack.yaml": cfn(SERVICES_POLICY)})
+    assert {f["rule"] for f in found if f["rule"].startswith("IG23")} == {"IG2301", "IG2302", "IG2306"}
+
+
+VIA = """
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Admin
+            Effect: Allow
+            Principal: {AWS: !Sub "arn:aws:iam::${AWS::AccountId}:role/admin"}
+            Action: kms:*
+            Resource: "*"
+          - Sid: WorkerThroughSqs
+            Effect: Allow
+            Principal: {AWS: !GetAtt WorkerRole.Arn}
+            Action: [kms:Decrypt, kms:GenerateDataKey]
+            Resource: "*"
+            Condition: {StringEquals: {"kms:ViaService": %s}}"""
+
+
+def test_a_key_policy_restricting_to_the_service_the_role_goes_through_passes(tree, capsys):
+    text = CFN % {"policy": ROOT_POLICY}
+    jobs_key = "  JobsKey:\n    Type: AWS::KMS::Key\n    Properties:" + ROOT_POLICY
+    assert jobs_key in text
+    via_sqs = text.replace(jobs_key, "  JobsKey:\n    Type: AWS::KMS::Key\n    Properties:"
+                           + VIA % "sqs.us-east-1.amazonaws.com")
+    rc, found = check(capsys, tree, {"stack.yaml": via_sqs})
+    assert missing(found, "IG2301") == []  # the key policy names the role itself, for SQS
+    via_sns = text.replace(jobs_key, "  JobsKey:\n    Type: AWS::KMS::Key\n    Properties:"
+                           + VIA % "sns.us-east-1.amazonaws.com")
+    rc, found = check(capsys, tree, {"stack.yaml": via_sns})
+    [f] = of_rule(found, "IG2301")
+    assert f["action"] == "kms:Decrypt" and f["blocked_by"] == ["kms-key-policy"]
+
+
+def test_aws_managed_keys_and_unencrypted_destinations_imply_nothing(tree, capsys):
+    text = cfn()
+    for prop in ("      KmsMasterKeyId: !Ref JobsKey\n", "      KmsMasterKeyId: !GetAtt FailedKey.Arn\n",
+                 "      StreamEncryption: {EncryptionType: KMS, KeyId: !GetAtt StreamKey.Arn}\n"):
+        assert prop in text
+        text = text.replace(prop, "")
+    rc, found = check(capsys, tree, {"stack.yaml": text})
+    assert [f for f in found if f["rule"].startswith("IG23")] == []
+
+
+def test_a_key_alias_is_decided_on_every_key(tree, capsys):
+    """A queue encrypted through an alias of the code: the key is not resolved offline, a grant on
+    every key proves it, nothing else."""
+    text = cfn().replace("      KmsMasterKeyId: !Ref JobsKey\n", "      KmsMasterKeyId: !Ref JobsAlias\n") + """
+  JobsAlias:
+    Type: AWS::KMS::Alias
+    Properties: {AliasName: alias/jobs, TargetKeyId: !Ref JobsKey}
+"""
+    rc, found = check(capsys, tree, {"stack.yaml": text})
+    unknown = of_rule(found, "IG2301")
+    assert [(f["resource"], f["decision"]) for f in unknown] == [("*", "unknown")]
+    rc, found = check(capsys, tree, {"stack.yaml": text.replace(
+        "                Resource: !Ref Failed\n", "                Resource: !Ref Failed\n" + ROLE_GRANTS)})
+    assert of_rule(found, "IG2301") == []
+
+
+TF = """
+resource "aws_kms_key" "jobs" {
+  description = "jobs"
+}
+
+resource "aws_kms_key" "stream" {
+  description = "clicks"
+}
+
+resource "aws_kms_key" "failed" {
+  description = "failed"
+}
+
+resource "aws_sqs_queue" "jobs" {
+  name              = "jobs"
+  kms_master_key_id = aws_kms_key.jobs.arn
+}
+
+resource "aws_sqs_queue" "managed" {
+  name              = "managed"
+  kms_master_key_id = "alias/aws/sqs"
+}
+
+resource "aws_kinesis_stream" "clicks" {
+  name            = "clicks"
+  shard_count     = 1
+  encryption_type = "KMS"
+  kms_key_id      = aws_kms_key.stream.id
+}
+
+resource "aws_sns_topic" "failed" {
+  name              = "failed"
+  kms_master_key_id = aws_kms_key.failed.key_id
+}
+
+resource "aws_iam_role" "worker" {
+  name = "worker"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role_policy" "worker" {
+  role = aws_iam_role.worker.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = ["sns:Publish"], Resource = aws_sns_topic.failed.arn }]
+  })
+}
+
+resource "aws_lambda_function" "worker" {
+  function_name = "worker"
+  role          = aws_iam_role.worker.arn
+  handler       = "app.handler"
+  runtime       = "python3.12"
+  filename      = "worker.zip"
+  dead_letter_config {
+    target_arn = aws_sns_topic.failed.arn
+  }
+}
+
+resource "aws_lambda_event_source_mapping" "jobs" {
+  event_source_arn = aws_sqs_queue.jobs.arn
+  function_name    = aws_lambda_function.worker.arn
+}
+
+resource "aws_lambda_event_source_mapping" "managed" {
+  event_source_arn = aws_sqs_queue.managed.arn
+  function_name    = aws_lambda_function.worker.arn
+}
+
+resource "aws_lambda_event_source_mapping" "clicks" {
+  event_source_arn  = aws_kinesis_stream.clicks.arn
+  function_name     = aws_lambda_function.worker.arn
+  starting_position = "LATEST"
+}
+
+resource "aws_sns_topic" "orders" {
+  name = "orders"
+}
+
+resource "aws_sns_topic_subscription" "orders_to_jobs" {
+  topic_arn = aws_sns_topic.orders.arn
+  protocol  = "sqs"
+  endpoint  = aws_sqs_queue.jobs.arn
+}
+
+resource "aws_s3_bucket" "uploads" {
+  bucket = "uploads"
+}
+
+resource "aws_s3_bucket_notification" "uploads" {
+  bucket = aws_s3_bucket.uploads.id
+  queue {
+    queue_arn = aws_sqs_queue.jobs.arn
+    events    = ["s3:ObjectCreated:*"]
+  }
+  topic {
+    topic_arn = aws_sns_topic.failed.arn
+    events    = ["s3:ObjectRemoved:*"]
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "nightly" {
+  name                = "nightly"
+  schedule_expression = "cron(0 3 * * ? *)"
+}
+
+resource "aws_cloudwatch_event_target" "jobs" {
+  rule = aws_cloudwatch_event_rule.nightly.name
+  arn  = aws_sqs_queue.jobs.arn
+}
+"""
+
+TF_SERVICES = """
+resource "aws_kms_key_policy" "%(key)s" {
+  key_id = aws_kms_key.%(key)s.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Sid = "Account", Effect = "Allow", Principal = { AWS = "arn:aws:iam::000000000000:root" }, Action = "kms:*", Resource = "*" },
+      { Sid = "Services", Effect = "Allow", Action = ["kms:GenerateDataKey*", "kms:Decrypt"], Resource = "*",
+        Principal = { Service = ["sns.amazonaws.com", "s3.amazonaws.com", "events.amazonaws.com"] } },
+    ]
+  })
+}
+"""
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_terraform_customer_keys_need_the_key_actions(tree, capsys, rule):
+    rc, found = check(capsys, tree, {"main.tf": TF})
+    assert rc == 1
+    keys = key_arns(tree, "main.tf")
+    keys = {k.split(".")[1]: v for k, v in keys.items()}
+    assert missing(found, rule) == expected(keys, "jobs", "stream", "failed", "aws_iam_role.worker")[rule]
+    granted = TF.replace('Action = ["sns:Publish"], Resource = aws_sns_topic.failed.arn }',
+                         'Action = ["sns:Publish"], Resource = aws_sns_topic.failed.arn },\n'
+                         '                 { Effect = "Allow", Action = ["kms:Decrypt", "kms:GenerateDataKey"], '
+                         'Resource = "*" }')
+    assert granted != TF
+    granted += "".join(TF_SERVICES % {"key": k} for k in ("jobs", "stream", "failed"))
+    rc, found = check(capsys, tree, {"main.tf": granted})
+    assert missing(found, rule) == []
+
+
+SAM = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  JobsKey:
+    Type: AWS::KMS::Key
+    Properties:%(policy)s
+  StreamKey:
+    Type: AWS::KMS::Key
+    Properties:%(policy)s
+  FailedKey:
+    Type: AWS::KMS::Key
+    Properties:%(policy)s
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: jobs, KmsMasterKeyId: !Ref JobsKey}
+  Clicks:
+    Type: AWS::Kinesis::Stream
+    Properties:
+      Name: clicks
+      ShardCount: 1
+      StreamEncryption: {EncryptionType: KMS, KeyId: !Ref StreamKey}
+  Failed:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: failed, KmsMasterKeyId: !Ref FailedKey}
+  ExecRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+      ManagedPolicyArns:
+        - arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole
+        - arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole
+      Policies:
+        - PolicyName: worker
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: [sqs:SendMessage]
+                Resource: !GetAtt Failed.Arn
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      InlineCode: "def handler(e, c): pass"
+      Role: !GetAtt ExecRole.Arn
+      DeadLetterQueue: {Type: SQS, TargetArn: !GetAtt Failed.Arn}
+      Events:
+        Jobs:
+          Type: SQS
+          Properties: {Queue: !GetAtt Jobs.Arn}
+        Clicks:
+          Type: Kinesis
+          Properties: {Stream: !GetAtt Clicks.Arn, StartingPosition: LATEST}
+""" % {"policy": ROOT_POLICY}
+
+
+def test_sam_function_events_and_dead_letter_queue(tree, capsys):
+    rc, found = check(capsys, tree, {"template.yaml": SAM})
+    assert rc == 1
+    keys = key_arns(tree, "template.yaml")
+    assert missing(found, "IG2301") == [("ExecRole", "kms:Decrypt", keys["JobsKey"])]
+    assert missing(found, "IG2302") == [("ExecRole", "kms:Decrypt", keys["StreamKey"])]
+    assert missing(found, "IG2306") == [("ExecRole", a, keys["FailedKey"]) for a in ("kms:Decrypt",
+                                                                                     "kms:GenerateDataKey")]
+    assert of_rule(found, "IG2301")[0]["origin"]["resource"] == "Worker (Events.Jobs)"
+    granted = SAM.replace("                Resource: !GetAtt Failed.Arn\n",
+                          "                Resource: !GetAtt Failed.Arn\n" + ROLE_GRANTS)
+    rc, found = check(capsys, tree, {"template.yaml": granted})
+    assert [f for f in found if f["rule"].startswith("IG23")] == [] and rc == 0
+
+
+def test_sam_generated_role_lacks_the_key_too(tree, capsys):
+    """SAM's AWSLambdaSQSQueueExecutionRole has no kms:Decrypt: a customer key still needs it."""
+    template = SAM.replace("      Role: !GetAtt ExecRole.Arn\n", "")
+    rc, found = check(capsys, tree, {"template.yaml": template})
+    keys = key_arns(tree, "template.yaml")
+    assert missing(found, "IG2301") == [("WorkerRole", "kms:Decrypt", keys["JobsKey"])]
+    template = template.replace("      DeadLetterQueue:", "      Policies:\n"
+                                "        - KMSDecryptPolicy: {KeyId: !Ref JobsKey}\n      DeadLetterQueue:")
+    rc, found = check(capsys, tree, {"template.yaml": template})
+    assert missing(found, "IG2301") == []
