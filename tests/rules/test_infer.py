@@ -1,9 +1,8 @@
 """rules/infer.py: the path steps and values the packs' ``infer:`` entries read."""
-from iamgate.model import Principal, ResourceRef, Settings
-from iamgate.rules.infer import _Context, _Unresolvable, values_at
-from iamgate.model import Inventory
-
 import pytest
+
+from iamgate.model import Inventory, Principal, ResourceRef, Settings
+from iamgate.rules.infer import _Context, _Unresolvable, values_at
 
 
 # ---------------------------------------------------------------- orchestration pack: json, **, queue URLs
