@@ -67,3 +67,14 @@ def test_a_service_principal_gets_the_request_context_of_a_service():
     assert ctx["aws:PrincipalIsAWSService"] == "true"
     assert ctx["aws:RequestedRegion"] == "eu-west-1" and ctx["kms:ViaService"] == "x"
     assert "aws:PrincipalArn" not in ctx and "aws:userid" not in ctx
+
+
+def test_a_service_principal_template_is_rendered_with_the_settings():
+    from iamgate.model import Resource
+    from iamgate.rules.infer import _principal
+    ctx = _ctx(Settings(account="000000000000", region="eu-central-1"))
+    res = Resource(id="Logs", type="AWS::Logs::LogGroup", arn=None, properties={})
+    [p] = _principal(ctx, res, None, ("service", "logs.{region}.amazonaws.com"))
+    assert (p.id, p.type, p.arn) == ("logs.eu-central-1.amazonaws.com", "service", "logs.eu-central-1.amazonaws.com")
+    assert _principal(ctx, res, None, ("service", "sns.amazonaws.com"))[0].id == "sns.amazonaws.com"
+    assert _principal(ctx, res, None, ("service", "x.{value:Missing}.amazonaws.com")) == []

@@ -25,7 +25,8 @@ the ARN of the resource read, ``{value:PATH}`` a plain value, and ``{account}``,
 machine's ``DefinitionString``, Terraform's ``definition``): ``definition.json.States.*``; a mapping
 with a ``json`` key is read as usual, a string that is not JSON gives nothing. An SQS queue URL
 (``https://sqs.REGION.amazonaws.com/ACCOUNT/NAME``, what a Step Functions ``QueueUrl`` holds) stands
-for the queue's ARN in ``{arn:PATH}``. ``**`` reads a value and every value nested in it, at any
+for the queue's ARN in ``{arn:PATH}``. A service principal may be a template too
+(``logs.{region}.amazonaws.com``). ``**`` reads a value and every value nested in it, at any
 depth (``Definition.**.States.*``: the states of a state machine and of its Parallel and Map states).
 
 A requirement is inferred only where the code says enough: the principal must be one the readers
@@ -306,8 +307,12 @@ def _items(ctx: _Context, resource: Resource, for_each: Optional[str]) -> Iterat
 
 def _principal(ctx: _Context, resource: Resource, item: Any, spec: Tuple[str, Any]) -> List[Principal]:
     kind, value = spec
-    if kind == "service":
-        return [Principal(id=value, type="service", arn=value)]
+    if kind == "service":  # logs.{region}.amazonaws.com: a template like a resource's
+        try:
+            names = ctx.render(value, resource, item)
+        except _Unresolvable:
+            return []
+        return [Principal(id=n, type="service", arn=n) for n in names]
     if kind == "self":
         p = ctx.role_of(resource)
         return [p] if p is not None else []

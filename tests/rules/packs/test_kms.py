@@ -481,3 +481,114 @@ def test_sam_generated_role_lacks_the_key_too(tree, capsys):
                                 "        - KMSDecryptPolicy: {KeyId: !Ref JobsKey}\n      DeadLetterQueue:")
     rc, found = check(capsys, tree, {"template.yaml": template})
     assert missing(found, "IG2301") == []
+
+
+LOGS_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom",
+                "kms:ReEncryptTo")
+
+LOGS_CFN = """
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  LogsKey:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: !Sub "arn:aws:iam::${AWS::AccountId}:root"}
+            Action: kms:*
+            Resource: "*"
+  AppLogs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: /app/orders
+      RetentionInDays: 30
+      KmsKeyId: !GetAtt LogsKey.Arn
+  Plain:
+    Type: AWS::Logs::LogGroup
+    Properties: {LogGroupName: /app/plain}
+"""
+
+LOGS_STATEMENT = """
+          - Effect: Allow
+            Principal: {Service: !Sub "logs.${AWS::Region}.amazonaws.com"}
+            Action: [kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe*]
+            Resource: "*"
+            Condition:
+              %s: {"kms:EncryptionContext:aws:logs:arn": !Sub "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:%s"}"""
+
+LOGS_ROOT = """            Action: kms:*
+            Resource: "*\"
+"""
+
+
+def test_cloudformation_log_group_key_policy_must_name_cloudwatch_logs(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": LOGS_CFN})
+    assert rc == 1
+    key = key_arns(tree, "stack.yaml")["LogsKey"]
+    assert missing(found, "IG2307") == [("logs.us-east-1.amazonaws.com", a, key) for a in LOGS_ACTIONS]
+    assert {tuple(f["blocked_by"]) for f in of_rule(found, "IG2307")} == {("kms-key-policy",)}
+    assert of_rule(found, "IG2307")[0]["origin"]["resource"] == "AppLogs"
+    for operator, name, passes in (("ArnEquals", "/app/orders", True), ("ArnLike", "/app/*", True),
+                                   ("ArnEquals", "/app/other", False)):
+        text = LOGS_CFN.replace(LOGS_ROOT, LOGS_ROOT.rstrip("\n") + LOGS_STATEMENT % (operator, name) + "\n")
+        assert text != LOGS_CFN
+        rc, found = check(capsys, tree, {"stack.yaml": text})
+        assert (missing(found, "IG2307") == []) is passes, (operator, name)
+
+
+def test_cloudformation_log_group_with_a_generated_name(tree, capsys):
+    text = LOGS_CFN.replace("      LogGroupName: /app/orders\n", "")
+    rc, found = check(capsys, tree, {"stack.yaml": text})
+    assert [a for _, a, _ in missing(found, "IG2307")] == list(LOGS_ACTIONS)
+    granted = text.replace(LOGS_ROOT, LOGS_ROOT.rstrip("\n") + LOGS_STATEMENT % ("ArnLike", "*") + "\n")
+    rc, found = check(capsys, tree, {"stack.yaml": granted})
+    assert missing(found, "IG2307") == []
+
+
+def test_a_log_group_in_another_region_names_that_regions_service(tree, capsys):
+    manifest = "version: 1\nsettings: {account: '111122223333', region: eu-west-1}\n"
+    rc, found = check(capsys, tree, {"stack.yaml": LOGS_CFN, "iamgate.yaml": manifest})
+    assert {f["principal"] for f in of_rule(found, "IG2307")} == {"logs.eu-west-1.amazonaws.com"}
+
+
+LOGS_TF = """
+resource "aws_kms_key" "logs" {
+  description = "logs"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Sid = "Account", Effect = "Allow", Principal = { AWS = "arn:aws:iam::000000000000:root" }, Action = "kms:*", Resource = "*" },
+    ]
+  })
+}
+
+resource "aws_cloudwatch_log_group" "app" {
+  name              = "/app/orders"
+  retention_in_days = 30
+  kms_key_id        = aws_kms_key.logs.arn
+}
+"""
+
+LOGS_TF_STATEMENT = """      { Sid = "Logs", Effect = "Allow", Principal = { Service = "logs.us-east-1.amazonaws.com" },
+        Action = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        Resource = "*",
+        Condition = { ArnEquals = { "kms:EncryptionContext:aws:logs:arn" = "arn:aws:logs:us-east-1:000000000000:log-group:/app/orders" } } },
+"""
+
+
+def test_terraform_log_group_key_policy_must_name_cloudwatch_logs(tree, capsys):
+    rc, found = check(capsys, tree, {"main.tf": LOGS_TF})
+    assert rc == 1
+    key = key_arns(tree, "main.tf")["aws_kms_key.logs"]
+    assert missing(found, "IG2307") == [("logs.us-east-1.amazonaws.com", a, key) for a in LOGS_ACTIONS]
+    assert of_rule(found, "IG2307")[0]["origin"]["resource"] == "aws_cloudwatch_log_group.app"
+    anchor = 'Action = "kms:*", Resource = "*" },\n'
+    assert anchor in LOGS_TF
+    rc, found = check(capsys, tree, {"main.tf": LOGS_TF.replace(anchor, anchor + LOGS_TF_STATEMENT)})
+    assert missing(found, "IG2307") == []
+    unnamed = LOGS_TF.replace(anchor, anchor + LOGS_TF_STATEMENT).replace('  name              = "/app/orders"\n',
+                                                                        '  name_prefix       = "/app/"\n')
+    rc, found = check(capsys, tree, {"main.tf": unnamed})
+    assert [a for _, a, _ in missing(found, "IG2307")] == list(LOGS_ACTIONS)  # not the ARN the key names
