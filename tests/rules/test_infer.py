@@ -78,3 +78,18 @@ def test_a_service_principal_template_is_rendered_with_the_settings():
     assert (p.id, p.type, p.arn) == ("logs.eu-central-1.amazonaws.com", "service", "logs.eu-central-1.amazonaws.com")
     assert _principal(ctx, res, None, ("service", "sns.amazonaws.com"))[0].id == "sns.amazonaws.com"
     assert _principal(ctx, res, None, ("service", "x.{value:Missing}.amazonaws.com")) == []
+
+
+def test_arrow_follows_an_arn_or_queue_url_written_as_a_string():
+    from iamgate.model import Resource
+    queue = Resource(id="aws_sqs_queue.jobs", type="aws_sqs_queue", arn="arn:aws:sqs:us-east-1:000000000000:jobs",
+                     properties={"kms_master_key_id": "k"})
+    ctx = _Context(Inventory(resources=(queue,)), {}, Settings(account="000000000000"))
+    item = {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/000000000000/jobs",
+            "QueueArn": "arn:aws:sqs:us-east-1:000000000000:jobs", "Other": "arn:aws:sqs:us-east-1:000000000000:x"}
+    res = Resource(id="m", type="aws_sfn_state_machine", arn=None, properties={})
+    assert ctx.at(res, item, "item.QueueUrl->kms_master_key_id") == ["k"]
+    assert ctx.at(res, item, "item.QueueArn->kms_master_key_id") == ["k"]
+    assert ctx.at(res, item, "item.Other->kms_master_key_id") == []
+    # without the resources of the code (values_at alone), a string is not followed
+    assert values_at(item, "QueueUrl->kms_master_key_id", {}) == []

@@ -15,7 +15,8 @@ that principal needs::
 
 Paths are property names joined by ``.``; ``*`` reads every item of a list or mapping; ``->`` follows
 a reference to the resource it names and goes on in that resource's properties
-(``EventSourceArn->KmsMasterKeyId``: the key of the queue the mapping reads); ``item`` is the value
+(``EventSourceArn->KmsMasterKeyId``: the key of the queue the mapping reads; an ARN or queue URL
+written as a string is followed to the resource of the code that has it); ``item`` is the value
 ``for_each`` iterates over. In ``resource`` and ``context`` templates, ``{arn:PATH}`` is the ARN of
 what the path refers to (a resource of the scanned code, or an ARN written as such), ``{arn:self}``
 the ARN of the resource read, ``{value:PATH}`` a plain value, and ``{account}``, ``{region}``,
@@ -101,13 +102,16 @@ def _nested(value: Any) -> List[Any]:
     return out
 
 
-def values_at(start: Any, path: str, resources: Mapping[str, Resource]) -> List[Any]:
-    """Every value at ``path`` from ``start`` (a resource's properties, or an item), following ``->``."""
+def values_at(start: Any, path: str, resources: Mapping[str, Resource],
+              by_value: Optional[Mapping[str, Resource]] = None) -> List[Any]:
+    """Every value at ``path`` from ``start`` (a resource's properties, or an item), following ``->``
+    (a reference, or with ``by_value`` an ARN or queue URL the code's resources have)."""
     current = [start]
     for i, part in enumerate(path.split("->")):
         if i:  # follow each reference to the resource it names
-            current = [resources[v.target].properties for v in current
-                       if isinstance(v, ResourceRef) and v.target in resources]
+            current = [r.properties for v in current
+                       if (r := resources.get(v.target) if isinstance(v, ResourceRef)
+                           else (by_value or {}).get(v) if isinstance(v, str) else None) is not None]
         for key in part.split("."):
             current = [x for v in current for x in _step(v, key)]
     return current
@@ -142,10 +146,15 @@ class _Context:
         self.settings = settings
         self.by_id: Dict[str, Resource] = {}
         self.by_arn: Dict[str, Resource] = {}
+        self.by_value: Dict[str, Resource] = {}  # what -> follows in a string: an ARN, a queue's URL
         for r in inventory.resources:
             self.by_id.setdefault(r.id, r)
             if r.arn:
                 self.by_arn.setdefault(r.arn, r)
+                self.by_value.setdefault(r.arn, r)
+                queue = r.arn.split(":") if r.arn.startswith("arn:") and ":sqs:" in r.arn else []
+                if len(queue) == 6:  # the URL Terraform's .url and a state's QueueUrl give
+                    self.by_value.setdefault(f"https://sqs.{queue[3]}.amazonaws.com/{queue[4]}/{queue[5]}", r)
 
     def target(self, value: Any) -> Optional[Resource]:
         """The resource of the code a value refers to: a reference, or an ARN the code defines."""
@@ -243,9 +252,9 @@ class _Context:
             if not rest:
                 return [item]
             if rest.startswith("->"):
-                return values_at({"_": item}, "_" + rest, self.by_id)
-            return values_at(item, rest, self.by_id)
-        return values_at(resource.properties, path, self.by_id)
+                return values_at({"_": item}, "_" + rest, self.by_id, self.by_value)
+            return values_at(item, rest, self.by_id, self.by_value)
+        return values_at(resource.properties, path, self.by_id, self.by_value)
 
 
 def _plain(value: Any) -> str:

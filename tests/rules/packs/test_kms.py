@@ -592,3 +592,156 @@ def test_terraform_log_group_key_policy_must_name_cloudwatch_logs(tree, capsys):
                                                                         '  name_prefix       = "/app/"\n')
     rc, found = check(capsys, tree, {"main.tf": unnamed})
     assert [a for _, a, _ in missing(found, "IG2307")] == list(LOGS_ACTIONS)  # not the ARN the key names
+
+
+SFN_CFN = """
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  JobsKey:
+    Type: AWS::KMS::Key
+    Properties:%(policy)s
+  AlertsKey:
+    Type: AWS::KMS::Key
+    Properties:%(policy)s
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: jobs, KmsMasterKeyId: !Ref JobsKey}
+  Alerts:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: alerts, KmsMasterKeyId: !GetAtt AlertsKey.Arn}
+  Managed:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: managed, KmsMasterKeyId: alias/aws/sqs}
+  MachineRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: states.amazonaws.com}, Action: sts:AssumeRole}
+      Policies:
+        - PolicyName: machine
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: [sqs:SendMessage, sns:Publish]
+                Resource: "*"
+  Machine:
+    Type: %(type)s
+    Properties:
+      %(role)s: !GetAtt MachineRole.Arn
+      Definition:
+        StartAt: FanOut
+        States:
+          FanOut:
+            Type: Parallel
+            End: true
+            Branches:
+              - StartAt: Enqueue
+                States:
+                  Enqueue:
+                    Type: Task
+                    Resource: arn:aws:states:::sqs:sendMessage
+                    Parameters: {QueueUrl: !Ref Jobs, MessageBody.$: "$"}
+                    End: true
+              - StartAt: Notify
+                States:
+                  Notify:
+                    Type: Task
+                    Resource: arn:aws:states:::sns:publish
+                    Parameters: {TopicArn: !Ref Alerts, Message.$: "$"}
+                    End: true
+              - StartAt: Managed
+                States:
+                  Managed:
+                    Type: Task
+                    Resource: arn:aws:states:::sqs:sendMessage
+                    Parameters: {QueueUrl: !Ref Managed, MessageBody: x}
+                    End: true
+"""
+
+SFN_GRANT = "                Action: [sqs:SendMessage, sns:Publish]\n"
+SFN_GRANTED = "                Action: [sqs:SendMessage, sns:Publish, kms:GenerateDataKey, kms:Decrypt]\n"
+
+
+@pytest.mark.parametrize("kind,role,name", [("AWS::StepFunctions::StateMachine", "RoleArn", "stack.yaml"),
+                                            ("AWS::Serverless::StateMachine", "Role", "template.yaml")])
+def test_cloudformation_and_sam_state_machine_sending_to_encrypted_destinations(tree, capsys, kind, role, name):
+    text = SFN_CFN % {"policy": ROOT_POLICY, "type": kind, "role": role}
+    if kind.startswith("AWS::Serverless"):
+        text = "Transform: AWS::Serverless-2016-10-31\n" + text
+    rc, found = check(capsys, tree, {name: text})
+    assert rc == 1
+    keys = key_arns(tree, name)
+    assert missing(found, "IG2308") == sorted(("MachineRole", a, keys[k]) for k in ("JobsKey", "AlertsKey")
+                                              for a in ("kms:Decrypt", "kms:GenerateDataKey"))
+    assert {f["origin"]["resource"] for f in of_rule(found, "IG2308")} == {
+        "Machine (Definition.States.Enqueue)", "Machine (Definition.States.Notify)"}
+    rc, found = check(capsys, tree, {name: text.replace(SFN_GRANT, SFN_GRANTED)})
+    assert of_rule(found, "IG2308") == [] and rc == 0
+
+
+SFN_TF = """
+resource "aws_kms_key" "jobs" {
+  description = "jobs"
+}
+
+resource "aws_kms_key" "alerts" {
+  description = "alerts"
+}
+
+resource "aws_sqs_queue" "jobs" {
+  name              = "jobs"
+  kms_master_key_id = aws_kms_key.jobs.id
+}
+
+resource "aws_sns_topic" "alerts" {
+  name              = "alerts"
+  kms_master_key_id = aws_kms_key.alerts.arn
+}
+
+resource "aws_iam_role" "machine" {
+  name = "machine"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "states.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role_policy" "machine" {
+  role = aws_iam_role.machine.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = ["sqs:SendMessage", "sns:Publish"], Resource = "*" }]
+  })
+}
+
+resource "aws_sfn_state_machine" "orders" {
+  name     = "orders"
+  role_arn = aws_iam_role.machine.arn
+  definition = jsonencode({
+    StartAt = "Enqueue"
+    States = {
+      Enqueue = { Type = "Task", Resource = "arn:aws:states:::sqs:sendMessage",
+                  Parameters = { QueueUrl = aws_sqs_queue.jobs.url, "MessageBody.$" = "$" }, Next = "Notify" }
+      Notify  = { Type = "Task", Resource = "arn:aws:states:::sns:publish",
+                  Parameters = { TopicArn = aws_sns_topic.alerts.arn, "Message.$" = "$" }, End = true }
+    }
+  })
+}
+"""
+
+
+def test_terraform_state_machine_sending_to_encrypted_destinations(tree, capsys):
+    """jsonencode() turns the references into strings: the queue URL and topic ARN are followed
+    to the queue and topic of the module."""
+    rc, found = check(capsys, tree, {"main.tf": SFN_TF})
+    assert rc == 1
+    keys = key_arns(tree, "main.tf")
+    assert missing(found, "IG2308") == sorted(("aws_iam_role.machine", a, keys[f"aws_kms_key.{k}"])
+                                              for k in ("jobs", "alerts") for a in ("kms:Decrypt", "kms:GenerateDataKey"))
+    granted = SFN_TF.replace('["sqs:SendMessage", "sns:Publish"]',
+                             '["sqs:SendMessage", "sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"]')
+    rc, found = check(capsys, tree, {"main.tf": granted})
+    assert of_rule(found, "IG2308") == [] and rc == 0
