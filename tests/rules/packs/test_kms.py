@@ -745,3 +745,128 @@ def test_terraform_state_machine_sending_to_encrypted_destinations(tree, capsys)
                              '["sqs:SendMessage", "sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"]')
     rc, found = check(capsys, tree, {"main.tf": granted})
     assert of_rule(found, "IG2308") == [] and rc == 0
+
+
+ECS_CFN = """
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  DbKey:
+    Type: AWS::KMS::Key
+    Properties:%(policy)s
+  DbSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: db
+      KmsKeyId: !GetAtt DbKey.Arn
+      GenerateSecretString: {PasswordLength: 32}
+  ManagedSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: token
+      KmsKeyId: alias/aws/secretsmanager
+  TaskExecRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: ecs-tasks.amazonaws.com}, Action: sts:AssumeRole}
+      ManagedPolicyArns: [arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy]
+      Policies:
+        - PolicyName: secrets
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: [secretsmanager:GetSecretValue]
+                Resource: [!Ref DbSecret, !Ref ManagedSecret]
+  Api:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: api
+      ExecutionRoleArn: !GetAtt TaskExecRole.Arn
+      ContainerDefinitions:
+        - Name: api
+          Image: public.ecr.aws/docker/library/busybox:latest
+          Secrets:
+            - {Name: DB_PASSWORD, ValueFrom: !Ref DbSecret}
+            - {Name: TOKEN, ValueFrom: !Ref ManagedSecret}
+        - Name: sidecar
+          Image: public.ecr.aws/docker/library/busybox:latest
+""" % {"policy": ROOT_POLICY}
+
+ECS_GRANT = "                Resource: [!Ref DbSecret, !Ref ManagedSecret]\n"
+
+
+def test_cloudformation_ecs_task_secret_under_a_customer_key(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": ECS_CFN})
+    assert rc == 1
+    key = key_arns(tree, "stack.yaml")["DbKey"]
+    assert missing(found, "IG2309") == [("TaskExecRole", "kms:Decrypt", key)]
+    assert of_rule(found, "IG2309")[0]["origin"]["resource"] == "Api (ContainerDefinitions.*.Secrets[0])"
+    assert ECS_GRANT in ECS_CFN
+    granted = ECS_CFN.replace(ECS_GRANT, ECS_GRANT + """              - Effect: Allow
+                Action: kms:Decrypt
+                Resource: !GetAtt DbKey.Arn
+                Condition: {StringEquals: {"kms:ViaService": !Sub "secretsmanager.${AWS::Region}.amazonaws.com"}}
+""")
+    rc, found = check(capsys, tree, {"stack.yaml": granted})
+    assert of_rule(found, "IG2309") == [] and rc == 0
+    other_service = granted.replace('!Sub "secretsmanager.${AWS::Region}', '!Sub "ssm.${AWS::Region}')
+    rc, found = check(capsys, tree, {"stack.yaml": other_service})
+    assert missing(found, "IG2309") == [("TaskExecRole", "kms:Decrypt", key)]
+
+
+ECS_TF = """
+resource "aws_kms_key" "db" {
+  description = "db"
+}
+
+resource "aws_secretsmanager_secret" "db" {
+  name       = "db"
+  kms_key_id = aws_kms_key.db.arn
+}
+
+resource "aws_secretsmanager_secret" "token" {
+  name = "token"
+}
+
+resource "aws_iam_role" "exec" {
+  name = "exec"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "ecs-tasks.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role_policy" "exec" {
+  role = aws_iam_role.exec.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = ["secretsmanager:GetSecretValue"], Resource = "*" }]
+  })
+}
+
+resource "aws_ecs_task_definition" "api" {
+  family             = "api"
+  execution_role_arn = aws_iam_role.exec.arn
+  container_definitions = jsonencode([{
+    name  = "api"
+    image = "public.ecr.aws/docker/library/busybox:latest"
+    secrets = [
+      { name = "DB_PASSWORD", valueFrom = aws_secretsmanager_secret.db.arn },
+      { name = "TOKEN", valueFrom = aws_secretsmanager_secret.token.arn },
+    ]
+  }])
+}
+"""
+
+
+def test_terraform_ecs_task_secret_under_a_customer_key(tree, capsys):
+    rc, found = check(capsys, tree, {"main.tf": ECS_TF})
+    assert rc == 1
+    key = key_arns(tree, "main.tf")["aws_kms_key.db"]
+    assert missing(found, "IG2309") == [("aws_iam_role.exec", "kms:Decrypt", key)]
+    granted = ECS_TF.replace('["secretsmanager:GetSecretValue"]', '["secretsmanager:GetSecretValue", "kms:Decrypt"]')
+    rc, found = check(capsys, tree, {"main.tf": granted})
+    assert of_rule(found, "IG2309") == [] and rc == 0
