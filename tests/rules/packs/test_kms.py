@@ -870,3 +870,59 @@ def test_terraform_ecs_task_secret_under_a_customer_key(tree, capsys):
     granted = ECS_TF.replace('["secretsmanager:GetSecretValue"]', '["secretsmanager:GetSecretValue", "kms:Decrypt"]')
     rc, found = check(capsys, tree, {"main.tf": granted})
     assert of_rule(found, "IG2309") == [] and rc == 0
+
+
+ODD = """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  KeyArn: {Type: String}
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+  Q1:
+    Type: AWS::SQS::Queue
+    Properties: {KmsMasterKeyId: [1, 2]}
+  Q2:
+    Type: AWS::SQS::Queue
+    Properties: {KmsMasterKeyId: !Ref KeyArn}
+  Q3:
+    Type: AWS::SQS::Queue
+    Properties: {KmsMasterKeyId: null}
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties: {Role: !GetAtt Role.Arn, DeadLetterConfig: "x", Code: {ZipFile: x}, Handler: a.b, Runtime: python3.12}
+  M1:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: !Ref Fn, EventSourceArn: !GetAtt Q1.Arn}
+  M2:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: !Ref Fn, EventSourceArn: !GetAtt Q2.Arn}
+  M3:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: !Ref Fn, EventSourceArn: !GetAtt Q3.Arn}
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties: {NotificationConfiguration: {QueueConfigurations: "x", TopicConfigurations: [null, {Topic: 3}]}}
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Properties: {KmsKeyId: {"Fn::GetAtt": [Key, Arn]}, LogGroupName: [x]}
+  Task:
+    Type: AWS::ECS::TaskDefinition
+    Properties: {ContainerDefinitions: [{Secrets: "x"}, {Secrets: [null, {ValueFrom: 3}]}], ExecutionRoleArn: 5}
+"""
+
+
+def test_odd_kms_inputs_do_not_crash(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": ODD})
+    # a key given by a parameter is no KMS ARN the code shows: nothing is inferred from it; a log group
+    # name that is a list is no value: the log group's key requirement is unknown, decided on every key
+    decided = sorted((f["rule"], f["action"], f["resource"], f["decision"]) for f in found
+                     if f["rule"].startswith("IG23"))
+    assert decided == [("IG2307", a, "*", "unknown") for a in LOGS_ACTIONS]

@@ -826,3 +826,54 @@ def test_terraform_targets_and_sources_need_the_role_they_name(tree, capsys, rul
     rc, found = check(capsys, tree, {"main.tf": WIRED_TF.replace(grant, grant.replace(
         '"logs:CreateLogDelivery"', ", ".join(f'"{a}"' for a in ["logs:CreateLogDelivery"] + actions)))})
     assert missing(found, rule) == []
+
+
+ODD = """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Unknown: {Type: String}
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: states.amazonaws.com}, Action: sts:AssumeRole}
+  A:
+    Type: AWS::StepFunctions::StateMachine
+    Properties: {RoleArn: !GetAtt Role.Arn, Definition: "not a mapping"}
+  B:
+    Type: AWS::StepFunctions::StateMachine
+    Properties: {RoleArn: !GetAtt Role.Arn, DefinitionString: [1, 2]}
+  C:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: !GetAtt Role.Arn
+      Definition: {States: {X: {Type: Task, Resource: arn:aws:states:::sns:publish, Parameters: [a]},
+                            Y: {Type: Task, Resource: 7}, Z: null, W: [1]}}
+  D:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: !Ref Unknown
+      Definition: {States: {X: {Type: Task, Resource: arn:aws:states:::sns:publish, Parameters: {TopicArn: x}}}}
+  Rule:
+    Type: AWS::Events::Rule
+    Properties: {Targets: "nope"}
+  Rule2:
+    Type: AWS::Events::Rule
+    Properties: {Targets: [null, 3, {Arn: !Ref Unknown, RoleArn: !GetAtt Role.Arn}]}
+  Schedule:
+    Type: AWS::Scheduler::Schedule
+    Properties: {Target: [1, 2]}
+  Pipe:
+    Type: AWS::Pipes::Pipe
+    Properties: {RoleArn: !GetAtt Role.Arn, Source: null, Target: {Arn: x}}
+"""
+
+
+def test_odd_orchestration_inputs_do_not_crash(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": ODD})
+    # only the publish whose topic is not given is inferred (on every topic, unknown)
+    assert [(f["rule"], f["resource"], f["decision"]) for f in found if f["rule"].startswith("IG24")] == [
+        ("IG2402", "*", "unknown")]
