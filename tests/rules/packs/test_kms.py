@@ -926,3 +926,258 @@ def test_odd_kms_inputs_do_not_crash(tree, capsys):
     decided = sorted((f["rule"], f["action"], f["resource"], f["decision"]) for f in found
                      if f["rule"].startswith("IG23"))
     assert decided == [("IG2307", a, "*", "unknown") for a in LOGS_ACTIONS]
+
+
+DEST_CFN = """
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  FailedKey:
+    Type: AWS::KMS::Key
+    Properties:%(policy)s
+  DoneKey:
+    Type: AWS::KMS::Key
+    Properties:%(policy)s
+  Failed:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: failed, KmsMasterKeyId: !Ref FailedKey}
+  Done:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: done, KmsMasterKeyId: !Ref DoneKey}
+  Clicks:
+    Type: AWS::Kinesis::Stream
+    Properties: {Name: clicks, ShardCount: 1}
+  WorkerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+      ManagedPolicyArns: [arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole]
+      Policies:
+        - PolicyName: destinations
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: [sqs:SendMessage, sns:Publish]
+                Resource: "*"
+  Worker:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      Code: {ZipFile: "def handler(e, c): pass"}
+      Role: !GetAtt WorkerRole.Arn
+  ReaderRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+      ManagedPolicyArns: [arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole]
+      Policies:
+        - PolicyName: destinations
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: [sqs:SendMessage, sns:Publish]
+                Resource: "*"
+  Reader:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      Code: {ZipFile: "def handler(e, c): pass"}
+      Role: !GetAtt ReaderRole.Arn
+  InvokeConfig:
+    Type: AWS::Lambda::EventInvokeConfig
+    Properties:
+      FunctionName: !Ref Worker
+      Qualifier: $LATEST
+      DestinationConfig:
+        OnSuccess: {Destination: !Ref Done}
+        OnFailure: {Destination: !GetAtt Failed.Arn}
+  ClicksMapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Reader
+      EventSourceArn: !GetAtt Clicks.Arn
+      StartingPosition: LATEST
+      DestinationConfig:
+        OnFailure: {Destination: !GetAtt Failed.Arn}
+""" % {"policy": ROOT_POLICY}
+
+DEST_GRANT = "                Action: [sqs:SendMessage, sns:Publish]\n"
+DEST_GRANTED = "                Action: [sqs:SendMessage, sns:Publish, kms:GenerateDataKey, kms:Decrypt]\n"
+BOTH = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def test_cloudformation_lambda_destinations_under_customer_keys(tree, capsys):
+    rc, found = check(capsys, tree, {"stack.yaml": DEST_CFN})
+    assert rc == 1
+    keys = key_arns(tree, "stack.yaml")
+    assert missing(found, "IG2310") == sorted(
+        [("WorkerRole", a, keys[k]) for k in ("FailedKey", "DoneKey") for a in BOTH]
+        + [("ReaderRole", a, keys["FailedKey"]) for a in BOTH])
+    origins = {f["origin"]["resource"] for f in of_rule(found, "IG2310")}
+    assert origins == {"InvokeConfig (DestinationConfig.OnSuccess)", "InvokeConfig (DestinationConfig.OnFailure)",
+                       "ClicksMapping (DestinationConfig.OnFailure)"}
+    rc, found = check(capsys, tree, {"stack.yaml": DEST_CFN.replace(DEST_GRANT, DEST_GRANTED)})
+    assert of_rule(found, "IG2310") == [] and rc == 0
+
+
+DEST_TF = """
+resource "aws_kms_key" "failed" {
+  description = "failed"
+}
+
+resource "aws_kms_key" "done" {
+  description = "done"
+}
+
+resource "aws_sqs_queue" "failed" {
+  name              = "failed"
+  kms_master_key_id = aws_kms_key.failed.arn
+}
+
+resource "aws_sns_topic" "done" {
+  name              = "done"
+  kms_master_key_id = aws_kms_key.done.arn
+}
+
+resource "aws_kinesis_stream" "clicks" {
+  name        = "clicks"
+  shard_count = 1
+}
+
+resource "aws_iam_role" "worker" {
+  name = "worker"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "kinesis" {
+  role       = aws_iam_role.worker.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole"
+}
+
+resource "aws_iam_role_policy" "worker" {
+  role = aws_iam_role.worker.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = ["sqs:SendMessage", "sns:Publish"], Resource = "*" }]
+  })
+}
+
+resource "aws_lambda_function" "worker" {
+  function_name = "worker"
+  role          = aws_iam_role.worker.arn
+  handler       = "app.handler"
+  runtime       = "python3.12"
+  filename      = "worker.zip"
+}
+
+resource "aws_lambda_function_event_invoke_config" "worker" {
+  function_name = aws_lambda_function.worker.function_name
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failed.arn
+    }
+    on_success {
+      destination = aws_sns_topic.done.arn
+    }
+  }
+}
+
+resource "aws_iam_role" "reader" {
+  name = "reader"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "reader" {
+  role       = aws_iam_role.reader.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole"
+}
+
+resource "aws_iam_role_policy" "reader" {
+  role = aws_iam_role.reader.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = ["sqs:SendMessage", "sns:Publish"], Resource = "*" }]
+  })
+}
+
+resource "aws_lambda_function" "reader" {
+  function_name = "reader"
+  role          = aws_iam_role.reader.arn
+  handler       = "app.handler"
+  runtime       = "python3.12"
+  filename      = "reader.zip"
+}
+
+resource "aws_lambda_event_source_mapping" "clicks" {
+  event_source_arn  = aws_kinesis_stream.clicks.arn
+  function_name     = aws_lambda_function.reader.arn
+  starting_position = "LATEST"
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.failed.arn
+    }
+  }
+}
+"""
+
+
+def test_terraform_lambda_destinations_under_customer_keys(tree, capsys):
+    rc, found = check(capsys, tree, {"main.tf": DEST_TF})
+    assert rc == 1
+    keys = key_arns(tree, "main.tf")
+    assert missing(found, "IG2310") == sorted(
+        [("aws_iam_role.worker", a, keys[f"aws_kms_key.{k}"]) for k in ("failed", "done") for a in BOTH]
+        + [("aws_iam_role.reader", a, keys["aws_kms_key.failed"]) for a in BOTH])
+    assert {f["origin"]["resource"] for f in of_rule(found, "IG2310")} == {
+        "aws_lambda_function_event_invoke_config.worker (destination_config.on_failure[0])",
+        "aws_lambda_function_event_invoke_config.worker (destination_config.on_success[0])",
+        "aws_lambda_event_source_mapping.clicks (destination_config.on_failure[0])"}
+    granted = DEST_TF.replace('["sqs:SendMessage", "sns:Publish"]',
+                              '["sqs:SendMessage", "sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"]')
+    rc, found = check(capsys, tree, {"main.tf": granted})
+    assert of_rule(found, "IG2310") == [] and rc == 0
+
+
+def test_sam_event_invoke_config_destination(tree, capsys):
+    template = "Transform: AWS::Serverless-2016-10-31\n" + DEST_CFN.replace("""  Worker:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      Code: {ZipFile: "def handler(e, c): pass"}
+      Role: !GetAtt WorkerRole.Arn
+""", """  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      InlineCode: "def handler(e, c): pass"
+      Role: !GetAtt WorkerRole.Arn
+      EventInvokeConfig:
+        DestinationConfig:
+          OnFailure: {Type: SQS, Destination: !GetAtt Failed.Arn}
+""")
+    start = template.index("  InvokeConfig:\n")
+    template = template[:start] + template[template.index("  ClicksMapping:\n"):]
+    rc, found = check(capsys, tree, {"template.yaml": template})
+    keys = key_arns(tree, "template.yaml")
+    assert ("WorkerRole", "kms:GenerateDataKey", keys["FailedKey"]) in missing(found, "IG2310")
+    assert [o for o in {f["origin"]["resource"] for f in of_rule(found, "IG2310")} if o.startswith("Worker")] == [
+        "Worker (EventInvokeConfig.DestinationConfig.OnFailure)"]
+    rc, found = check(capsys, tree, {"template.yaml": template.replace(DEST_GRANT, DEST_GRANTED)})
+    assert of_rule(found, "IG2310") == []
