@@ -93,3 +93,16 @@ def test_arrow_follows_an_arn_or_queue_url_written_as_a_string():
     assert ctx.at(res, item, "item.Other->kms_master_key_id") == []
     # without the resources of the code (values_at alone), a string is not followed
     assert values_at(item, "QueueUrl->kms_master_key_id", {}) == []
+
+
+def test_an_arn_within_the_referenced_resource_is_kept():
+    """A table's StreamArn is the stream's ARN, not the table's; a Name is never an ARN."""
+    from iamgate.model import Resource
+    table = Resource(id="T", type="AWS::DynamoDB::Table", arn="arn:aws:dynamodb:us-east-1:000000000000:table/t",
+                     properties={})
+    ctx = _Context(Inventory(resources=(table,)), {}, Settings(account="000000000000"))
+    stream = "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2024-01-01T00:00:00.000"
+    assert ctx.arn(ResourceRef("T", "StreamArn", stream)) == stream
+    assert ctx.arn(ResourceRef("T", "Arn", table.arn)) == table.arn
+    assert ctx.arn(ResourceRef("T", None, "t")) == table.arn
+    assert ctx.arn(ResourceRef("T", "Arn", "arn:aws:dynamodb:us-east-1:000000000000:table/tt")) == table.arn

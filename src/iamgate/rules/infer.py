@@ -169,7 +169,9 @@ class _Context:
         if isinstance(value, ResourceRef):
             target = self.by_id.get(value.target)
             if target is not None and target.arn and value.attribute not in ("Name",):
-                return target.arn
+                own = value.value if isinstance(value.value, str) else ""
+                # an ARN within the resource's (a table's StreamArn, a qualified function ARN) is that one
+                return own if own.startswith((target.arn + "/", target.arn + ":")) else target.arn
             if isinstance(value.value, str) and (value.value.startswith("arn:") or _QUEUE_URL.fullmatch(value.value)):
                 return self.arn(value.value)
             raise _Unresolvable(f"the ARN of {value.target}")

@@ -503,13 +503,22 @@ SQS_READ = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 KINESIS_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
                 "kinesis:GetShardIterator", "kinesis:ListShards")
 
+DYNAMODB_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+ORDERS_STREAM = ACCOUNT.format("dynamodb", "table/orders/stream/")  # the label is made up offline: a prefix
+
 WIRED_NEEDS = {
     "IG2410": ("EventsRole", [("ecs:RunTask", TASK), ("events:PutEvents", BUS), ("kinesis:PutRecord", STREAM),
                               ("states:StartExecution", MACHINE)]),
     "IG2411": ("SchedulerRole", [("lambda:InvokeFunction", REPORT), ("sqs:SendMessage", QUEUE)]),
-    "IG2412": ("PipeRole", sorted([(a, STREAM) for a in KINESIS_READ] + [(a, QUEUE) for a in SQS_READ])),
+    "IG2412": ("PipeRole", sorted([(a, STREAM) for a in KINESIS_READ] + [(a, QUEUE) for a in SQS_READ]
+                                  + [(a, ORDERS_STREAM) for a in DYNAMODB_READ])),
     "IG2413": ("PipeRole", [("lambda:InvokeFunction", REPORT), ("states:StartExecution", MACHINE)]),
 }
+
+
+def streams_cut(found):
+    """The stream ARNs with their label (a time the readers make up offline) cut off."""
+    return [(p, a, r[:len(ORDERS_STREAM)] if r.startswith(ORDERS_STREAM) else r) for p, a, r in found]
 
 
 def _role(name, service):
@@ -610,6 +619,21 @@ Resources:""" + _role("EventsRole", "events.amazonaws.com") + _role("SchedulerRo
       Source: !GetAtt Clicks.Arn
       SourceParameters: {KinesisStreamParameters: {StartingPosition: LATEST}}
       Target: !GetAtt Report.Arn
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: orders
+      BillingMode: PAY_PER_REQUEST
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+  OrdersPipe:
+    Type: AWS::Pipes::Pipe
+    Properties:
+      RoleArn: !GetAtt PipeRole.Arn
+      Source: !GetAtt Orders.StreamArn
+      SourceParameters: {DynamoDBStreamParameters: {StartingPosition: LATEST}}
+      Target: !GetAtt Report.Arn
 """
 
 BASE_GRANT = """                Action: [logs:CreateLogDelivery]
@@ -626,7 +650,7 @@ def test_cloudformation_targets_and_sources_need_the_role_they_name(tree, capsys
     rc, found = check(capsys, tree, {"stack.yaml": WIRED_CFN})
     assert rc == 1
     role, needs = WIRED_NEEDS[rule]
-    assert missing(found, rule) == [(role, a, r) for a, r in needs]
+    assert streams_cut(missing(found, rule)) == [(role, a, r) for a, r in needs]
     actions = sorted({a for a, _ in needs})
     granted = WIRED_CFN.replace(_role(role, _service(role)), _granting(_role(role, _service(role)), BASE_GRANT,
                                                                        actions))
@@ -795,6 +819,25 @@ resource "aws_pipes_pipe" "jobs" {
   target   = aws_sfn_state_machine.orders.arn
 }
 
+resource "aws_dynamodb_table" "orders" {
+  name             = "orders"
+  billing_mode     = "PAY_PER_REQUEST"
+  hash_key         = "id"
+  stream_enabled   = true
+  stream_view_type = "NEW_IMAGE"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+}
+
+resource "aws_pipes_pipe" "orders" {
+  name     = "orders"
+  role_arn = aws_iam_role.pipe.arn
+  source   = aws_dynamodb_table.orders.stream_arn
+  target   = aws_lambda_function.report.arn
+}
+
 resource "aws_pipes_pipe" "clicks" {
   name     = "clicks"
   role_arn = aws_iam_role.pipe.arn
@@ -817,7 +860,7 @@ def test_terraform_targets_and_sources_need_the_role_they_name(tree, capsys, rul
     tf_role = TF_ROLES[role]
     rc, found = check(capsys, tree, {"main.tf": WIRED_TF})
     assert rc == 1
-    assert missing(found, rule) == [(f"aws_iam_role.{tf_role}", a, r) for a, r in needs]
+    assert streams_cut(missing(found, rule)) == [(f"aws_iam_role.{tf_role}", a, r) for a, r in needs]
     grant = f'resource "aws_iam_role_policy" "{tf_role}" {{\n  role   = aws_iam_role.{tf_role}.id\n' \
             '  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ' \
             '["logs:CreateLogDelivery"]'
@@ -877,3 +920,18 @@ def test_odd_orchestration_inputs_do_not_crash(tree, capsys):
     # only the publish whose topic is not given is inferred (on every topic, unknown)
     assert [(f["rule"], f["resource"], f["decision"]) for f in found if f["rule"].startswith("IG24")] == [
         ("IG2402", "*", "unknown")]
+
+
+def test_a_dynamodb_stream_source_is_decided_on_the_stream_arn(tree, capsys):
+    """A grant on the table's streams passes; one on the table alone does not cover its stream."""
+    pipe_role = _role("PipeRole", "pipes.amazonaws.com")
+
+    def granting_on(resource):
+        statement = ("\n              - {Effect: Allow, Action: [dynamodb:DescribeStream, dynamodb:GetRecords, "
+                     f"dynamodb:GetShardIterator], Resource: \"{resource}\"}}")
+        return WIRED_CFN.replace(pipe_role, pipe_role + statement)
+
+    rc, found = check(capsys, tree, {"stack.yaml": granting_on(TABLE + "/stream/*")})
+    assert [f for f in of_rule(found, "IG2412") if f["action"].startswith("dynamodb:")] == []
+    rc, found = check(capsys, tree, {"stack.yaml": granting_on(TABLE)})
+    assert sorted(a for _, a, _ in missing(found, "IG2412") if a.startswith("dynamodb:")) == list(DYNAMODB_READ)
