@@ -15,18 +15,26 @@ that principal needs::
 
 Paths are property names joined by ``.``; ``*`` reads every item of a list or mapping; ``->`` follows
 a reference to the resource it names and goes on in that resource's properties
-(``EventSourceArn->KmsMasterKeyId``: the key of the queue the mapping reads); ``item`` is the value
+(``EventSourceArn->KmsMasterKeyId``: the key of the queue the mapping reads; an ARN or queue URL
+written as a string is followed to the resource of the code that has it); ``item`` is the value
 ``for_each`` iterates over. In ``resource`` and ``context`` templates, ``{arn:PATH}`` is the ARN of
 what the path refers to (a resource of the scanned code, or an ARN written as such), ``{arn:self}``
 the ARN of the resource read, ``{value:PATH}`` a plain value, and ``{account}``, ``{region}``,
 ``{partition}`` come from the settings. A path that yields several values makes one requirement each.
 
-Lambda/ECS additions: the path step ``json`` reads a string value as JSON (Terraform's
+The path step ``json`` reads a string value as JSON (Terraform's
 ``container_definitions = jsonencode([...])`` arrives as a string; a value that is not valid JSON
 yields nothing, a property actually named ``json`` is still read as such); the path ``self`` is the
 ARN of the resource read; the condition ``matches: REGEX`` holds when a (plain) value matches the
 regular expression (``re.search``), and the named groups of that match are the template fields
 ``{match:NAME}`` (``matches: '^(?P<acct>[0-9]{12})[.]dkr[.]ecr[.]'`` then ``{match:acct}``).
+
+A state machine's ``DefinitionString`` and Terraform's ``definition`` are read the same way
+(``definition.json.States.*``). An SQS queue URL
+(``https://sqs.REGION.amazonaws.com/ACCOUNT/NAME``, what a Step Functions ``QueueUrl`` holds) stands
+for the queue's ARN in ``{arn:PATH}``. A service principal may be a template too
+(``logs.{region}.amazonaws.com``). ``**`` reads a value and every value nested in it, at any
+depth (``Definition.**.States.*``: the states of a state machine and of its Parallel and Map states).
 
 A requirement is inferred only where the code says enough: the principal must be one the readers
 found (a role defined elsewhere cannot be checked), and a destination the code names but whose ARN
@@ -70,6 +78,8 @@ def _step(value: Any, key: str) -> List[Any]:
             return [json.loads(value)]
         except ValueError:
             return []
+    if key == "**":
+        return _nested(value)
     if key == "*":
         if isinstance(value, Mapping):
             return list(value.values())
@@ -83,13 +93,31 @@ def _step(value: Any, key: str) -> List[Any]:
     return []
 
 
-def values_at(start: Any, path: str, resources: Mapping[str, Resource]) -> List[Any]:
-    """Every value at ``path`` from ``start`` (a resource's properties, or an item), following ``->``."""
+def _nested(value: Any) -> List[Any]:
+    """``value`` and every value nested in it, depth first; lists give their items only (so that a
+    key read next is found once)."""
+    out, stack = [], [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(reversed(v))
+            continue
+        out.append(v)
+        if isinstance(v, Mapping):
+            stack.extend(reversed(list(v.values())))
+    return out
+
+
+def values_at(start: Any, path: str, resources: Mapping[str, Resource],
+              by_value: Optional[Mapping[str, Resource]] = None) -> List[Any]:
+    """Every value at ``path`` from ``start`` (a resource's properties, or an item), following ``->``
+    (a reference, or with ``by_value`` an ARN or queue URL the code's resources have)."""
     current = [start]
     for i, part in enumerate(path.split("->")):
         if i:  # follow each reference to the resource it names
-            current = [resources[v.target].properties for v in current
-                       if isinstance(v, ResourceRef) and v.target in resources]
+            current = [r.properties for v in current
+                       if (r := resources.get(v.target) if isinstance(v, ResourceRef)
+                           else (by_value or {}).get(v) if isinstance(v, str) else None) is not None]
         for key in part.split("."):
             current = [x for v in current for x in _step(v, key)]
     return current
@@ -117,6 +145,8 @@ def type_service(rtype: str) -> str:
 # an API Gateway integration URI stands for the function it invokes (Uri of AWS::ApiGateway::Method)
 _INVOCATION = re.compile(r"arn:[^:]+:apigateway:[^:]*:lambda:path/[^/]+/functions/(arn:[^/]+)/invocations")
 
+_QUEUE_URL = re.compile(r"https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([0-9]{12})/([A-Za-z0-9_.-]+)")
+
 
 class _Context:
     def __init__(self, inventory: Inventory, roles: Mapping[str, str], settings: Settings) -> None:
@@ -126,10 +156,15 @@ class _Context:
         self.groups: Dict[str, str] = {}  # the named groups of the ``matches`` conditions that held
         self.by_id: Dict[str, Resource] = {}
         self.by_arn: Dict[str, Resource] = {}
+        self.by_value: Dict[str, Resource] = {}  # what -> follows in a string: an ARN, a queue's URL
         for r in inventory.resources:
             self.by_id.setdefault(r.id, r)
             if r.arn:
                 self.by_arn.setdefault(r.arn, r)
+                self.by_value.setdefault(r.arn, r)
+                queue = r.arn.split(":") if r.arn.startswith("arn:") and ":sqs:" in r.arn else []
+                if len(queue) == 6:  # the URL Terraform's .url and a state's QueueUrl give
+                    self.by_value.setdefault(f"https://sqs.{queue[3]}.amazonaws.com/{queue[4]}/{queue[5]}", r)
 
     def target(self, value: Any) -> Optional[Resource]:
         """The resource of the code a value refers to: a reference, or an ARN the code defines."""
@@ -147,13 +182,18 @@ class _Context:
                 invoked = _INVOCATION.fullmatch(value.value)  # invoke_arn: the function it invokes
                 return invoked.group(1) if invoked else value.value  # or its own (a table's StreamArn)
             if target is not None and target.arn and value.attribute not in ("Name",):
-                return target.arn
-            if value.value and value.value.startswith("arn:"):
-                return value.value
+                own = value.value if isinstance(value.value, str) else ""
+                # an ARN within the resource's (a table's StreamArn, a qualified function ARN) is that one
+                return own if own.startswith((target.arn + "/", target.arn + ":")) else target.arn
+            if isinstance(value.value, str) and (value.value.startswith("arn:") or _QUEUE_URL.fullmatch(value.value)):
+                return self.arn(value.value)
             raise _Unresolvable(f"the ARN of {value.target}")
         if isinstance(value, str) and value.startswith("arn:"):
             invoked = _INVOCATION.fullmatch(value)
             return invoked.group(1) if invoked else value
+        queue = _QUEUE_URL.fullmatch(value) if isinstance(value, str) else None
+        if queue:
+            return f"arn:{self.settings.partition}:sqs:{queue.group(1)}:{queue.group(2)}:{queue.group(3)}"
         if value is None:
             raise _Unresolvable("a value that could not be resolved")
         raise _Unresolvable(f"{value!r} (not an ARN)")
@@ -233,9 +273,9 @@ class _Context:
             if not rest:
                 return [item]
             if rest.startswith("->"):
-                return values_at({"_": item}, "_" + rest, self.by_id)
-            return values_at(item, rest, self.by_id)
-        return values_at(resource.properties, path, self.by_id)
+                return values_at({"_": item}, "_" + rest, self.by_id, self.by_value)
+            return values_at(item, rest, self.by_id, self.by_value)
+        return values_at(resource.properties, path, self.by_id, self.by_value)
 
 
 def _plain(value: Any) -> str:
@@ -295,19 +335,24 @@ def _items(ctx: _Context, resource: Resource, for_each: Optional[str]) -> Iterat
         return
     base = for_each[:-2] if for_each.endswith(".*") else for_each
     container = values_at(resource.properties, base, ctx.by_id)
+    shown = base.replace(".**", "")  # Definition.States.Fetch: state names are unique in a machine
     for c in container:
         if isinstance(c, Mapping):
             for key, value in c.items():
-                yield value, f"{base}.{key}"
+                yield value, f"{shown}.{key}"
         elif isinstance(c, list):
             for i, value in enumerate(c):
-                yield value, f"{base}[{i}]"
+                yield value, f"{shown}[{i}]"
 
 
 def _principal(ctx: _Context, resource: Resource, item: Any, spec: Tuple[str, Any]) -> List[Principal]:
     kind, value = spec
-    if kind == "service":
-        return [Principal(id=value, type="service", arn=value)]
+    if kind == "service":  # logs.{region}.amazonaws.com: a template like a resource's
+        try:
+            names = ctx.render(value, resource, item)
+        except _Unresolvable:
+            return []
+        return [Principal(id=n, type="service", arn=n) for n in names]
     if kind == "self":
         p = ctx.role_of(resource)
         return [p] if p is not None else []
