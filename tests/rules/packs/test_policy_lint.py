@@ -390,7 +390,7 @@ def test_condition_key_the_action_does_not_have_in_a_deny(tree):
                 Condition: {StringNotEquals: {s3:x-amz-server-side-encryption: "aws:kms"}}
     """
     [f] = lint(tree, {"stack.yaml": cfn})
-    assert (f.rule, f.severity) == ("IG3110", "error")
+    assert (f.rule, f.severity) == ("IG3110", "warning")
     assert f.message.endswith("so the condition is always true and this Deny applies to s3:GetObject whatever "
                               "the value")
     assert lint(tree, {"stack.yaml": cfn.replace("Action: s3:GetObject", "Action: s3:PutObject")}) == []
