@@ -225,8 +225,6 @@ def test_a_check_that_raises_becomes_an_ig9002_note_naming_its_rule() -> None:
 
 
 def test_every_registered_check_reports_a_lint_rule_of_the_registry() -> None:
-    from iamgate.rules.registry import default_rules
-
     assert [c.rule for c in builtin.CHECKS] == ["IG3007", "IG3008", "IG3003", "IG3004", "IG3005", "IG3006",
                                                 "IG3009", "IG3010", "IG3101", "IG3102", "IG3103", "IG3104",
                                                 "IG3105", "IG3106", "IG3107", "IG3108", "IG3109", "IG3110"]

@@ -2,8 +2,6 @@
 the manifest's rules:), turn rules off and re-rate them; a bad pack is an input error naming it."""
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
