@@ -73,7 +73,8 @@ def unused_findings(outcomes: Sequence[Outcome]) -> List[Finding]:
         ranked = sorted(by_service.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         parts = [f"{svc} {len(acts)} ({', '.join(acts[:_SHOWN])}{', …' if len(acts) > _SHOWN else ''})"
                  for svc, acts in ranked[:_SHOWN]]
-        more = f", and {len(ranked) - _SHOWN} more services" if len(ranked) > _SHOWN else ""
+        rest = len(ranked) - _SHOWN
+        more = f", and {rest} more service{'s' if rest > 1 else ''}" if rest > 0 else ""
         n = len(unused)
         out.append(Finding(
             kind="over-permissive", rule="IG1004", severity="note",
