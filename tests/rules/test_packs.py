@@ -60,6 +60,9 @@ Resources:
 
 def test_every_shipped_pack_validates_and_every_rule_is_documented():
     packs = builtin_packs()
+    # loaded without the schema at start-up: validated here
+    from iamgate.rules.packs import REPO_PACKS, pack_files
+    assert [load_pack(f) for f in pack_files(REPO_PACKS)] == list(packs)
     assert {p.name for p in packs} >= {"lambda"}
     rules = default_rules()
     for pack in packs:
