@@ -131,7 +131,8 @@ def load_pack(file: str, text: Optional[str] = None, validate: bool = True) -> P
         if text is None:
             with open(file, encoding="utf-8") as fh:
                 text = fh.read()
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader where built
+        data = yaml.load(text, Loader=_Loader)
     except (OSError, UnicodeDecodeError) as exc:
         raise PackError(f"{file}: cannot read the rule pack ({exc})") from None
     except yaml.YAMLError as exc:
