@@ -85,9 +85,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback for users
+        from .catalog.deploy import DeployDataError
         from .manifest import ManifestError
         from .sources import InputError
-        if isinstance(e, (ManifestError, InputError)):
+        if isinstance(e, (ManifestError, InputError, DeployDataError)):
             print(f"iamgate: {e}", file=sys.stderr)
             return EXIT_INPUT
         if os.environ.get("IAMGATE_DEBUG"):

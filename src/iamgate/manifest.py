@@ -368,6 +368,7 @@ def _principal(value: Mapping[str, Any], path: Path, pos: _Positions) -> Princip
         boundary=value.get("boundary"),
         deploys=tuple(value.get("deploys", ())),
         line=pos.lines.get(path),
+        cloudformation_role=value.get("cloudformation_role"),
     )
 
 

@@ -324,6 +324,31 @@ class Inventory:
     # another template: the seam (sources.read_inventory) does not read them again as stacks of
     # their own, which would list each of their principals twice
     nested_templates: Tuple[str, ...] = ()
+    # the CloudFormation stacks the scanned templates deploy (top-level templates; nested ones are
+    # deployed by their parent), and what a Terraform plan changes: what deploy checks scope by
+    stacks: Tuple["Stack", ...] = ()
+    changes: Tuple["Change", ...] = ()
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A top-level CloudFormation template: the stack that deploying it creates or updates."""
+
+    file: str
+    name: str  # settings.stack_name, else the name the reader gave it (its folder's)
+    sam: bool = False  # it declares the SAM transform (deploying it needs the transform's change set)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One ``resource_changes`` entry of a Terraform plan: what ``terraform apply`` does to a resource
+    (``("create",)``, ``("update",)``, ``("delete", "create")``, ``("no-op",)``, ``("read",)``)."""
+
+    address: str
+    type: str
+    mode: str  # managed | data
+    actions: Tuple[str, ...]
+    location: Optional[Location] = None
 
 
 @dataclass(frozen=True)
@@ -357,6 +382,8 @@ def merge(inventories: "Iterable[Inventory]") -> Inventory:
         documents=tuple(d for i in parts for d in i.documents),
         excluded=tuple(e for i in parts for e in i.excluded),
         nested_templates=tuple(n for i in parts for n in i.nested_templates),
+        stacks=tuple(s for i in parts for s in i.stacks),
+        changes=tuple(c for i in parts for c in i.changes),
     )
 
 
@@ -522,6 +549,9 @@ class PrincipalEntry:
     boundary: Optional[str] = None
     deploys: Tuple[str, ...] = ()
     line: Optional[int] = None
+    # the service role CloudFormation deploys with (a selector or ARN): it needs the resource
+    # permissions, the principal the stack actions and iam:PassRole on it
+    cloudformation_role: Optional[str] = None
 
 
 @dataclass(frozen=True)

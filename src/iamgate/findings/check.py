@@ -94,7 +94,11 @@ def finding_for(outcome: Outcome, rules: Optional[RuleSet] = None) -> Finding:
         message += f" — {outcome.note}"
     details = cause_lines(outcome.principal, req, d, outcome.note)
     rule = "IG1002" if d.result == "unknown" else "IG1001"
-    if req.rule is not None:
+    if req.rule in ("IG1101", "IG1102"):
+        rule = req.rule
+        details = [f"needed to {req.via} {req.source} ({req.origin})" if req.origin else
+                   f"needed to {req.via} {req.source}"] + list(details)
+    elif req.rule is not None:
         rule = req.rule
         inferred = (rules or default_rules()).get(req.rule)
         title = f": {inferred.title.lower()[0]}{inferred.title[1:]}" if inferred is not None else ""
@@ -138,15 +142,12 @@ def check(scope: Scope, unused: bool = False) -> Report:
     principals_checked = 0
 
     for entry in manifest.principals:
-        if entry.deploys:
-            findings.append(Finding(kind="manifest-error", rule="IG0104", severity="warning",
-                                    message=f'principal "{entry.selector}": deploys: is not checked by this version '
-                                            "(state the deploy permissions it needs under needs:)",
-                                    principal=entry.selector, location=mloc(entry.line)))
         principal = principal_for(scope, entry, findings, mloc(entry.line))
         if principal is None:
             continue
         principals_checked += 1
+        if entry.deploys:
+            outcomes.extend(deploy_outcomes(scope, entry, principal, findings, mloc(entry.line)))
         for need in entry.needs:
             actions, unknown = expand_actions(need.actions)
             for action, problem, suggestion in unknown:
@@ -178,6 +179,58 @@ def check(scope: Scope, unused: bool = False) -> Report:
     if unused:
         findings.extend(unused_findings(outcomes))
     return Report(_stamped(findings, rules), tuple(outcomes), principals_checked, read)
+
+
+def deploy_outcomes(scope: Scope, entry: PrincipalEntry, deployer: Principal, findings: List[Finding],
+                    where: Location) -> List[Outcome]:
+    """The deploy requirements of ``entry`` (``findings/deploy.py``) decided: by the deployer, or by
+    the CloudFormation service role the entry names. An action the data gives on ``*`` (it does not
+    say which other resource it acts on) that the policies allow on some resources but not all is
+    unknown, not denied."""
+    from .deploy import deploy_needs
+    manifest = scope.manifest
+    assert manifest is not None
+    # catalog.deploy.DeployDataError (cfn-lint without its schemas) goes up: an input error, exit 2
+    needs, warnings = deploy_needs(scope.inventory, entry, manifest, scope.settings)
+    for message, at in warnings:
+        findings.append(Finding(kind="unknown-action", rule="IG1103", severity="warning", message=message,
+                                location=at))
+    if not needs:
+        findings.append(Finding(kind="manifest-error", rule="IG0104", severity="warning",
+                                message=f'principal "{entry.selector}": deploys: {", ".join(entry.deploys)} defines '
+                                        "no stack, resource or plan change among the scanned files",
+                                principal=entry.selector, location=where))
+        return []
+    role: Optional[Principal] = None
+    role_note = ""
+    if entry.cloudformation_role:
+        found = find_principals(scope.inventory, entry.cloudformation_role)
+        if len(found) == 1:
+            role = found[0]
+        else:
+            role_note = (f"the CloudFormation service role {entry.cloudformation_role} is "
+                         f"{'ambiguous' if found else 'not in the scanned files'}: its policies are unknown")
+    out: List[Outcome] = []
+    for need in needs:
+        principal = deployer if need.who == "deployer" else role
+        selector = entry.selector if need.who == "deployer" else (entry.cloudformation_role or entry.selector)
+        ops = ", ".join(need.operations)
+        via = ops + (f" (and {need.also} more resource{'s' if need.also > 1 else ''})" if need.also else "")
+        req = Requirement(selector, need.action, need.resource, dict(need.context), need.location,
+                          "IG1102" if need.unknown else "IG1101", need.source, via)
+        if need.unknown or principal is None:
+            out.append(Outcome(selector, principal or deployer, req, Decision("unknown"), need.unknown or role_note))
+            continue
+        target, moved = _authorized(need.action, need.resource, need.resource)
+        req = replace(req, resource=target)
+        ctx = request_context(principal, target, scope.settings.region, req.context)
+        d, note = account_checked(decide_requirement(scope, principal, req, ctx), principal, req, ctx)
+        if d.result == "implicit_deny" and target == "*" and any(
+                t.reason == "resource" and t.statement.effect == "Allow" for t in d.near_misses()):
+            d, note = replace(d, result="unknown"), (f"the deploy data does not say which resource {need.action} "
+                                                      f"acts on for {need.type}; it is allowed on some resources only")
+        out.append(Outcome(selector, principal, req, d, note))
+    return out
 
 
 def _outcome_findings(outcomes: Sequence[Outcome], rules: RuleSet) -> List[Finding]:
@@ -346,7 +399,7 @@ def principal_for(scope: Scope, entry: PrincipalEntry, findings: List[Finding],
         return None
     if found:
         return found[0]
-    if entry.needs:
+    if entry.needs or entry.deploys:
         read = scope.read or scope.inventory
         known = ", ".join(sorted(p.id for p in read.principals)[:8]) or "none"
         findings.append(Finding(kind="manifest-error", rule="IG0102", severity="error",

@@ -151,14 +151,15 @@ _BUILTIN: Tuple[Rule, ...] = (
          "principals:\n  - principal: worker   # defined in two stacks",
          "Use a selector that names one principal: its ARN, logical ID or Terraform address.",
          f"{DOCS}/id_roles.html"),
-    Rule("IG0104", "deploys-not-checked", "manifest-error", "warning",
-         "A manifest entry's deploys: is not checked by this version",
-         "A principal with `deploys: [PATH ...]`: the paths are validated, but this version of iamgate does "
-         "not yet decide whether the principal can create, update and delete what they define.",
-         "Without this warning a pipeline role would pass the gate without anything having been checked.",
-         "principals:\n  - principal: ci-deploy\n    deploys: [infra/]",
-         "State the deploy role's needs explicitly (`needs:`) until the deploy checks land, or remove "
-         "`deploys:`.",
+    Rule("IG0104", "deploys-nothing", "manifest-error", "warning",
+         "A manifest entry's deploys: defines nothing to deploy",
+         "A principal with `deploys: [PATH ...]` whose paths hold no CloudFormation stack, no Terraform "
+         "resource and no plan change among the scanned files.",
+         "A deploy check that checks nothing would pass the pipeline role silently: a path that is not "
+         "scanned, or a typo, must be visible.",
+         "principals:\n  - principal: ci-deploy\n    deploys: [infra/]   # infra/ is not among the scanned paths",
+         "Name the folders or files that hold the templates, configurations or plan, and scan them "
+         "(`iamgate check infra/`).",
          "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html"),
     Rule("IG0201", "unresolved-value", "unresolved", "note",
          "A value in the code cannot be resolved offline",
@@ -228,6 +229,37 @@ _BUILTIN: Tuple[Rule, ...] = (
          "OrdersFn: 64 allowed actions no requirement uses: dynamodb 61 (dynamodb:BatchGetItem, …), sqs 3",
          "Remove the actions from the policy, or state the requirement that needs them in the manifest.",
          f"{DOCS}/access_policies_last-accessed.html"),
+    Rule("IG1101", "deploy-permission-missing", "missing-permission", "error",
+         "The deploy principal cannot create, update or delete what it deploys",
+         "For a principal with `deploys:`, each action deploying the resources of those paths needs: the "
+         "create, update and delete handler permissions of each CloudFormation type (the provider schemas "
+         "bundled in cfn-lint), the stack and change-set actions, iam:PassRole on every role passed to a "
+         "service; for Terraform, pike's per-type permissions (only what a plan changes, when a plan is "
+         "given) and the state backend. Denied ones are reported per resource.",
+         "The pipeline fails half-way through the deploy (CloudFormation rolls back, Terraform leaves a "
+         "partial apply) with AccessDenied on the first permission the new resource type needs.",
+         "ci-deploy cannot sqs:CreateQueue on arn:aws:sqs:…:jobs — needed to create JobsQueue (AWS::SQS::Queue)",
+         "Add the actions to the deploy role's policy (the fix shows the statement), or deploy with a "
+         "CloudFormation service role that has them (`cloudformation_role:`).",
+         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-template.html"),
+    Rule("IG1102", "deploy-type-unknown", "missing-permission", "error",
+         "The permissions to deploy a resource type are not known",
+         "A resource type in a deploys: path for which the deploy data has nothing: a CloudFormation type "
+         "whose schema has no handlers (or no schema in the installed cfn-lint), a Terraform type pike does "
+         "not map. Reported as unknown, never skipped.",
+         "iamgate cannot say whether the deploy role can deploy it: the gate fails unless --allow-unknown.",
+         "AWS::Some::NewType: the schemas bundled with cfn-lint 1.58 have no handlers for it",
+         "Update cfn-lint (its bundled schemas) or iamgate's Terraform data; meanwhile state the actions "
+         "under needs: and pass --allow-unknown.",
+         "https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html"),
+    Rule("IG1103", "deploy-data-warning", "unknown-action", "warning",
+         "The deploy data names an action IAM does not know",
+         "A resource schema's handler (or pike's mapping) lists a permission that is not in the IAM action "
+         "catalog; it is left out of the requirements.",
+         "The data, not your code, is wrong; the warning says which permission was not required.",
+         "schema of AWS::X::Y names x:DescribeYs, which IAM does not know",
+         "Nothing to change in your code; report it to the data's source if it matters to you.",
+         "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html"),
     # ------------------------------------------------------------------ policy lint
     Rule("IG3001", "malformed-policy", "invalid-policy", "error",
          "A policy document cannot be read as a policy",

@@ -36,7 +36,7 @@ import os
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ...model import (Excluded, Finding, Inventory, Location, Policy, Principal, Resource, ResourcePolicy, ResourceRef,
+from ...model import (Excluded, Stack, Finding, Inventory, Location, Policy, Principal, Resource, ResourcePolicy, ResourceRef,
                       Unresolved, merge)
 from ...policy import PolicyError, all_unknown, unresolved_policy
 from .. import ReadOptions, inside_roots, read_text
@@ -161,7 +161,8 @@ class Template:
         self.sources: Dict[str, str] = {}  # generated role -> the SAM resource type that makes it
         self.written: Optional[Mapping[str, Any]] = None  # a SAM template's resources as written
         self.serverless: Dict[str, Tuple[Mapping[str, Any], Any]] = {}  # SAM resource -> (it, its Properties)
-        if SERVERLESS in _transforms(data) or _has_serverless_resources(data):
+        self.sam = SERVERLESS in _transforms(data)  # deploying it needs the transform's change set
+        if self.sam or _has_serverless_resources(data):
             # without the Transform CloudFormation rejects the template; the intent is plain, so it is
             # read as SAM and the missing Transform reported as a warning
             from .sam import expand
@@ -341,10 +342,12 @@ class Template:
         if generic_name(self.path):
             principals = [self._qualified(p) for p in principals]
         resource_policies = self._resource_policies()
+        stacks = (Stack(self.loc(None).file, self.settings.stack_name, self.sam or bool(self.serverless)),) \
+            if self.depth == 0 and not self.alias_prefix else ()
         inv = Inventory(principals=tuple(principals), policies=tuple(self.customer_managed.values()),
                         resource_policies=tuple(resource_policies), references=self._references(),
                         resources=tuple(self._resources()), documents=tuple(self.policy_documents),
-                        excluded=self._excluded())
+                        excluded=self._excluded(), stacks=stacks)
         nested = self._nested()
         return merge([inv, Inventory(unresolved=tuple(_dedupe(self.unresolved)), problems=tuple(self.problems))]
                       + nested)

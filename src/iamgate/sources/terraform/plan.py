@@ -41,7 +41,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
-from ...model import Finding, Inventory, Location
+from ...model import Change, Finding, Inventory, Location
 from .. import ReadOptions
 from ..jsonpos import JsonError, Positions, load
 from ..values import Partial, Unknown, unknowns_in
@@ -432,7 +432,22 @@ class _Plan:
                 config = self._config_of(entry.resource)
                 self._note_references(entry.resource, config.get("expressions") if isinstance(config, Mapping)
                                       else None, ())
-        return build_inventory([e.resource for e in self.entries], self.options, self.path)
+        inventory = build_inventory([e.resource for e in self.entries], self.options, self.path)
+        return replace(inventory, changes=self._changes())
+
+    def _changes(self) -> Tuple[Change, ...]:
+        """What ``terraform apply`` would do, per ``resource_changes`` entry (deploy checks scope by it)."""
+        out = []
+        for i, c in enumerate(_list(self.data.get("resource_changes"))):
+            if not isinstance(c, Mapping) or not isinstance(c.get("address"), str):
+                continue
+            change = c.get("change")
+            actions = change.get("actions") if isinstance(change, Mapping) else None
+            if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+                continue
+            out.append(Change(c["address"], str(c.get("type")), str(c.get("mode", "managed")), tuple(actions),
+                              Location(self.path, self.positions.line(("resource_changes", i)))))
+        return tuple(out)
 
     def _note_references(self, r: TfResource, expressions: Any, path: Tuple[Any, ...]) -> None:
         """Where the configuration writes an argument as one reference to an attribute of another
