@@ -3,8 +3,8 @@ bundled inside the installed ``cfn-lint`` package (issue 13; interface in ``cata
 
 Where the data is: ``<cfnlint>/data/schemas/`` (``schema_dir()``), found with
 ``importlib.util.find_spec("cfnlint")`` — cfn-lint itself is never imported (that costs more than
-a second), its user cache (``~/.cache/aws/cfn-lint``) is never read and nothing is downloaded, so a
-check is reproducible from the installed package alone:
+a second), its per-user schema cache in the home directory is never read and nothing is
+downloaded, so a check is reproducible from the installed package alone:
 
 - ``providers/<region>.json`` maps each resource type available in the region to a hash;
   ``providers/sam.json`` does the same for ``AWS::Serverless::*`` (whose schemas have no handlers);
