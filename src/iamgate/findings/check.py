@@ -221,6 +221,9 @@ def deploy_outcomes(scope: Scope, entry: PrincipalEntry, deployer: Principal, fi
         if need.unknown or principal is None:
             out.append(Outcome(selector, principal or deployer, req, Decision("unknown"), need.unknown or role_note))
             continue
+        if "*" in need.action or "?" in need.action:
+            out.append(_pattern_outcome(scope, selector, principal, req))
+            continue
         target, moved = _authorized(need.action, need.resource, need.resource)
         req = replace(req, resource=target)
         ctx = request_context(principal, target, scope.settings.region, req.context)
@@ -231,6 +234,28 @@ def deploy_outcomes(scope: Scope, entry: PrincipalEntry, deployer: Principal, fi
                                                       f"acts on for {need.type}; it is allowed on some resources only")
         out.append(Outcome(selector, principal, req, d, note))
     return out
+
+
+def _pattern_outcome(scope: Scope, selector: str, principal: Principal, req: Requirement) -> Outcome:
+    """A deploy permission the data gives as a pattern (``ec2:Describe*``): the handler calls some of
+    its actions, the data does not say which. Every one allowed: allowed; none: denied (the first is
+    reported); some: unknown, with how many are denied."""
+    actions = catalog.expand_action(req.action)
+    decided = []
+    for action in actions:
+        target, _ = _authorized(action, req.resource, req.resource)
+        r = replace(req, action=action, resource=target)
+        ctx = request_context(principal, target, scope.settings.region, r.context)
+        decided.append((r, account_checked(decide_requirement(scope, principal, r, ctx), principal, r, ctx)))
+    denied = [(r, d, n) for r, (d, n) in decided if d.result != "allow"]
+    if not decided or not denied:
+        r, (d, n) = decided[0] if decided else (req, (Decision("unknown"), f"{req.action} matches no action"))
+        return Outcome(selector, principal, r, d, n)
+    r, d, n = denied[0]
+    if len(denied) < len(decided):
+        d, n = replace(d, result="unknown"), (f"the deploy data names {req.action}, not which of its {len(decided)} "
+                                              f"actions the handler calls; {len(denied)} of them are not allowed")
+    return Outcome(selector, principal, r, d, n)
 
 
 def _outcome_findings(outcomes: Sequence[Outcome], rules: RuleSet) -> List[Finding]:

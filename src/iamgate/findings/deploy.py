@@ -164,6 +164,9 @@ def _role_arns(resource: Resource, inventory: Inventory, paths: Sequence[str]) -
                 arn = v
             if arn and arn not in out:
                 out.append(arn)
+    generated = by_id.get(resource.id + "Role")  # SAM's <Function>Role, when the template gives none
+    if not out and resource.type.startswith("AWS::Serverless::") and generated is not None and generated.arn:
+        out.append(generated.arn)
     return out
 
 
@@ -233,8 +236,11 @@ def deploy_needs(inventory: Inventory, entry: PrincipalEntry, manifest: Manifest
                                     f"the deploy data has no permissions for {resource.type}")))
             return
         arns = [resource.arn] + _referenced_arns(resource, by_id)
+        roles = _role_arns(resource, inventory, paths)
         for op in ops:
             for action in data.of(op):
+                if action == "iam:PassRole" and roles:
+                    continue  # required below on the roles themselves, with the service they go to
                 add(DeployNeed(who, action, target(action, *arns), resource.id, resource.type, (op,), where))
         writes = tuple(o for o in ops if o in ("create", "update"))
         if not is_cfn and writes:
@@ -244,7 +250,7 @@ def deploy_needs(inventory: Inventory, entry: PrincipalEntry, manifest: Manifest
                         add(DeployNeed(who, action, target(action, *arns), resource.id, resource.type, writes, where))
         if writes:
             _, service = PASSED_ROLES.get(resource.type, ((), ""))
-            for role in _role_arns(resource, inventory, paths):
+            for role in roles:
                 add(DeployNeed(who, "iam:PassRole", role, resource.id, resource.type, writes, where,
                                {"iam:PassedToService": (service,)}))
 
