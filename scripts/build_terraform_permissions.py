@@ -301,7 +301,9 @@ def build_notice(snapshot: Dict[str, Any], data_name: str) -> str:
     )
 
 
-def report(snapshot: Dict[str, Any], out=sys.stdout) -> None:
+def report(snapshot: Dict[str, Any], out: Any = None) -> None:
+    """Print both lists (corrected: old -> new; dropped) and the counts."""
+    out = out or sys.stdout
     b = snapshot["build"]
     print(f"corrected ({len(b['corrected'])}):", file=out)
     for old, new in b["corrected"].items():
