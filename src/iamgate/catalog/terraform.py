@@ -7,14 +7,20 @@ against the IAM catalog (spelling fixed, unambiguous misspellings corrected, unk
 the lists are kept in the file's ``build`` object), so every action served here is one IAM knows
 (or a pattern that matches some).
 
-pike's operations map onto :data:`iamgate.catalog.deploy.OPERATIONS` as follows:
+pike's own use of a mapping (``GetPermissionMap`` in pike's scanner) is the union of its four lists
+(``apply``, ``plan``, ``modify``, ``destroy``) plus the ``attributes`` entries of the arguments the
+configuration sets: a policy for the resource's whole life. Its lists split that union loosely (many
+files put a resource's reads under ``apply``; ``plan`` is filled for a minority of resources), so a
+check of a full ``terraform apply`` + ``destroy`` cycle should require all four operations.
+pike's lists map onto :data:`iamgate.catalog.deploy.OPERATIONS` as follows:
 
 * managed resources (``mode="managed"``): create = ``apply``, update = ``modify``, delete =
   ``destroy``, read = ``plan`` (what ``terraform plan`` needs to refresh the resource; pike lists
   many of a resource's reads under ``apply`` instead, as ``apply`` is what its tests exercise);
 * data sources (``mode="data"``): a data source is only ever read (during ``plan``, and again
-  during ``apply``), so read = ``plan`` + ``apply`` (pike puts a data source's reads under ``plan``
-  in most files and under ``apply`` in a few) and create/update/delete are empty.
+  during ``apply``), so read = the union of the lists, as pike uses them (pike puts a data source's
+  reads under ``plan`` in most files and under ``apply`` in a few) and create/update/delete are
+  empty.
 
 ``conditional`` is pike's ``attributes``: the extra actions an argument needs when it is set
 (``aws_s3_bucket``'s ``tags`` -> ``s3:PutBucketTagging``). A type the data does not map is
@@ -97,7 +103,7 @@ def _actions(type: str, mode: str) -> DeployActions:  # noqa: A002
     attributes = entry.get("attributes")
     conditional = {str(k): _tuple(v) for k, v in attributes.items()} if isinstance(attributes, dict) else {}
     if _MODES[mode] == "data":
-        read = tuple(sorted(set(_tuple(entry.get("plan")) + _tuple(entry.get("apply")))))
+        read = tuple(sorted({a for op in ("plan", "apply", "modify", "destroy") for a in _tuple(entry.get(op))}))
         return DeployActions(type=type, read=read, conditional=conditional)
     return DeployActions(type=type, create=_tuple(entry.get("apply")), update=_tuple(entry.get("modify")),
                          delete=_tuple(entry.get("destroy")), read=_tuple(entry.get("plan")),
