@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ...model import Excluded, Finding, Inventory, Location, Unresolved, merge
+from ...model import Excluded, Finding, Inventory, Location, Resource, Unresolved, merge
 from .. import ReadOptions
 from ..values import Partial, Unknown, unknowns_in
 
@@ -967,7 +967,34 @@ def _evaluate_root(reader: TreeReader, mf: ModuleFiles, options: ReadOptions) ->
     resources = root.all_resources()
     where = mf.blocks[0].file if mf.blocks else mf.directory
     inventory = build_inventory(resources, options, where)
-    return merge([inventory, Inventory(references=_output_references(root))])
+    return merge([inventory, Inventory(references=_output_references(root), resources=_backend(mf))])
+
+
+# the arguments of a `backend "s3"` block that say where the state and its lock are
+_BACKEND_S3_ARGS = ("bucket", "key", "region", "dynamodb_table", "use_lockfile", "workspace_key_prefix")
+
+
+def _backend(mf: ModuleFiles) -> Tuple[Resource, ...]:
+    """The root module's ``terraform { backend "s3" {…} }`` as the pseudo-resource
+    ``terraform.backend`` (type ``terraform_backend_s3``), for the deploy role's state permissions
+    (``catalog.terraform.backend_actions``). Backend arguments are literals (Terraform allows no
+    references there); anything else, and an argument not written (partial configuration given to
+    ``terraform init``), is None. Other backend types are not described."""
+    for block in mf.of("terraform"):
+        for backend in block.body.get("backend") or []:
+            s3 = backend.get("s3") if isinstance(backend, dict) else None
+            if not isinstance(s3, dict):
+                continue
+            props: Dict[str, Any] = {}
+            for name in _BACKEND_S3_ARGS:
+                value = _unquote(s3.get(name))
+                if name == "use_lockfile" and isinstance(value, str) and value in ("true", "false"):
+                    value = value == "true"
+                props[name] = value if isinstance(value, (bool, str)) and "${" not in str(value) else None
+            line = s3.get("__line__") if isinstance(s3.get("__line__"), int) else block.line
+            return (Resource(id="terraform.backend", type="terraform_backend_s3", properties=props,
+                             location=Location(_file_of(block) or mf.directory, line)),)
+    return ()
 
 
 def _output_references(module: Module) -> Tuple[Tuple[str, str], ...]:
