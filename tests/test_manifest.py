@@ -600,7 +600,7 @@ def _schema_keys_of(value, prefix=""):
     return out
 
 
-def test_deploys_is_a_warning_until_deploy_checks_exist(tmp_path, monkeypatch, capsys):
+def test_deploys_that_define_nothing_deployable_are_a_warning(tmp_path, monkeypatch, capsys):
     from .cli import run
     monkeypatch.chdir(tmp_path)
     (tmp_path / "infra").mkdir()

@@ -105,9 +105,20 @@ def _actions(type: str, mode: str) -> DeployActions:  # noqa: A002
     if _MODES[mode] == "data":
         read = tuple(sorted({a for op in ("plan", "apply", "modify", "destroy") for a in _tuple(entry.get(op))}))
         return DeployActions(type=type, read=read, conditional=conditional)
-    return DeployActions(type=type, create=_tuple(entry.get("apply")), update=_tuple(entry.get("modify")),
-                         delete=_tuple(entry.get("destroy")), read=_tuple(entry.get("plan")),
+    # pike lists most of a type's calls under apply (its own scanner grants the union): an update is
+    # modify plus apply's calls that neither create nor delete, a refresh plan plus apply's reads
+    apply, modify, plan = _tuple(entry.get("apply")), _tuple(entry.get("modify")), _tuple(entry.get("plan"))
+    update = tuple(dict.fromkeys(modify + tuple(a for a in apply if not _verb(a, ("Create", "Delete")))))
+    read = tuple(dict.fromkeys(plan + tuple(a for a in apply if _verb(a, _READS))))
+    return DeployActions(type=type, create=apply, update=update, delete=_tuple(entry.get("destroy")), read=read,
                          conditional=conditional)
+
+
+_READS = ("Get", "Describe", "List", "Head")
+
+
+def _verb(action: str, verbs: Tuple[str, ...]) -> bool:
+    return action.partition(":")[2].startswith(verbs)
 
 
 def known_types(mode: str = "managed") -> Tuple[str, ...]:
