@@ -18,7 +18,7 @@ from dataclasses import fields, is_dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .engine.match import split_arn
-from .model import (ASSUMED_ACCOUNT, Edit, Fix, Inventory, Location, Manifest, Policy, Principal, PrincipalEntry, Scope, Settings,
+from .model import (ASSUMED_ACCOUNT, Edit, Stack, Fix, Inventory, Location, Manifest, Policy, Principal, PrincipalEntry, Scope, Settings,
                     add_problems, find_principals, merge)
 from .sources import InputError
 
@@ -253,7 +253,8 @@ def _file_mapper(root: str, dest: str, cwd: str) -> Callable[[str], str]:
 
 
 def _relocate(value: Any, remap: Callable[[str], str], memo: Dict[int, Any]) -> Any:
-    """``value`` with every Location/Fix/Edit file name passed through ``remap`` (shared parts stay shared)."""
+    """``value`` with every Location/Fix/Edit/Stack/Manifest file name passed through ``remap`` (shared parts
+    stay shared; the manifest's, so that its deploys: paths resolve to the working-tree names too)."""
     if isinstance(value, tuple):
         items = tuple(_relocate(v, remap, memo) for v in value)
         return value if all(a is b for a, b in zip(items, value)) else items
@@ -265,7 +266,7 @@ def _relocate(value: Any, remap: Callable[[str], str], memo: Dict[int, Any]) -> 
     changes: Dict[str, Any] = {}
     for f in fields(value):
         old = getattr(value, f.name)
-        if f.name == "file" and isinstance(value, (Location, Fix, Edit)) and isinstance(old, str):
+        if f.name == "file" and isinstance(value, (Location, Fix, Edit, Stack, Manifest)) and isinstance(old, str):
             new = remap(old)
         else:
             new = _relocate(old, remap, memo)

@@ -2,10 +2,8 @@
 paths, decided against the installed deploy data (cfn-lint's bundled schemas, pike's vendored
 mappings)."""
 import json
-import os
 import textwrap
 
-import pytest
 
 from tests.cli import run
 

@@ -390,3 +390,49 @@ def test_unreadable_file_is_noted_under_its_working_tree_name(repo):
                           "missing from this diff (iamgate check says why)",)
     assert {p.key: p.status for p in diff.principals} == {"WorkerRole": "removed"}
     assert "> 1 file in working tree could not be read" in render_markdown(diff)
+
+
+DEPLOY_STACK = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: jobs}
+"""
+
+DEPLOY_MANIFEST = f"""\
+version: 1
+settings: {{account: "{ACCOUNT}"}}
+principals:
+  - principal: arn:aws:iam::{ACCOUNT}:role/ci-deploy
+    policies: [ci/deploy.json]
+    deploys: [app/]
+"""
+
+
+@needs_git
+def test_diff_names_the_deploy_requirements_a_new_resource_type_adds(tmp_path, git_env, monkeypatch):
+    """Issue 13: a change adding an SNS topic adds its deploy requirements; the deploy role, which
+    can deploy queues only, newly fails them, per resource, in text, JSON and Markdown."""
+    root = tmp_path / "deploy-repo"
+    write(root / "app" / "stack.yaml", DEPLOY_STACK)
+    write(root / "ci" / "deploy.json", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["cloudformation:*", "sqs:*"], "Resource": "*"}]}))
+    write(root / "iamgate.yaml", DEPLOY_MANIFEST)
+    for args in (("init", "-q"), ("config", "user.name", "t"), ("config", "user.email", "t@example.com"),
+                 ("config", "commit.gpgsign", "false"), ("add", "-A"), ("commit", "-q", "-m", "base")):
+        git(root, *args)
+    monkeypatch.chdir(root)
+    edit(root / "app" / "stack.yaml", "Properties: {QueueName: jobs}\n",
+         "Properties: {QueueName: jobs}\n  Events:\n    Type: AWS::SNS::Topic\n    Properties: {TopicName: events}\n")
+    diff = run_diff("HEAD")
+    added = {(r.source, r.action, r.now) for r in diff.deploy_added}
+    assert ("Events", "sns:CreateTopic", "implicit_deny") in added
+    assert {r.source for r in diff.deploy_added} == {"Events"}  # the queue's were there before
+    failing = {(r.action, r.was) for r in diff.requirements_failing}
+    assert ("sns:CreateTopic", "absent") in failing and not any(a.startswith("sqs:") for a, _ in failing)
+    assert "Deploy requirements the change adds" in render_text(diff)
+    doc = json.loads(render_json(diff))
+    assert any(r["source"] == "Events" and r["action"] == "sns:CreateTopic" for r in doc["requirements"]["deploy_added"])
+    assert doc["summary"]["deploy_requirements_added"] == len(diff.deploy_added)
+    assert "deploy requirement" in render_markdown(diff)

@@ -51,6 +51,7 @@ class RequirementChange:
     was: str
     note: str = ""
     location: Optional[Location] = None
+    source: str = ""  # a deploy requirement: the resource (or stack) that needs it
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class PermissionDiff:
     requirements_failing: Tuple[RequirementChange, ...] = ()  # newly failing
     requirements_fixed: Tuple[RequirementChange, ...] = ()    # failing in base, allowed now
     notes: Tuple[str, ...] = ()
+    # deploy requirements (IG1101/IG1102) the change adds: new resource types, changed plans
+    deploy_added: Tuple[RequirementChange, ...] = ()
 
 
 def newly_failing(diff: PermissionDiff) -> int:
@@ -166,6 +169,23 @@ def _requirement_changes(base: Optional[CheckReport], head: Optional[CheckReport
     return tuple(sorted(failing, key=order)), tuple(sorted(fixed, key=order))
 
 
+_DEPLOY_RULES = ("IG1101", "IG1102")
+
+
+def _deploy_added(base: Optional[CheckReport], head: Optional[CheckReport]) -> Tuple[RequirementChange, ...]:
+    """The deploy requirements of the head that the base did not have, allowed or not."""
+    if head is None:
+        return ()
+    before = {_outcome_key(o) for o in (base.outcomes if base is not None else ())}
+    out = []
+    for o in head.outcomes:
+        r = o.requirement
+        if r.rule in _DEPLOY_RULES and _outcome_key(o) not in before:
+            out.append(RequirementChange(o.selector, r.action, r.resource, o.decision.result, "absent", o.note,
+                                         r.origin, r.source or ""))
+    return tuple(sorted(out, key=lambda c: (c.principal, c.source, c.action, c.resource)))
+
+
 def compare(base: Inventory, head: Inventory, base_report: Optional[CheckReport] = None,
             head_report: Optional[CheckReport] = None, *, base_label: str = "base",
             head_label: str = "head") -> PermissionDiff:
@@ -184,7 +204,8 @@ def compare(base: Inventory, head: Inventory, base_report: Optional[CheckReport]
         else:
             diffs.append(d)
     failing, fixed = _requirement_changes(base_report, head_report)
-    return PermissionDiff(base_label, head_label, tuple(diffs), unchanged, failing, fixed)
+    return PermissionDiff(base_label, head_label, tuple(diffs), unchanged, failing, fixed,
+                          deploy_added=_deploy_added(base_report, head_report))
 
 
 def diff_scopes(base: Scope, head: Scope, *, base_label: str = "base", head_label: str = "head",

@@ -42,6 +42,7 @@ def _summary_counts(diff: PermissionDiff) -> "OrderedDict[str, int]":
         ("removed_denies", sum(len(p.removed_denies) for p in ps)),
         ("requirements_newly_failing", len(diff.requirements_failing)),
         ("requirements_fixed", len(diff.requirements_fixed)),
+        ("deploy_requirements_added", len(diff.deploy_added)),
     ])
 
 
@@ -64,6 +65,8 @@ def _summary_parts(diff: PermissionDiff) -> List[Tuple[str, bool]]:
         (c["new_denies"], _plural(c["new_denies"], "new deny", "new denies"), False),
         (c["removed_denies"], _plural(c["removed_denies"], "deny", "denies") + " removed", False),
         (c["requirements_fixed"], _plural(c["requirements_fixed"], "requirement") + " now met", False),
+        (c["deploy_requirements_added"], _plural(c["deploy_requirements_added"], "deploy requirement") + " added",
+         False),
     ]
     return [(text, alarming) for n, text, alarming in parts if n]
 
@@ -214,6 +217,13 @@ def render_text(diff: PermissionDiff, width: int = 100) -> str:
             wrapped("✗", f"{_requirement_words(r)}: {_DECISION_WORDS.get(r.now, r.now)} "
                          f"(was: {_DECISION_WORDS.get(r.was, r.was)}){why}")
         lines.append("")
+    if diff.deploy_added:
+        lines.append("Deploy requirements the change adds")
+        for r in diff.deploy_added:
+            mark = "✓" if r.now == "allow" else "✗"
+            why = f" — {r.note}" if r.note and r.now != "allow" else ""
+            wrapped(mark, f"{_requirement_words(r)} (for {r.source}): {_DECISION_WORDS.get(r.now, r.now)}{why}")
+        lines.append("")
     if diff.requirements_fixed:
         lines.append("Requirements now met")
         for r in diff.requirements_fixed:
@@ -248,8 +258,11 @@ def _change_json(c: Change) -> Dict[str, Any]:
 
 
 def _requirement_json(r: RequirementChange) -> Dict[str, Any]:
-    return {"principal": r.principal, "action": r.action, "resource": r.resource, "now": r.now, "was": r.was,
-            "note": r.note, "location": location_dict(r.location)}
+    out = {"principal": r.principal, "action": r.action, "resource": r.resource, "now": r.now, "was": r.was,
+           "note": r.note, "location": location_dict(r.location)}
+    if r.source:
+        out["source"] = r.source
+    return out
 
 
 def render_json(diff: PermissionDiff) -> str:
@@ -275,6 +288,7 @@ def render_json(diff: PermissionDiff) -> str:
         ("requirements", OrderedDict([
             ("newly_failing", [_requirement_json(r) for r in diff.requirements_failing]),
             ("fixed", [_requirement_json(r) for r in diff.requirements_fixed]),
+            ("deploy_added", [_requirement_json(r) for r in diff.deploy_added]),
         ])),
         ("notes", list(diff.notes)),
     ])
@@ -407,6 +421,11 @@ def render_markdown(diff: PermissionDiff) -> str:
             break
         out += section
         used += size
+    if diff.deploy_added:
+        body = [f"- {'✗' if r.now != 'allow' else '✓'} {_md_code(r.principal)}: {_md_code(r.action)} on "
+                f"{_md_code(r.resource)} for {_md_code(r.source)} ({_DECISION_WORDS.get(r.now, r.now)})"
+                for r in diff.deploy_added]
+        out += _md_details(f"{_plural(len(body), 'deploy requirement')} the change adds", body) + [""]
     if diff.requirements_fixed:
         body = [f"- {_md_code(r.principal)}: {_md_code(r.action)} on {_md_code(r.resource)} "
                 f"(was: {_DECISION_WORDS.get(r.was, r.was)})" for r in diff.requirements_fixed]
