@@ -169,6 +169,7 @@ class Requirement:
     rule: Optional[str] = None  # the rule that inferred it (rules/*.yaml); None: the manifest
     source: Optional[str] = None  # the resource whose wiring implies it (logical ID, address)
     via: Optional[str] = None  # the property of that resource that implies it (EventSourceArn, Events.Jobs)
+    also: int = 0  # how many other resources imply the same request (a deploy requirement)
 
     def __hash__(self) -> int:
         return hash((self.principal, self.action, self.resource, tuple(sorted(self.context.items()))))
@@ -264,6 +265,7 @@ class Finding:
     origin: Optional[Location] = None  # where the requirement behind it was stated (a manifest line)
     origin_resource: Optional[str] = None  # the resource whose wiring implied it (an inferred requirement)
     origin_property: Optional[str] = None  # the property of that resource that implied it
+    origin_operations: Tuple[str, ...] = ()  # a deploy requirement: what deploying the resource does to it
 
 
 @dataclass(frozen=True)

@@ -96,9 +96,9 @@ def finding_for(outcome: Outcome, rules: Optional[RuleSet] = None) -> Finding:
     rule = "IG1002" if d.result == "unknown" else "IG1001"
     if req.rule in ("IG1101", "IG1102"):
         rule = req.rule
-        first, _, more = (req.source or "").partition(" and ")
-        details = [f"needed to {req.via} {first}" + (f" ({req.origin})" if req.origin else "")
-                   + (f" and {more}" if more else "")] + list(details)
+        more = f" and {req.also} more resource{'s' if req.also > 1 else ''}" if req.also else ""
+        details = [f"needed to {req.via} {req.source}" + (f" ({req.origin})" if req.origin else "") + more] \
+            + list(details)
     elif req.rule is not None:
         rule = req.rule
         inferred = (rules or default_rules()).get(req.rule)
@@ -111,7 +111,10 @@ def finding_for(outcome: Outcome, rules: Optional[RuleSet] = None) -> Finding:
     return Finding(kind="missing-permission", rule=rule, severity="error", message=message,
                    principal=outcome.selector, action=req.action, resource=req.resource, decision=d,
                    location=where, details=tuple(details), origin=req.origin,
-                   origin_resource=req.source, origin_property=req.via)
+                   origin_resource=req.source,
+                   origin_property=None if req.rule in ("IG1101", "IG1102") else req.via,
+                   origin_operations=tuple(req.via.split(", ")) if req.rule in ("IG1101", "IG1102") and req.via
+                   else ())
 
 
 def check(scope: Scope, unused: bool = False) -> Report:
@@ -216,9 +219,8 @@ def deploy_outcomes(scope: Scope, entry: PrincipalEntry, deployer: Principal, fi
         principal = deployer if need.who == "deployer" else role
         selector = entry.selector if need.who == "deployer" else (entry.cloudformation_role or entry.selector)
         via = ", ".join(need.operations)
-        source = need.source + (f" and {need.also} more resource{'s' if need.also > 1 else ''}" if need.also else "")
         req = Requirement(selector, need.action, need.resource, dict(need.context), need.location,
-                          "IG1102" if need.unknown else "IG1101", source, via)
+                          "IG1102" if need.unknown else "IG1101", need.source, via, need.also)
         if need.unknown or principal is None:
             out.append(Outcome(selector, principal or deployer, req, Decision("unknown"), need.unknown or role_note))
             continue

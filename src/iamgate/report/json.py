@@ -36,6 +36,8 @@ def finding_dict(f: Finding) -> Dict[str, Any]:
         out["origin"] = {"rule": f.rule, "resource": f.origin_resource, "location": location_dict(f.origin)}
         if f.origin_property is not None:
             out["origin"]["property"] = f.origin_property
+        if f.origin_operations:
+            out["origin"]["operations"] = list(f.origin_operations)
     return out
 
 
