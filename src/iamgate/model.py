@@ -330,6 +330,9 @@ class Inventory:
     # deployed by their parent), and what a Terraform plan changes: what deploy checks scope by
     stacks: Tuple["Stack", ...] = ()
     changes: Tuple["Change", ...] = ()
+    # the data sources a Terraform configuration reads (address, type, where): each is read at every
+    # plan, which deploy checks require (resources above are managed resources only)
+    data_sources: Tuple[Tuple[str, str, Optional[Location]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -386,6 +389,7 @@ def merge(inventories: "Iterable[Inventory]") -> Inventory:
         nested_templates=tuple(n for i in parts for n in i.nested_templates),
         stacks=tuple(s for i in parts for s in i.stacks),
         changes=tuple(c for i in parts for c in i.changes),
+        data_sources=tuple(d for i in parts for d in i.data_sources),
     )
 
 

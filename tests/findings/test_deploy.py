@@ -194,3 +194,14 @@ def test_target_is_the_resource_only_when_the_action_acts_on_its_type():
     assert target("iam:PassRole", QUEUE) == "*"
     assert target("sqs:ListQueues", QUEUE) == "*"
     assert target("sqs:CreateQueue", None) == "*"
+
+
+def test_hcl_data_sources_are_read_at_every_plan(tree):
+    hcl = 'data "aws_caller_identity" "me" {}\n\ndata "aws_made_up" "x" {}\n\nresource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n'
+    scope = gather(tree, {"infra/main.tf": hcl})
+    needs, _ = needs_of(scope)
+    reads = {(n.source, n.action, n.unknown != "") for n in needs if n.source.startswith("data.")}
+    assert reads == {("data.aws_caller_identity.me", "sts:GetCallerIdentity", False),
+                     ("data.aws_made_up.x", "(aws_made_up)", True)}
+    [me] = [n for n in needs if n.source == "data.aws_caller_identity.me"]
+    assert me.operations == ("read",) and me.location.line == 1

@@ -285,6 +285,15 @@ def deploy_needs(inventory: Inventory, entry: PrincipalEntry, manifest: Manifest
             data = tf.actions(change.type, "data")
             for action in data.read if data.known else ():
                 add(DeployNeed("deployer", action, "*", change.address, change.type, ("read",), change.location))
+    for address, rtype, where in inventory.data_sources:  # HCL: every data source is read at every plan
+        if address in changes or not in_paths(where.file if where else None, paths):
+            continue
+        data = tf.actions(rtype, "data")
+        if not data.known:
+            add(DeployNeed("deployer", f"({rtype})", "*", address, rtype, ("read",), where,
+                           unknown=f"the deploy data has no permissions for the data source {rtype}"))
+        for action in data.read if data.known else ():
+            add(DeployNeed("deployer", action, "*", address, rtype, ("read",), where))
     for resource in inventory.resources:  # templates and HCL: everything they define
         if resource.id not in changes and in_paths(resource.location.file if resource.location else None, paths):
             deploy(resource, _operations(resource, {}))

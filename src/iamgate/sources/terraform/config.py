@@ -619,6 +619,20 @@ class Module:
             if isinstance(child, Module):
                 child.evaluate_all()
 
+    def all_data_sources(self) -> List[Tuple[str, str, Location]]:
+        """(address, type, where) of every data block of this module and the modules it reads
+        (what a plan reads at every run, whether or not anything uses the value)."""
+        out = []
+        for block in self.files.of("data"):
+            if len(block.labels) == 2:
+                prefix = f"{self.address}." if self.address else ""
+                out.append((f"{prefix}data.{block.labels[0]}.{block.labels[1]}", str(block.labels[0]),
+                            Location(_file_of(block) or "", block.line)))
+        for child in self.children.values():
+            if isinstance(child, Module):
+                out.extend(child.all_data_sources())
+        return out
+
     def all_resources(self) -> List[Any]:
         out = list(self.resources)
         for child in self.children.values():
@@ -967,7 +981,8 @@ def _evaluate_root(reader: TreeReader, mf: ModuleFiles, options: ReadOptions) ->
     resources = root.all_resources()
     where = mf.blocks[0].file if mf.blocks else mf.directory
     inventory = build_inventory(resources, options, where)
-    return merge([inventory, Inventory(references=_output_references(root), resources=_backend(mf))])
+    return merge([inventory, Inventory(references=_output_references(root), resources=_backend(mf),
+                                       data_sources=tuple(root.all_data_sources()))])
 
 
 # the arguments of a `backend "s3"` block that say where the state and its lock are
