@@ -266,6 +266,9 @@ class Finding:
     origin_resource: Optional[str] = None  # the resource whose wiring implied it (an inferred requirement)
     origin_property: Optional[str] = None  # the property of that resource that implied it
     origin_operations: Tuple[str, ...] = ()  # a deploy requirement: what deploying the resource does to it
+    # a suppression that matched it (reason, where it was written: "Metadata of Worker (stack.yaml:12)",
+    # "iamgate.yaml:30", "baseline.json"): it stays in the JSON and SARIF outputs, it fails nothing
+    suppressed: Optional[Tuple[str, str]] = None
 
 
 @dataclass(frozen=True)
@@ -470,6 +473,21 @@ def selector_for(inventory: Inventory, principal: Principal, wrote: Optional[str
         if len(found) == 1 and found[0] == principal:
             return alias
     return None
+
+
+def finding_key(f: Finding) -> Tuple[str, ...]:
+    """What makes a finding the same finding across edits: its rule, file, principal (or the resource
+    it is about), action, resource and element path — never its line, so that unrelated edits above it
+    do not make it new (baselines, SARIF ``partialFingerprints``, GitLab fingerprints)."""
+    file = f.location.file.replace(os.sep, "/") if f.location is not None else ""
+    return (f.rule, file, f.principal or f.origin_resource or "", f.action or "", f.resource or "",
+            "/".join(str(p) for p in f.path), f.origin_resource or "")
+
+
+def fingerprint(f: Finding) -> str:
+    """:func:`finding_key` as a stable hex digest (sha256, 32 characters)."""
+    import hashlib
+    return hashlib.sha256("\x1f".join(finding_key(f)).encode("utf-8")).hexdigest()[:32]
 
 
 def add_problems(inventory: Inventory, findings: Iterable[Finding]) -> Inventory:

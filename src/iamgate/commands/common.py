@@ -129,11 +129,11 @@ def gather(args: argparse.Namespace, paths: Sequence[str]):
 
 
 def fails(findings: Sequence[Any], fail_on: str) -> bool:
-    """Whether any finding is at or above ``--fail-on``."""
+    """Whether any finding that is not suppressed is at or above ``--fail-on``."""
     if fail_on == "never":
         return False
     threshold = SEVERITIES.index(fail_on)
-    return any(SEVERITIES.index(f.severity) <= threshold for f in findings)
+    return any(SEVERITIES.index(f.severity) <= threshold for f in findings if getattr(f, "suppressed", None) is None)
 
 
 def unreadable(problems: Sequence[Any]) -> List[Any]:
