@@ -404,6 +404,7 @@ def load_manifest(path: str, text: str) -> Manifest:
         principals=tuple(_principal(p, ("principals", i), pos)
                          for i, p in enumerate(data.get("principals", ()))),
         exclude=tuple(data.get("check", {}).get("exclude", ())),
+        check_options={k: v for k, v in data.get("check", {}).items() if k != "exclude"},
         rule_packs=tuple(data.get("rules", {}).get("packs", ())),
         disable=tuple(data.get("rules", {}).get("disable", ())),
         severity=dict(data.get("rules", {}).get("severity", {})),

@@ -589,6 +589,8 @@ class Manifest:
     rcp: Tuple[str, ...] = ()
     principals: Tuple[PrincipalEntry, ...] = ()
     exclude: Tuple[str, ...] = ()  # check: exclude: globs of files not to read (sources.Exclude)
+    # check: the options of check the file gives (the command line and the environment win)
+    check_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     rule_packs: Tuple[str, ...] = ()  # rules: packs: folders of rule packs (resolve them)
     disable: Tuple[str, ...] = ()  # rules: disable: rule ids or names turned off
     severity: Mapping[str, str] = field(default_factory=dict, hash=False)  # rules: severity: id -> severity

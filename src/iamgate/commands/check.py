@@ -10,10 +10,14 @@ from .common import (EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, add_common, emit, fails
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="files or directories (default: the manifest's check: paths, else .)")
     add_common(p, "check")
-    p.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default="error",
+    p.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default=None,
                    help="lowest severity that makes the exit code 1 (default: error)")
+    p.add_argument("--show-config", action="store_true",
+                   help="print the options in force and where each comes from (command line, environment, "
+                        "manifest, default), then exit")
     p.add_argument("--allow-unknown", action="store_true",
                    help="do not fail on what could not be resolved or decided (reported as warnings)")
     p.add_argument("--fix-diff", action="store_true",
@@ -38,9 +42,30 @@ def analyse(args: argparse.Namespace):
     return scope, report
 
 
+def configured(args: argparse.Namespace):
+    """``args`` completed from the environment and the manifest's ``check:`` section (the command
+    line wins), and the settings with their sources."""
+    from ..pipeline import load_manifest
+    from .config import apply, resolve
+    manifest = load_manifest(args.manifest)
+    settings = resolve(args, manifest)
+    args = apply(args, settings)
+    args.loaded_manifest = manifest
+    return args, settings, manifest
+
+
 def run(args: argparse.Namespace) -> int:
+    args, settings, manifest = configured(args)
     targets = outputs("check", args.format)
+    if args.show_config:
+        from .config import render
+        sys.stdout.write(render(settings, manifest))
+        return EXIT_OK
+    from .progress import Progress
+    progress = Progress()
+    progress.phase(f"reading {', '.join(args.paths)}")
     _, report = analyse(args)
+    progress.done()
     fixes = list({id(f.fix): f.fix for f in report.findings if f.fix is not None}.values())
     if args.fix_diff:
         from ..fix import unified_diff
