@@ -272,3 +272,34 @@ def test_inputs_are_data_not_shell(runner):
     # "$(touch", "pwned)" and "*" reach iamgate as paths (that do not exist: an input error)
     assert rc == 2 and outputs["exit-code"] == "2"
     assert "no such file or directory: $(touch, pwned), *" in runner.stderr
+
+
+FAKE_PYTHON = """#!/bin/bash
+# stands for setup-python's interpreter: `-m venv DIR` makes DIR/bin/python, which logs its arguments
+if [ "$1 $2" = "-m venv" ]; then
+  mkdir -p "$3/bin"
+  printf '#!/bin/bash\\necho "$0 $*" >> "%s"\\n' "$LOG" > "$3/bin/python"
+  chmod +x "$3/bin/python"
+fi
+"""
+
+
+def test_the_install_step_installs_the_actions_checkout_into_a_venv_of_its_own(tmp_path):
+    """The install step's own logic, with a stand-in for the interpreter setup-python provides
+    (a real pip install needs the package index)."""
+    step = next(s for s in load_action()["runs"]["steps"] if s.get("id") == "install")
+    assert step["env"] == {"SETUP_PYTHON": "${{ steps.python.outputs.python-path }}"}
+    fake, log, output, temp = tmp_path / "python", tmp_path / "log", tmp_path / "output", tmp_path / "temp"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    temp.mkdir()
+    output.write_text("")
+    env = dict(os.environ, SETUP_PYTHON=str(fake), LOG=str(log), RUNNER_TEMP=str(temp),
+               GITHUB_OUTPUT=str(output), GITHUB_ACTION_PATH="/actions/OWNER/iamgate/v1")
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    venv_python = f"{temp}/iamgate-venv/bin/python"
+    assert parse_env_file(output) == {"python": venv_python}
+    assert log.read_text().split() == [venv_python, "-m", "pip", "install", "--disable-pip-version-check",
+                                       "--no-input", "--quiet", "/actions/OWNER/iamgate/v1"]
