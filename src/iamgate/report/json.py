@@ -46,8 +46,9 @@ def finding_dict(f: Finding) -> Dict[str, Any]:
 def render(report: Report) -> str:
     findings = sorted(report.findings, key=sort_key)
     active = tuple(f for f in report.findings if f.suppressed is None)
-    summary = dict(counts(active), requirements=report.requirements, satisfied=report.satisfied,
-                   suppressed=len(report.findings) - len(active))
+    summary = dict(counts(active), requirements=report.requirements, satisfied=report.satisfied)
+    if len(active) < len(report.findings):  # additive: a run without suppressions reads as before
+        summary["suppressed"] = len(report.findings) - len(active)
     doc = {"version": 1, "tool": tool_info(), "summary": summary,
            "findings": [finding_dict(f) for f in findings]}
     if report.baseline_fixed:  # --baseline: what the baseline holds that no longer occurs
