@@ -320,3 +320,28 @@ def test_suppressed_findings_fail_nothing_but_input_errors_are_never_suppressed(
                                                  f'- {{rule: IG2113, reason: "{REASON}"}}')
     rc, found = check(capsys, tree, {"stack.yaml": text}, "--fail-on", "note")
     assert _active(found) == [] and rc == 0
+
+
+def test_fix_diff_leaves_suppressed_findings_alone(tree, capsys):
+    write(tree, {"stack.yaml": CFN})
+    rc, out, _ = run(capsys, "check", "--fix-diff")
+    assert "sqs:ReceiveMessage" in out
+    write(tree, {"stack.yaml": _with_metadata(CFN, "JobsMapping", f'- {{rule: IG2101, reason: "{REASON}"}}')})
+    rc, out, err = run(capsys, "check", "--fix-diff")
+    assert "sqs:ReceiveMessage" not in out and "sqs:ReceiveMessage" not in err
+
+
+def test_cloudformation_json_template_metadata_with_a_statement(tree, capsys):
+    doc = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"Reporting": {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Metadata": {"iamgate": {"ignore": [{"rule": "IG3101", "reason": REASON, "statement": "ReadArchive"}]}},
+        "Properties": {"PolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Sid": "ReadReports", "Effect": "Allow", "NotAction": ["iam:*"], "Resource": "arn:aws:s3:::reports/*"},
+            {"Sid": "ReadArchive", "Effect": "Allow", "NotAction": ["iam:*"], "Resource": "arn:aws:s3:::archive/*"},
+        ]}}}}}
+    text = json.dumps(doc, indent=2)
+    rc, found = check(capsys, tree, {"stack.json": text}, "--fail-on", "warning")
+    [left] = _active(found, "IG3101")
+    [gone] = _suppressed(found, "IG3101")
+    assert left["location"]["line"] < gone["location"]["line"] and rc == 1
+    assert gone["suppressed"]["by"].startswith("Metadata of Reporting (stack.json:")

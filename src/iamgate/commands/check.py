@@ -46,7 +46,8 @@ def analyse(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     targets = outputs("check", args.format)
     _, report = analyse(args)
-    fixes = list({id(f.fix): f.fix for f in report.findings if f.fix is not None}.values())
+    # a suppressed finding was accepted as it is: --fix does not grant it
+    fixes = list({id(f.fix): f.fix for f in report.findings if f.fix is not None and f.suppressed is None}.values())
     if args.fix_diff:
         from ..fix import unified_diff
         sys.stdout.write(unified_diff(fixes, read_text))
@@ -113,7 +114,7 @@ def _say_unedited(report) -> None:
     (the policy lives in AWS or outside the repository, a Deny is never edited, an unknown decision
     has no fix) — so that an empty or partial diff is never mistaken for "nothing to do"."""
     for f in report.findings:
-        if f.kind != "missing-permission" or (f.fix is not None and f.fix.edits):
+        if f.kind != "missing-permission" or (f.fix is not None and f.fix.edits) or f.suppressed is not None:
             continue
         what = f"{f.action} on {f.resource}" + (f" ({f.principal})" if f.principal else "")
         if f.fix is None:
