@@ -345,3 +345,14 @@ def test_cloudformation_json_template_metadata_with_a_statement(tree, capsys):
     [gone] = _suppressed(found, "IG3101")
     assert left["location"]["line"] < gone["location"]["line"] and rc == 1
     assert gone["suppressed"]["by"].startswith("Metadata of Reporting (stack.json:")
+
+
+def test_a_suppression_of_a_rule_turned_off_is_not_reported_unused(tree, capsys):
+    text = POLICY_DOCUMENT.replace('data "aws_iam_policy_document"',
+                                   f'# iamgate:ignore IG3101 {REASON}\ndata "aws_iam_policy_document"')
+    rc, found = check(capsys, tree, {"main.tf": text, "iamgate.yaml": "version: 1\nrules:\n  disable: [IG3101]\n"},
+                      "--fail-on", "warning")
+    assert found == [] and rc == 0
+    rc, found = check(capsys, tree, {"main.tf": text.replace("IG3101", "IG3102"), "iamgate.yaml": "version: 1\n"},
+                      "--fail-on", "warning")
+    assert [f["rule"] for f in _active(found)] == ["IG0105", "IG3101", "IG3101"] and rc == 1
