@@ -356,3 +356,12 @@ def test_a_suppression_of_a_rule_turned_off_is_not_reported_unused(tree, capsys)
     rc, found = check(capsys, tree, {"main.tf": text.replace("IG3101", "IG3102"), "iamgate.yaml": "version: 1\n"},
                       "--fail-on", "warning")
     assert [f["rule"] for f in _active(found)] == ["IG0105", "IG3101", "IG3101"] and rc == 1
+
+
+def test_report_counts_leave_suppressed_findings_out_in_every_format():
+    from iamgate.model import Finding
+    from iamgate.report import counts
+    kept = Finding(kind="over-permissive", rule="IG3101", severity="warning", message="m")
+    gone = Finding(kind="missing-permission", rule="IG1001", severity="error", message="m",
+                   suppressed=(REASON, "iamgate.yaml:3"))
+    assert counts((kept, gone)) == {"errors": 0, "warnings": 1, "notes": 0}
