@@ -54,8 +54,11 @@ def render(command: str, fmt: str, result: Any, color: bool = False) -> str:
 
 
 def counts(findings: Tuple[Finding, ...]) -> Dict[str, int]:
+    """Findings per severity; a suppressed finding counts in none (it fails nothing), in every format."""
     c = {"errors": 0, "warnings": 0, "notes": 0}
     for f in findings:
+        if getattr(f, "suppressed", None) is not None:
+            continue
         c[{"error": "errors", "warning": "warnings", "note": "notes"}[f.severity]] += 1
     return c
 
