@@ -135,7 +135,7 @@ def check(scope: Scope, unused: bool = False) -> Report:
         findings.extend(_outcome_findings(inferred, rules))
         if unused:
             findings.extend(unused_findings(inferred))
-        checked = len({o.principal.id for o in inferred if o.principal.type != "service"})
+        checked = len({(o.principal.id, o.principal.location) for o in inferred if o.principal.type != "service"})
         return _suppressed(Report(_stamped(findings, rules), tuple(inferred), checked or len(read.principals), read),
                            scope, rules)
 
