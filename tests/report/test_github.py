@@ -78,3 +78,10 @@ def test_nothing_to_say_is_empty_output():
 def test_a_bad_limit_in_the_environment_is_the_default(monkeypatch):
     monkeypatch.setenv("IAMGATE_GITHUB_ANNOTATIONS", "lots")
     assert github.per_level() == 10
+
+
+def test_absolute_paths_under_the_working_directory_are_relative(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    f = lint(1, "error").__class__(**{**lint(1, "error").__dict__,
+                                      "location": Location(str(tmp_path / "infra" / "a.yaml"), 7)})
+    assert github.command(f).startswith("::error file=infra/a.yaml,line=7,")

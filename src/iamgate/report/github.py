@@ -19,6 +19,7 @@ from typing import Dict, List, Optional
 
 from ..model import Finding, Report
 from . import SEVERITY_ORDER, sort_key
+from .sarif import relative
 
 DEFAULT_PER_LEVEL = 10  # GitHub shows 10 errors, 10 warnings and 10 notices per step
 _COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
@@ -47,7 +48,7 @@ def command(f: Finding) -> str:
     props: List[str] = []
     loc = f.location or f.origin
     if loc is not None and loc.file:
-        props.append(f"file={escape_property(loc.file.replace(os.sep, '/'))}")
+        props.append(f"file={escape_property(relative(loc.file))}")
         if loc.line:
             props.append(f"line={loc.line}")
             if loc.column:
@@ -85,5 +86,7 @@ def render(report: Report, limit: Optional[int] = None) -> str:
         out += [command(f) for f in findings[:n]]
         left += len(findings[n:])
     if left:
-        out.append(f"::notice title=iamgate::{escape_data(f'… and {left} more finding' + ('s' if left != 1 else '') + ' not annotated (GitHub shows 10 per level and step); see the job summary or the code scanning (SARIF) results')}")
+        text = (f"… and {left} more finding{'s' if left != 1 else ''} not annotated (GitHub shows {DEFAULT_PER_LEVEL} "
+                "per level and step); see the job summary or the code scanning (SARIF) results")
+        out.append(f"::notice title=iamgate::{escape_data(text)}")
     return "\n".join(out) + ("\n" if out else "")

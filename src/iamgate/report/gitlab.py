@@ -13,20 +13,13 @@ every finding of a manifest or a template has one) is too, as GitLab requires a 
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Dict, List
 
 from ..model import Report
 from . import SEVERITY_ORDER, sort_key
-from .sarif import fingerprints
+from .sarif import fingerprints, relative
 
 SEVERITY = {"error": "major", "warning": "minor", "note": "info"}
-
-
-def _path(file: str) -> str:
-    path = os.path.abspath(file)
-    rel = os.path.relpath(path, os.getcwd()) if os.path.splitdrive(path)[0] == os.path.splitdrive(os.getcwd())[0] else ""
-    return (rel if rel and not rel.startswith("..") else path).replace(os.sep, "/")
 
 
 def render(report: Report) -> str:
@@ -43,7 +36,7 @@ def render(report: Report) -> str:
         issue: Dict[str, Any] = {
             "description": description, "check_name": f.rule, "fingerprint": fp,
             "severity": SEVERITY.get(f.severity, "minor"),
-            "location": {"path": _path(loc.file), "lines": {"begin": loc.line if loc.line and loc.line >= 1 else 1}},
+            "location": {"path": relative(loc.file), "lines": {"begin": loc.line if loc.line and loc.line >= 1 else 1}},
         }
         if loc.end_line and loc.line and loc.end_line >= loc.line:
             issue["location"]["lines"]["end"] = loc.end_line

@@ -120,16 +120,24 @@ def _dir_uri(path: str) -> str:
     return uri if uri.endswith("/") else uri + "/"
 
 
+def relative(file: str) -> str:
+    """``file`` relative to the working directory with ``/`` separators, when it is under it (what
+    GitHub and GitLab match against the repository); else its absolute path."""
+    path = os.path.abspath(file)
+    cwd = os.getcwd()
+    rel = os.path.relpath(path, cwd) if os.path.splitdrive(path)[0] == os.path.splitdrive(cwd)[0] else ""
+    return (rel if rel and rel != os.curdir and not rel.startswith(os.pardir) else path).replace(os.sep, "/")
+
+
 def artifact(file: str) -> Dict[str, Any]:
     """A file as SARIF names it: relative to %SRCROOT% when it is under the working directory,
     else an absolute file URI."""
-    from pathlib import Path, PurePosixPath
+    from pathlib import Path
     from urllib.parse import quote
-    path = os.path.abspath(file)
-    rel = os.path.relpath(path, os.getcwd()) if os.path.splitdrive(path)[0] == os.path.splitdrive(os.getcwd())[0] else ""
-    if rel and not rel.startswith(".."):
-        return {"uri": quote(str(PurePosixPath(*rel.split(os.sep)))), "uriBaseId": "%SRCROOT%"}
-    return {"uri": Path(path).as_uri()}
+    rel = relative(file)
+    if not os.path.isabs(rel):
+        return {"uri": quote(rel), "uriBaseId": "%SRCROOT%"}
+    return {"uri": Path(rel).as_uri()}
 
 
 def region(loc: Location) -> Optional[Dict[str, int]]:
