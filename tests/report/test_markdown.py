@@ -21,7 +21,8 @@ def test_the_example_summary(capsys, monkeypatch):
             "`arn:aws:sqs:eu-west-1:111122223333:orders-stack-JobsQueue-C46EF90E4E96` | ❌ missing (resource) | "
             "IG2202 · `examples/cloudformation/orders-stack.yaml:105` |") in table
     assert f"#### `{STACK}`" in out
-    assert out.count("<details><summary>Why</summary>") == 4 and out.count("</details>") == 4
+    assert out.count("<details><summary>Why</summary>") == 4 and out.count("</details>") == 5
+    assert "<details><summary>5 requirements met</summary>" in out
     assert "❌ **IG2202** `sns-subscription-delivery-access`" in out
     # the boundary's fix replaces a line: a suggestion; the policy's fix inserts lines: added lines
     assert "replace `examples/cloudformation/orders-stack.yaml` line 61:\n\n```suggestion\n" \
@@ -81,3 +82,18 @@ def test_truncation_says_what_is_left_out():
     shown = out.count("❌ **IG1001**")
     assert 0 < shown < 40
     assert f"> **Truncated:** {40 - shown} findings not shown" in out
+
+
+def test_findings_come_before_the_requirements_met():
+    report = Report((lint(1, "error"),), tuple(outcome(i, "allow") for i in range(3)), principals=1)
+    out = markdown.render(report)
+    assert "### Requirements not met" not in out
+    assert out.index("❌ **IG3001**") < out.index("<details><summary>3 requirements met</summary>")
+
+
+def test_truncated_inside_a_collapsed_section_closes_it():
+    report = Report((missing(1),), tuple(outcome(i, "allow") for i in range(400)), principals=1)
+    out = markdown.render(report, budget=12_000)
+    assert "❌ **IG1001**" in out
+    assert out.count("<details>") == out.count("</details>")
+    assert "requirements not shown" in out and "finding" not in out.split("> **Truncated:**")[1].split("not shown")[0]

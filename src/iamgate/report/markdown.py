@@ -1,18 +1,20 @@
 """``--format markdown`` for check: a GitHub job summary (``>> $GITHUB_STEP_SUMMARY``) or a merge
 request note.
 
-The counts; a table of every requirement by principal, the missing and unknown ones first; the
+The counts; a table of the requirements not met (missing, denied, unknown) by principal; the
 findings grouped by file with their rule ids, each one's cause collapsed in ``<details>`` and its
 fix shown as a ```` ```suggestion ```` block per edit that replaces lines (the lines that replace
-them, as GitHub's review suggestions read), a ```` ```diff ```` block of added lines per insertion, or, when no edit can be made (the policy lives in AWS), as a
-plain code block; the suppressed findings, collapsed. GitHub refuses a step summary over 1 MiB:
-past ``BUDGET`` bytes the rest is left out and a closing note says how much and where to find it.
+them, as GitHub's review suggestions read), a ```` ```diff ```` block of the added lines per
+insertion, or a plain code block when no edit can be made (the policy lives in AWS); then the
+suppressed findings and the requirements met, collapsed. GitHub refuses a step summary over
+1 MiB: past ``BUDGET`` bytes the rest is left out and a closing note says how much, and where to
+find it.
 """
 from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import Dict, List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from ..model import ASSUMED_ACCOUNT, Finding, Outcome, Report
 from . import SEVERITY_ORDER, counts, sort_key
@@ -116,36 +118,44 @@ def render(report: Report, budget: int = BUDGET) -> str:
     findings = sorted(report.findings, key=sort_key)
     live = [f for f in findings if f.suppressed is None]
     suppressed = [f for f in findings if f.suppressed is not None]
-    # the pieces in order, each all or nothing: (lines, how many findings / requirements it shows)
-    pieces: List[Tuple[List[str], int, int]] = []
-    if report.outcomes:
-        rows = _requirement_rows(report.outcomes)
-        header = ["### Requirements", "", "| Principal | Action | Resource | Result | Required by |",
-                  "|---|---|---|---|---|"]
-        pieces.append((header, 0, 0))
-        pieces += [([row], 0, 1) for row in rows]
-        pieces.append(([""], 0, 0))
+    # the pieces in order, each all or nothing: (lines, findings shown, requirements shown, whether
+    # it leaves a <details> open (True) or closes it (False); None: neither)
+    pieces: List[Tuple[List[str], int, int, Optional[bool]]] = []
+    header = ["| Principal | Action | Resource | Result | Required by |", "|---|---|---|---|---|"]
+    failing = [o for o in report.outcomes if o.decision.result != "allow"]
+    granted = [o for o in report.outcomes if o.decision.result == "allow"]
+    if failing:  # what is missing first; the granted ones last, collapsed: findings matter more
+        pieces.append((["### Requirements not met", ""] + header, 0, 0, None))
+        pieces += [([row], 0, 1, None) for row in _requirement_rows(failing)]
+        pieces.append(([""], 0, 0, None))
     groups: "OrderedDict[str, List[Finding]]" = OrderedDict()
     for f in sorted(live, key=lambda f: (f.location.file if f.location else "",
                                          SEVERITY_ORDER.get(f.severity, 3)) + tuple(sort_key(f))):
         groups.setdefault(f.location.file.replace(os.sep, "/") if f.location else "(no file)", []).append(f)
     if groups:
-        pieces.append((["### Findings", ""], 0, 0))
+        pieces.append((["### Findings", ""], 0, 0, None))
     for file, group in groups.items():
-        pieces.append(([f"#### {_md_code(file)}", ""], 0, 0))
-        pieces += [(_finding_block(f), 1, 0) for f in group]
+        pieces.append(([f"#### {_md_code(file)}", ""], 0, 0, None))
+        pieces += [(_finding_block(f), 1, 0, None) for f in group]
     if suppressed:
-        body = [f"- **{f.rule}** {_md_code(str(f.location) if f.location else '(no file)')}: {_md_text(f.message)} — "
-                f"{_md_text(f.suppressed[0])} ({_md_text(f.suppressed[1])})" for f in suppressed if f.suppressed]
-        pieces.append(([f"<details><summary>{_plural(len(suppressed), 'suppressed finding')}</summary>", ""]
-                       + body + ["", "</details>", ""], 0, 0))
+        pieces.append(([f"<details><summary>{_plural(len(suppressed), 'suppressed finding')}</summary>", ""], 0, 0, True))
+        pieces += [([f"- **{f.rule}** {_md_code(str(f.location) if f.location else '(no file)')}: "
+                     f"{_md_text(f.message)} — {_md_text(f.suppressed[0])} ({_md_text(f.suppressed[1])})"], 0, 0, None)
+                   for f in suppressed if f.suppressed]
+        pieces.append((["", "</details>", ""], 0, 0, False))
+    if granted:
+        pieces.append(([f"<details><summary>{_plural(len(granted), 'requirement')} met</summary>", ""] + header,
+                       0, 0, True))
+        pieces += [([row], 0, 1, None) for row in _requirement_rows(granted)]
+        pieces.append((["", "</details>", ""], 0, 0, False))
     if any(ASSUMED_ACCOUNT in (f.resource or "") + f.message for f in live):
         pieces.append(([f"_{ASSUMED_ACCOUNT} stands for the account the code deploys into (settings.account is not "
-                        "set)._", ""], 0, 0))
+                        "set)._", ""], 0, 0, None))
     used = _size(out)
     reserve = 400  # the closing note
     shown_findings = shown_requirements = 0
-    for lines, nf, nr in pieces:
+    inside = False
+    for lines, nf, nr, opens in pieces:
         size = _size(lines)
         if used + size > budget - reserve:
             left_f = len(live) - shown_findings
@@ -155,6 +165,8 @@ def render(report: Report, budget: int = BUDGET) -> str:
                 what.append(_plural(left_r, "requirement"))
             if left_f:
                 what.append(_plural(left_f, "finding"))
+            if inside:
+                out += ["", "</details>"]
             out += ["", f"> **Truncated:** {' and '.join(what) or 'the rest'} not shown (GitHub's job summary is "
                     "limited to 1 MiB); see the SARIF results or run `iamgate check --format json`.", ""]
             break
@@ -162,4 +174,5 @@ def render(report: Report, budget: int = BUDGET) -> str:
         used += size
         shown_findings += nf
         shown_requirements += nr
+        inside = opens if opens is not None else inside
     return "\n".join(out).rstrip("\n") + "\n"
