@@ -7,15 +7,15 @@ from iamgate.model import Decision, Edit, Finding, Fix, Location, Outcome, Princ
 from tests.cli import run
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-CFN = ("check", "--manifest", "examples/cloudformation/iamgate.yaml", "examples/cloudformation")
 STACK = "examples/cloudformation/orders-stack.yaml"
 
 
-def example(capsys, monkeypatch, *formats: str) -> Tuple[int, str]:
-    """``iamgate check`` of the shipped CloudFormation example, from the repository's root."""
+def example(capsys, monkeypatch, *formats: str, which: str = "cloudformation") -> Tuple[int, str]:
+    """``iamgate check`` of a shipped example (the CloudFormation one unless ``which``), from the
+    repository's root."""
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("IAMGATE_NO_CACHE", "1")
-    argv: List[str] = list(CFN)
+    argv: List[str] = ["check", "--manifest", f"examples/{which}/iamgate.yaml", f"examples/{which}"]
     for fmt in formats:
         argv += ["--format", fmt]
     rc, out, _ = run(capsys, *argv)

@@ -29,10 +29,13 @@ def validate(doc):
     jsonschema.Draft4Validator(schema()).validate(doc)
 
 
-def test_the_example_is_valid_sarif(capsys, monkeypatch):
-    rc, out = example(capsys, monkeypatch, "sarif")
+@pytest.mark.parametrize("which", ["cloudformation", "terraform", "account-export"])
+def test_the_examples_are_valid_sarif(capsys, monkeypatch, which):
+    rc, out = example(capsys, monkeypatch, "sarif", which=which)
     assert rc == 1
-    validate(json.loads(out))
+    doc = json.loads(out)
+    validate(doc)
+    assert doc["runs"][0]["results"] and all(r["locations"] for r in doc["runs"][0]["results"])
 
 
 def test_the_example_structure(capsys, monkeypatch):
