@@ -20,6 +20,11 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
 RENDERERS: Dict[Tuple[str, str], str] = {
     ("check", "text"): "iamgate.report.text:render",
     ("check", "json"): "iamgate.report.json:render",
+    ("check", "sarif"): "iamgate.report.sarif:render",
+    ("check", "github"): "iamgate.report.github:render",
+    ("check", "markdown"): "iamgate.report.markdown:render",
+    ("check", "gitlab"): "iamgate.report.gitlab:render",
+    ("check", "junit"): "iamgate.report.junit:render",
     ("simulate", "text"): "iamgate.report.simulate:render_text",
     ("simulate", "json"): "iamgate.report.simulate:render_json",
     ("explain", "text"): "iamgate.report.explain:render_text",
