@@ -445,6 +445,7 @@ class Report:
     outcomes: Tuple[Outcome, ...] = ()
     principals: int = 0
     inventory: Inventory = field(default_factory=Inventory)
+    rules: Any = None  # the rules in force (rules.registry.RuleSet): what SARIF declares
     # --baseline: the baseline's entries (as written) that no longer occur: fixed since the baseline
     baseline_fixed: Tuple[Mapping[str, Any], ...] = ()
 

@@ -10,6 +10,8 @@ from iamgate.model import Location, Report, fingerprint
 from iamgate.report import sarif
 from iamgate.rules.registry import default_rules
 
+from tests.cli import run
+
 from .formats import STACK, example, lint, many, missing, with_fix
 
 SCHEMA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "sarif-schema-2.1.0.json")
@@ -190,3 +192,14 @@ def test_sarif_to_a_file_and_annotations_from_one_run(capsys, monkeypatch, tmp_p
     validate(json.loads(target.read_text()))
     assert len(json.loads(target.read_text())["runs"][0]["results"]) == 4
     assert out.count("::error ") == 4
+
+
+def test_a_rule_of_a_users_pack_is_declared_with_its_documentation(tree, capsys):
+    from tests.rules.test_packs import STACK as PACK_STACK, USER_PACK
+    (tree / "house").mkdir()
+    (tree / "house" / "archive.yaml").write_text(USER_PACK)
+    (tree / "stack.yaml").write_text(PACK_STACK)
+    rc, out, _ = run(capsys, "check", "--rules", "house", "stack.yaml", "--format", "sarif")
+    rules = {r["id"]: r for r in json.loads(out)["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["HS2001"]["shortDescription"]["text"] == "Workers read the archive bucket"
+    assert rules["HS2001"]["helpUri"].startswith("https://docs.aws.amazon.com/AmazonS3/")

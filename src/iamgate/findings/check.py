@@ -136,7 +136,8 @@ def check(scope: Scope, unused: bool = False) -> Report:
         if unused:
             findings.extend(unused_findings(inferred))
         checked = len({(o.principal.id, o.principal.location) for o in inferred if o.principal.type != "service"})
-        return _suppressed(Report(_stamped(findings, rules), tuple(inferred), checked or len(read.principals), read),
+        return _suppressed(Report(_stamped(findings, rules), tuple(inferred), checked or len(read.principals), read,
+                                  rules=rules),
                            scope, rules)
 
     def mloc(line: Optional[int]) -> Location:
@@ -183,7 +184,8 @@ def check(scope: Scope, unused: bool = False) -> Report:
     findings.extend(_outcome_findings(outcomes, rules))
     if unused:
         findings.extend(unused_findings(outcomes))
-    return _suppressed(Report(_stamped(findings, rules), tuple(outcomes), principals_checked, read), scope, rules)
+    return _suppressed(Report(_stamped(findings, rules), tuple(outcomes), principals_checked, read, rules=rules),
+                       scope, rules)
 
 
 def _suppressed(report: Report, scope: Scope, rules: RuleSet) -> Report:

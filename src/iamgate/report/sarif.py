@@ -40,7 +40,7 @@ def category() -> str:
 
 def render(report: Report, max_results: int = MAX_RESULTS, max_gzipped: int = MAX_GZIPPED) -> str:
     from ..rules.registry import default_rules
-    rules = list(default_rules())
+    rules = list(report.rules if report.rules is not None else default_rules())  # with --rules packs
     findings = sorted(report.findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 3),) + tuple(sort_key(f)))
     keep = len(findings) if len(findings) <= max_results else max_results - 1
     while True:
