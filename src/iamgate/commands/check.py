@@ -38,7 +38,8 @@ def analyse(args: argparse.Namespace):
     return scope, report
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, analyse=analyse) -> int:
+    """``analyse``: (args) -> (scope, report); ``hook`` passes its own, which reads only a part."""
     targets = outputs("check", args.format)
     _, report = analyse(args)
     fixes = list({id(f.fix): f.fix for f in report.findings if f.fix is not None}.values())
