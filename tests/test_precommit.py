@@ -86,6 +86,13 @@ def prek_command():
     return found
 
 
+def test_the_hook_file_is_a_valid_manifest_for_both_tools(env):
+    pytest.importorskip("pre_commit")
+    hooks_file = os.path.join(ROOT, ".pre-commit-hooks.yaml")
+    sh(env, ROOT, *pre_commit("validate-manifest", hooks_file))
+    sh(env, ROOT, prek_command(), "validate-manifest", hooks_file)
+
+
 def test_pre_commit_try_repo_and_commits(hooks, tmp_path, env):
     """try-repo on a stack that lacks a permission fails with the finding; installed in a
     repository, the hooks block each commit that drops a permission and let the fix through. The

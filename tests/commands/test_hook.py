@@ -54,8 +54,12 @@ def test_files_iamgate_does_not_read_are_nothing_to_do(repo, capsys):
     (repo / "orders" / "stack.yaml").write_text(stack("WorkerRole", "JobsQueue", ["sqs:SendMessage"]))
     (repo / ".github" / "workflows").mkdir(parents=True)
     (repo / ".github" / "workflows" / "ci.yml").write_text("on: push\njobs: {}\n")
+    (repo / ".aws-sam" / "build").mkdir(parents=True)
+    (repo / ".aws-sam" / "build" / "template.yaml").write_text(stack("WorkerRole", "JobsQueue", ["sqs:SendMessage"]))
+    (repo / "infra" / ".terraform" / "modules" / "m").mkdir(parents=True)
+    (repo / "infra" / ".terraform" / "modules" / "m" / "main.tf").write_text(module(["sqs:ReceiveMessage"]))
     assert run(capsys, "hook", "package.json", "README.md", ".github/workflows/ci.yml", "deleted.yaml",
-               "gone/main.tf") == (0, "", "")
+               "gone/main.tf", ".aws-sam/build/template.yaml", "infra/.terraform/modules/m/main.tf") == (0, "", "")
     assert run(capsys, "hook") == (0, "", "")
 
 

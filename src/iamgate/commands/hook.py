@@ -11,7 +11,8 @@ commit touching one template costs the reading of that template alone:
   through that parent too, with the parameters the parent gives it;
 - the manifest itself, or a file it names (policies, boundaries, guardrails, variable files, rule
   packs): everything (``check``'s default paths), since every requirement may have changed;
-- any other file (``package.json``, a workflow, a deleted file): nothing. When nothing remains
+- any other file (``package.json``, a workflow, a deleted file, a file in a folder ``check``
+  never enters: ``.terraform``, ``node_modules``, ``cdk.out``, ``.aws-sam``...): nothing. When nothing remains
   the hook exits 0 without a word.
 
 The analysis, outputs and exit code are ``check``'s (``commands/check.py``), with every option of
@@ -61,12 +62,15 @@ def targets(changed: Sequence[str], manifest, exclude, rule_dirs: Sequence[str] 
     Terraform file's directory, each template or policy file that looks like an input, the
     templates that nest those; None when everything must be checked (the manifest or a file it
     names changed); an empty list when nothing iamgate reads changed."""
+    from ..sources import SKIP_DIRS
     if _touches_manifest(changed, manifest, rule_dirs):
         return None
     out: List[str] = []
     templates: List[str] = []
     for f in changed:
         low = f.lower()
+        if any(part in SKIP_DIRS for part in f.split(os.sep)[:-1]):
+            continue  # .terraform, node_modules, build output: never read by check either
         if low.endswith(TERRAFORM_ENDINGS):
             folder = os.path.dirname(f) or os.curdir
             if os.path.isdir(folder):
