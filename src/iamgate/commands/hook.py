@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from ..pipeline import excluded, load_manifest
     from ..sources import Exclude
     changed = [os.path.normpath(f) for f in args.paths]
-    manifest = load_manifest(args.manifest)
+    manifest = args.loaded_manifest = load_manifest(args.manifest)  # read once: large ones cost
     paths = targets(changed, manifest, Exclude(excluded(manifest, args.exclude)), args.rules)
     if paths is not None and not paths:
         return EXIT_OK
