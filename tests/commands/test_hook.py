@@ -65,9 +65,10 @@ def test_files_iamgate_does_not_read_are_nothing_to_do(repo, capsys):
 
 def test_a_change_to_the_manifest_checks_everything(repo, capsys):
     (repo / "billing" / "stack.yaml").write_text(stack("BillingRole", "InvoicesQueue", ["sqs:SendMessage"]))
-    rc, out, _ = run(capsys, "hook", "iamgate.yaml", "--format", "json")
-    assert rc == 1
-    assert findings(out) == [("IG1001", "BillingRole", "sqs:ReceiveMessage")]
+    for name in ("iamgate.yaml", str(repo / "iamgate.yaml")):
+        rc, out, _ = run(capsys, "hook", name, "--format", "json")
+        assert rc == 1
+        assert findings(out) == [("IG1001", "BillingRole", "sqs:ReceiveMessage")]
 
 
 def test_a_file_the_manifest_names_checks_everything(repo, capsys):
@@ -98,6 +99,8 @@ def test_a_nested_template_is_checked_through_its_parent(repo, capsys):
     assert targets(["orders/stack.yaml"], manifest, Exclude()) == ["orders/stack.yaml"]
     assert targets(["infra/main.tf", "infra/other.tf"], manifest, Exclude()) == ["infra"]
     assert targets(["iamgate.yaml"], manifest, Exclude()) is None
+    assert targets(["vars/prod.tfvars"], manifest, Exclude(), var_files=["vars/prod.tfvars"]) is None
+    assert targets(["rules/mine.yaml"], manifest, Exclude(), rule_dirs=["rules"]) is None
     # the nested stack is read once, as the parent's (not as a stack of its own beside it)
     (repo / "billing" / "stack.yaml").write_text(stack("BillingRole", "InvoicesQueue", ["sqs:SendMessage"]))
     rc, out, _ = run(capsys, "hook", "billing/stack.yaml", "--format", "json")

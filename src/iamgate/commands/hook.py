@@ -48,22 +48,24 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..pipeline import excluded, load_manifest
     from ..sources import Exclude
-    changed = [os.path.normpath(f) for f in args.paths]
+    changed = [os.path.normpath(os.path.relpath(f) if os.path.isabs(f) else f) for f in args.paths]
     manifest = args.loaded_manifest = load_manifest(args.manifest)  # read once: large ones cost
-    paths = targets(changed, manifest, Exclude(excluded(manifest, args.exclude)), args.rules)
+    paths = targets(changed, manifest, Exclude(excluded(manifest, args.exclude)), args.rules, args.var_file)
     if paths is not None and not paths:
         return EXIT_OK
     args.paths = paths or []  # None: everything, as check does without paths
     return check.run(args, analyse=lambda a: _analyse(a, changed))
 
 
-def targets(changed: Sequence[str], manifest, exclude, rule_dirs: Sequence[str] = ()) -> Optional[List[str]]:
+def targets(changed: Sequence[str], manifest, exclude, rule_dirs: Sequence[str] = (),
+            var_files: Sequence[str] = ()) -> Optional[List[str]]:
     """The paths to check for the ``changed`` files (relative to the working directory): each
     Terraform file's directory, each template or policy file that looks like an input, the
     templates that nest those; None when everything must be checked (the manifest or a file it
-    names changed); an empty list when nothing iamgate reads changed."""
+    names, a ``--rules`` pack or a ``--var-file`` changed); an empty list when nothing iamgate
+    reads changed."""
     from ..sources import SKIP_DIRS
-    if _touches_manifest(changed, manifest, rule_dirs):
+    if _touches_manifest(changed, manifest, rule_dirs) or set(changed) & {os.path.normpath(v) for v in var_files}:
         return None
     out: List[str] = []
     templates: List[str] = []
