@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, Iterator, List, Literal, Mapping, Option
 import jsonschema
 import yaml
 
-from .model import ContextValue, Manifest, Need, PrincipalEntry, Settings
+from .model import ContextValue, Location, Manifest, Need, PrincipalEntry, Settings, Suppression
 from .sources.bounds import TooDeep, check_yaml_node, value_problem
 
 __all__ = [
@@ -404,10 +404,20 @@ def load_manifest(path: str, text: str) -> Manifest:
         principals=tuple(_principal(p, ("principals", i), pos)
                          for i, p in enumerate(data.get("principals", ()))),
         exclude=tuple(data.get("check", {}).get("exclude", ())),
+        check_options={k: v for k, v in data.get("check", {}).items() if k != "exclude"},
         rule_packs=tuple(data.get("rules", {}).get("packs", ())),
         disable=tuple(data.get("rules", {}).get("disable", ())),
         severity=dict(data.get("rules", {}).get("severity", {})),
+        ignore=tuple(_ignore(path, item, ("ignore", i), pos) for i, item in enumerate(data.get("ignore", ()))),
     )
+
+
+def _ignore(file: str, value: Mapping[str, Any], path: Path, pos: _Positions) -> Suppression:
+    """One ``ignore:`` item; its ``path`` glob stays relative to the manifest's folder."""
+    line = pos.lines.get(path)
+    return Suppression(rule=value["rule"], reason=value["reason"].strip(), principal=value.get("principal"),
+                       action=value.get("action"), path=value.get("path"), by=f"{file}:{line}" if line else file,
+                       where=Location(file, line))
 
 
 # --------------------------------------------------------------------------------------------

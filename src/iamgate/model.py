@@ -305,6 +305,32 @@ class Resource:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """A suppression the user wrote, with its required reason: ``Metadata: {iamgate: {ignore: …}}``
+    of a CloudFormation resource or template, a ``# iamgate:ignore RULE reason`` comment of a
+    Terraform block, or a manifest ``ignore:`` item. ``findings/suppress.py`` matches it.
+
+    It applies to the findings located in ``file`` between ``start_line`` and ``end_line`` (None:
+    the whole file), or whose principal or origin resource is ``resource``; ``statement`` narrows it
+    to the statement with that Sid. ``principal``/``action``/``path`` (a glob of files, relative to
+    the working directory) are the manifest's selectors. ``by`` says where it was written, for users.
+    """
+
+    rule: str
+    reason: str
+    file: Optional[str] = None
+    start_line: Optional[int] = None
+    end_line: Optional[int] = None
+    resource: Optional[str] = None
+    statement: Optional[str] = None
+    by: str = ""
+    principal: Optional[str] = None
+    action: Optional[str] = None
+    path: Optional[str] = None
+    where: Optional[Location] = None  # where it was written (the unused-suppression warning's place)
+
+
+@dataclass(frozen=True)
 class Inventory:
     """Everything the readers found in the scanned files."""
 
@@ -336,6 +362,8 @@ class Inventory:
     # the data sources a Terraform configuration reads (address, type, where): each is read at every
     # plan, which deploy checks require (resources above are managed resources only)
     data_sources: Tuple[Tuple[str, str, Optional[Location]], ...] = ()
+    # the suppressions written in the code (CloudFormation Metadata, Terraform comments)
+    suppressions: Tuple[Suppression, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -393,6 +421,7 @@ def merge(inventories: "Iterable[Inventory]") -> Inventory:
         stacks=tuple(s for i in parts for s in i.stacks),
         changes=tuple(c for i in parts for c in i.changes),
         data_sources=tuple(d for i in parts for d in i.data_sources),
+        suppressions=tuple(s for i in parts for s in i.suppressions),
     )
 
 
@@ -416,6 +445,8 @@ class Report:
     outcomes: Tuple[Outcome, ...] = ()
     principals: int = 0
     inventory: Inventory = field(default_factory=Inventory)
+    # --baseline: the baseline's entries (as written) that no longer occur: fixed since the baseline
+    baseline_fixed: Tuple[Mapping[str, Any], ...] = ()
 
     @property
     def requirements(self) -> int:
@@ -589,9 +620,12 @@ class Manifest:
     rcp: Tuple[str, ...] = ()
     principals: Tuple[PrincipalEntry, ...] = ()
     exclude: Tuple[str, ...] = ()  # check: exclude: globs of files not to read (sources.Exclude)
+    # check: the options of check the file gives (the command line and the environment win)
+    check_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     rule_packs: Tuple[str, ...] = ()  # rules: packs: folders of rule packs (resolve them)
     disable: Tuple[str, ...] = ()  # rules: disable: rule ids or names turned off
     severity: Mapping[str, str] = field(default_factory=dict, hash=False)  # rules: severity: id -> severity
+    ignore: Tuple[Suppression, ...] = ()  # ignore: suppressions by rule, principal, action and path
 
     @property
     def directory(self) -> str:

@@ -132,3 +132,14 @@ def test_a_renamed_principal_in_a_changed_file_is_still_an_error(repo, capsys):
     rc, out, _ = run(capsys, "hook", "orders/stack.yaml", "--format", "json")
     assert rc == 2
     assert [f[0] for f in findings(out)] == ["IG0102"]
+
+
+def test_the_changed_files_win_over_the_configured_paths(repo, capsys, monkeypatch):
+    # check's paths from the environment (or the manifest's check: paths) are the whole repository's:
+    # the hook checks the changed files' part, and falls back to those paths, never to "."
+    monkeypatch.setenv("IAMGATE_PATHS", "billing")
+    (repo / "orders" / "stack.yaml").write_text(stack("WorkerRole", "JobsQueue", ["sqs:SendMessage"]))
+    rc, out, _ = run(capsys, "hook", "orders/stack.yaml", "--format", "json")
+    assert rc == 1 and findings(out) == [("IG1001", "WorkerRole", "sqs:ReceiveMessage")]
+    rc, out, _ = run(capsys, "hook", "iamgate.yaml", "--format", "json")
+    assert rc == 2 and findings(out) == [("IG0102", "WorkerRole", None)]  # orders/ is not in "billing"

@@ -6,19 +6,28 @@ import sys
 from dataclasses import replace
 
 from .common import (EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, add_common, emit, fails, gather, outputs, read_text,
-                     write_atomically)
+                     write_atomically, write_output)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="files or directories (default: the manifest's check: paths, else .)")
     add_common(p, "check")
-    p.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default="error",
+    p.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default=None,
                    help="lowest severity that makes the exit code 1 (default: error)")
+    p.add_argument("--show-config", action="store_true",
+                   help="print the options in force and where each comes from (command line, environment, "
+                        "manifest, default), then exit")
     p.add_argument("--allow-unknown", action="store_true",
                    help="do not fail on what could not be resolved or decided (reported as warnings)")
     p.add_argument("--fix-diff", action="store_true",
                    help="print every fix as one unified diff (for git apply) instead of the report")
     p.add_argument("--fix", action="store_true", help="apply the fixes to the files (written atomically)")
+    p.add_argument("--baseline", metavar="FILE",
+                   help="suppress the findings FILE records (--write-baseline) and report those gone as fixed")
+    p.add_argument("--write-baseline", metavar="FILE",
+                   help="record the findings nothing suppresses in FILE (keyed without line numbers), then "
+                        "report as with --baseline FILE")
     p.add_argument("--unused", action="store_true",
                    help="note, per principal with requirements, the allowed actions none of them uses (IG1004)")
 
@@ -38,28 +47,83 @@ def analyse(args: argparse.Namespace):
     return scope, report
 
 
+def configured(args: argparse.Namespace):
+    """``args`` completed from the environment and the manifest's ``check:`` section (the command
+    line wins), and the settings with their sources."""
+    from ..pipeline import load_manifest
+    from .config import apply, resolve
+    # hook has loaded it already (large manifests cost): None is looked for again, which is cheap
+    manifest = getattr(args, "loaded_manifest", None) or load_manifest(args.manifest)
+    settings = resolve(args, manifest)
+    args = apply(args, settings)
+    args.loaded_manifest = manifest
+    return args, settings, manifest
+
+
 def run(args: argparse.Namespace, analyse=analyse) -> int:
     """``analyse``: (args) -> (scope, report); ``hook`` passes its own, which reads only a part."""
+    args, settings, manifest = configured(args)
     targets = outputs("check", args.format)
+    if args.show_config:
+        from .config import render
+        sys.stdout.write(render(settings, manifest))
+        return EXIT_OK
+    from .progress import Progress
+    progress = Progress()
+    progress.phase(f"reading {', '.join(args.paths)}")
     _, report = analyse(args)
-    fixes = list({id(f.fix): f.fix for f in report.findings if f.fix is not None}.values())
+    progress.done()
+    # a suppressed finding was accepted as it is: --fix does not grant it
+    fixes = list({id(f.fix): f.fix for f in report.findings if f.fix is not None and f.suppressed is None}.values())
     if args.fix_diff:
         from ..fix import unified_diff
         sys.stdout.write(unified_diff(fixes, read_text))
         _say_unedited(report)
         # the diff is not applied yet: the permissions it grants are still missing
-        return EXIT_FINDINGS if fails(_allowing_unknown(report, args).findings, args.fail_on) else EXIT_OK
+        return EXIT_FINDINGS if fails(_baselined(_allowing_unknown(report, args), args).findings,
+                                      args.fail_on) else EXIT_OK
     if args.fix:
         from ..fix import apply_fixes
         for path in apply_fixes(fixes, read_text, write_atomically):
             print(f"iamgate: fixed {path}", file=sys.stderr)
         _, report = analyse(args)
         _say_unedited(report)
-    report = _allowing_unknown(report, args)
+    report = _baselined(_allowing_unknown(report, args), args)
     emit("check", report, targets)
     if any(f.kind in ("parse-error", "manifest-error") and f.severity == "error" for f in report.findings):
         return EXIT_INPUT
     return EXIT_FINDINGS if fails(report.findings, args.fail_on) else EXIT_OK
+
+
+def _baselined(report, args: argparse.Namespace):
+    """--write-baseline FILE: the findings nothing suppresses written to FILE; --baseline FILE (or
+    the file just written): its findings suppressed, its entries gone reported as fixed. A baseline
+    that cannot be read is an input error (exit 2)."""
+    from ..findings import baseline
+    from .common import UsageError
+    name = getattr(args, "write_baseline", None)
+    if name:
+        from ..report import tool_info
+        text = baseline.write(report, tool_info())
+        try:
+            write_output(text, name)
+        except OSError as e:
+            raise UsageError(f"--write-baseline {name}: cannot write it ({e.strerror or e})") from None
+        n = len(baseline.baselined(report.findings))
+        print(f"iamgate: wrote {n} finding{'' if n == 1 else 's'} to the baseline {name}",
+              file=sys.stderr)
+    else:
+        name = getattr(args, "baseline", None)
+        if not name:
+            return report
+        text = read_text(name)
+        if text is None:
+            raise UsageError(f"--baseline {name}: cannot read it (no such file, or not UTF-8 text)")
+    try:
+        entries = baseline.read(text, name)
+    except baseline.BaselineError as e:
+        raise UsageError(str(e)) from None
+    return baseline.apply(report, entries, name)
 
 
 def _allowing_unknown(report, args: argparse.Namespace):
@@ -77,7 +141,7 @@ def _say_unedited(report) -> None:
     (the policy lives in AWS or outside the repository, a Deny is never edited, an unknown decision
     has no fix) — so that an empty or partial diff is never mistaken for "nothing to do"."""
     for f in report.findings:
-        if f.kind != "missing-permission" or (f.fix is not None and f.fix.edits):
+        if f.kind != "missing-permission" or (f.fix is not None and f.fix.edits) or f.suppressed is not None:
             continue
         what = f"{f.action} on {f.resource}" + (f" ({f.principal})" if f.principal else "")
         if f.fix is None:

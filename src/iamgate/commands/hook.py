@@ -53,8 +53,12 @@ def run(args: argparse.Namespace) -> int:
     paths = targets(changed, manifest, Exclude(excluded(manifest, args.exclude)), args.rules, args.var_file)
     if paths is not None and not paths:
         return EXIT_OK
-    args.paths = paths or []  # None: everything, as check does without paths
-    return check.run(args, analyse=lambda a: _analyse(a, changed))
+    # everything: the paths check takes without any (IAMGATE_PATHS, the manifest's check: paths, .)
+    from .config import resolve
+    everything = next(s.value for s in resolve(argparse.Namespace(**{**vars(args), "paths": []}), manifest)
+                      if s.name == "paths")
+    args.paths = paths if paths is not None else []
+    return check.run(args, analyse=lambda a: _analyse(a, changed, list(everything) if paths is not None else None))
 
 
 def targets(changed: Sequence[str], manifest, exclude, rule_dirs: Sequence[str] = (),
@@ -143,16 +147,17 @@ def _parents(templates: Sequence[str], exclude) -> List[str]:
     return found
 
 
-def _analyse(args: argparse.Namespace, changed: Sequence[str]):
-    """check's analysis of the part, widened to everything when a requirement refers to what the
+def _analyse(args: argparse.Namespace, changed: Sequence[str], everything: Optional[List[str]]):
+    """check's analysis of the part (``everything``: the paths of the whole repository; None when
+    the part is already everything), widened to everything when a requirement refers to what the
     part does not hold; entries for principals of untouched files dropped."""
     scope, report = check.analyse(args)
-    if args.paths and any(f.rule == "IG0202" for f in report.findings):
+    if everything is None:
+        return scope, report
+    if any(f.rule == "IG0202" for f in report.findings):
         print("iamgate: a requirement refers to another stack or module; checking the whole repository",
               file=sys.stderr)
-        return check.analyse(argparse.Namespace(**{**vars(args), "paths": []}))
-    if not args.paths:
-        return scope, report
+        return check.analyse(argparse.Namespace(**{**vars(args), "paths": everything}))
     names = {f.replace(os.sep, "/") for f in changed}
     kept = tuple(f for f in report.findings
                  if f.rule != "IG0102" or any(n in (f.principal or "") for n in names))

@@ -135,8 +135,9 @@ def check(scope: Scope, unused: bool = False) -> Report:
         findings.extend(_outcome_findings(inferred, rules))
         if unused:
             findings.extend(unused_findings(inferred))
-        checked = len({o.principal.id for o in inferred if o.principal.type != "service"})
-        return Report(_stamped(findings, rules), tuple(inferred), checked or len(read.principals), read)
+        checked = len({(o.principal.id, o.principal.location) for o in inferred if o.principal.type != "service"})
+        return _suppressed(Report(_stamped(findings, rules), tuple(inferred), checked or len(read.principals), read),
+                           scope, rules)
 
     def mloc(line: Optional[int]) -> Location:
         return Location(manifest.file, line)
@@ -182,7 +183,14 @@ def check(scope: Scope, unused: bool = False) -> Report:
     findings.extend(_outcome_findings(outcomes, rules))
     if unused:
         findings.extend(unused_findings(outcomes))
-    return Report(_stamped(findings, rules), tuple(outcomes), principals_checked, read)
+    return _suppressed(Report(_stamped(findings, rules), tuple(outcomes), principals_checked, read), scope, rules)
+
+
+def _suppressed(report: Report, scope: Scope, rules: RuleSet) -> Report:
+    """The report with the suppressions of the code and of the manifest applied (``suppress.py``)."""
+    from .suppress import apply_suppressions, manifest_suppressions
+    found = tuple(scope.inventory.suppressions) + manifest_suppressions(scope.manifest)
+    return apply_suppressions(report, found, scope.inventory, rules)
 
 
 def deploy_outcomes(scope: Scope, entry: PrincipalEntry, deployer: Principal, findings: List[Finding],

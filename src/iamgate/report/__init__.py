@@ -20,6 +20,11 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
 RENDERERS: Dict[Tuple[str, str], str] = {
     ("check", "text"): "iamgate.report.text:render",
     ("check", "json"): "iamgate.report.json:render",
+    ("check", "sarif"): "iamgate.report.sarif:render",
+    ("check", "github"): "iamgate.report.github:render",
+    ("check", "markdown"): "iamgate.report.markdown:render",
+    ("check", "gitlab"): "iamgate.report.gitlab:render",
+    ("check", "junit"): "iamgate.report.junit:render",
     ("simulate", "text"): "iamgate.report.simulate:render_text",
     ("simulate", "json"): "iamgate.report.simulate:render_json",
     ("explain", "text"): "iamgate.report.explain:render_text",
@@ -54,8 +59,11 @@ def render(command: str, fmt: str, result: Any, color: bool = False) -> str:
 
 
 def counts(findings: Tuple[Finding, ...]) -> Dict[str, int]:
+    """Findings per severity; a suppressed finding counts in none (it fails nothing), in every format."""
     c = {"errors": 0, "warnings": 0, "notes": 0}
     for f in findings:
+        if getattr(f, "suppressed", None) is not None:
+            continue
         c[{"error": "errors", "warning": "warnings", "note": "notes"}[f.severity]] += 1
     return c
 

@@ -32,6 +32,8 @@ def finding_dict(f: Finding) -> Dict[str, Any]:
         out["location"] = location_dict(f.location)
     if f.fix is not None:
         out["fix"] = {"file": f.fix.file, "line": f.fix.line, "text": f.fix.text}
+    if f.suppressed is not None:  # it stays in the output, it fails nothing
+        out["suppressed"] = {"reason": f.suppressed[0], "by": f.suppressed[1]}
     if f.origin_resource is not None:  # a requirement a rule inferred from the code's wiring
         out["origin"] = {"rule": f.rule, "resource": f.origin_resource, "location": location_dict(f.origin)}
         if f.origin_property is not None:
@@ -43,7 +45,12 @@ def finding_dict(f: Finding) -> Dict[str, Any]:
 
 def render(report: Report) -> str:
     findings = sorted(report.findings, key=sort_key)
-    summary = dict(counts(report.findings), requirements=report.requirements, satisfied=report.satisfied)
+    active = tuple(f for f in report.findings if f.suppressed is None)
+    summary = dict(counts(active), requirements=report.requirements, satisfied=report.satisfied)
+    if len(active) < len(report.findings):  # additive: a run without suppressions reads as before
+        summary["suppressed"] = len(report.findings) - len(active)
     doc = {"version": 1, "tool": tool_info(), "summary": summary,
            "findings": [finding_dict(f) for f in findings]}
+    if report.baseline_fixed:  # --baseline: what the baseline holds that no longer occurs
+        doc["fixed_since_baseline"] = [dict(e) for e in report.baseline_fixed]
     return json.dumps(doc, indent=2) + "\n"

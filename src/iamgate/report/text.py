@@ -36,6 +36,8 @@ def render(report: Report, color: bool = False) -> str:
     chosen: Dict[str, Principal] = {o.selector: o.principal for o in report.outcomes}
     groups: "OrderedDict[str, OrderedDict[str, List[Finding]]]" = OrderedDict()
     for f in sorted(report.findings, key=sort_key):
+        if f.suppressed is not None:  # counted in the summary, not listed
+            continue
         file = f.location.file if f.location else "(no file)"
         groups.setdefault(file, OrderedDict()).setdefault(f.principal or "", []).append(f)
 
@@ -53,7 +55,7 @@ def render(report: Report, color: bool = False) -> str:
                 lines.extend(_finding_lines(f, indent, color))
         lines.append("")
     lines.append(_summary(report))
-    if any(ASSUMED_ACCOUNT in (f.resource or "") + f.message for f in report.findings):
+    if any(ASSUMED_ACCOUNT in (f.resource or "") + f.message for f in report.findings if f.suppressed is None):
         lines.append(f"{ASSUMED_ACCOUNT} stands for the account the code deploys into (settings.account is not set)")
     return "\n".join(lines) + "\n"
 
@@ -90,9 +92,10 @@ def fix_lines(fix: Fix) -> List[str]:
 
 
 def _summary(report: Report) -> str:
-    missing = sum(1 for f in report.findings if f.kind == "missing-permission"
+    active = [f for f in report.findings if f.suppressed is None]
+    missing = sum(1 for f in active if f.kind == "missing-permission"
                   and f.decision and f.decision.result != "unknown")
-    unknown = sum(1 for f in report.findings if f.kind == "missing-permission"
+    unknown = sum(1 for f in active if f.kind == "missing-permission"
                   and f.decision and f.decision.result == "unknown")
     parts = [f"{missing} missing"]
     if unknown:
@@ -102,9 +105,13 @@ def _summary(report: Report) -> str:
                             ("invalid-policy", "invalid policy", "invalid policies"),
                             ("parse-error", "parse error", "parse errors"),
                             ("manifest-error", "manifest error", "manifest errors")):
-        n = sum(1 for f in report.findings if f.kind == kind)
+        n = sum(1 for f in active if f.kind == kind)
         if n:
             parts.append(f"{n} {one if n == 1 else many}")
+    if len(active) < len(report.findings):
+        parts.append(f"{len(report.findings) - len(active)} suppressed")
+    if report.baseline_fixed:
+        parts.append(f"{len(report.baseline_fixed)} fixed since the baseline")
     parts.append(f"{report.satisfied} of {report.requirements} requirements met")
     parts.append(f"{report.principals} principal" + ("s" if report.principals != 1 else ""))
     from ..catalog.managed import snapshot_info

@@ -45,6 +45,7 @@ Pure: imports model only.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
@@ -148,17 +149,57 @@ _INVOCATION = re.compile(r"arn:[^:]+:apigateway:[^:]*:lambda:path/[^/]+/function
 _QUEUE_URL = re.compile(r"https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([0-9]{12})/([A-Za-z0-9_.-]+)")
 
 
+def _file(thing: Any) -> str:
+    loc = getattr(thing, "location", None)
+    return loc.file if loc is not None else ""
+
+
+def near(candidates: Sequence[Any], here: str) -> Optional[Any]:
+    """The one of ``candidates`` (resources or principals with the same id) that a reference written
+    in file ``here`` means: the only one, else the only one of that file, else of its folder (a
+    Terraform module's files refer to each other); None when that does not decide (never a guess)."""
+    if len(candidates) == 1:
+        return candidates[0]
+    for same in ((lambda c: _file(c) == here), (lambda c: os.path.dirname(_file(c)) == os.path.dirname(here))):
+        picked = [c for c in candidates if same(c)]
+        if len(picked) == 1:
+            return picked[0]
+    return None
+
+
+class _ById(Mapping):
+    """Resources by id, where two templates (or two Terraform roots) may use the same id: a lookup
+    is answered for the file being read (``here``), as :func:`near` decides."""
+
+    def __init__(self, resources: Sequence[Resource]) -> None:
+        self.all: Dict[str, List[Resource]] = {}
+        for r in resources:
+            self.all.setdefault(r.id, []).append(r)
+        self.here = ""
+
+    def __getitem__(self, key: str) -> Resource:
+        found = near(self.all.get(key, ()), self.here)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.all)
+
+    def __len__(self) -> int:
+        return len(self.all)
+
+
 class _Context:
     def __init__(self, inventory: Inventory, roles: Mapping[str, str], settings: Settings) -> None:
         self.inventory = inventory
         self.roles = roles
         self.settings = settings
         self.groups: Dict[str, str] = {}  # the named groups of the ``matches`` conditions that held
-        self.by_id: Dict[str, Resource] = {}
+        self.by_id = _ById(inventory.resources)
         self.by_arn: Dict[str, Resource] = {}
         self.by_value: Dict[str, Resource] = {}  # what -> follows in a string: an ARN, a queue's URL
         for r in inventory.resources:
-            self.by_id.setdefault(r.id, r)
             if r.arn:
                 self.by_arn.setdefault(r.arn, r)
                 self.by_value.setdefault(r.arn, r)
@@ -218,7 +259,7 @@ class _Context:
             found = [self.role(v) for v in named]
             return found[0] if len(found) == 1 else None
         generated = [p for p in self.inventory.principals if resource.id in p.aliases and p.id != resource.id]
-        return generated[0] if len(generated) == 1 else None
+        return near(generated, self.by_id.here)
 
     def role(self, value: Any) -> Optional[Principal]:
         """The principal a value names: a reference to a role of the code, or its ARN."""
@@ -230,7 +271,7 @@ class _Context:
             found = find_principals(self.inventory, value)
         else:
             return None
-        return found[0] if len(found) == 1 else None
+        return near(found, self.by_id.here)
 
     # ---------------------------------------------------------------- templates
 
@@ -383,6 +424,7 @@ def infer(inventory: Inventory, rules: Sequence[Any], roles: Mapping[str, str], 
         for entry in getattr(rule, "infer", ()) or ():
             for rtype in entry.types:
                 for resource in by_type.get(rtype, ()):
+                    ctx.by_id.here = _file(resource)  # references are to the resources of its own file
                     for item, where in _items(ctx, resource, entry.for_each):
                         ctx.groups = {}
                         if not all(_holds(ctx, resource, item, w) for w in entry.when):

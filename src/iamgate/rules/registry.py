@@ -161,6 +161,33 @@ _BUILTIN: Tuple[Rule, ...] = (
          "Name the folders or files that hold the templates, configurations or plan, and scan them "
          "(`iamgate check infra/`).",
          "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html"),
+    Rule("IG0105", "unused-suppression", "manifest-error", "warning",
+         "A suppression that matches no finding",
+         "A suppression — CloudFormation `Metadata: {iamgate: {ignore: [...]}}`, a Terraform "
+         "`# iamgate:ignore RULE reason` comment, or a manifest `ignore:` item — that no finding of the run "
+         "matches: the finding it was written for is gone (fixed), or it names another rule, principal, "
+         "action, path or statement Sid than the finding's. A suppression of a rule turned off "
+         "(`rules: disable:`) is not reported.",
+         "A stale suppression is a hole waiting for the next finding of the same rule in the same place: "
+         "it would be hidden without anyone having judged it. A misspelt one suppresses nothing while "
+         "looking as if it did.",
+         "Metadata:\n  iamgate:\n    ignore:\n      - {rule: IG3101, reason: \"legacy\", statement: NoSuchSid}",
+         "Remove the suppression if the finding is fixed; otherwise correct the rule id (`iamgate rules`), "
+         "the Sid or the selectors so that it names the finding (`iamgate check --format json` shows each "
+         "finding's rule, principal, action and location).",
+         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/metadata-section-structure.html"),
+    Rule("IG0107", "invalid-suppression", "parse-error", "error",
+         "A suppression without a reason, or one that cannot be read",
+         "A CloudFormation `Metadata: {iamgate: {ignore: ...}}` that is not a list of `{rule, reason, "
+         "statement?}` mappings, or a Terraform `# iamgate:ignore` comment that does not give a rule "
+         "id and a reason (`# iamgate:ignore IG3101 the legacy role is replaced in Q3`). Every suppression "
+         "needs a reason.",
+         "A suppression hides a finding from the gate; without a reason no reviewer can tell an accepted "
+         "risk from a silenced one. An input iamgate cannot read makes the run exit 2, so the gate never "
+         "passes on a suppression it did not understand.",
+         "# iamgate:ignore IG3101",
+         "Add the reason after the rule id (Terraform), or a `reason:` key to the item (CloudFormation).",
+         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/metadata-section-structure.html"),
     Rule("IG0201", "unresolved-value", "unresolved", "note",
          "A value in the code cannot be resolved offline",
          "An intrinsic function, import, variable or data source whose value iamgate cannot know without "

@@ -1312,3 +1312,13 @@ def test_odd_values_infer_nothing_and_do_not_crash(tree, capsys):
 """
     rc, found = check(capsys, tree, {"stack.yaml": cfn(function=fn, resources=odd)})
     assert [f for f in found if f["rule"] in {f"IG21{n:02d}" for n in range(2, 16)} - {"IG2113"}] == []
+
+
+def test_two_templates_with_the_same_logical_ids_are_each_checked(tree, capsys):
+    """A reference means the resource of its own template: the same logical IDs in two stacks make
+    no requirement disappear (they used to be ambiguous, and every inferred requirement vanished)."""
+    rc, found = check(capsys, tree, {"a.yaml": CFN, "b.yaml": CFN.replace("QueueName: jobs", "QueueName: jobs2")},
+                      "a.yaml", "b.yaml")
+    got = sorted((f["principal"], f["resource"].rsplit(":", 1)[-1]) for f in of_rule(found, "IG2101"))
+    assert got == sorted([("a.yaml:WorkerRole", "jobs")] * 3 + [("b.yaml:WorkerRole", "jobs2")] * 3)
+    assert rc == 1

@@ -161,6 +161,9 @@ class Template:
         self.sources: Dict[str, str] = {}  # generated role -> the SAM resource type that makes it
         self.written: Optional[Mapping[str, Any]] = None  # a SAM template's resources as written
         self.serverless: Dict[str, Tuple[Mapping[str, Any], Any]] = {}  # SAM resource -> (it, its Properties)
+        from .ignores import read as read_ignores  # Metadata as written, before SAM expands it
+        self.suppressions, ignore_problems = read_ignores(path, data, line_offset, alias_prefix, depth == 0)
+        self.problems.extend(ignore_problems)
         self.sam = SERVERLESS in _transforms(data)  # deploying it needs the transform's change set
         if self.sam or _has_serverless_resources(data):
             # without the Transform CloudFormation rejects the template; the intent is plain, so it is
@@ -347,7 +350,7 @@ class Template:
         inv = Inventory(principals=tuple(principals), policies=tuple(self.customer_managed.values()),
                         resource_policies=tuple(resource_policies), references=self._references(),
                         resources=tuple(self._resources()), documents=tuple(self.policy_documents),
-                        excluded=self._excluded(), stacks=stacks)
+                        excluded=self._excluded(), stacks=stacks, suppressions=tuple(self.suppressions))
         nested = self._nested()
         return merge([inv, Inventory(unresolved=tuple(_dedupe(self.unresolved)), problems=tuple(self.problems))]
                       + nested)

@@ -53,6 +53,7 @@ class ModuleFiles:
     directory: str
     blocks: List[Any] = field(default_factory=list)  # hcl.Block
     problems: List[Finding] = field(default_factory=list)
+    suppressions: List[Any] = field(default_factory=list)  # model.Suppression: # iamgate:ignore comments
 
     def of(self, kind: str) -> List[Any]:
         return [b for b in self.blocks if b.kind == kind]
@@ -940,13 +941,15 @@ def read_modules(files: Sequence[str], options: Optional[ReadOptions] = None,
             continue
         inventories.append(_evaluate_root(reader, mf, options))
     inventories.append(Inventory(problems=tuple(reader.problems), unresolved=tuple(_dedupe(reader.unresolved)),
-                                 excluded=tuple(dict.fromkeys(reader.excluded))))
+                                 excluded=tuple(dict.fromkeys(reader.excluded)),
+                                 # every module read, also those read from outside the scanned paths
+                                 suppressions=tuple(s for mf in modules.values() for s in mf.suppressions)))
     return merge(inventories)
 
 
 def _parse_files(paths: Sequence[str], display: Callable[[str], str]) -> Dict[str, ModuleFiles]:
     """Terraform files parsed (through the cache, in parallel when worth it), grouped by directory."""
-    from .hcl import HclError, parse_many
+    from .hcl import HclError, file_kind as hcl_kind, parse_many
     modules: Dict[str, ModuleFiles] = {}
 
     def module_of(path: str) -> ModuleFiles:
@@ -961,7 +964,7 @@ def _parse_files(paths: Sequence[str], display: Callable[[str], str]) -> Dict[st
             module_of(path).problems.append(problem)
         else:
             texts.append((path, text or ""))
-    for (path, _), result in zip(texts, parse_many([(display(p), t) for p, t in texts])):
+    for (path, text), result in zip(texts, parse_many([(display(p), t) for p, t in texts])):
         mf = module_of(path)
         if isinstance(result, HclError):
             mf.problems.append(Finding(kind="parse-error", rule="IG0001", severity="error",
@@ -971,6 +974,11 @@ def _parse_files(paths: Sequence[str], display: Callable[[str], str]) -> Dict[st
         for block in result.blocks:
             block.file = display(path)
             mf.blocks.append(block)
+        if hcl_kind(path) == "hcl":
+            from .ignores import read as read_ignores  # python-hcl2 drops comments: the text is scanned
+            found, problems = read_ignores(display(path), text)
+            mf.suppressions.extend(found)
+            mf.problems.extend(problems)
     return modules
 
 
