@@ -10,6 +10,7 @@ from typing import Dict
 
 COMMANDS: Dict[str, str] = {
     "check": "check every requirement of the manifest against the code",
+    "hook": "check the stacks and Terraform modules the given changed files belong to (pre-commit)",
     "simulate": "decide one request, with the full trace (offline policy simulator)",
     "explain": "explain an AccessDenied message against the code",
     "diff": "effective-permission changes between a git revision and the working tree",

@@ -52,14 +52,16 @@ def configured(args: argparse.Namespace):
     line wins), and the settings with their sources."""
     from ..pipeline import load_manifest
     from .config import apply, resolve
-    manifest = load_manifest(args.manifest)
+    # hook has loaded it already (large manifests cost): None is looked for again, which is cheap
+    manifest = getattr(args, "loaded_manifest", None) or load_manifest(args.manifest)
     settings = resolve(args, manifest)
     args = apply(args, settings)
     args.loaded_manifest = manifest
     return args, settings, manifest
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, analyse=analyse) -> int:
+    """``analyse``: (args) -> (scope, report); ``hook`` passes its own, which reads only a part."""
     args, settings, manifest = configured(args)
     targets = outputs("check", args.format)
     if args.show_config:

@@ -122,7 +122,8 @@ def parse_context(items: Sequence[str]) -> Dict[str, Any]:
 
 
 def gather(args: argparse.Namespace, paths: Sequence[str]):
-    """The command's Scope, read by the one front end."""
+    """The command's Scope, read by the one front end (with the manifest the command already
+    loaded, ``args.loaded_manifest``, when it has one)."""
     from ..pipeline import gather as gather_scope
     return gather_scope(paths, args.manifest, args.var_file, exclude=args.exclude,
                         rule_dirs=getattr(args, "rules", ()), manifest=getattr(args, "loaded_manifest", None))
