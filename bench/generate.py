@@ -145,7 +145,7 @@ def write(out: str, roles: int = 0, statements: int = 0, requirements: int = 0, 
     if roles:
         paths["export"] = os.path.join(out, "export.json")
         with open(paths["export"], "w") as fh:
-            json.dump(export(roles, statements), fh, indent=1)
+            json.dump(export(roles, statements), fh)  # one line, as json.dumps writes it
     if requirements and roles:
         paths["manifest"] = os.path.join(out, "manifest.yaml")
         with open(paths["manifest"], "w") as fh:
