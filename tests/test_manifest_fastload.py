@@ -90,3 +90,23 @@ def test_a_valid_manifest_is_composed_by_libyaml_and_validated_without_an_error_
         "iter_errors": staticmethod(lambda data: walked.append(data) or validator.iter_errors(data))})())
     assert len(load_manifest("iamgate.yaml", big(500)).principals) == 5
     assert walked == []
+
+
+@pytest.mark.parametrize("text, valid", [
+    (big(200), True),
+    ("version: 1\nprincipals:\n  - principal: A\n    needs: [{actions: 5}]\n", False),
+    ("version: 1\nprincipals:\n  - principal: A\n    needz: []\n", False),
+    ("version: 1\nsettings: {acount: '1'}\n", False),
+    ("version: 1\nguardrails: {scp: [{}]}\n", False),
+    ("version: 2\n", False),
+    ("version: 1\nprincipals:\n  - principal: A\n    needs:\n      - actions: s3:GetObject\n"
+     "        context: {aws:SourceIp: [{a: 1}]}\n", False),
+])
+def test_the_fast_path_validator_agrees_with_the_schema(text: str, valid: bool) -> None:
+    import json
+
+    data = yaml.safe_load(text)
+    fast = manifest_module._fast_validator()
+    assert '"$ref"' not in json.dumps(fast.schema)  # every reference written in place
+    assert manifest_module._validator().is_valid(data) is valid
+    assert fast.is_valid(data) is valid
