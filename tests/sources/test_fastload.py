@@ -116,14 +116,17 @@ def test_a_valid_document_looks_up_no_position() -> None:
     assert asked == []
 
 
-def test_a_yaml_date_version_and_its_string_share_one_verdict(counted: List[str]) -> None:
+def test_a_yaml_date_version_is_judged_as_its_iso_string(counted: List[str]) -> None:
     import datetime
 
     as_date = dict(inline(0), Version=datetime.date(2012, 10, 17))
+    old_date = dict(inline(0), Version=datetime.date(2012, 10, 18))
     nowhere = lambda path: None  # noqa: E731
     assert validate_document(as_date, "identity", nowhere, "p") == []
-    assert validate_document(inline(0), "identity", nowhere, "p") == []
-    assert counted == ["identity"]
+    assert [f.message for f in validate_document(old_date, "identity", nowhere, "p")] == [
+        'p: Version: "2012-10-18" is not one of 2008-10-17, 2012-10-17']
+    assert validate_document(dict(as_date), "identity", nowhere, "p") == []
+    assert counted == ["identity", "identity"]
 
 
 def test_odd_values_are_validated_uncached_and_never_crash(counted: List[str]) -> None:
@@ -132,4 +135,16 @@ def test_odd_values_are_validated_uncached_and_never_crash(counted: List[str]) -
     first = validate_document(doc, "identity", nowhere, "p")
     second = validate_document(doc, "identity", nowhere, "p")
     assert first == second and len(first) == 1
+    assert counted == ["identity", "identity"]
+
+
+def test_keys_that_json_would_write_alike_do_not_share_a_verdict(counted: List[str]) -> None:
+    nowhere = lambda path: None  # noqa: E731
+    as_text = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                       "Resource": "*", "1": "x"}]}
+    as_int = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                      "Resource": "*", 1: "x"}]}
+    assert [f.message for f in validate_document(as_text, "identity", nowhere, "p")] == [
+        'p: Statement[0]: unknown element "1"']
+    validate_document(as_int, "identity", nowhere, "p")
     assert counted == ["identity", "identity"]

@@ -383,7 +383,7 @@ def _pick(errors: List[Any]) -> Any:
 # What the grammar says about one distinct document, as (error path, message, location path):
 # an account export repeats documents (the same trust policy on every Lambda role, the same inline
 # policy stamped on many roles), and validating is the cost of reading one (issue 15). The key is
-# the grammar and the document's JSON text as written (key order kept: the findings' order and
+# the grammar and the document as written (its repr: key order kept, as the findings' order and
 # messages follow the document's order); bounded so that a long-lived process does not grow.
 _Outcome = Tuple[Tuple[Path, str, Path], ...]
 _CACHE: Dict[Tuple[str, str], _Outcome] = {}
@@ -398,9 +398,11 @@ def _iso(value: Any) -> str:
 
 def _outcome(doc: Any, kind: str) -> _Outcome:
     """The grammar's verdict on ``doc`` of ``kind``, once per distinct document."""
-    try:  # the JSON text of ``_plain(doc)``, without building it: dates written as ISO strings
-        key: Optional[Tuple[str, str]] = (kind, json.dumps(doc, ensure_ascii=False, default=_iso))
-    except (TypeError, ValueError):  # not JSON data (an odd reader value): validate it uncached
+    try:  # JSON data only (a repr naming an object's address could be reused by another object)
+        json.dumps(doc, default=_iso)
+        # repr, not the JSON text: JSON writes the key 1 as "1", which the grammar tells apart
+        key: Optional[Tuple[str, str]] = (kind, repr(doc))
+    except (TypeError, ValueError, RecursionError):  # an odd reader value: validated uncached
         key = None
     if key is not None:
         found = _CACHE.get(key)
