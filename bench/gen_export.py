@@ -14,7 +14,7 @@ import sys
 def export(roles: int, statements: int = 26) -> dict:
     def statement(i: int, k: int) -> dict:
         return {"Sid": f"S{k}", "Effect": "Allow",
-                "Action": [f"s3:GetObject", "s3:PutObject", "kms:Decrypt"][: 1 + k % 3],
+                "Action": ["s3:GetObject", "s3:PutObject", "kms:Decrypt"][: 1 + k % 3],
                 "Resource": [f"arn:aws:s3:::bucket-{i % 50}-{k}/*"],
                 "Condition": {"StringEquals": {"aws:PrincipalTag/team": f"t{k % 7}"}}}
 

@@ -13,7 +13,7 @@ def manifest(requirements: int, principals: int = 50) -> str:
     for p in range(principals):
         lines += [f"  - principal: role{p}", "    needs:"]
         for k in range(per):
-            lines += [f"      - actions: [s3:GetObject, s3:PutObject]",
+            lines += ["      - actions: [s3:GetObject, s3:PutObject]",
                       f'        resources: "arn:aws:s3:::bucket-{p}-{k % 100}/data/{k}/*"']
     return "\n".join(lines) + "\n"
 
