@@ -380,31 +380,76 @@ def _pick(errors: List[Any]) -> Any:
 # ------------------------------------------------------------------------------ public: grammar
 
 
-def validate_document(doc: Any, kind: str, location_of: LocationOf, policy_name: str) -> List[Finding]:
-    """Grammar findings for a raw policy document of ``kind`` (a ``model.PolicyKind`` or ``"ecr"``).
+# What the grammar says about one distinct document, as (error path, message, location path):
+# an account export repeats documents (the same trust policy on every Lambda role, the same inline
+# policy stamped on many roles), and validating is the cost of reading one (issue 15). The key is
+# the grammar and the document as written (its repr: key order kept, as the findings' order and
+# messages follow the document's order); bounded so that a long-lived process does not grow.
+_Outcome = Tuple[Tuple[Path, str, Path], ...]
+_CACHE: Dict[Tuple[str, str], _Outcome] = {}
+_CACHE_SIZE = 20_000
 
-    ``location_of(path)`` maps a path into the document (``("Statement", 0, "Effect")``) to where
-    it was written, or ``None``; a path without a location gets its closest ancestor's.
-    """
-    if kind not in _GRAMMAR_OF_KIND:
-        raise ValueError(f"unknown policy kind {kind!r}")
-    data = _plain(doc)
+
+def _iso(value: Any) -> str:
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    raise TypeError(f"not JSON data: {type(value).__name__}")
+
+
+def _outcome(doc: Any, kind: str) -> _Outcome:
+    """The grammar's verdict on ``doc`` of ``kind``, once per distinct document."""
+    try:  # JSON data only (a repr naming an object's address could be reused by another object)
+        json.dumps(doc, default=_iso)
+        # repr, not the JSON text: JSON writes the key 1 as "1", which the grammar tells apart
+        key: Optional[Tuple[str, str]] = (kind, repr(doc))
+    except (TypeError, ValueError, RecursionError):  # an odd reader value: validated uncached
+        key = None
+    if key is not None:
+        found = _CACHE.get(key)
+        if found is not None:
+            return found
+    outcome = _check(_plain(doc), _GRAMMAR_OF_KIND[kind], kind)
+    if key is not None:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = outcome
+    return outcome
+
+
+def _check(data: Any, grammar: str, kind: str) -> _Outcome:
+    """Validate ``data``: the compiled validator's ``is_valid`` fast path, and the full error
+    walk (``iter_errors``, grouping, messages) only for a document that has something to report."""
+    validator = _validator(grammar)
+    if validator.is_valid(data):
+        return ()
     groups: Dict[Tuple[Path, Tuple[str, ...]], List[Any]] = {}
-    for error in _validator(_GRAMMAR_OF_KIND[kind]).iter_errors(data):
+    for error in validator.iter_errors(data):
         error = _specific(error)
         groups.setdefault(_group_key(error), []).append(error)
     chosen = [_pick(errors) for errors in groups.values()]
     chosen.sort(key=lambda e: _doc_order(data, _location_path(e)))
-    return [_finding(e, kind, location_of, policy_name) for e in chosen]
+    return tuple((tuple(e.absolute_path), _message(e, tuple(e.absolute_path), kind), _location_path(e))
+                 for e in chosen)
 
 
-def _finding(error: Any, kind: str, location_of: LocationOf, policy_name: str) -> Finding:
-    path: Path = tuple(error.absolute_path)
+def validate_document(doc: Any, kind: str, location_of: LocationOf, policy_name: str) -> List[Finding]:
+    """Grammar findings for a raw policy document of ``kind`` (a ``model.PolicyKind`` or ``"ecr"``).
+
+    ``location_of(path)`` maps a path into the document (``("Statement", 0, "Effect")``) to where
+    it was written, or ``None``; a path without a location gets its closest ancestor's. It is
+    called only for a finding: a valid document costs no position lookup.
+    """
+    if kind not in _GRAMMAR_OF_KIND:
+        raise ValueError(f"unknown policy kind {kind!r}")
+    return [_finding(path, text, where, location_of, policy_name)
+            for path, text, where in _outcome(doc, kind)]
+
+
+def _finding(path: Path, text: str, location_path: Path, location_of: LocationOf, policy_name: str) -> Finding:
     where = format_path(path)
-    text = _message(error, path, kind)
     return Finding(kind="invalid-policy", rule="IG3002", severity="error",
                    message=f"{policy_name}: {where}: {text}" if where else f"{policy_name}: {text}",
-                   location=_locate(location_of, _location_path(error)), path=_location_path(error))
+                   location=_locate(location_of, location_path), path=location_path)
 
 
 # ------------------------------------------------------------------------------ public: unresolved
