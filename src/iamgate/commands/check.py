@@ -30,13 +30,22 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "report as with --baseline FILE")
     p.add_argument("--unused", action="store_true",
                    help="note, per principal with requirements, the allowed actions none of them uses (IG1004)")
+    p.add_argument("--shard", metavar="K/N",
+                   help="check only shard K (1-based) of N: the stacks and Terraform root modules whose path's "
+                        "sha256 modulo N is K-1; merge the shards' --format json reports with merge-reports")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="processes that parse Terraform files in parallel (default: the number of CPUs)")
 
 
 def analyse(args: argparse.Namespace):
     """The scope and its report, with a fix on each missing permission and each malformed action
     (the fix writers load only when something is missing or malformed)."""
+    return analysed(args, gather(args, args.paths))
+
+
+def analysed(args: argparse.Namespace, scope):
+    """``analyse`` of a scope already read."""
     from ..findings.check import check
-    scope = gather(args, args.paths)
     report = check(scope, unused=getattr(args, "unused", False))
     if any(f.rule == "IG3003" for f in report.findings):
         from ..fix import add_typo_fixes  # first: a typo that causes a missing permission is its fix
@@ -68,6 +77,14 @@ def run(args: argparse.Namespace, analyse=analyse) -> int:
         from .config import render
         sys.stdout.write(render(settings, manifest))
         return EXIT_OK
+    if getattr(args, "jobs", None) is not None:
+        if args.jobs < 1:
+            from .common import UsageError
+            raise UsageError(f"--jobs takes a number of processes (1 or more), got {args.jobs}")
+        from ..sources.terraform import hcl
+        hcl.WORKERS = args.jobs
+    if getattr(args, "shard", None) and analyse is globals()["analyse"]:
+        analyse = _sharded(args)
     from .progress import Progress
     progress = Progress()
     progress.phase(f"reading {', '.join(args.paths)}")
@@ -93,6 +110,28 @@ def run(args: argparse.Namespace, analyse=analyse) -> int:
     if any(f.kind in ("parse-error", "manifest-error") and f.severity == "error" for f in report.findings):
         return EXIT_INPUT
     return EXIT_FINDINGS if fails(report.findings, args.fail_on) else EXIT_OK
+
+
+def _sharded(args: argparse.Namespace):
+    """The analysis of shard K/N (``shard.py``): only its units read, the manifest entries whose
+    principal is in another shard skipped (their IG0102 dropped)."""
+    from ..pipeline import excluded, read_scope, read_settings, rule_set
+    from ..shard import ShardError, parse_shard, shard_exclude
+    from .common import UsageError
+    try:
+        k, n = parse_shard(args.shard)
+    except ShardError as e:
+        raise UsageError(str(e)) from None
+    manifest = args.loaded_manifest
+    paths = list(args.paths) or ["."]
+    exclude, _ = shard_exclude(paths, excluded(manifest, args.exclude), k, n)
+
+    def analyse_shard(a: argparse.Namespace):
+        scope = read_scope(paths, manifest, read_settings(manifest, a.var_file), exclude,
+                           rules=rule_set(manifest, getattr(a, "rules", ())))
+        scope, report = analysed(a, scope)
+        return scope, replace(report, findings=tuple(f for f in report.findings if f.rule != "IG0102"))
+    return analyse_shard
 
 
 def _baselined(report, args: argparse.Namespace):
