@@ -54,6 +54,11 @@ principals:
     needs:
       - actions: [s3:GetObject, s3:DeleteObject]
         resources: "${aws_s3_bucket.invoices.arn}/2026/*"
+  - principal: arn:aws:iam::111122223333:role/ci-deployer   # lives outside the code
+    policies: [policies/ci-deployer.json]
+    needs:
+      - actions: [s3:GetObject, s3:PutObject]
+        resources: "arn:aws:s3:::artifacts/*"
   - principal: NetworkRole
     needs:
       - actions: [sqs:ReceiveMessage, sqs:PurgeQueue]
@@ -72,6 +77,9 @@ def write_repo(root: pathlib.Path) -> pathlib.Path:
         "net/child.yaml": stack("NetworkRole", "NetQueue"),
         "policies/readers.json": POLICY,
         "iamgate.yaml": MANIFEST,
+        "policies/ci-deployer.json": (
+            '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", '
+            '"Resource": "arn:aws:s3:::artifacts/*"}]}\n'),
         "README.md": "# monorepo\n",
     }
     for name, text in files.items():
@@ -100,7 +108,7 @@ def repo(tmp_path, monkeypatch):
 def test_units_are_stacks_and_terraform_roots(repo):
     found = units(["."])
     assert list(found) == ["billing/stack.yaml", "infra/lambda", "net/parent.yaml", "orders/stack.yaml",
-                           "policies/readers.json", "shop-stack.yaml", "tf"]
+                           "policies/ci-deployer.json", "policies/readers.json", "shop-stack.yaml", "tf"]
     assert found["net/parent.yaml"] == {"net/parent.yaml", "net/child.yaml"}  # the child goes with it
     assert found["tf"] == {"tf/main.tf", "tf/modules/worker/main.tf"}  # a called module is no root
     assert all(1 <= shard_of(u, 3) <= 3 for u in found)
@@ -128,6 +136,7 @@ def test_sharded_then_merged_equals_unsharded(repo, capsys, n):
     # an inferred one (IG2101) in a Terraform root, a lint finding in a policy file
     assert {"IG1001", "IG2101"} <= rules and len(whole) >= 6
     assert "IG0102" not in rules
+    assert any(json.loads(f).get("principal") == "arn:aws:iam::111122223333:role/ci-deployer" for f in whole)
     reports = []
     for k in range(1, n + 1):
         rc, out, err = run(capsys, "check", "--shard", f"{k}/{n}", "--format", f"json:../out/shard{k}.json")

@@ -116,7 +116,7 @@ def _sharded(args: argparse.Namespace):
     """The analysis of shard K/N (``shard.py``): only its units read, the manifest entries whose
     principal is in another shard skipped (their IG0102 dropped)."""
     from ..pipeline import excluded, read_scope, read_settings, rule_set
-    from ..shard import ShardError, parse_shard, shard_exclude
+    from ..shard import ShardError, parse_shard, shard_exclude, shard_of
     from .common import UsageError
     try:
         k, n = parse_shard(args.shard)
@@ -129,6 +129,12 @@ def _sharded(args: argparse.Namespace):
     def analyse_shard(a: argparse.Namespace):
         scope = read_scope(paths, manifest, read_settings(manifest, a.var_file), exclude,
                            rules=rule_set(manifest, getattr(a, "rules", ())))
+        # a principal the manifest alone gives (its policies: files; pipeline.complete_principals
+        # appends them after those read) is checked by one shard, by the hash of its selector
+        read = len(scope.read.principals) if scope.read is not None else len(scope.inventory.principals)
+        own = scope.inventory.principals[:read] + tuple(
+            p for p in scope.inventory.principals[read:] if shard_of(p.id, n) == k)
+        scope = replace(scope, inventory=replace(scope.inventory, principals=own))
         scope, report = analysed(a, scope)
         return scope, replace(report, findings=tuple(f for f in report.findings if f.rule != "IG0102"))
     return analyse_shard
