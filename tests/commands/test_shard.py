@@ -59,6 +59,9 @@ principals:
     needs:
       - actions: [s3:GetObject, s3:PutObject]
         resources: "arn:aws:s3:::artifacts/*"
+  - principal: arn:aws:iam::111122223333:role/billing-deployer
+    policies: [policies/billing-deployer.json]
+    deploys: [billing]
   - principal: NetworkRole
     needs:
       - actions: [sqs:ReceiveMessage, sqs:PurgeQueue]
@@ -77,6 +80,9 @@ def write_repo(root: pathlib.Path) -> pathlib.Path:
         "net/child.yaml": stack("NetworkRole", "NetQueue"),
         "policies/readers.json": POLICY,
         "iamgate.yaml": MANIFEST,
+        "policies/billing-deployer.json": (
+            '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cloudformation:*", '
+            '"Resource": "*"}]}\n'),
         "policies/ci-deployer.json": (
             '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", '
             '"Resource": "arn:aws:s3:::artifacts/*"}]}\n'),
@@ -108,7 +114,7 @@ def repo(tmp_path, monkeypatch):
 def test_units_are_stacks_and_terraform_roots(repo):
     found = units(["."])
     assert list(found) == ["billing/stack.yaml", "infra/lambda", "net/parent.yaml", "orders/stack.yaml",
-                           "policies/ci-deployer.json", "policies/readers.json", "shop-stack.yaml", "tf"]
+                           "policies/billing-deployer.json", "policies/ci-deployer.json", "policies/readers.json", "shop-stack.yaml", "tf"]
     assert found["net/parent.yaml"] == {"net/parent.yaml", "net/child.yaml"}  # the child goes with it
     assert found["tf"] == {"tf/main.tf", "tf/modules/worker/main.tf"}  # a called module is no root
     assert all(1 <= shard_of(u, 3) <= 3 for u in found)
@@ -137,6 +143,8 @@ def test_sharded_then_merged_equals_unsharded(repo, capsys, n):
     assert {"IG1001", "IG2101"} <= rules and len(whole) >= 6
     assert "IG0102" not in rules
     assert any(json.loads(f).get("principal") == "arn:aws:iam::111122223333:role/ci-deployer" for f in whole)
+    assert any(json.loads(f).get("principal") == "arn:aws:iam::111122223333:role/billing-deployer"
+               and json.loads(f).get("action", "").startswith("sqs:") for f in whole)  # deploys: billing
     reports = []
     for k in range(1, n + 1):
         rc, out, err = run(capsys, "check", "--shard", f"{k}/{n}", "--format", f"json:../out/shard{k}.json")

@@ -130,14 +130,25 @@ def _sharded(args: argparse.Namespace):
         scope = read_scope(paths, manifest, read_settings(manifest, a.var_file), exclude,
                            rules=rule_set(manifest, getattr(a, "rules", ())))
         # a principal the manifest alone gives (its policies: files; pipeline.complete_principals
-        # appends them after those read) is checked by one shard, by the hash of its selector
+        # appends them after those read) is checked by one shard: with deploys:, the shards holding
+        # files of those paths (each decides its own); else the shard its selector's hash names
         read = len(scope.read.principals) if scope.read is not None else len(scope.inventory.principals)
         own = scope.inventory.principals[:read] + tuple(
-            p for p in scope.inventory.principals[read:] if shard_of(p.id, n) == k)
+            p for p in scope.inventory.principals[read:] if _external_here(p.id, manifest, exclude.allowed, k, n))
         scope = replace(scope, inventory=replace(scope.inventory, principals=own))
         scope, report = analysed(a, scope)
         return scope, replace(report, findings=tuple(f for f in report.findings if f.rule != "IG0102"))
     return analyse_shard
+
+
+def _external_here(selector: str, manifest, files, k: int, n: int) -> bool:
+    """Whether shard ``k`` of ``n``, reading ``files``, checks the manifest-only principal ``selector``."""
+    from ..findings.deploy import in_paths
+    from ..shard import shard_of
+    deploys = [manifest.resolve(d) for e in manifest.principals if e.selector == selector for d in e.deploys]
+    if deploys:
+        return any(in_paths(f, deploys) for f in files)
+    return shard_of(selector, n) == k
 
 
 def _baselined(report, args: argparse.Namespace):
