@@ -107,6 +107,15 @@ def units(paths: Sequence[str], exclude: Exclude = Exclude()) -> Dict[str, Froze
     for f in inputs:
         if f not in nested:
             out[f] = frozenset(closure(f, nests))
+    # what only a cycle reaches (a.yaml nests b.yaml, which nests a.yaml; modules calling each
+    # other): its first file or folder by path is a unit, as the readers keep the first too
+    covered = set().union(*out.values()) if out else set()
+    for start, edges in [(f, nests) for f in sorted(inputs)] + [(d, calls) for d in sorted(folders)]:
+        if start not in covered and not (edges is calls and set(folders[start]) <= covered):
+            group = closure(start, edges)
+            files_of = group if edges is nests else {f for d in group for f in folders.get(d, ())}
+            out[start] = frozenset(files_of)
+            covered |= files_of | group
     return dict(sorted(out.items()))
 
 

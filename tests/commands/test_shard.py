@@ -121,6 +121,20 @@ def test_units_are_stacks_and_terraform_roots(repo):
     assert shard_of("tf", 3) == int(__import__("hashlib").sha256(b"tf").hexdigest(), 16) % 3 + 1
 
 
+def test_a_nesting_cycle_is_read_by_one_shard(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cyc = 'AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  S:\n    Type: AWS::CloudFormation::Stack\n' \
+          '    Properties:\n      TemplateURL: ./{}\n'
+    (tmp_path / "a.yaml").write_text(cyc.format("b.yaml"))
+    (tmp_path / "b.yaml").write_text(cyc.format("a.yaml"))
+    (tmp_path / "m").mkdir()
+    (tmp_path / "n").mkdir()
+    (tmp_path / "m" / "main.tf").write_text('module "n" {\n  source = "../n"\n}\n')
+    (tmp_path / "n" / "main.tf.json").write_text('{"module": {"m": {"source": "../m"}}}\n')
+    (tmp_path / "odd.json").write_text("[1, 2")  # not an input: read by no one
+    assert units(["."]) == {"a.yaml": {"a.yaml", "b.yaml"}, "m": {"m/main.tf", "n/main.tf.json"}}
+
+
 @pytest.mark.parametrize("text", ["0/2", "3/2", "2", "a/b", "1/0", ""])
 def test_bad_shard_values(text):
     with pytest.raises(ShardError):
