@@ -15,7 +15,10 @@ the same repository always splits the same way, on every machine, and a new unit
 A shard reads only the files of its units (an :class:`Exclude` that excludes every other file, so
 that the walk, the roots and the readers are those of the unsharded run) and checks the manifest's
 requirements whose principal it holds: an entry whose principal is in another shard is skipped
-silently (no IG0102). ``iamgate merge-reports`` merges the shards' JSON reports.
+by it (no IG0102: its JSON report lists the entries it did not find, under ``shard``, and
+``iamgate merge-reports`` reports those no shard found). A principal only the manifest defines
+(``policies:`` files) is checked by the shard its selector's hash names, or with ``deploys:`` by
+the shards holding files under those paths.
 """
 from __future__ import annotations
 

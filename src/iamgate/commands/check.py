@@ -106,6 +106,8 @@ def run(args: argparse.Namespace, analyse=analyse) -> int:
         _, report = analyse(args)
         _say_unedited(report)
     report = _baselined(_allowing_unknown(report, args), args)
+    if getattr(args, "shard_info", None) is not None:
+        targets = _emit_shard_json(report, targets, args.shard_info)
     emit("check", report, targets)
     if any(f.kind in ("parse-error", "manifest-error") and f.severity == "error" for f in report.findings):
         return EXIT_INPUT
@@ -137,8 +139,28 @@ def _sharded(args: argparse.Namespace):
             p for p in scope.inventory.principals[read:] if _external_here(p.id, manifest, exclude.allowed, k, n))
         scope = replace(scope, inventory=replace(scope.inventory, principals=own))
         scope, report = analysed(a, scope)
+        # merge-reports reports an entry whose principal no shard holds, as one run would
+        from ..report.json import finding_dict
+        a.shard_info = {"shard": f"{k}/{n}", "principals": [p.id for p in (scope.read or scope.inventory).principals],
+                        "missing": [finding_dict(f) for f in report.findings if f.rule == "IG0102"]}
         return scope, replace(report, findings=tuple(f for f in report.findings if f.rule != "IG0102"))
     return analyse_shard
+
+
+def _emit_shard_json(report, targets, info):
+    """The JSON outputs of a shard, with its ``shard`` object (what merge-reports needs to report
+    the entries no shard holds: the principals read, the entries not found); the other targets."""
+    import json
+    from ..report import render
+    rest = []
+    for fmt, file in targets:
+        if fmt != "json":
+            rest.append((fmt, file))
+            continue
+        doc = json.loads(render("check", "json", report))
+        doc["shard"] = info
+        write_output(json.dumps(doc, indent=2) + "\n", file)
+    return rest
 
 
 def _external_here(selector: str, manifest, files, k: int, n: int) -> bool:

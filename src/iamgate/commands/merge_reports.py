@@ -3,7 +3,8 @@ of ``check --shard K/N`` (``shard.py``).
 
 The findings are concatenated and deduplicated by (rule, location, message) — what every shard
 reports alike (a manifest problem, a file read by two shards) is reported once; the summary is
-recomputed: the requirements of the shards add up (each requirement is decided in one shard).
+recomputed: the requirements of the shards add up (each requirement is decided in one shard); a
+manifest entry whose principal no shard holds is reported (IG0102), as one unsharded run would.
 The merged report is printed in ``--format`` text, json or sarif; the exit code is ``check``'s
 (``--fail-on``; 2 when a shard could not read an input or the manifest).
 """
@@ -86,9 +87,36 @@ def merge(docs: Sequence[Mapping[str, Any]]):
                 continue
             seen.add(key)
             findings.append(finding_from(d))
+    findings += _unheld(docs, seen)
     principals = len({f.principal for f in findings if f.principal})
     return _merged_class()(tuple(findings), principals=principals, merged_requirements=requirements,
                            merged_satisfied=satisfied)
+
+
+def _unheld(docs: Sequence[Mapping[str, Any]], seen: set) -> List[Any]:
+    """IG0102 for each manifest entry whose principal no shard holds (every shard's ``shard``
+    object lists it as missing), with the message one run over everything gives."""
+    infos = [doc.get("shard") for doc in docs]
+    if not infos or not all(isinstance(i, Mapping) for i in infos):
+        return []
+    known = ", ".join(sorted(str(p) for i in infos for p in i.get("principals") or ())[:8]) or "none"
+    counts: Dict[str, int] = {}
+    first: Dict[str, Mapping[str, Any]] = {}
+    for info in infos:
+        for d in {json.dumps(m, sort_keys=True): m for m in info.get("missing") or ()}.values():
+            key = json.dumps([d.get("principal"), d.get("location")], sort_keys=True)
+            counts[key] = counts.get(key, 0) + 1
+            first.setdefault(key, d)
+    out = []
+    for key, d in first.items():
+        if counts[key] < len(infos):
+            continue  # a shard holds it
+        d = dict(d, message=f'principal "{d.get("principal")}" is not in the scanned files (principals found: {known})')
+        dedup = (d.get("rule"), json.dumps(d.get("location"), sort_keys=True), d["message"])
+        if dedup not in seen:
+            seen.add(dedup)
+            out.append(finding_from(d))
+    return out
 
 
 def _load(name: str) -> Dict[str, Any]:
