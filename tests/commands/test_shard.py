@@ -196,6 +196,10 @@ def test_merge_reports_rejects_what_is_not_a_report(repo, capsys):
     assert rc == 2 and "cannot read" in err
     rc, _, err = run(capsys, "merge-reports", "../out/x.json", "--format", "junit")
     assert rc == 2
+    # a shard object that is not as check writes it is ignored, never a crash
+    (repo / "odd.json").write_text('{"summary": {}, "findings": [], "shard": {"missing": [1, null], "principals": 3}}')
+    rc, out, err = run(capsys, "merge-reports", "../out/odd.json", "--format", "json")
+    assert rc == 0 and json.loads(out)["findings"] == [], err
 
 
 def test_jobs_sets_the_parse_pool_size(repo, capsys, monkeypatch):

@@ -99,11 +99,13 @@ def _unheld(docs: Sequence[Mapping[str, Any]], seen: set) -> List[Any]:
     infos = [doc.get("shard") for doc in docs]
     if not infos or not all(isinstance(i, Mapping) for i in infos):
         return []
-    known = ", ".join(sorted(str(p) for i in infos for p in i.get("principals") or ())[:8]) or "none"
+    read = [i.get("principals") if isinstance(i.get("principals"), list) else () for i in infos]
+    known = ", ".join(sorted(str(p) for ps in read for p in ps)[:8]) or "none"
     counts: Dict[str, int] = {}
     first: Dict[str, Mapping[str, Any]] = {}
     for info in infos:
-        for d in {json.dumps(m, sort_keys=True): m for m in info.get("missing") or ()}.values():
+        missing = info.get("missing") if isinstance(info.get("missing"), list) else ()
+        for d in {json.dumps(m, sort_keys=True): m for m in missing if isinstance(m, Mapping)}.values():
             key = json.dumps([d.get("principal"), d.get("location")], sort_keys=True)
             counts[key] = counts.get(key, 0) + 1
             first.setdefault(key, d)
