@@ -24,7 +24,7 @@ ENVIRONMENT = """environment:
 
 
 def _command(name: str) -> ModuleType:
-    return importlib.import_module(f"iamgate.commands.{name}")
+    return importlib.import_module(f"iamgate.commands.{name.replace('-', '_')}")
 
 
 def _parser(command: Optional[str] = None) -> argparse.ArgumentParser:

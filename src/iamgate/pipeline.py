@@ -100,7 +100,8 @@ def read_scope(paths: Sequence[str], manifest: Optional[Manifest], settings: Set
     reads each revision this way, with the settings of one manifest and the requirements of another."""
     from .rules.builtin import lint
     from .sources import Exclude, manifest_kinds, read_inventory, read_manifest_files
-    inventory = read_inventory(list(paths), settings, Exclude(tuple(exclude)), cwd) if paths else Inventory()
+    exclude = exclude if isinstance(exclude, Exclude) else Exclude(tuple(exclude))  # check --shard: its own
+    inventory = read_inventory(list(paths), settings, exclude, cwd) if paths else Inventory()
     # the policy checks run once, after every reader, over every policy read (a policy file the
     # manifest names as an SCP, RCP or boundary is checked as one)
     kinds = manifest_kinds(manifest) if manifest is not None else {}

@@ -16,4 +16,5 @@ COMMANDS: Dict[str, str] = {
     "diff": "effective-permission changes between a git revision and the working tree",
     "inventory": "what the readers found: principals, policies, resource policies, resources",
     "rules": "every rule with its documentation",
+    "merge-reports": "merge the JSON reports of check --shard K/N into one report",
 }

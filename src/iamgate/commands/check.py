@@ -30,13 +30,22 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "report as with --baseline FILE")
     p.add_argument("--unused", action="store_true",
                    help="note, per principal with requirements, the allowed actions none of them uses (IG1004)")
+    p.add_argument("--shard", metavar="K/N",
+                   help="check only shard K (1-based) of N: the stacks and Terraform root modules whose path's "
+                        "sha256 modulo N is K-1; merge the shards' --format json reports with merge-reports")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="processes that parse Terraform files in parallel (default: the number of CPUs)")
 
 
 def analyse(args: argparse.Namespace):
     """The scope and its report, with a fix on each missing permission and each malformed action
     (the fix writers load only when something is missing or malformed)."""
+    return analysed(args, gather(args, args.paths))
+
+
+def analysed(args: argparse.Namespace, scope):
+    """``analyse`` of a scope already read."""
     from ..findings.check import check
-    scope = gather(args, args.paths)
     report = check(scope, unused=getattr(args, "unused", False))
     if any(f.rule == "IG3003" for f in report.findings):
         from ..fix import add_typo_fixes  # first: a typo that causes a missing permission is its fix
@@ -68,6 +77,14 @@ def run(args: argparse.Namespace, analyse=analyse) -> int:
         from .config import render
         sys.stdout.write(render(settings, manifest))
         return EXIT_OK
+    if getattr(args, "jobs", None) is not None:
+        if args.jobs < 1:
+            from .common import UsageError
+            raise UsageError(f"--jobs takes a number of processes (1 or more), got {args.jobs}")
+        from ..sources.terraform import hcl
+        hcl.WORKERS = args.jobs
+    if getattr(args, "shard", None) and analyse is globals()["analyse"]:
+        analyse = _sharded(args)
     from .progress import Progress
     progress = Progress()
     progress.phase(f"reading {', '.join(args.paths)}")
@@ -89,10 +106,71 @@ def run(args: argparse.Namespace, analyse=analyse) -> int:
         _, report = analyse(args)
         _say_unedited(report)
     report = _baselined(_allowing_unknown(report, args), args)
+    if getattr(args, "shard_info", None) is not None:
+        targets = _emit_shard_json(report, targets, args.shard_info)
     emit("check", report, targets)
     if any(f.kind in ("parse-error", "manifest-error") and f.severity == "error" for f in report.findings):
         return EXIT_INPUT
     return EXIT_FINDINGS if fails(report.findings, args.fail_on) else EXIT_OK
+
+
+def _sharded(args: argparse.Namespace):
+    """The analysis of shard K/N (``shard.py``): only its units read, the manifest entries whose
+    principal is in another shard skipped (their IG0102 dropped)."""
+    from ..pipeline import excluded, read_scope, read_settings, rule_set
+    from ..shard import ShardError, parse_shard, shard_exclude, shard_of
+    from .common import UsageError
+    try:
+        k, n = parse_shard(args.shard)
+    except ShardError as e:
+        raise UsageError(str(e)) from None
+    manifest = args.loaded_manifest
+    paths = list(args.paths) or ["."]
+    exclude, _ = shard_exclude(paths, excluded(manifest, args.exclude), k, n)
+
+    def analyse_shard(a: argparse.Namespace):
+        scope = read_scope(paths, manifest, read_settings(manifest, a.var_file), exclude,
+                           rules=rule_set(manifest, getattr(a, "rules", ())))
+        # a principal the manifest alone gives (its policies: files; pipeline.complete_principals
+        # appends them after those read) is checked by one shard: with deploys:, the shards holding
+        # files of those paths (each decides its own); else the shard its selector's hash names
+        read = len(scope.read.principals) if scope.read is not None else len(scope.inventory.principals)
+        own = scope.inventory.principals[:read] + tuple(
+            p for p in scope.inventory.principals[read:] if _external_here(p.id, manifest, exclude.allowed, k, n))
+        scope = replace(scope, inventory=replace(scope.inventory, principals=own))
+        scope, report = analysed(a, scope)
+        # merge-reports reports an entry whose principal no shard holds, as one run would
+        from ..report.json import finding_dict
+        a.shard_info = {"shard": f"{k}/{n}", "principals": [p.id for p in (scope.read or scope.inventory).principals],
+                        "missing": [finding_dict(f) for f in report.findings if f.rule == "IG0102"]}
+        return scope, replace(report, findings=tuple(f for f in report.findings if f.rule != "IG0102"))
+    return analyse_shard
+
+
+def _emit_shard_json(report, targets, info):
+    """The JSON outputs of a shard, with its ``shard`` object (what merge-reports needs to report
+    the entries no shard holds: the principals read, the entries not found); the other targets."""
+    import json
+    from ..report import render
+    rest = []
+    for fmt, file in targets:
+        if fmt != "json":
+            rest.append((fmt, file))
+            continue
+        doc = json.loads(render("check", "json", report))
+        doc["shard"] = info
+        write_output(json.dumps(doc, indent=2) + "\n", file)
+    return rest
+
+
+def _external_here(selector: str, manifest, files, k: int, n: int) -> bool:
+    """Whether shard ``k`` of ``n``, reading ``files``, checks the manifest-only principal ``selector``."""
+    from ..findings.deploy import in_paths
+    from ..shard import shard_of
+    deploys = [manifest.resolve(d) for e in manifest.principals if e.selector == selector for d in e.deploys]
+    if deploys:
+        return any(in_paths(f, deploys) for f in files)
+    return shard_of(selector, n) == k
 
 
 def _baselined(report, args: argparse.Namespace):
