@@ -118,7 +118,7 @@ def _sharded(args: argparse.Namespace):
     """The analysis of shard K/N (``shard.py``): only its units read, the manifest entries whose
     principal is in another shard skipped (their IG0102 dropped)."""
     from ..pipeline import excluded, read_scope, read_settings, rule_set
-    from ..shard import ShardError, parse_shard, shard_exclude, shard_of
+    from ..shard import ShardError, parse_shard, shard_exclude
     from .common import UsageError
     try:
         k, n = parse_shard(args.shard)
