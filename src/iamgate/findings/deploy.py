@@ -163,9 +163,8 @@ def _names_a_role(value: Any, by_id: Mapping[str, Resource]) -> bool:
     return value is None
 
 
-def _role_arns(resource: Resource, inventory: Inventory, paths: Sequence[str]) -> List[str]:
+def _role_arns(resource: Resource, by_id: Mapping[str, Resource]) -> List[str]:
     from ..rules.infer import values_at
-    by_id = {r.id: r for r in inventory.resources}
     out: List[str] = []
     props, _ = PASSED_ROLES.get(resource.type, ((), ""))
     for path in props:
@@ -234,10 +233,12 @@ def deploy_needs(inventory: Inventory, entry: PrincipalEntry, manifest: Manifest
                            "AWS::CloudFormation::Stack", ("deploy",), where,
                            {"iam:PassedToService": ("cloudformation.amazonaws.com",)}))
 
-    by_id = {r.id: r for r in inventory.resources}
+    from ..rules.infer import ById
+    by_id = ById(inventory.resources)  # a reference means the resource of its own file (two stacks, one ID)
 
     def deploy(resource: Resource, ops: Tuple[str, ...]) -> None:
         where = resource.location
+        by_id.here = where.file if where is not None else ""
         is_cfn = resource.type.startswith(("AWS::", "Alexa::", "Custom::"))
         if resource.type.startswith("Custom::") or resource.type == "AWS::CloudFormation::CustomResource":
             return  # a custom resource's handler is the user's own Lambda function, called by CloudFormation
@@ -256,7 +257,7 @@ def deploy_needs(inventory: Inventory, entry: PrincipalEntry, manifest: Manifest
                                     f"the deploy data has no permissions for {resource.type}")))
             return
         arns = [resource.arn] + _referenced_arns(resource, by_id)
-        roles = _role_arns(resource, inventory, paths)
+        roles = _role_arns(resource, by_id)
         passes = bool(roles) or _names_a_role(resource.properties, by_id)
         for op in ops:
             for action in data.of(op):
@@ -279,6 +280,7 @@ def deploy_needs(inventory: Inventory, entry: PrincipalEntry, manifest: Manifest
 
     for change in changes.values():  # a plan: only what it changes (and the refresh's reads)
         if change.mode == "managed":
+            by_id.here = change.location.file if change.location is not None else ""
             deploy(by_id.get(change.address) or Resource(change.address, change.type, location=change.location),
                    _plan_operations(change))
         else:

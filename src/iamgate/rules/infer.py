@@ -52,7 +52,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ..model import Inventory, Principal, Requirement, Resource, ResourceRef, Settings, find_principals
 
-__all__ = ["Inferred", "infer", "values_at"]
+__all__ = ["ById", "Inferred", "infer", "near", "values_at"]
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def near(candidates: Sequence[Any], here: str) -> Optional[Any]:
     return None
 
 
-class _ById(Mapping):
+class ById(Mapping):
     """Resources by id, where two templates (or two Terraform roots) may use the same id: a lookup
     is answered for the file being read (``here``), as :func:`near` decides."""
 
@@ -196,7 +196,7 @@ class _Context:
         self.roles = roles
         self.settings = settings
         self.groups: Dict[str, str] = {}  # the named groups of the ``matches`` conditions that held
-        self.by_id = _ById(inventory.resources)
+        self.by_id = ById(inventory.resources)
         self.by_arn: Dict[str, Resource] = {}
         self.by_value: Dict[str, Resource] = {}  # what -> follows in a string: an ARN, a queue's URL
         for r in inventory.resources:
