@@ -103,6 +103,35 @@ def _with_arn_resources(schema: Dict[str, Any]) -> Dict[str, Any]:
     return {**schema, "definitions": definitions}
 
 
+# cfn-lint's ``requiredXor`` holds: not an object, or exactly one of the names present
+_REQUIRED_XOR_OK = "not isinstance({v}, dict) or sum(1 for n in {value} if n in {v}) == 1"
+
+
+def _unique_keys_ok(keys: List[str], instance: Any) -> bool:
+    """cfn-lint's ``uniqueKeys`` holds: no two items repeat the values of ``keys``."""
+    if not isinstance(instance, list):
+        return True
+    if len(keys) == 1:  # the common case (Sid): distinct strings are distinct JSON texts
+        key = keys[0]
+        values = [item[key] for item in instance if isinstance(item, Mapping) and key in item]
+        if all(isinstance(value, str) for value in values):
+            return len(set(values)) == len(values)
+    return next(_repeats(keys, instance), None) is None
+
+
+def _repeats(keys: List[str], instance: List[Any]) -> Iterator[Tuple[int, Any]]:
+    """The items of ``instance`` that repeat an earlier item's values of ``keys``, with their index."""
+    seen: set = set()
+    for index, item in enumerate(instance):
+        if not isinstance(item, Mapping) or any(k not in item for k in keys):
+            continue
+        value = json.dumps([item[k] for k in keys], sort_keys=True, default=str)
+        if value in seen:
+            yield index, item
+        else:
+            seen.add(value)
+
+
 def _required_xor(validator: Any, names: List[str], instance: Any, schema: Any) -> Iterator[Any]:
     """cfn-lint's ``requiredXor``: exactly one of ``names`` is present."""
     from jsonschema.exceptions import ValidationError
@@ -123,16 +152,9 @@ def _unique_keys(validator: Any, keys: List[str], instance: Any, schema: Any) ->
 
     if not validator.is_type(instance, "array"):
         return
-    seen: set = set()
-    for index, item in enumerate(instance):
-        if not isinstance(item, Mapping) or any(k not in item for k in keys):
-            continue
-        value = json.dumps([item[k] for k in keys], sort_keys=True, default=str)
-        if value in seen:
-            shown = ", ".join(f"{k} {show(item[k])}" for k in keys)
-            yield ValidationError(f"duplicate {shown}", path=(index, keys[0]))
-        else:
-            seen.add(value)
+    for index, item in _repeats(keys, instance):
+        shown = ", ".join(f"{k} {show(item[k])}" for k in keys)
+        yield ValidationError(f"duplicate {shown}", path=(index, keys[0]))
 
 
 @functools.lru_cache(maxsize=1)
@@ -159,6 +181,40 @@ def _validator(grammar: str) -> Any:
 
     registry = Registry().with_resource("policy", DRAFT7.create_resource(_schema("policy")))
     return _validator_class()(_schema(grammar), registry=registry)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(grammar: str) -> Optional[Callable[[Any], bool]]:
+    """The grammar compiled to one function ``document -> valid?`` (``compiled_schema``), the
+    verdict of ``_validator(grammar).is_valid`` in a fraction of its time; None when the schemas
+    use a keyword the compiler does not implement (jsonschema decides alone then)."""
+    from .compiled_schema import Unsupported, compile_schema, pointer
+
+    root = _schema(grammar)
+    documents = {"policy": _schema("policy"), root.get("$id", grammar): root}
+
+    def resolve(ref: str, base: str) -> Tuple[Any, str]:
+        document, _, fragment = ref.partition("#")
+        document = document or base
+        return pointer(documents[document], fragment), document
+
+    cls = _validator_class()
+    try:
+        return compile_schema(root, resolve, known=cls.VALIDATORS,
+                              extra={"requiredXor": _REQUIRED_XOR_OK, "uniqueKeys": _unique_keys_ok},
+                              base=root.get("$id", grammar))
+    except Unsupported:
+        return None
+
+
+def _is_valid(data: Any, grammar: str) -> bool:
+    compiled = _compiled(grammar)
+    if compiled is not None:
+        try:
+            return compiled(data)
+        except Exception:  # an odd value the compiled code trips on: jsonschema's verdict, as before
+            pass
+    return bool(_validator(grammar).is_valid(data))
 
 
 # ------------------------------------------------------------------------------ grammar helpers
@@ -396,19 +452,25 @@ def _iso(value: Any) -> str:
     raise TypeError(f"not JSON data: {type(value).__name__}")
 
 
-def _outcome(doc: Any, kind: str) -> _Outcome:
-    """The grammar's verdict on ``doc`` of ``kind``, once per distinct document."""
-    try:  # JSON data only (a repr naming an object's address could be reused by another object)
-        json.dumps(doc, default=_iso)
-        # repr, not the JSON text: JSON writes the key 1 as "1", which the grammar tells apart
-        key: Optional[Tuple[str, str]] = (kind, repr(doc))
-    except (TypeError, ValueError, RecursionError):  # an odd reader value: validated uncached
-        key = None
+def _outcome(doc: Any, kind: str, plain: bool = False) -> _Outcome:
+    """The grammar's verdict on ``doc`` of ``kind``, once per distinct document. ``plain``: ``doc``
+    is what ``json.loads`` returns (dicts, lists, strings, numbers, booleans, None), so it needs
+    neither the JSON check nor ``_plain``."""
+    key: Optional[Tuple[str, str]]
+    if plain:
+        key = (kind, repr(doc))
+    else:
+        try:  # JSON data only (a repr naming an object's address could be reused by another object)
+            json.dumps(doc, default=_iso)
+            # repr, not the JSON text: JSON writes the key 1 as "1", which the grammar tells apart
+            key = (kind, repr(doc))
+        except (TypeError, ValueError, RecursionError):  # an odd reader value: validated uncached
+            key = None
     if key is not None:
         found = _CACHE.get(key)
         if found is not None:
             return found
-    outcome = _check(_plain(doc), _GRAMMAR_OF_KIND[kind], kind)
+    outcome = _check(doc if plain else _plain(doc), _GRAMMAR_OF_KIND[kind], kind)
     if key is not None:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
@@ -417,11 +479,11 @@ def _outcome(doc: Any, kind: str) -> _Outcome:
 
 
 def _check(data: Any, grammar: str, kind: str) -> _Outcome:
-    """Validate ``data``: the compiled validator's ``is_valid`` fast path, and the full error
+    """Validate ``data``: the compiled grammar's verdict (``_is_valid``), and jsonschema's full error
     walk (``iter_errors``, grouping, messages) only for a document that has something to report."""
-    validator = _validator(grammar)
-    if validator.is_valid(data):
+    if _is_valid(data, grammar):
         return ()
+    validator = _validator(grammar)
     groups: Dict[Tuple[Path, Tuple[str, ...]], List[Any]] = {}
     for error in validator.iter_errors(data):
         error = _specific(error)
@@ -432,8 +494,10 @@ def _check(data: Any, grammar: str, kind: str) -> _Outcome:
                  for e in chosen)
 
 
-def validate_document(doc: Any, kind: str, location_of: LocationOf, policy_name: str) -> List[Finding]:
-    """Grammar findings for a raw policy document of ``kind`` (a ``model.PolicyKind`` or ``"ecr"``).
+def validate_document(doc: Any, kind: str, location_of: LocationOf, policy_name: str,
+                      plain: bool = False) -> List[Finding]:
+    """Grammar findings for a raw policy document of ``kind`` (a ``model.PolicyKind`` or ``"ecr"``);
+    ``plain``: the caller vouches that ``doc`` is plain JSON data (read by ``json``, no YAML dates).
 
     ``location_of(path)`` maps a path into the document (``("Statement", 0, "Effect")``) to where
     it was written, or ``None``; a path without a location gets its closest ancestor's. It is
@@ -442,7 +506,7 @@ def validate_document(doc: Any, kind: str, location_of: LocationOf, policy_name:
     if kind not in _GRAMMAR_OF_KIND:
         raise ValueError(f"unknown policy kind {kind!r}")
     return [_finding(path, text, where, location_of, policy_name)
-            for path, text, where in _outcome(doc, kind)]
+            for path, text, where in _outcome(doc, kind, plain)]
 
 
 def _finding(path: Path, text: str, location_path: Path, location_of: LocationOf, policy_name: str) -> Finding:

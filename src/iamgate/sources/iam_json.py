@@ -201,7 +201,7 @@ def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where
     """
     doc, holes = _without_placeholders(doc)
     grammar = [] if doc.error is not None else validate_document(
-        doc.data, kind, lambda path: file.loc(doc.sub(path)), f"{file.path}: {subject}")
+        doc.data, kind, lambda path: file.loc(doc.sub(path)), f"{file.path}: {subject}", plain=True)
     try:
         policy = _build(file, doc, name, kind, subject, where, arn)
     except SourceError as e:
