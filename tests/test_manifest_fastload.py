@@ -110,3 +110,63 @@ def test_the_fast_path_validator_agrees_with_the_schema(text: str, valid: bool) 
     assert '"$ref"' not in json.dumps(fast.schema)  # every reference written in place
     assert manifest_module._validator().is_valid(data) is valid
     assert fast.is_valid(data) is valid
+
+
+# ------------------------------------------------------------------------------ the compiled schema
+
+ODD_VALUES = (None, 0, 1, -1, 1.5, True, False, "", "x", "s3:GetObject", "123456789012", [], ["x"], [1], {}, {"x": 1})
+
+
+def _variants(data: Any) -> Any:
+    """``data`` with each element in turn replaced by each odd value, each mapping key dropped,
+    and an unknown key added to each mapping: every way one edit can make a manifest invalid."""
+    def at(node: Any, path: tuple, value: Any, drop: bool = False) -> Any:
+        if not path:
+            return value
+        head, rest = path[0], path[1:]
+        copy = list(node) if isinstance(node, list) else dict(node)
+        if drop and not rest:
+            del copy[head]
+        else:
+            copy[head] = at(node[head], rest, value, drop)
+        return copy
+
+    def paths(node: Any, path: tuple = ()) -> Any:
+        yield path, node
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in items:
+            yield from paths(child, path + (key,))
+
+    for path, node in list(paths(data)):
+        for value in ODD_VALUES:
+            yield at(data, path, value)
+        if path:
+            yield at(data, path, None, drop=True)
+        if isinstance(node, dict):
+            yield at(data, path, dict(node, unknown_key="x"))
+
+
+def test_the_compiled_schema_gives_jsonschemas_verdict_on_every_one_edit_variant() -> None:
+    """Each shipped example manifest, and a requirement of every shape, edited in every way one
+    edit can: the compiled function (``manifest._compiled``) says what jsonschema says, and both
+    verdicts occur."""
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    texts = [p.read_text() for p in sorted(examples.glob("*/iamgate.yaml"))]
+    texts.append(big(100).split("  - principal: role0")[0] + (
+        "  - principal: A\n    needs:\n      - actions: [s3:GetObject]\n        resources: '*'\n"
+        "        context: {aws:SourceIp: 10.0.0.1, aws:MultiFactorAuthPresent: [true]}\n"
+        "        because: why\n"))
+    assert len(texts) >= 3
+    compiled = manifest_module._compiled()
+    assert compiled is not None
+    validator = manifest_module._validator()
+    verdicts = set()
+    for text in texts:
+        data = yaml.safe_load(text)
+        for variant in _variants(data):
+            verdict = validator.is_valid(variant)
+            assert compiled(variant) is verdict, variant
+            verdicts.add(verdict)
+    assert verdicts == {True, False}

@@ -38,8 +38,8 @@ Predicate = Callable[[Any], bool]
 Keyword = Union[Callable[[Any, Any], bool], str]
 
 # what is not a constraint: annotations, and the keywords a sibling keyword reads
-_NOT_CHECKED = frozenset({"$id", "$schema", "$comment", "definitions", "title", "description", "default",
-                          "examples", "then", "else"})
+_NOT_CHECKED = frozenset({"$id", "$schema", "$comment", "definitions", "$defs", "title", "description",
+                          "default", "examples", "then", "else"})
 
 
 class Unsupported(Exception):
@@ -182,6 +182,13 @@ class _Writer:
                            f"return False")
             elif key == "minItems":
                 out.append(f"{pad}if isinstance({v}, list) and len({v}) < {int(value)}: return False")
+            elif key == "minLength":
+                out.append(f"{pad}if isinstance({v}, str) and len({v}) < {int(value)}: return False")
+            elif key == "propertyNames":
+                k = fresh()
+                out.append(f"{pad}if isinstance({v}, dict):")
+                out.append(f"{pad}    for {k} in {v}:")
+                self.body(value, k, base, out, depth + 2, counter)
             elif key == "required":
                 out.append(f"{pad}if isinstance({v}, dict):")
                 for prop in value:
