@@ -170,3 +170,23 @@ def test_the_compiled_schema_gives_jsonschemas_verdict_on_every_one_edit_variant
             assert compiled(variant) is verdict, variant
             verdicts.add(verdict)
     assert verdicts == {True, False}
+
+
+@pytest.mark.parametrize("deep", [
+    "x: " + "[" * 70 + "]" * 70,                                             # flow lists
+    "x:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(70)) + "  " * 71 + "v: 1",  # block mappings
+    "x: !!set {a: " + "[" * 70 + "]" * 70 + "}",                             # constructed by PyYAML itself
+    "x: &a " + "[" * 70 + "]" * 70 + "\ny: *a",                               # anchors: measured before building
+])
+def test_deep_nesting_is_the_error_check_yaml_node_gives_whether_or_not_the_text_has_anchors(
+        deep: str, loader: str) -> None:
+    """Without an anchor nothing can expand, so the manifest skips the pre-build measure and
+    ``_build`` stops at the first level too deep: the error is still the measure's, same line."""
+    from iamgate.sources.bounds import TooDeep, check_yaml_node
+
+    text = "version: 1\n" + deep + "\n"
+    with pytest.raises(TooDeep) as measured:
+        check_yaml_node(yaml.compose(text, Loader=yaml.SafeLoader))
+    e = error(text)
+    assert (e.line, str(e)) == (measured.value.line,
+                                f"iamgate.yaml:{measured.value.line}: invalid YAML: {measured.value.message}")

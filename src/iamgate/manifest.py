@@ -32,7 +32,7 @@ import jsonschema
 import yaml
 
 from .model import ContextValue, Location, Manifest, Need, PrincipalEntry, Settings, Suppression
-from .sources.bounds import TooDeep, check_yaml_node, value_problem
+from .sources.bounds import MAX_DEPTH, TooDeep, check_yaml_node, value_problem
 
 __all__ = [
     "ManifestError", "Settings", "Need", "PrincipalEntry", "Manifest", "Reference",
@@ -137,12 +137,10 @@ def _compose_with(loader_class: Any, file: str, text: str) -> Tuple[Any, _Positi
         node = loader.get_single_node()
         if node is None:
             raise ManifestError(file, None, "", "the manifest is empty: it needs at least 'version: 1'")
-        try:
-            check_yaml_node(node)  # depth and alias expansion, before anything is built
-        except TooDeep as exc:
-            raise ManifestError(file, exc.line, "", f"invalid YAML: {exc.message}") from None
-        positions = _Positions()
-        return _build(loader, file, node, (), positions, frozenset()), positions
+        if "&" in text:  # anchors, so maybe aliases: depth and expansion measured before building
+            _check_node(file, node)
+        positions = _Positions()  # no anchor: nothing expands; _build measures the depth as it goes
+        return _build(loader, file, node, (), positions, frozenset(), node), positions
     except yaml.YAMLError as exc:
         raise _yaml_error(file, exc) from None
     except ValueError as exc:  # a constructor's: an integer of 5,000 digits
@@ -168,8 +166,15 @@ def _check_keys(file: str, node: yaml.MappingNode, path: Path) -> None:
         seen[key_node.value] = line
 
 
+def _check_node(file: str, root: yaml.Node) -> None:
+    try:
+        check_yaml_node(root)
+    except TooDeep as exc:
+        raise ManifestError(file, exc.line, "", f"invalid YAML: {exc.message}") from None
+
+
 def _build(loader: yaml.SafeLoader, file: str, node: yaml.Node, path: Path, pos: _Positions,
-           active: frozenset) -> Any:
+           active: frozenset, root: yaml.Node) -> Any:
     pos.lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_object(node)
@@ -181,8 +186,10 @@ def _build(loader: yaml.SafeLoader, file: str, node: yaml.Node, path: Path, pos:
     if id(node) in active:
         raise ManifestError(file, node.start_mark.line + 1, _format_path(path), "recursive YAML alias")
     active = active | {id(node)}
+    if len(active) > MAX_DEPTH:  # too deep: the error check_yaml_node gives, naming the same node
+        _check_node(file, root)
     if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
-        return [_build(loader, file, item, path + (i,), pos, active) for i, item in enumerate(node.value)]
+        return [_build(loader, file, item, path + (i,), pos, active, root) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
         _check_keys(file, node, path)
         node = yaml.MappingNode(node.tag, list(node.value), node.start_mark, node.end_mark)
@@ -196,8 +203,9 @@ def _build(loader: yaml.SafeLoader, file: str, node: yaml.Node, path: Path, pos:
             child = path + (key,)
             pos.key_lines[child] = key_node.start_mark.line + 1
             pos.order[child] = index
-            result[key] = _build(loader, file, value_node, child, pos, active)
+            result[key] = _build(loader, file, value_node, child, pos, active, root)
         return result
+    _check_node(file, root)  # (when no anchor skipped it): PyYAML constructs these recursively
     return loader.construct_object(node, deep=True)  # !!set, !!omap, … : the schema rejects them
 
 
