@@ -22,10 +22,10 @@ import threading
 from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
-from ..model import Policy
-from ..policy import parse_policy
+if TYPE_CHECKING:  # the model loads with the first policy built: `iamgate --version` needs none
+    from ..model import Policy
 
 DATA_FILE = "aws-managed-policies.json.gz"
 NOTICE_FILE = "aws-managed-policies.NOTICE"
@@ -133,6 +133,7 @@ def _policy(name: str, partition: str) -> Policy:
     arn = entry["arn"]
     if partition != "aws":
         arn = f"arn:{partition}:" + arn[len("arn:aws:"):]
+    from ..policy import parse_policy
     return replace(parse_policy(entry["document"], name=name, kind="identity", location=None, arn=arn),
                    origin="aws-managed")
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import FrozenSet, Mapping, Optional, Sequence, Tuple
 
 from ..model import ContextValue  # noqa: E402,F401
 Context = Mapping[str, ContextValue]  # keys lower-cased; a tuple is a multi-valued key
@@ -197,6 +197,7 @@ def action_service(pattern: str) -> Optional[str]:
 # --------------------------------------------------------------------------- ARNs
 
 
+@lru_cache(maxsize=16384)  # a request's resource is split again for every statement it meets
 def split_arn(arn: str) -> Optional[Tuple[str, str, str, str, str, str]]:
     """``arn:partition:service:region:account:resource`` or None if it is not a full ARN."""
     parts = arn.split(":", 5)
@@ -208,20 +209,32 @@ def split_arn(arn: str) -> Optional[Tuple[str, str, str, str, str, str]]:
 _SEP = re.compile(r"[/:]")
 
 
+@lru_cache(maxsize=16384)
+def _typed(text: str) -> Optional[Tuple[str, str]]:
+    """A resource part as (its resource type with the separator, the rest), or None without one."""
+    m = _SEP.search(text)
+    return (text[:m.end()], text[m.end():]) if m else None
+
+
 def _resource_part_match(pattern: str, value: str, has_account: bool) -> bool:
     if has_account:
-        mp, mv = _SEP.search(pattern), _SEP.search(value)
-        if mp and mv:
+        tp, tv = _typed(pattern), _typed(value)
+        if tp is not None and tv is not None:
             # the resource type ("instance/", "function:") is matched literally
-            if literal(pattern[:mp.end()]) != value[:mv.end()]:
+            if literal(tp[0]) != tv[0]:
                 return False
-            return glob_match_escaped(pattern[mp.end():], value[mv.end():])
+            return glob_match_escaped(tp[1], tv[1])
     return glob_match_escaped(pattern, value)
+
+
+@lru_cache(maxsize=16384)
+def _segments(pattern: str) -> Tuple[str, ...]:
+    return tuple(pattern.split(":", 5))
 
 
 def _full_arn_match(pattern: str, value: str) -> bool:
     """Segment-wise match of a full ARN pattern (variables already substituted)."""
-    pp = pattern.split(":", 5)
+    pp = _segments(pattern)
     vp = split_arn(value)
     if vp is None:
         # the request resource is not an ARN ("*" for wildcard-only actions, or free text)
@@ -229,9 +242,36 @@ def _full_arn_match(pattern: str, value: str) -> bool:
     if len(pp) != 6:
         return False
     for i in range(1, 5):
+        if pp[i] == vp[i] and "\x00" not in pp[i]:
+            continue  # written alike: a glob matches itself (an escaped wildcard is not itself)
         if not glob_match_escaped(pp[i], vp[i]):
             return False
     return _resource_part_match(pp[5], vp[5], bool(vp[4]))
+
+
+@lru_cache(maxsize=16384)
+def element_services(patterns: Tuple[str, ...]) -> Optional[FrozenSet[str]]:
+    """The services whose full ARNs a Resource element's patterns can match (their service
+    segments, written without a wildcard); None when any pattern could match another service (a
+    wildcard there, a short or non-ARN pattern, ``*``). Variables are substituted only after the
+    fifth colon, so the service is as written."""
+    services = set()
+    for p in patterns:
+        parts = p.split(":", 5)
+        if len(parts) != 6 or parts[0] != "arn" or any(c in parts[2] for c in "*?$\x00"):
+            return None
+        services.add(parts[2])
+    return frozenset(services)
+
+
+def may_match(patterns: Tuple[str, ...], resource: str) -> bool:
+    """False only when no pattern of a Resource element can match ``resource`` (a full ARN of a
+    service none of them names): a cheap test before ``resource_element_applies``."""
+    services = element_services(patterns)
+    if services is None:
+        return True
+    parts = split_arn(resource)
+    return parts is None or parts[2] in services
 
 
 RESOURCE_POLICY_TYPES = ("resource",)

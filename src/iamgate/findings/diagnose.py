@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import List
 
 from ..engine.evaluate import aws_owned, normalize_context, takes_no_resource
-from ..engine.match import resource_element_applies
+from ..engine.match import may_match, resource_element_applies
 from ..model import Decision, Principal, Requirement, Statement, TraceEntry
 from ..policy import POLICY_WORDS
 
@@ -117,6 +117,6 @@ def _same_resource_statements(policies, req: Requirement):
                 continue
             if "*" in st.resources:
                 continue  # "allows X on everything" is not a useful hint
-            if resource_element_applies(st.resources, req.resource, ctx, False):
+            if may_match(st.resources, req.resource) and resource_element_applies(st.resources, req.resource, ctx, False):
                 found.append((policy, st))
     return found

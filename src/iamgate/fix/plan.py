@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Type, Union
 
 from ..engine.evaluate import aws_owned
+from ..engine.match import may_match, resource_element_applies
 from ..engine.request import resource_policies_for
 from ..model import (Decision, Edit, Finding, Fix, Location, Outcome, Policy, Principal, Report as CheckReport, Scope,
                      Statement)
@@ -152,10 +153,9 @@ def _aws_managed(policy: Policy) -> bool:
 
 
 def _covers(st: Statement, resource: str) -> bool:
-    from ..engine.match import resource_element_applies
     if st.effect != "Allow" or st.resources is None or "*" in st.resources:
         return False
-    return resource_element_applies(st.resources, resource, {}, False)
+    return may_match(st.resources, resource) and resource_element_applies(st.resources, resource, {}, False)
 
 
 _WIDENABLE = ("StringEquals", "StringLike", "ArnEquals", "ArnLike")
