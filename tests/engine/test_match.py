@@ -108,3 +108,52 @@ def test_principal_forms():
 def test_compiled_action_element_agrees_with_each_pattern(patterns, action):
     from iamgate.engine.match import actions_regex
     assert (actions_regex(patterns).fullmatch(action) is not None) == any(action_matches(p, action) for p in patterns)
+
+
+# ------------------------------------------------------------------------------ may_match
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from iamgate.engine.match import may_match, resource_element_applies  # noqa: E402
+
+from ..strategies import examples  # noqa: E402
+
+_SEGMENT = st.sampled_from(["s3", "sqs", "S3", "s*", "*", "", "s?s", "${aws:username}", "iam"])
+_RESOURCE_PART = st.sampled_from(["bucket/*", "queue-1", "*", "role/${aws:username}", "bucket", "table/t"])
+
+
+@st.composite
+def _patterns(draw):
+    def one():
+        kind = draw(st.integers(0, 5))
+        if kind == 0:
+            return "*"
+        if kind == 1:  # short, or not an ARN at all
+            return draw(st.sampled_from(["arn:aws:s3", "arn:aws:s3:::", "bucket/*", "arn:aws:sqs:*"]))
+        return ":".join(["arn", draw(st.sampled_from(["aws", "*", "aws-cn"])), draw(_SEGMENT),
+                         draw(st.sampled_from(["", "us-east-1", "*"])),
+                         draw(st.sampled_from(["", "111122223333", "*"])), draw(_RESOURCE_PART)])
+    return tuple(one() for _ in range(draw(st.integers(1, 3))))
+
+
+_RESOURCES = st.one_of(
+    st.builds(lambda seg, part: f"arn:aws:{seg}:us-east-1:111122223333:{part}",
+              st.sampled_from(["s3", "sqs", "S3", "iam", "*"]), _RESOURCE_PART),
+    st.sampled_from(["arn:aws:s3:::bucket/k", "arn:aws:s3:::bucket", "*", "bucket/k", "arn:aws:iam::111122223333:role/me"]))
+
+
+@examples(400)
+@given(patterns=_patterns(), resource=_RESOURCES)
+def test_may_match_is_false_only_when_the_resource_element_cannot_apply(patterns, resource):
+    """The prefilter diagnosis and fixes run before the full match never hides a match."""
+    context = {"aws:username": "me"}
+    if not may_match(patterns, resource):
+        assert not resource_element_applies(patterns, resource, context, False)
+        assert resource_element_applies(patterns, resource, context, True)
+
+
+def test_may_match_rules_out_another_service_and_keeps_wildcards():
+    assert may_match(("arn:aws:s3:::b/*",), "arn:aws:s3:::b/k")
+    assert not may_match(("arn:aws:s3:::b/*", "arn:aws:sqs:*:*:q"), "arn:aws:dynamodb:us-east-1:1:table/t")
+    assert may_match(("arn:aws:s*:::b/*",), "arn:aws:sqs:us-east-1:1:q")
+    assert may_match(("arn:aws:s3",), "arn:aws:sqs:us-east-1:1:q")  # short: padded with wildcards
