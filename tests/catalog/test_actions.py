@@ -286,3 +286,36 @@ def test_import_reads_no_data() -> None:
 def test_repair_action_undoes_keyboard_slips_only(written, meant):
     from iamgate.catalog.actions import repair_action
     assert repair_action(written) == meant
+
+
+# ------------------------------------------------------------------------------ suggestions
+
+def _closest_by_difflib(word, candidates, cutoff):
+    """The suggestion as difflib gives it, a SequenceMatcher per candidate (the reference)."""
+    import difflib
+    import os
+
+    word = word.lower()
+    best, found = (cutoff, -1), None
+    for cand in candidates:
+        matcher = difflib.SequenceMatcher(None, word, cand.lower())
+        if matcher.real_quick_ratio() < cutoff or matcher.quick_ratio() < cutoff:
+            continue
+        score = (matcher.ratio(), len(os.path.commonprefix([word, cand.lower()])))
+        if score > best:
+            best, found = score, cand
+    return found
+
+
+def test_the_suggestion_is_difflibs_for_misspelt_services_and_actions():
+    """``_closest`` skips the SequenceMatcher of the candidates difflib's bounds rule out: the same
+    suggestion as building one per candidate, for misspellings of every kind."""
+    from iamgate.catalog import actions
+
+    services = actions._services()
+    names = tuple(rec["name"] for rec in actions._actions("ec2").values())
+    words = ["s4", "ec", "lamda", "dynamo", "sqs", "", "x", "cloudwatchlogs", "iamm", "S3", "stepfunction",
+             "DescribeInstanse", "runinstances", "Describe", "CreateTag", "GetObject", "terminate-instances"]
+    for word in words:
+        for candidates, cutoff in ((services, 0.5), (names, 0.6), (("",), 0.5)):
+            assert actions._closest(word, candidates, cutoff) == _closest_by_difflib(word, candidates, cutoff), word

@@ -16,6 +16,7 @@ import functools
 import json
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 # difflib (error path only) and importlib.util are imported where used, keeping
@@ -180,18 +181,31 @@ def _record(action: str) -> tuple[str, dict[str, Any]] | None:
     return None if record is None else (parts[0], record)
 
 
+@functools.lru_cache(maxsize=64)
+def _letters(candidates: tuple[str, ...]) -> tuple[tuple[str, str, Counter], ...]:
+    """Each candidate, lowercased, with its letter counts (difflib's quick_ratio, precomputed)."""
+    return tuple((cand, cand.lower(), Counter(cand.lower())) for cand in candidates)
+
+
 def _closest(word: str, candidates: tuple[str, ...], cutoff: float) -> str | None:
-    """Most similar candidate (difflib ratio, then longest common prefix), or None."""
+    """Most similar candidate (difflib ratio, then longest common prefix), or None.
+
+    difflib's two upper bounds (``real_quick_ratio``: the lengths; ``quick_ratio``: the letters in
+    common) are computed here without building a SequenceMatcher per candidate, which is built only
+    for the candidates they let through: the same answer, a fraction of the time over 400 services."""
     import difflib
 
     word = word.lower()
+    counts = Counter(word)
     best: tuple[float, int] = (cutoff, -1)
     found = None
-    for cand in candidates:
-        matcher = difflib.SequenceMatcher(None, word, cand.lower())
-        if matcher.real_quick_ratio() < cutoff or matcher.quick_ratio() < cutoff:
+    for cand, lower, letters in _letters(candidates):
+        total = len(word) + len(lower)
+        if total and (2.0 * min(len(word), len(lower)) / total < cutoff
+                      or 2.0 * sum((counts & letters).values()) / total < cutoff):
             continue
-        score = (matcher.ratio(), len(os.path.commonprefix([word, cand.lower()])))
+        matcher = difflib.SequenceMatcher(None, word, lower)
+        score = (matcher.ratio(), len(os.path.commonprefix([word, lower])))
         if score > best:
             best, found = score, cand
     return found
@@ -280,6 +294,7 @@ def is_wildcard_only(action: str) -> bool | None:
     return None if found is None else not found[1]["resourceTypes"]
 
 
+@functools.lru_cache(maxsize=8192)  # a policy repeats its actions; a suggestion costs a scan of names
 def check_action(action_or_pattern: str) -> ActionCheck:
     """Validate an action or action pattern as written in a policy."""
     text = action_or_pattern
