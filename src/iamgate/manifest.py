@@ -26,10 +26,12 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Dict, Iterator, List, Literal, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Literal, Mapping, Optional, Tuple, Union
 
-import jsonschema
 import yaml
+
+if TYPE_CHECKING:  # imported where an error is walked: a valid manifest never needs it
+    import jsonschema
 
 from .model import ContextValue, Location, Manifest, Need, PrincipalEntry, Settings, Suppression
 from .sources.bounds import MAX_DEPTH, TooDeep, check_yaml_node, value_problem
@@ -221,6 +223,7 @@ def _schema() -> Dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # only for a manifest _compiled rejects: the import costs 60 ms
     return jsonschema.Draft202012Validator(_schema())
 
 
@@ -249,6 +252,7 @@ def _fast_validator() -> jsonschema.Draft202012Validator:
         return out
 
     try:
+        import jsonschema
         return jsonschema.Draft202012Validator(inline(schema, frozenset()))
     except LookupError:
         return _validator()
@@ -259,7 +263,7 @@ def _compiled() -> Optional[Callable[[Any], bool]]:
     """The schema compiled to one function ``data -> valid?`` (``sources.compiled_schema``): the
     verdict of ``_validator().is_valid`` in a fraction of its time (a 100,000-requirement manifest:
     seconds of jsonschema); None if the schema uses a keyword the compiler does not implement."""
-    from .sources.compiled_schema import Unsupported, compile_schema, pointer
+    from .sources.compiled_schema import DRAFT202012_KEYWORDS, Unsupported, compile_schema, pointer
 
     schema = _schema()
 
@@ -270,7 +274,7 @@ def _compiled() -> Optional[Callable[[Any], bool]]:
         return pointer(schema, fragment), base
 
     try:
-        return compile_schema(schema, resolve, known=jsonschema.Draft202012Validator.VALIDATORS)
+        return compile_schema(schema, resolve, known=DRAFT202012_KEYWORDS)
     except Unsupported:
         return None
 

@@ -228,3 +228,13 @@ def test_equal_sets_booleans_apart_from_numbers_at_any_depth() -> None:
     assert equal([1, {"a": True}], [1, {"a": True}])
     assert not equal([1, {"a": True}], [1, {"a": 1}])
     assert not equal({"a": 1}, {"a": 1, "b": 2})
+
+
+def test_the_keyword_lists_are_jsonschemas() -> None:
+    """The compiled validators name the keywords of jsonschema's classes without importing it."""
+    from jsonschema import Draft7Validator, Draft202012Validator
+
+    from iamgate.sources.compiled_schema import DRAFT7_KEYWORDS, DRAFT202012_KEYWORDS
+
+    assert DRAFT7_KEYWORDS == set(Draft7Validator.VALIDATORS)
+    assert DRAFT202012_KEYWORDS == set(Draft202012Validator.VALIDATORS)

@@ -16,9 +16,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import jsonschema
+if TYPE_CHECKING:  # imported to validate a user's pack: the shipped ones are checked by the tests
+    import jsonschema
+
 
 __all__ = ["PackError", "Pack", "Inference", "Need", "When", "load_pack", "builtin_packs", "load_packs",
            "pack_files"]
@@ -95,6 +97,7 @@ class Pack:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
     text = resources.files("iamgate").joinpath("data", "rule-pack.schema.json").read_text("utf-8")
     return jsonschema.Draft202012Validator(json.loads(text))
 

@@ -188,7 +188,7 @@ def _compiled(grammar: str) -> Optional[Callable[[Any], bool]]:
     """The grammar compiled to one function ``document -> valid?`` (``compiled_schema``), the
     verdict of ``_validator(grammar).is_valid`` in a fraction of its time; None when the schemas
     use a keyword the compiler does not implement (jsonschema decides alone then)."""
-    from .compiled_schema import Unsupported, compile_schema, pointer
+    from .compiled_schema import DRAFT7_KEYWORDS, Unsupported, compile_schema, pointer
 
     root = _schema(grammar)
     documents = {"policy": _schema("policy"), root.get("$id", grammar): root}
@@ -198,9 +198,8 @@ def _compiled(grammar: str) -> Optional[Callable[[Any], bool]]:
         document = document or base
         return pointer(documents[document], fragment), document
 
-    cls = _validator_class()
-    try:
-        return compile_schema(root, resolve, known=cls.VALIDATORS,
+    try:  # the keywords of _validator_class: Draft 7's and the two of cfn-lint's given as extra
+        return compile_schema(root, resolve, known=DRAFT7_KEYWORDS,
                               extra={"requiredXor": _REQUIRED_XOR_OK, "uniqueKeys": _unique_keys_ok},
                               base=root.get("$id", grammar))
     except Unsupported:
