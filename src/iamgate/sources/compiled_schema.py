@@ -57,6 +57,10 @@ DRAFT202012_KEYWORDS = frozenset({
     "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems"})
 
 
+# a $ref target whose checks take at most this many lines is written in place, a larger one is a call
+_INLINE_LINES = 12
+
+
 class Unsupported(Exception):
     """The schema uses a keyword the compiler does not implement; validate with jsonschema."""
 
@@ -174,12 +178,15 @@ class _Writer:
                 out.append(f"{pad}if not ({test}): return False")
             elif key == "$ref":
                 target, target_base = self.resolve(value, base)
-                if any(t is target for t in self.inlining):  # recursive: a call
-                    out.append(f"{pad}if not {self.ref(value, base)}({v}): return False")
-                else:  # written in place: no call per value
+                small: List[str] = []
+                if not any(t is target for t in self.inlining):  # (recursive: always a call)
                     self.inlining.append(target)
-                    self.body(target, v, target_base, out, depth, counter)
+                    self.body(target, v, target_base, small, depth, counter)
                     self.inlining.pop()
+                if small and len(small) <= _INLINE_LINES:  # written in place: no call per value
+                    out.extend(small)
+                else:  # a call: a large target written once, not at each place it is used
+                    out.append(f"{pad}if not {self.ref(value, base)}({v}): return False")
             elif key == "type":
                 names = [value] if isinstance(value, str) else list(value)
                 if any(n not in _TYPES for n in names):
