@@ -226,3 +226,26 @@ def test_one_entry_is_decoded_alone_and_equals_the_whole_snapshots(monkeypatch):
         assert m._entry(name) == full[name], name
     assert m._entry("NoSuchPolicy") is None and m._entry("arn") is None and m._entry("") is None
     assert m._snapshot is None  # nothing above decoded the whole snapshot
+
+
+def test_the_names_found_in_the_text_are_the_snapshots(monkeypatch):
+    """``policy_names`` reads the names before the entries' heads without parsing the snapshot:
+    the same names as parsing it, and a parse after all when the text holds something unexpected."""
+    import json
+
+    from iamgate.catalog import managed
+
+    parsed = tuple(sorted(json.loads(managed._raw())["policies"]))
+    monkeypatch.setattr(managed, "_snapshot", None)
+    managed._names.cache_clear()
+    try:
+        assert managed._names() == parsed and len(parsed) > 1000
+        assert managed._snapshot is None  # found in the text, not parsed
+        odd = '{"policies":{"A\\"B":{"arn":"arn:aws:iam::aws:policy/AB","document":{}},' \
+              '"C":{"arn":"arn:aws:iam::aws:policy/C","document":{}}}}'
+        monkeypatch.setattr(managed, "_raw", lambda: odd)
+        managed._names.cache_clear()
+        assert managed._names() == ('A"B', "C")
+    finally:
+        monkeypatch.undo()
+        managed._names.cache_clear()

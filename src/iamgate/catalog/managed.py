@@ -92,9 +92,28 @@ def policy_names() -> Tuple[str, ...]:
     return _names()
 
 
+_HEAD = '":{"arn":"arn:aws:iam::aws:policy/'  # what follows an entry's name in the compact snapshot
+_NAME = re.compile(r"[\w+=,.@-]+")  # IAM's characters for a policy name
+
+
 @lru_cache(maxsize=1)
 def _names() -> Tuple[str, ...]:
-    return tuple(sorted(_load()["policies"]))
+    """The names, found before the entries' heads in the text (see ``_entry``): the lint asks for
+    them on every run, and parsing the whole snapshot for them cost more than the rest of a
+    one-template check. Anything unexpected there: the snapshot is parsed after all."""
+    if _snapshot is not None:
+        return tuple(sorted(_snapshot["policies"]))
+    text, names, at = _raw(), [], 0
+    while True:
+        at = text.find(_HEAD, at)
+        if at < 0:
+            return tuple(sorted(names))
+        start = text.rfind('"', 0, at)
+        name = text[start + 1:at]
+        if start < 1 or text[start - 1] not in "{," or not _NAME.fullmatch(name):
+            return tuple(sorted(_load()["policies"]))
+        names.append(name)
+        at += len(_HEAD)
 
 
 def is_aws_managed_arn(arn: str) -> bool:
