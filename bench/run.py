@@ -67,6 +67,7 @@ class Row:
     series: Optional[str] = None  # rows of one series share a fitted exponent
     scale: float = 0.0  # the size the exponent is fitted on
     warm: bool = False  # one untimed run first (cheap rows: compiles bytecode, fills caches)
+    cold: bool = False  # every run with a new, empty cache directory (the Terraform parse cache)
     times: List[float] = field(default_factory=list)
     peak_kb: int = 0
     failed: str = ""
@@ -75,6 +76,8 @@ class Row:
 def measure(row: Row, env: Dict[str, str]) -> None:
     """One run of ``row``: wall time and the child's own peak resident set (os.wait4's rusage is
     that process's alone, unlike RUSAGE_CHILDREN, which keeps the largest of all children)."""
+    if row.cold:
+        env = dict(env, IAMGATE_CACHE_DIR=tempfile.mkdtemp(prefix="cold-", dir=env["IAMGATE_CACHE_DIR"] + "-cold"))
     start = time.perf_counter()
     proc = subprocess.Popen(row.cmd, cwd=row.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stderr = proc.stderr.read()
@@ -133,6 +136,12 @@ def rows_for(work: str, sizes: dict, tiny: bool) -> tuple:
              Row("hook: one changed template", f"{sizes['stacks']} stacks",
                  IAMGATE + ["hook", one], repo, warm=True),
              Row("hook: one changed .tf", f"{sizes['modules']} modules", IAMGATE + ["hook", tf], repo, warm=True)]
+    # the Terraform modules of that repository cold (no parse cache) and warm (the cache filled)
+    tf_root = os.path.relpath(made["tf"], repo)
+    rows += [Row("check Terraform: cold", f"{sizes['modules']} modules",
+                 IAMGATE + ["check", "--fail-on", "never", tf_root], repo, series="cache", cold=True),
+             Row("check Terraform: warm", f"{sizes['modules']} modules",
+                 IAMGATE + ["check", "--fail-on", "never", tf_root], repo, series="cache", warm=True)]
     # account exports of growing size
     for roles in sizes["roles"]:
         out = make(os.path.join(work, f"export-{roles}"), roles=roles, statements=sizes["statements"])
@@ -182,6 +191,9 @@ def table(rows: Sequence[Row]) -> List[str]:
         last_of_series = row.series and (i + 1 == len(rows) or rows[i + 1].series != row.series)
         if last_of_series and row.series in ("export", "manifest") and not row.failed:
             note = f"exponent {exponent([r for r in rows if r.series == row.series]):.2f}"
+        elif last_of_series and row.series == "cache":
+            cold, warm = [statistics.median(r.times) for r in rows if r.series == "cache"]
+            note = f"warm / cold = {warm / cold:.2f}"
         elif last_of_series and row.series in ("corpus", "tf"):
             pair = [r for r in rows if r.series == row.series]
             if len(pair) == 2:
@@ -204,6 +216,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPATH"] = os.path.join(ROOT, "src")
         env["IAMGATE_CACHE_DIR"] = os.path.join(work, "cache")  # outside the scanned folders
+        os.makedirs(env["IAMGATE_CACHE_DIR"] + "-cold")  # the cold rows' empty caches, one per run
         env["IAMGATE_MAX_FILE_SIZE"] = "1G"  # the 10,000-role export is ~45 MB, over the 20M default
         env.pop("IAMGATE_NO_CACHE", None)
         rows, skipped = rows_for(work, sizes, args.tiny)
