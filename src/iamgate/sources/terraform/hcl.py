@@ -860,21 +860,7 @@ def _code_digest() -> str:
     return _CODE_DIGEST
 
 
-def _disabled() -> bool:
-    return os.environ.get("IAMGATE_NO_CACHE", "").strip().lower() not in ("", "0", "false", "no", "off")
-
-
-def default_cache_dir() -> Optional[str]:
-    """Where the cache lives, or ``None`` when ``IAMGATE_NO_CACHE`` turns it off."""
-    if _disabled():
-        return None
-    explicit = os.environ.get("IAMGATE_CACHE_DIR")
-    if explicit:
-        return explicit
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg and os.path.isabs(xdg):
-        return os.path.join(xdg, "iamgate")
-    return os.path.join(os.path.expanduser("~"), ".cache", "iamgate")
+from ...cache import default_cache_dir, disabled as _disabled  # noqa: E402 - shared with every cache
 
 
 def _cache_root(cache_dir: Optional[str]) -> Optional[str]:

@@ -1,0 +1,68 @@
+"""Where iamgate keeps what it would otherwise compute again on every run.
+
+The cache directory is ``$IAMGATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/iamgate``, else
+``~/.cache/iamgate``; ``IAMGATE_NO_CACHE=1`` turns every cache off. The Terraform reader keeps its
+parses there (``sources/terraform/hcl.py``); ``cached_json`` keeps smaller results (the shipped rule
+packs, parsed from YAML) as JSON files named by the sha256 of what they were computed from.
+
+A cache is only ever a shortcut: an entry that cannot be read, written or trusted means computing
+again, never an error; what is stored must read back equal to what was computed, or it is not stored.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from typing import Any, Callable, Optional
+
+__all__ = ["cached_json", "default_cache_dir", "disabled"]
+
+
+def disabled() -> bool:
+    """Whether ``IAMGATE_NO_CACHE`` turns the caches off."""
+    return os.environ.get("IAMGATE_NO_CACHE", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def default_cache_dir() -> Optional[str]:
+    """Where the cache lives, or ``None`` when ``IAMGATE_NO_CACHE`` turns it off."""
+    if disabled():
+        return None
+    explicit = os.environ.get("IAMGATE_CACHE_DIR")
+    if explicit:
+        return explicit
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return os.path.join(xdg, "iamgate")
+    return os.path.join(os.path.expanduser("~"), ".cache", "iamgate")
+
+
+def cached_json(namespace: str, source: str, compute: Callable[[], Any]) -> Any:
+    """``compute()``, kept under ``<cache>/<namespace>/`` for the next run with the same ``source``
+    (everything the result depends on, as text: a file's content, the parser's version)."""
+    base = default_cache_dir()
+    if base is None:
+        return compute()
+    key = hashlib.sha256(f"{namespace}\0{source}".encode("utf-8", "surrogatepass")).hexdigest()
+    path = os.path.join(base, namespace, key + ".json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError, RecursionError):
+        pass
+    value = compute()
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        if json.loads(text) != value:  # a tuple, a date, a key 1: would not read back the same
+            return value
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=os.path.dirname(path))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except OSError:
+            os.unlink(tmp)
+    except (OSError, TypeError, ValueError, RecursionError):
+        pass
+    return value
