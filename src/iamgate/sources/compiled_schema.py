@@ -299,8 +299,13 @@ def compile_schema(schema: Mapping[str, Any], resolve: Callable[[str, str], Tupl
     """
     writer = _Writer(resolve, known, extra or {})
     top = writer.function(schema, base)
+    source = "\n\n".join(writer.defs)
+    # every value of the schema reaches the code as a named constant: the source holds no string
+    # literal, so nothing a schema (or anything else) holds can become code
+    if any(c in source for c in "\"'\\#"):
+        raise Unsupported("the generated source holds a literal")
     namespace: Dict[str, Any] = dict(writer.consts)
-    exec(compile("\n\n".join(writer.defs), "<compiled schema>", "exec"), namespace)  # noqa: S102 - our own source
+    exec(compile(source, "<compiled schema>", "exec"), namespace)  # noqa: S102 - our own source, no literal
     return namespace[top]  # type: ignore[no-any-return]
 
 
