@@ -35,9 +35,11 @@ def rows(output: str) -> list:
 def test_the_table_has_every_row_of_the_tiny_run(output):
     cells = rows(output)
     assert [c[0] for c in cells] == (["iamgate --version", "check one template", "hook: one changed template",
-                                      "hook: one changed .tf"] + ["export: check"] * 3 + ["manifest: check"] * 3)
-    assert [c[1].split(" (")[0] for c in cells[4:7]] == ["10 roles x 5 st", "20 roles x 5 st", "40 roles x 5 st"]
-    assert [c[1] for c in cells[7:]] == [f"{k} needs / 10 roles x 10 st" for k in (50, 100, 200)]
+                                      "hook: one changed .tf", "check Terraform: cold", "check Terraform: warm"]
+                                     + ["export: check"] * 3 + ["manifest: check"] * 3)
+    assert [c[1] for c in cells[4:6]] == ["2 modules", "2 modules"]
+    assert [c[1].split(" (")[0] for c in cells[6:9]] == ["10 roles x 5 st", "20 roles x 5 st", "40 roles x 5 st"]
+    assert [c[1] for c in cells[9:]] == [f"{k} needs / 10 roles x 10 st" for k in (50, 100, 200)]
     assert "corpus" not in output  # --tiny skips the corpus rows
     for c in cells:
         assert re.fullmatch(r"\d+ ms|\d+\.\d\d s", c[2]), c
@@ -47,8 +49,9 @@ def test_the_table_has_every_row_of_the_tiny_run(output):
 def test_each_series_ends_with_its_fitted_exponent(output):
     cells = rows(output)
     notes = [c[4] for c in cells]
-    assert notes[:6] == [""] * 6 and notes[7:9] == ["", ""]
-    for note in (notes[6], notes[9]):
+    assert notes[:5] == [""] * 5 and notes[6:8] == ["", ""] and notes[9:11] == ["", ""]
+    assert re.fullmatch(r"warm / cold = \d+\.\d\d", notes[5]), notes[5]
+    for note in (notes[8], notes[11]):
         assert re.fullmatch(r"exponent -?\d+\.\d\d", note), note
 
 
