@@ -55,12 +55,21 @@ _DOCUMENTS = frozenset({"code", "sam-policy-template"})
 
 @dataclass(frozen=True)
 class Check:
-    """One registered check: the rule it reports, what it looks at, and on which origins it runs."""
+    """One registered check: the rule it reports, what it looks at, and on which origins it runs.
+
+    A per-statement check is called once for every statement of every policy, and most calls find
+    nothing; what a check can tell from the policy alone is better asked once per policy: ``when``
+    (optional) is False for a policy in none of whose statements ``run`` can find anything (it
+    is then not called there), and ``body`` (optional) is what ``run`` comes to on the statements
+    of a policy ``when`` holds for (``run`` without the policy-wide tests ``when`` already made).
+    Both only save work: ``run`` alone gives the same findings."""
 
     rule: str
     run: Union[PolicyCheck, StatementCheck]
     per_statement: bool
     origins: FrozenSet[str]
+    when: Optional[Callable[[Policy], bool]] = None
+    body: Optional[StatementCheck] = None
 
     def applies_to(self, policy: Policy) -> bool:
         if policy.origin not in self.origins:
@@ -71,13 +80,15 @@ class Check:
 CHECKS: List[Check] = []
 
 
-def check(rule: str, *, origins: Iterable[str] = _DOCUMENTS,
-          per_statement: bool = True) -> Callable[[Callable], Callable]:
+def check(rule: str, *, origins: Iterable[str] = _DOCUMENTS, per_statement: bool = True,
+          when: Optional[Callable[[Policy], bool]] = None,
+          body: Optional[StatementCheck] = None) -> Callable[[Callable], Callable]:
     """Register the decorated function as the check that reports ``rule`` (a built-in rule, or one
-    of a shipped pack whose ``check:`` names the function; tests/rules keep the two in step)."""
+    of a shipped pack whose ``check:`` names the function; tests/rules keep the two in step).
+    ``when``, ``body``: for a per-statement check, what it needs of the whole policy (``Check``)."""
 
     def register(fn: Callable) -> Callable:
-        CHECKS.append(Check(rule, fn, per_statement, frozenset(origins)))
+        CHECKS.append(Check(rule, fn, per_statement, frozenset(origins), when, body))
         return fn
     return register
 
@@ -132,7 +143,7 @@ def unknown_action_in_aws_policy(policy: Policy, index: int, statement: Statemen
     return out
 
 
-@check("IG3005")
+@check("IG3005", when=lambda policy: policy.kind in IDENTITY_KINDS)
 def principal_in_identity_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if policy.kind not in IDENTITY_KINDS or "Principal" in statement.unresolved:
         return []
@@ -143,7 +154,7 @@ def principal_in_identity_policy(policy: Policy, index: int, statement: Statemen
                      _where(policy, statement), ("Statement", index, name)) for name in present]
 
 
-@check("IG3006")
+@check("IG3006", when=lambda policy: policy.kind in PRINCIPAL_REQUIRED_KINDS)
 def missing_principal(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if policy.kind not in PRINCIPAL_REQUIRED_KINDS or "Principal" in statement.unresolved \
             or statement.principals is not None or statement.not_principals is not None:
@@ -162,7 +173,7 @@ def unknown_condition_operator(policy: Policy, index: int, statement: Statement)
                      _where(policy, statement), ("Statement", index, "Condition", op)) for op in unknown]
 
 
-@check("IG3010")
+@check("IG3010", when=lambda policy: policy.version == "2008-10-17")
 def variables_in_2008_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if policy.version != "2008-10-17":
         return []
@@ -226,23 +237,44 @@ def check_policy(policy: Policy, checks: Iterable[Check] = CHECKS) -> List[Findi
     failed: Dict[int, Finding] = {}  # index in applying -> the note
     findings: List[Finding] = []
 
-    def run(k: int, call: Callable[[], Iterable[Finding]]) -> None:
-        if k in failed:
-            return
-        try:
-            findings.extend(call())
-        except Exception as e:  # noqa: BLE001 — a failing check is reported, it never stops the run
-            failed[k] = _failed(applying[k], policy, e)
-            findings.append(failed[k])
+    def fail(k: int, error: Exception) -> None:
+        failed[k] = _failed(applying[k], policy, error)
+        findings.append(failed[k])
 
     for k, c in enumerate(applying):
         if not c.per_statement:
-            run(k, lambda: c.run(policy))  # type: ignore[call-arg]
+            try:
+                findings.extend(c.run(policy))  # type: ignore[call-arg]
+            except Exception as e:  # noqa: BLE001 — a failing check is reported, it never stops the run
+                fail(k, e)
+    # called once per statement and check (most find nothing): no closure or lambda per call, and
+    # not at all where the check's ``when`` says the policy holds nothing for it
+    per_statement = [(k, run) for k, run in ((k, _statement_run(c, policy)) for k, c in enumerate(applying)
+                                             if c.per_statement) if run is not None]
     for index, statement in enumerate(policy.statements):
-        for k, c in enumerate(applying):
-            if c.per_statement:
-                run(k, lambda: c.run(policy, index, statement))  # type: ignore[call-arg]
+        for k, run in per_statement:
+            if k in failed:
+                continue
+            try:
+                findings.extend(run(policy, index, statement))  # type: ignore[call-arg]
+            except Exception as e:  # noqa: BLE001 — a failing check is reported, it never stops the run
+                fail(k, e)
     return findings
+
+
+def _statement_run(c: Check, policy: Policy) -> Optional[StatementCheck]:
+    """What to call on each statement of ``policy`` for the per-statement check ``c``: None when its
+    ``when`` rules the policy out, its ``body`` when ``when`` holds, else ``run``. A ``when`` that
+    raises decides nothing: ``run`` is called, and fails (IG9002) where it would have."""
+    if c.when is None:
+        return c.run  # type: ignore[return-value]
+    try:
+        relevant = c.when(policy)
+    except Exception:  # noqa: BLE001 — the check itself reports it
+        return c.run  # type: ignore[return-value]
+    if not relevant:
+        return None
+    return c.body or c.run  # type: ignore[return-value]
 
 
 def _policies(inventory: Inventory) -> Iterator[Policy]:
