@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import (Any, Callable, Dict, FrozenSet, Hashable, Iterable, Iterator, List, Mapping, Optional, Tuple,
                     Union)
 
@@ -116,6 +117,8 @@ def invalid_version(policy: Policy) -> List[Finding]:
 
 @check("IG3003", origins={"code", "properties"})
 def unknown_action(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if _all_known(statement.actions) and _all_known(statement.not_actions):
+        return []  # what nearly every statement comes to, without walking it entry by entry
     return [_finding("IG3003", message, _where(policy, statement), path, action)
             for action, message, path in _unknown_actions(index, statement)]
 
@@ -145,7 +148,8 @@ def unknown_action_in_aws_policy(policy: Policy, index: int, statement: Statemen
 
 @check("IG3005", when=lambda policy: policy.kind in IDENTITY_KINDS)
 def principal_in_identity_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
-    if policy.kind not in IDENTITY_KINDS or "Principal" in statement.unresolved:
+    if (statement.principals is None and statement.not_principals is None) or policy.kind not in IDENTITY_KINDS \
+            or "Principal" in statement.unresolved:
         return []
     label = KIND_LABEL.get(policy.kind, "this policy")
     present = [name for name, value in (("Principal", statement.principals),
@@ -167,6 +171,8 @@ def missing_principal(policy: Policy, index: int, statement: Statement) -> List[
 
 @check("IG3009")
 def unknown_condition_operator(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if not statement.conditions:
+        return []
     unknown = dict.fromkeys(c.operator for c in statement.conditions if not is_known_operator(c.operator))
     return [_finding("IG3009", f"{policy.name}: Statement[{index}].Condition: unknown condition operator "
                                f"{show(op)}{did_you_mean(suggest_operator(op))}",
@@ -199,6 +205,13 @@ def _finding(rule: str, message: str, where: Optional[Location], path: Path = ()
     r = default_rules()[rule]
     return Finding(kind=r.kind, rule=rule, severity=r.severity, message=message, action=action,
                    location=where, path=path)
+
+
+@lru_cache(maxsize=4096)
+def _all_known(patterns: Optional[Tuple[str, ...]]) -> bool:
+    """Whether the catalog knows every entry of an Action or NotAction element (``check_action``):
+    a policy often repeats an element's entries from statement to statement."""
+    return patterns is None or all(check_action(p).ok for p in patterns)
 
 
 def _unknown_actions(index: int, statement: Statement) -> Iterator[Tuple[str, str, Path]]:
@@ -251,14 +264,16 @@ def check_policy(policy: Policy, checks: Iterable[Check] = CHECKS) -> List[Findi
     # not at all where the check's ``when`` says the policy holds nothing for it
     per_statement = [(k, run) for k, run in ((k, _statement_run(c, policy)) for k, c in enumerate(applying)
                                              if c.per_statement) if run is not None]
+    failures = len(failed)
     for index, statement in enumerate(policy.statements):
         for k, run in per_statement:
-            if k in failed:
-                continue
             try:
                 findings.extend(run(policy, index, statement))  # type: ignore[call-arg]
             except Exception as e:  # noqa: BLE001 — a failing check is reported, it never stops the run
                 fail(k, e)
+        if len(failed) != failures:  # a check failed on this statement: not run on the later ones
+            failures = len(failed)
+            per_statement = [(k, run) for k, run in per_statement if k not in failed]
     return findings
 
 
@@ -352,13 +367,19 @@ def _kinds_by_path(kinds: Mapping[str, str]) -> Dict[str, str]:
 
 def _lint(inventory: Inventory, checks: List[Check], kinds: Mapping[str, str]) -> Tuple[Finding, ...]:
     seen: Dict[Hashable, None] = {}
+    met: set = set()  # id() of each policy object met (the inventory holds them all while this runs)
     reported: Dict[Hashable, None] = {}
     findings: List[Finding] = []
     for policy in _policies(inventory):
-        key = _document_key(policy)
-        if key in seen:
+        # the key hashes every statement: not again for a policy object met before (the documents
+        # are met again as the principals' policies), and once, not twice, for a new one
+        if id(policy) in met:
             continue
-        seen[key] = None
+        met.add(id(policy))
+        before = len(seen)
+        seen.setdefault(_document_key(policy))
+        if len(seen) == before:
+            continue
         if all_unknown(policy):
             continue
         named = kinds.get(os.path.realpath(policy.location.file)) if kinds and policy.location else None

@@ -67,11 +67,13 @@ def _managed_names() -> FrozenSet[str]:
 
 
 def _users_check(rule: str, *, origins: Iterable[str] = _CODE, per_statement: bool = True,
-                 when: Optional[Callable[[Policy], bool]] = None) -> Callable[[Callable], Callable]:
+                 when: Optional[Callable[[Policy], bool]] = None,
+                 body: Optional[Callable] = None) -> Callable[[Callable], Callable]:
     """Register the decorated function (``builtin.check``) as the check of ``rule``, run only on
     documents that are not copies of an AWS managed policy. ``when``: what the function itself
     requires of the whole policy (its kind, ``_grants``); with the copy test, asked once per policy
-    rather than in the call for each statement (``builtin.Check``)."""
+    rather than in the call for each statement (``builtin.Check``); ``body``: the function without
+    its ``when`` test, called on the statements of a policy ``when`` holds for."""
 
     def register(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -82,7 +84,7 @@ def _users_check(rule: str, *, origins: Iterable[str] = _CODE, per_statement: bo
             return not aws_copy(policy) and (when is None or when(policy))
 
         check(rule, origins=origins, per_statement=per_statement,
-              when=users if per_statement else None, body=fn if per_statement else None)(run)
+              when=users if per_statement else None, body=(body or fn) if per_statement else None)(run)
         return run
     return register
 
@@ -104,17 +106,18 @@ class _Index:
     cannot be reused)."""
 
     def __init__(self, inventory: Inventory) -> None:
-        boundaries, identity = set(), set()
+        boundaries = set()
         self.trust: Dict[Tuple[object, ...], Optional[str]] = {}
         for p in inventory.principals:
             if p.boundary is not None:
                 boundaries.add(_key(p.boundary))
-            identity.update(_key(q) for q in p.identity_policies)
             if p.trust_policy is not None:
                 parts = (p.arn or "").split(":")
                 account = p.account or (parts[4] if len(parts) > 5 and parts[4] else None)
                 self.trust.setdefault(_key(p.trust_policy), account)
-        self.boundary_only = frozenset(boundaries - identity)
+        if boundaries:  # else nothing to take away: every identity policy's key is not worth hashing
+            boundaries.difference_update(_key(q) for p in inventory.principals for q in p.identity_policies)
+        self.boundary_only = frozenset(boundaries)
         self._boundary: Tuple[Optional[Policy], bool] = (None, False)  # (the policy, whether boundary-only)
         self._own: Tuple[Optional[Policy], Optional[str]] = (None, None)  # (the policy, its role's account)
 
@@ -246,9 +249,9 @@ class _NoInfo:
 _NO_INFO = _NoInfo()
 
 
-@_users_check("IG3104", when=_grants)
-def wildcard_on_all_resources(policy: Policy, index: int, statement: Statement) -> List[Finding]:
-    if not _grants(policy) or not _allow(statement) or not statement.actions or not _all_resources(statement) \
+def _wildcards(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    """IG3104 in a statement of a policy that grants (``_grants``)."""
+    if not _allow(statement) or not statement.actions or not _all_resources(statement) \
             or "Action" in statement.unresolved:
         return []
     patterns = [a for a in dict.fromkeys(statement.actions) if "*" in a or "?" in a]
@@ -264,6 +267,11 @@ def wildcard_on_all_resources(policy: Policy, index: int, statement: Statement) 
                      _where(policy, statement), ("Statement", index, "Action"))]
 
 
+@_users_check("IG3104", when=_grants, body=_wildcards)
+def wildcard_on_all_resources(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    return _wildcards(policy, index, statement) if _grants(policy) else []
+
+
 _EVERY_ROLE = re.compile(r"^arn:[^:]*:iam::[^:]*:(\*|role/\*)$")
 
 
@@ -277,10 +285,13 @@ def _keyed(statement: Statement, keys: FrozenSet[str]) -> bool:
     return any(c.key.lower() in keys and _positive(c) for c in statement.conditions)
 
 
-@_users_check("IG3105", when=_grants)
-def pass_role_on_all_roles(policy: Policy, index: int, statement: Statement) -> List[Finding]:
-    if not _grants(policy) or not _allow(statement) or not grants(statement, "iam:PassRole") \
-            or {"Action", "NotAction", "Resource", "Condition"} & set(statement.unresolved):
+_PASS_ROLE_ELEMENTS = frozenset({"Action", "NotAction", "Resource", "Condition"})
+
+
+def _pass_role(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    """IG3105 in a statement of a policy that grants (``_grants``)."""
+    if not _allow(statement) or "iam:PassRole" not in _escalation_actions(statement) \
+            or not _PASS_ROLE_ELEMENTS.isdisjoint(statement.unresolved):
         return []
     every = [r for r in statement.resources or () if r == "*" or _EVERY_ROLE.match(r)]
     if not every or _keyed(statement, frozenset({"iam:passedtoservice"})):
@@ -291,6 +302,11 @@ def pass_role_on_all_roles(policy: Policy, index: int, statement: Statement) -> 
                                "can hand any role, an administrator's included, to a service it controls "
                                "(name the roles, or add an iam:PassedToService condition)",
                      _where(policy, statement), ("Statement", index, "Resource"), "iam:PassRole")]
+
+
+@_users_check("IG3105", when=_grants, body=_pass_role)
+def pass_role_on_all_roles(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    return _pass_role(policy, index, statement) if _grants(policy) else []
 
 
 # ------------------------------------------------------------------------------ privilege escalation
@@ -320,6 +336,8 @@ ESCALATIONS: Tuple[Tuple[str, ...], ...] = (
     ("iam:PassRole", "datapipeline:CreatePipeline", "datapipeline:PutPipelineDefinition"),
 )
 _ESCALATION_ACTIONS: Tuple[str, ...] = tuple(sorted({a for combo in ESCALATIONS for a in combo}))
+_ALL_ESCALATION_ACTIONS = frozenset(_ESCALATION_ACTIONS)
+_ESCALATION_ELEMENTS = frozenset({"Action", "NotAction", "Resource"})
 _IAM_TARGET = re.compile(r"^arn:[^:]*:iam::[^:]*:(user|group|role|policy)/", re.IGNORECASE)
 
 
@@ -345,13 +363,20 @@ def _escalation_matches(pattern: str) -> FrozenSet[str]:
     return frozenset(a for a in _ESCALATION_ACTIONS if compiled.fullmatch(a.lower()))
 
 
+@functools.lru_cache(maxsize=4096)
+def _escalation_union(patterns: Tuple[str, ...]) -> FrozenSet[str]:
+    """The actions of ``ESCALATIONS`` some entry of an Action (or NotAction) element matches: a
+    policy often repeats an element's entries from statement to statement."""
+    return frozenset().union(*map(_escalation_matches, patterns))
+
+
 def _escalation_actions(statement: Statement) -> FrozenSet[str]:
-    """The actions of ``ESCALATIONS`` the statement's Action (or NotAction) covers: what
-    ``grants(statement, a)`` says of each of them."""
+    """The actions of ``ESCALATIONS`` (iam:PassRole among them) the statement's Action (or
+    NotAction) covers: what ``grants(statement, a)`` says of each of them."""
     if statement.actions is not None:
-        return frozenset().union(*map(_escalation_matches, statement.actions))
+        return _escalation_union(statement.actions)
     if statement.not_actions is not None:
-        return frozenset(_ESCALATION_ACTIONS).difference(*map(_escalation_matches, statement.not_actions))
+        return _ALL_ESCALATION_ACTIONS - _escalation_union(statement.not_actions)
     return frozenset()
 
 
@@ -362,7 +387,7 @@ def privilege_escalation(policy: Policy) -> List[Finding]:
     first: Dict[str, int] = {}  # action -> the first Allow statement granting it escalatingly
     for i, st in enumerate(policy.statements):
         if not _allow(st) or st.resources is None or st.conditions \
-                or {"Action", "NotAction", "Resource"} & set(st.unresolved):
+                or not _ESCALATION_ELEMENTS.isdisjoint(st.unresolved):
             continue
         for a in _escalation_actions(st):
             if a not in first and _escalating_resource(a, st):
@@ -532,7 +557,7 @@ def _constant(condition: Condition) -> Optional[bool]:
 
 
 def _key_findings(rule: str, policy: Policy, index: int, statement: Statement) -> List[Finding]:
-    if statement.actions is None or {"Action", "Condition"} & set(statement.unresolved):
+    if not statement.conditions or statement.actions is None or {"Action", "Condition"} & set(statement.unresolved):
         return []
     out = []
     for c in statement.conditions:
