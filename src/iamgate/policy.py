@@ -189,25 +189,38 @@ def _effect(value: Any, index: int) -> str:
     raise PolicyError(f'Statement[{index}].Effect: must be "Allow" or "Deny", got {value!r}')
 
 
+_STR = frozenset({str})
+
+
+def _element(raw: Mapping[str, Any], name: str, index: int) -> Optional[Tuple[str, ...]]:
+    """The statement's element ``name`` as strings (``_strings``), None when absent. A large export
+    has tens of thousands of statements: what they nearly all hold, a string or a list of strings,
+    is taken as it is, without building an error message's element name or converting each value."""
+    if name not in raw:
+        return None
+    value = raw[name]
+    if type(value) is str:
+        return (value,)
+    if type(value) is list and _STR.issuperset(map(type, value)):
+        return tuple(value)
+    return _strings(value, f"Statement[{index}].{name}")
+
+
 def parse_statement(raw: Any, index: int = 0, location: Optional[Location] = None,
                     unresolved: frozenset = frozenset()) -> Statement:
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, (dict, Mapping)):  # dict first: typing.Mapping's isinstance is slow
         raise PolicyError(f"Statement[{index}]: expected an object")
     effect = _effect(raw.get("Effect"), index)
-
-    def opt(name: str) -> Optional[Tuple[str, ...]]:
-        return _strings(raw[name], f"Statement[{index}].{name}") if name in raw else None
-
     principals = _principal(raw["Principal"], f"Statement[{index}].Principal") if "Principal" in raw else None
     not_principals = (_principal(raw["NotPrincipal"], f"Statement[{index}].NotPrincipal")
                       if "NotPrincipal" in raw else None)
     sid = raw.get("Sid")
-    return Statement(
+    return Statement(  # the elements in this order: it decides which error a statement with several gets
         effect=effect,
-        actions=opt("Action"),
-        not_actions=opt("NotAction"),
-        resources=opt("Resource"),
-        not_resources=opt("NotResource"),
+        actions=_element(raw, "Action", index),
+        not_actions=_element(raw, "NotAction", index),
+        resources=_element(raw, "Resource", index),
+        not_resources=_element(raw, "NotResource", index),
         principals=principals,
         not_principals=not_principals,
         conditions=_conditions(raw["Condition"]) if "Condition" in raw else (),

@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import (Any, Callable, Dict, FrozenSet, Hashable, Iterable, Iterator, List, Mapping, Optional, Tuple,
                     Union)
 
@@ -55,12 +56,21 @@ _DOCUMENTS = frozenset({"code", "sam-policy-template"})
 
 @dataclass(frozen=True)
 class Check:
-    """One registered check: the rule it reports, what it looks at, and on which origins it runs."""
+    """One registered check: the rule it reports, what it looks at, and on which origins it runs.
+
+    A per-statement check is called once for every statement of every policy, and most calls find
+    nothing; what a check can tell from the policy alone is better asked once per policy: ``when``
+    (optional) is False for a policy in none of whose statements ``run`` can find anything (it
+    is then not called there), and ``body`` (optional) is what ``run`` comes to on the statements
+    of a policy ``when`` holds for (``run`` without the policy-wide tests ``when`` already made).
+    Both only save work: ``run`` alone gives the same findings."""
 
     rule: str
     run: Union[PolicyCheck, StatementCheck]
     per_statement: bool
     origins: FrozenSet[str]
+    when: Optional[Callable[[Policy], bool]] = None
+    body: Optional[StatementCheck] = None
 
     def applies_to(self, policy: Policy) -> bool:
         if policy.origin not in self.origins:
@@ -71,13 +81,15 @@ class Check:
 CHECKS: List[Check] = []
 
 
-def check(rule: str, *, origins: Iterable[str] = _DOCUMENTS,
-          per_statement: bool = True) -> Callable[[Callable], Callable]:
+def check(rule: str, *, origins: Iterable[str] = _DOCUMENTS, per_statement: bool = True,
+          when: Optional[Callable[[Policy], bool]] = None,
+          body: Optional[StatementCheck] = None) -> Callable[[Callable], Callable]:
     """Register the decorated function as the check that reports ``rule`` (a built-in rule, or one
-    of a shipped pack whose ``check:`` names the function; tests/rules keep the two in step)."""
+    of a shipped pack whose ``check:`` names the function; tests/rules keep the two in step).
+    ``when``, ``body``: for a per-statement check, what it needs of the whole policy (``Check``)."""
 
     def register(fn: Callable) -> Callable:
-        CHECKS.append(Check(rule, fn, per_statement, frozenset(origins)))
+        CHECKS.append(Check(rule, fn, per_statement, frozenset(origins), when, body))
         return fn
     return register
 
@@ -105,6 +117,8 @@ def invalid_version(policy: Policy) -> List[Finding]:
 
 @check("IG3003", origins={"code", "properties"})
 def unknown_action(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if _all_known(statement.actions) and _all_known(statement.not_actions):
+        return []  # what nearly every statement comes to, without walking it entry by entry
     return [_finding("IG3003", message, _where(policy, statement), path, action)
             for action, message, path in _unknown_actions(index, statement)]
 
@@ -132,9 +146,10 @@ def unknown_action_in_aws_policy(policy: Policy, index: int, statement: Statemen
     return out
 
 
-@check("IG3005")
+@check("IG3005", when=lambda policy: policy.kind in IDENTITY_KINDS)
 def principal_in_identity_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
-    if policy.kind not in IDENTITY_KINDS or "Principal" in statement.unresolved:
+    if (statement.principals is None and statement.not_principals is None) or policy.kind not in IDENTITY_KINDS \
+            or "Principal" in statement.unresolved:
         return []
     label = KIND_LABEL.get(policy.kind, "this policy")
     present = [name for name, value in (("Principal", statement.principals),
@@ -143,7 +158,7 @@ def principal_in_identity_policy(policy: Policy, index: int, statement: Statemen
                      _where(policy, statement), ("Statement", index, name)) for name in present]
 
 
-@check("IG3006")
+@check("IG3006", when=lambda policy: policy.kind in PRINCIPAL_REQUIRED_KINDS)
 def missing_principal(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if policy.kind not in PRINCIPAL_REQUIRED_KINDS or "Principal" in statement.unresolved \
             or statement.principals is not None or statement.not_principals is not None:
@@ -156,13 +171,15 @@ def missing_principal(policy: Policy, index: int, statement: Statement) -> List[
 
 @check("IG3009")
 def unknown_condition_operator(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    if not statement.conditions:
+        return []
     unknown = dict.fromkeys(c.operator for c in statement.conditions if not is_known_operator(c.operator))
     return [_finding("IG3009", f"{policy.name}: Statement[{index}].Condition: unknown condition operator "
                                f"{show(op)}{did_you_mean(suggest_operator(op))}",
                      _where(policy, statement), ("Statement", index, "Condition", op)) for op in unknown]
 
 
-@check("IG3010")
+@check("IG3010", when=lambda policy: policy.version == "2008-10-17")
 def variables_in_2008_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if policy.version != "2008-10-17":
         return []
@@ -188,6 +205,13 @@ def _finding(rule: str, message: str, where: Optional[Location], path: Path = ()
     r = default_rules()[rule]
     return Finding(kind=r.kind, rule=rule, severity=r.severity, message=message, action=action,
                    location=where, path=path)
+
+
+@lru_cache(maxsize=4096)
+def _all_known(patterns: Optional[Tuple[str, ...]]) -> bool:
+    """Whether the catalog knows every entry of an Action or NotAction element (``check_action``):
+    a policy often repeats an element's entries from statement to statement."""
+    return patterns is None or all(check_action(p).ok for p in patterns)
 
 
 def _unknown_actions(index: int, statement: Statement) -> Iterator[Tuple[str, str, Path]]:
@@ -226,23 +250,46 @@ def check_policy(policy: Policy, checks: Iterable[Check] = CHECKS) -> List[Findi
     failed: Dict[int, Finding] = {}  # index in applying -> the note
     findings: List[Finding] = []
 
-    def run(k: int, call: Callable[[], Iterable[Finding]]) -> None:
-        if k in failed:
-            return
-        try:
-            findings.extend(call())
-        except Exception as e:  # noqa: BLE001 — a failing check is reported, it never stops the run
-            failed[k] = _failed(applying[k], policy, e)
-            findings.append(failed[k])
+    def fail(k: int, error: Exception) -> None:
+        failed[k] = _failed(applying[k], policy, error)
+        findings.append(failed[k])
 
     for k, c in enumerate(applying):
         if not c.per_statement:
-            run(k, lambda: c.run(policy))  # type: ignore[call-arg]
+            try:
+                findings.extend(c.run(policy))  # type: ignore[call-arg]
+            except Exception as e:  # noqa: BLE001 — a failing check is reported, it never stops the run
+                fail(k, e)
+    # called once per statement and check (most find nothing): no closure or lambda per call, and
+    # not at all where the check's ``when`` says the policy holds nothing for it
+    per_statement = [(k, run) for k, run in ((k, _statement_run(c, policy)) for k, c in enumerate(applying)
+                                             if c.per_statement) if run is not None]
+    failures = len(failed)
     for index, statement in enumerate(policy.statements):
-        for k, c in enumerate(applying):
-            if c.per_statement:
-                run(k, lambda: c.run(policy, index, statement))  # type: ignore[call-arg]
+        for k, run in per_statement:
+            try:
+                findings.extend(run(policy, index, statement))  # type: ignore[call-arg]
+            except Exception as e:  # noqa: BLE001 — a failing check is reported, it never stops the run
+                fail(k, e)
+        if len(failed) != failures:  # a check failed on this statement: not run on the later ones
+            failures = len(failed)
+            per_statement = [(k, run) for k, run in per_statement if k not in failed]
     return findings
+
+
+def _statement_run(c: Check, policy: Policy) -> Optional[StatementCheck]:
+    """What to call on each statement of ``policy`` for the per-statement check ``c``: None when its
+    ``when`` rules the policy out, its ``body`` when ``when`` holds, else ``run``. A ``when`` that
+    raises decides nothing: ``run`` is called, and fails (IG9002) where it would have."""
+    if c.when is None:
+        return c.run  # type: ignore[return-value]
+    try:
+        relevant = c.when(policy)
+    except Exception:  # noqa: BLE001 — the check itself reports it
+        return c.run  # type: ignore[return-value]
+    if not relevant:
+        return None
+    return c.body or c.run  # type: ignore[return-value]
 
 
 def _policies(inventory: Inventory) -> Iterator[Policy]:
@@ -320,13 +367,19 @@ def _kinds_by_path(kinds: Mapping[str, str]) -> Dict[str, str]:
 
 def _lint(inventory: Inventory, checks: List[Check], kinds: Mapping[str, str]) -> Tuple[Finding, ...]:
     seen: Dict[Hashable, None] = {}
+    met: set = set()  # id() of each policy object met (the inventory holds them all while this runs)
     reported: Dict[Hashable, None] = {}
     findings: List[Finding] = []
     for policy in _policies(inventory):
-        key = _document_key(policy)
-        if key in seen:
+        # the key hashes every statement: not again for a policy object met before (the documents
+        # are met again as the principals' policies), and once, not twice, for a new one
+        if id(policy) in met:
             continue
-        seen[key] = None
+        met.add(id(policy))
+        before = len(seen)
+        seen.setdefault(_document_key(policy))
+        if len(seen) == before:
+            continue
         if all_unknown(policy):
             continue
         named = kinds.get(os.path.realpath(policy.location.file)) if kinds and policy.location else None

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from ..catalog import action_info, expand_action, service_exists
 from ..catalog.actions import check_action
@@ -66,12 +66,27 @@ def _managed_names() -> FrozenSet[str]:
     return frozenset(policy_names())
 
 
-def _users_documents(fn):
-    """The check, run only on documents that are not copies of an AWS managed policy."""
-    @functools.wraps(fn)
-    def run(policy: Policy, *args):
-        return [] if aws_copy(policy) else fn(policy, *args)
-    return run
+def _users_check(rule: str, *, origins: Iterable[str] = _CODE, per_statement: bool = True,
+                 when: Optional[Callable[[Policy], bool]] = None,
+                 body: Optional[Callable] = None) -> Callable[[Callable], Callable]:
+    """Register the decorated function (``builtin.check``) as the check of ``rule``, run only on
+    documents that are not copies of an AWS managed policy. ``when``: what the function itself
+    requires of the whole policy (its kind, ``_grants``); with the copy test, asked once per policy
+    rather than in the call for each statement (``builtin.Check``); ``body``: the function without
+    its ``when`` test, called on the statements of a policy ``when`` holds for."""
+
+    def register(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def run(policy: Policy, *args):
+            return [] if aws_copy(policy) else fn(policy, *args)
+
+        def users(policy: Policy) -> bool:
+            return not aws_copy(policy) and (when is None or when(policy))
+
+        check(rule, origins=origins, per_statement=per_statement,
+              when=users if per_statement else None, body=(body or fn) if per_statement else None)(run)
+        return run
+    return register
 
 
 def _key(policy: Policy) -> Tuple[object, ...]:
@@ -82,20 +97,41 @@ def _key(policy: Policy) -> Tuple[object, ...]:
 
 class _Index:
     """What the checks ask of the inventory being linted, gathered once per inventory: the policies
-    used only as permissions boundaries, and the account of the role of each trust policy."""
+    used only as permissions boundaries, and the account of the role of each trust policy.
+
+    ``lint`` runs every check of one policy before the next policy, so what is looked up by the
+    policy's ``_key`` (a tuple of every statement: hashing it costs as much as the statements) is
+    remembered for the policy last asked about, by identity: once per policy, not once per
+    statement and check, and never another document's answer (the policy is held, so its id
+    cannot be reused)."""
 
     def __init__(self, inventory: Inventory) -> None:
-        boundaries, identity = set(), set()
+        boundaries = set()
         self.trust: Dict[Tuple[object, ...], Optional[str]] = {}
         for p in inventory.principals:
             if p.boundary is not None:
                 boundaries.add(_key(p.boundary))
-            identity.update(_key(q) for q in p.identity_policies)
             if p.trust_policy is not None:
                 parts = (p.arn or "").split(":")
                 account = p.account or (parts[4] if len(parts) > 5 and parts[4] else None)
                 self.trust.setdefault(_key(p.trust_policy), account)
-        self.boundary_only = frozenset(boundaries - identity)
+        if boundaries:  # else nothing to take away: every identity policy's key is not worth hashing
+            boundaries.difference_update(_key(q) for p in inventory.principals for q in p.identity_policies)
+        self.boundary_only = frozenset(boundaries)
+        self._boundary: Tuple[Optional[Policy], bool] = (None, False)  # (the policy, whether boundary-only)
+        self._own: Tuple[Optional[Policy], Optional[str]] = (None, None)  # (the policy, its role's account)
+
+    def boundary_only_policy(self, policy: Policy) -> bool:
+        """Whether ``policy`` is one the inventory uses only as a permissions boundary."""
+        if self._boundary[0] is not policy:
+            self._boundary = (policy, bool(self.boundary_only) and _key(policy) in self.boundary_only)
+        return self._boundary[1]
+
+    def own_account(self, policy: Policy) -> Optional[str]:
+        """The account of the role whose trust policy ``policy`` is (``_own_account``)."""
+        if self._own[0] is not policy:
+            self._own = (policy, self.trust.get(_key(policy), _UNKNOWN))
+        return self._own[1]
 
 
 _INDEX: List[object] = [None, None]  # [the inventory, its _Index]
@@ -117,7 +153,7 @@ def _grants(policy: Policy) -> bool:
     if policy.kind != "identity":
         return False
     index = _index()
-    return index is None or _key(policy) not in index.boundary_only
+    return index is None or not index.boundary_only_policy(policy)
 
 
 def _allow(statement: Statement) -> bool:
@@ -130,14 +166,15 @@ def _some(items: Sequence[str], total: Optional[int] = None) -> str:
     return shown + (f", … ({total - _SHOWN} more)" if total > _SHOWN else "")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=4096)
 def _glob(pattern: str) -> "re.Pattern[str]":
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()),
                       re.DOTALL)
 
 
 def _matches(patterns: Iterable[str], action: str) -> bool:
-    return any(_glob(p).fullmatch(action.lower()) for p in patterns)
+    lowered = action.lower()
+    return any(_glob(p).fullmatch(lowered) for p in patterns)
 
 
 def grants(statement: Statement, action: str) -> bool:
@@ -152,8 +189,7 @@ def grants(statement: Statement, action: str) -> bool:
 # ------------------------------------------------------------------------------ NotAction / NotResource
 
 
-@check("IG3101", origins=_CODE)
-@_users_documents
+@_users_check("IG3101", when=lambda policy: policy.kind in ("identity", "resource"))
 def allow_not_action(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not _allow(statement) or statement.not_actions is None or policy.kind not in ("identity", "resource"):
         return []
@@ -163,8 +199,7 @@ def allow_not_action(policy: Policy, index: int, statement: Statement) -> List[F
                      _where(policy, statement), ("Statement", index, "NotAction"))]
 
 
-@check("IG3102", origins=_CODE)
-@_users_documents
+@_users_check("IG3102", when=lambda policy: policy.kind in ("identity", "resource"))
 def allow_not_resource(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not _allow(statement) or statement.not_resources is None or policy.kind not in ("identity", "resource"):
         return []
@@ -174,8 +209,7 @@ def allow_not_resource(policy: Policy, index: int, statement: Statement) -> List
                      _where(policy, statement), ("Statement", index, "NotResource"))]
 
 
-@check("IG3103", origins=_CODE)
-@_users_documents
+@_users_check("IG3103")
 def not_action_unknown(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not _allow(statement) or not statement.not_actions or "NotAction" in statement.unresolved:
         return []
@@ -215,10 +249,9 @@ class _NoInfo:
 _NO_INFO = _NoInfo()
 
 
-@check("IG3104", origins=_CODE)
-@_users_documents
-def wildcard_on_all_resources(policy: Policy, index: int, statement: Statement) -> List[Finding]:
-    if not _grants(policy) or not _allow(statement) or not statement.actions or not _all_resources(statement) \
+def _wildcards(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    """IG3104 in a statement of a policy that grants (``_grants``)."""
+    if not _allow(statement) or not statement.actions or not _all_resources(statement) \
             or "Action" in statement.unresolved:
         return []
     patterns = [a for a in dict.fromkeys(statement.actions) if "*" in a or "?" in a]
@@ -234,6 +267,11 @@ def wildcard_on_all_resources(policy: Policy, index: int, statement: Statement) 
                      _where(policy, statement), ("Statement", index, "Action"))]
 
 
+@_users_check("IG3104", when=_grants, body=_wildcards)
+def wildcard_on_all_resources(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    return _wildcards(policy, index, statement) if _grants(policy) else []
+
+
 _EVERY_ROLE = re.compile(r"^arn:[^:]*:iam::[^:]*:(\*|role/\*)$")
 
 
@@ -247,11 +285,13 @@ def _keyed(statement: Statement, keys: FrozenSet[str]) -> bool:
     return any(c.key.lower() in keys and _positive(c) for c in statement.conditions)
 
 
-@check("IG3105", origins=_CODE)
-@_users_documents
-def pass_role_on_all_roles(policy: Policy, index: int, statement: Statement) -> List[Finding]:
-    if not _grants(policy) or not _allow(statement) or not grants(statement, "iam:PassRole") \
-            or {"Action", "NotAction", "Resource", "Condition"} & set(statement.unresolved):
+_PASS_ROLE_ELEMENTS = frozenset({"Action", "NotAction", "Resource", "Condition"})
+
+
+def _pass_role(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    """IG3105 in a statement of a policy that grants (``_grants``)."""
+    if not _allow(statement) or "iam:PassRole" not in _escalation_actions(statement) \
+            or not _PASS_ROLE_ELEMENTS.isdisjoint(statement.unresolved):
         return []
     every = [r for r in statement.resources or () if r == "*" or _EVERY_ROLE.match(r)]
     if not every or _keyed(statement, frozenset({"iam:passedtoservice"})):
@@ -262,6 +302,11 @@ def pass_role_on_all_roles(policy: Policy, index: int, statement: Statement) -> 
                                "can hand any role, an administrator's included, to a service it controls "
                                "(name the roles, or add an iam:PassedToService condition)",
                      _where(policy, statement), ("Statement", index, "Resource"), "iam:PassRole")]
+
+
+@_users_check("IG3105", when=_grants, body=_pass_role)
+def pass_role_on_all_roles(policy: Policy, index: int, statement: Statement) -> List[Finding]:
+    return _pass_role(policy, index, statement) if _grants(policy) else []
 
 
 # ------------------------------------------------------------------------------ privilege escalation
@@ -290,6 +335,9 @@ ESCALATIONS: Tuple[Tuple[str, ...], ...] = (
     ("iam:PassRole", "cloudformation:CreateStack"),
     ("iam:PassRole", "datapipeline:CreatePipeline", "datapipeline:PutPipelineDefinition"),
 )
+_ESCALATION_ACTIONS: Tuple[str, ...] = tuple(sorted({a for combo in ESCALATIONS for a in combo}))
+_ALL_ESCALATION_ACTIONS = frozenset(_ESCALATION_ACTIONS)
+_ESCALATION_ELEMENTS = frozenset({"Action", "NotAction", "Resource"})
 _IAM_TARGET = re.compile(r"^arn:[^:]*:iam::[^:]*:(user|group|role|policy)/", re.IGNORECASE)
 
 
@@ -307,19 +355,42 @@ def _escalating_resource(action: str, statement: Statement) -> bool:
     return False
 
 
-@check("IG3106", origins=_CODE, per_statement=False)
-@_users_documents
+@functools.lru_cache(maxsize=4096)
+def _escalation_matches(pattern: str) -> FrozenSet[str]:
+    """The actions of ``ESCALATIONS`` an Action or NotAction entry matches. A policy names the same
+    few entries over and over: each is matched against the list once, not once per statement."""
+    compiled = _glob(pattern)
+    return frozenset(a for a in _ESCALATION_ACTIONS if compiled.fullmatch(a.lower()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _escalation_union(patterns: Tuple[str, ...]) -> FrozenSet[str]:
+    """The actions of ``ESCALATIONS`` some entry of an Action (or NotAction) element matches: a
+    policy often repeats an element's entries from statement to statement."""
+    return frozenset().union(*map(_escalation_matches, patterns))
+
+
+def _escalation_actions(statement: Statement) -> FrozenSet[str]:
+    """The actions of ``ESCALATIONS`` (iam:PassRole among them) the statement's Action (or
+    NotAction) covers: what ``grants(statement, a)`` says of each of them."""
+    if statement.actions is not None:
+        return _escalation_union(statement.actions)
+    if statement.not_actions is not None:
+        return _ALL_ESCALATION_ACTIONS - _escalation_union(statement.not_actions)
+    return frozenset()
+
+
+@_users_check("IG3106", per_statement=False)
 def privilege_escalation(policy: Policy) -> List[Finding]:
     if not _grants(policy):
         return []
-    wanted = sorted({a for combo in ESCALATIONS for a in combo})
     first: Dict[str, int] = {}  # action -> the first Allow statement granting it escalatingly
     for i, st in enumerate(policy.statements):
         if not _allow(st) or st.resources is None or st.conditions \
-                or {"Action", "NotAction", "Resource"} & set(st.unresolved):
+                or not _ESCALATION_ELEMENTS.isdisjoint(st.unresolved):
             continue
-        for a in wanted:
-            if a not in first and grants(st, a) and _escalating_resource(a, st):
+        for a in _escalation_actions(st):
+            if a not in first and _escalating_resource(a, st):
                 first[a] = i
     combos = [c for c in ESCALATIONS if all(a in first for a in c)]
     if not combos:
@@ -351,8 +422,7 @@ def _anyone(statement: Statement) -> bool:
     return "*" in principals or "*" in principals.get("AWS", ())
 
 
-@check("IG3107", origins={"code", "properties"})
-@_users_documents
+@_users_check("IG3107", origins={"code", "properties"}, when=lambda policy: policy.kind == "resource")
 def public_resource_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if policy.kind != "resource" or not _allow(statement) or not _anyone(statement) \
             or {"Principal", "Condition"} & set(statement.unresolved) or _keyed(statement, _NARROWING):
@@ -378,11 +448,10 @@ def _own_account(policy: Policy) -> Optional[str]:
     index = _index()
     if index is None:
         return _UNKNOWN
-    return index.trust.get(_key(policy), _UNKNOWN)
+    return index.own_account(policy)
 
 
-@check("IG3108", origins=_CODE)
-@_users_documents
+@_users_check("IG3108", when=lambda policy: policy.kind == "trust")
 def cross_account_trust(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if policy.kind != "trust" or not _allow(statement) or not grants(statement, "sts:AssumeRole") \
             or {"Principal", "Condition"} & set(statement.unresolved):
@@ -488,7 +557,7 @@ def _constant(condition: Condition) -> Optional[bool]:
 
 
 def _key_findings(rule: str, policy: Policy, index: int, statement: Statement) -> List[Finding]:
-    if statement.actions is None or {"Action", "Condition"} & set(statement.unresolved):
+    if not statement.conditions or statement.actions is None or {"Action", "Condition"} & set(statement.unresolved):
         return []
     out = []
     for c in statement.conditions:
@@ -512,13 +581,11 @@ def _key_findings(rule: str, policy: Policy, index: int, statement: Statement) -
     return out
 
 
-@check("IG3109", origins=_CODE)
-@_users_documents
+@_users_check("IG3109")
 def allow_condition_key_not_applicable(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     return _key_findings("IG3109", policy, index, statement) if _allow(statement) else []
 
 
-@check("IG3110", origins=_CODE)
-@_users_documents
+@_users_check("IG3110")
 def deny_condition_key_not_applicable(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     return _key_findings("IG3110", policy, index, statement) if statement.effect == "Deny" else []

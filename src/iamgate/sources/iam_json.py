@@ -34,7 +34,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import unquote
 
 from ..catalog.managed import is_aws_managed_arn
@@ -159,6 +159,15 @@ def _statement_path(doc: _Doc, index: int) -> Path:
     return doc.sub(("Statement", index) if isinstance(statements, list) else ("Statement",))
 
 
+def _statement_locations(file: _File, doc: _Doc) -> Callable[[int], Location]:
+    """The location of the i-th statement of ``doc`` (``_statement_path``), with what the path
+    depends on (is Statement a list?) looked at once per document instead of once per statement."""
+    statements = doc.data.get("Statement") if isinstance(doc.data, Mapping) else None
+    if isinstance(statements, list):
+        return lambda i: file.loc(doc.sub(("Statement", i)))
+    return lambda i: file.loc(doc.sub(("Statement",)))
+
+
 _ELEMENT = re.compile(r"^(?:Statement\[\d+\]\.)?([A-Za-z]+)")
 
 
@@ -187,7 +196,7 @@ def _build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where: Pa
         raise SourceError(f"{file.path}: {subject}: {doc.error}", file.loc(doc.path))
     try:
         return parse_policy(doc.data, name, kind, location=file.loc(where),
-                            statement_location=lambda i: file.loc(_statement_path(doc, i)), arn=arn)
+                            statement_location=_statement_locations(file, doc), arn=arn)
     except PolicyError as e:
         raise SourceError(f"{file.path}: {subject}: {e}", file.loc(_error_path(doc, str(e)))) from None
 
