@@ -196,13 +196,13 @@ def _closest(word: str, candidates: tuple[str, ...], cutoff: float) -> str | Non
     import difflib
 
     word = word.lower()
-    counts = Counter(word)
+    counts = tuple(Counter(word).items())
     best: tuple[float, int] = (cutoff, -1)
     found = None
     for cand, lower, letters in _letters(candidates):
         total = len(word) + len(lower)
         if total and (2.0 * min(len(word), len(lower)) / total < cutoff
-                      or 2.0 * sum((counts & letters).values()) / total < cutoff):
+                      or 2.0 * sum(min(n, letters[c]) for c, n in counts) / total < cutoff):
             continue
         matcher = difflib.SequenceMatcher(None, word, lower)
         score = (matcher.ratio(), len(os.path.commonprefix([word, lower])))
