@@ -57,3 +57,19 @@ def test_the_shipped_packs_read_through_the_cache_equal_the_packs_read_from_yaml
         assert warm == cold == tuple(load_pack(f) for f in pack_files(REPO_PACKS))
     finally:
         builtin_packs.cache_clear()
+
+
+def test_a_wildcards_actions_read_back_from_the_cache_are_those_computed(cache_dir):
+    """IG3104's expansion of ``*`` and ``s3:*`` (thousands of catalog look-ups) is kept per catalog
+    version and pattern; what the next run reads back is what it would have computed."""
+    from iamgate.rules import lint
+
+    for pattern in ("*", "s3:*", "ec2:Describe*", "iam:*Role*"):
+        lint._taking_resources.cache_clear()
+        computed = lint._taking_resources(pattern)
+        lint._taking_resources.cache_clear()
+        assert lint._taking_resources(pattern) == computed
+    assert len(os.listdir(cache_dir / "wildcards")) == 4
+    s3 = lint._taking_resources("s3:*")  # from the cache now
+    assert "s3:PutObject" in s3 and "s3:ListAllMyBuckets" not in s3  # that one takes no resource
+    lint._taking_resources.cache_clear()

@@ -10,13 +10,14 @@ again, never an error; what is stored must read back equal to what was computed,
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import tempfile
 from typing import Any, Callable, Optional
 
-__all__ = ["cached_json", "default_cache_dir", "disabled"]
+__all__ = ["cached_json", "code_digest", "default_cache_dir", "disabled"]
 
 
 def disabled() -> bool:
@@ -35,6 +36,20 @@ def default_cache_dir() -> Optional[str]:
     if xdg and os.path.isabs(xdg):
         return os.path.join(xdg, "iamgate")
     return os.path.join(os.path.expanduser("~"), ".cache", "iamgate")
+
+
+@functools.lru_cache(maxsize=None)
+def code_digest(*files: str) -> str:
+    """A digest of source files (a computation's own code belongs in its cache key: an entry
+    written by an older version of the code must not be read back by a newer one)."""
+    digest = hashlib.sha256()
+    for name in files:
+        try:
+            with open(name, "rb") as fh:
+                digest.update(fh.read())
+        except OSError:
+            digest.update(b"?")
+    return digest.hexdigest()[:16]
 
 
 def cached_json(namespace: str, source: str, compute: Callable[[], Any]) -> Any:

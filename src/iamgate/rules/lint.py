@@ -237,9 +237,19 @@ def _all_resources(statement: Statement) -> bool:
 def _taking_resources(pattern: str) -> Tuple[str, ...]:
     """The actions ``pattern`` matches that take a resource (the others are authorized against ``*``),
     but those of access level List (they enumerate resources and read no data: ``ec2:Describe*`` on
-    ``*`` is how AWS's own read-only policies grant discovery)."""
-    return tuple(a for a in expand_action(pattern)
-                 if not takes_no_resource(a) and (action_info(a) or _NO_INFO).access_level != "List")
+    ``*`` is how AWS's own read-only policies grant discovery).
+
+    Kept in the cache directory per catalog version and pattern: ``*`` or ``ec2:*`` reads thousands
+    of actions of hundreds of services' files, on every run that meets one."""
+    from ..cache import cached_json, code_digest
+    from ..catalog import actions, data_version
+    from ..engine import evaluate
+
+    def compute() -> List[str]:
+        return [a for a in expand_action(pattern)
+                if not takes_no_resource(a) and (action_info(a) or _NO_INFO).access_level != "List"]
+    code = code_digest(__file__, actions.__file__, evaluate.__file__)
+    return tuple(cached_json("wildcards", f"{code}\0{data_version()}\0{pattern}", compute))
 
 
 class _NoInfo:
