@@ -31,6 +31,7 @@ from typing import Any, Callable, Dict, Iterator, List, Literal, Mapping, Option
 import jsonschema
 import yaml
 
+from . import manifest_yaml
 from .model import ContextValue, Location, Manifest, Need, PrincipalEntry, Settings, Suppression
 from .sources.bounds import MAX_DEPTH, TooDeep, check_yaml_node, value_problem
 
@@ -122,7 +123,20 @@ def _compose(file: str, text: str) -> Tuple[Any, _Positions]:
     Composed with libyaml when available; a manifest it cannot load is composed again with the
     pure-Python loader, whose error is the one reported (the same message for the same bad input
     whichever loader is installed).
+
+    A manifest in the part of YAML manifests are written in is composed by
+    :func:`manifest_yaml.compose`, a line at a time, into the same data and positions; anything
+    else (or anything it is not sure of) goes to PyYAML.
     """
+    composed = manifest_yaml.compose(text)
+    if composed is not None:
+        data, lines, key_lines, order, raw = composed
+        return data, _Positions(lines=lines, key_lines=key_lines, order=order, raw=raw)
+    return _compose_yaml(file, text)
+
+
+def _compose_yaml(file: str, text: str) -> Tuple[Any, _Positions]:
+    """``text`` composed by PyYAML: libyaml's when available, the pure-Python loader's error."""
     if _FAST_LOADER is not None:
         try:
             return _compose_with(_FAST_LOADER, file, text)
