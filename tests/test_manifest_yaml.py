@@ -89,6 +89,7 @@ def test_there_are_samples_to_compare() -> None:
 @pytest.mark.parametrize("name,text", SAMPLES, ids=[name for name, _ in SAMPLES])
 def test_the_examples_and_documented_manifests_are_composed_fast_and_the_same(name: str, text: str) -> None:
     assert check(text), f"{name}: declined"
+    assert check(text.replace("\n", "\r\n")), f"{name} with CRLF line ends: declined"
 
 
 def _generator() -> Any:
@@ -143,10 +144,10 @@ SCALARS = ["x", "s3:GetObject", "s3:Get*", "arn:aws:s3:::bucket/*", "${Bucket.Ar
            "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "123", "111122223333",
            "a b", "a#b", "it's", "say \"hi\"", "a,b", "x]", "{x}", "a: b", "a:b", "-x", "--x", "=", "<<",
            "", " lead", "trail ", "back\\slash", "é", "100%", "@at", "`tick", "*star", "&amp", "!bang",
-           "|pipe", ">gt", "?q", "a?b", "#hash", "...", "---", "%p"]
+           "|pipe", ">gt", "?q", "a?b", "#hash", "...", "---", "%p", ":x", "::", "-", ".5", "a:", "x:y:z"]
 KEYS = ["version", "settings", "account", "region", "principals", "principal", "needs", "actions",
         "resources", "context", "aws:SourceIp", "s3:max-keys", "on", "yes", "no", "null", "~", "1",
-        "010", "a b", "key with spaces", "x-y", "<<", "=", "-dash", "?q", "a:b", "a#b", "é"]
+        "010", "a b", "key with spaces", "x-y", "a'b", 'a"b', "k" * 600, "<<", "=", "-dash", "?q", "a:b", "a#b", "é"]
 
 leaves = st.sampled_from(SCALARS) | st.none()
 trees = st.recursive(

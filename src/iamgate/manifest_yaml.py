@@ -19,7 +19,6 @@ Pure: text in, data out.
 from __future__ import annotations
 
 import datetime
-import gc
 import re
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -43,25 +42,22 @@ class _Decline(Exception):
     """Not in the subset (or not sure): PyYAML composes this text."""
 
 
-# Only printable characters, no tab, no line break but \n (\r\n is turned into \n first), no BOM,
-# no non-breaking space: anything else is PyYAML's to read or refuse.
-_ODD_CHARACTER = re.compile("[^\n\x20-\x7e\xa1-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-
 # A block mapping key (plain, or quoted without escapes but \\ \" \/ \n \t), its colon and the
 # spaces after it. A plain key starts with no indicator and holds no '#', no flow indicator, no
 # '?', no ': ' and no space before a colon or '#'.
 _PLAIN_KEY = r"""[^\s\-?:,\[\]{}#&*!|>'"%@`](?:[^\s:,\[\]{}#?]|:(?=[^\s,\[\]{}])|[ ]+(?=[^\s:#]))*"""
 _DOUBLE = r'"([^"\\]*(?:\\[\\"/nt][^"\\]*)*)"'
 _SINGLE = r"'([^']*(?:''[^']*)*)'"
-_KEY = re.compile(rf"(?:({_PLAIN_KEY})|{_DOUBLE}|{_SINGLE}) *:(?: +|$)")
 
 _QUOTED = re.compile(rf"(?:{_DOUBLE}|{_SINGLE})")
-# the commonest values, alone on the rest of their line: a quoted scalar without escapes, a plain
-# scalar (checked by _plain), a flow sequence of plain scalars
-_SIMPLE_VALUE = re.compile(
-    r"""(?:"([^"\\]*)"|([^\s\-?:,\[\]{}#&*!|>'"%@`](?:[^ ]+| +(?=[^ #]))*)"""
-    r"""|\[ *([^\s,\[\]{}#&*!|>'"%@`?\-][^,\[\]{}"'#?]*?(?: *, *[^\s,\[\]{}#&*!|>'"%@`?\-][^,\[\]{}"'#?]*?)*) *\])"""
-    r"""(?: +#.*)?$""")
+# A block mapping entry whose value is one of the commonest, alone on the rest of its line (a comment
+# aside): a double-quoted scalar without escapes, a plain scalar (not yet checked for ': ' or a final
+# ':'), a flow sequence of plain scalars (the same). Without one, the match ends after the key.
+_SIMPLE_ITEM = r"""[^\s\-?:,\[\]{}#&*!|>'"%@`][^,\[\]{}"'#?]*?"""
+_ENTRY = re.compile(
+    rf"(?:({_PLAIN_KEY})|{_DOUBLE}|{_SINGLE}) *:(?: +|$)"
+    r"""(?:(?:"([^"\\]*)"|([^\s\-?:,\[\]{}#&*!|>'"%@`](?:[^ ]+| +(?=[^ #]))*)"""
+    rf"""|\[ *({_SIMPLE_ITEM}(?: *, *{_SIMPLE_ITEM})*) *\])(?: +#.*)?$)?""")
 # after a value: nothing, or a comment after a space
 _END = re.compile(r"(?: +#.*)?$")
 # a scalar in a one-line flow collection: quoted, or plain up to a flow indicator, a ': ' or a ' #'
@@ -70,6 +66,8 @@ _FLOW_SCALAR = re.compile(rf"{_DOUBLE}|{_SINGLE}|({_FLOW_PLAIN})")
 # a key in a one-line flow mapping, its colon and the spaces after it
 _FLOW_KEY = re.compile(rf"(?:{_DOUBLE}|{_SINGLE}|({_FLOW_PLAIN})) *: +")
 _SPACES = re.compile(" *")
+
+_MARKER = re.compile(r"^ *(?:---|\.\.\.)", re.M)
 
 _ESCAPES = {"\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t"}
 _ESCAPE = re.compile(r"\\(.)")
@@ -131,69 +129,68 @@ def _is_entry(content: str) -> bool:
     return content[0] == "-" and (len(content) == 1 or content[1] == " ")
 
 
-class _Composer:
-    def __init__(self, rows: List[Tuple[int, int, str]]) -> None:
-        self.rows = rows
-        self.i = 0
-        self.lines: Dict[Path, int] = {}
-        self.key_lines: Dict[Path, int] = {}
-        self.order: Dict[Path, int] = {}
-        self.raw: Dict[Path, str] = {}
-        self.scalars = _Scalars()
+def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
+    """The document ``rows`` hold (see :func:`_rows`), or :class:`_Decline`.
 
-    # ---- block nodes
+    Nested functions over shared locals rather than methods: a manifest of 100,000 requirements
+    goes through ``mapping`` 100,000 times, and attribute look-ups were a good part of its time.
+    """
+    lines: Dict[Path, int] = {}
+    key_lines: Dict[Path, int] = {}
+    order: Dict[Path, int] = {}
+    raw: Dict[Path, str] = {}
+    scalars = _Scalars()
+    memo = scalars.memo
+    scalar = scalars.value
+    entry = _ENTRY.match
+    count = len(rows)
+    i = 1  # the next row to read
 
-    def block(self, content: str, line: int, column: int, path: Path, depth: int) -> Any:
-        """The node that starts with ``content`` (at ``column`` of ``line``); rows after it are the
-        next ones to read."""
+    def block(content: str, line: int, column: int, path: Path, depth: int) -> Any:
+        """The node that starts with ``content`` (at ``column`` of ``line``); rows[i] is the next to read."""
         if _is_entry(content):
-            return self.sequence(content, line, column, path, depth + 1)
-        match = _KEY.match(content)
+            return sequence(content, line, column, path, depth + 1)
+        match = entry(content)
         if match is not None:
-            return self.mapping(match, content, line, column, path, depth + 1)
-        return self.inline(content, line, path, depth)
+            return mapping(match, content, line, column, path, depth + 1)
+        return inline(content, line, path, depth)
 
-    def sequence(self, content: str, line: int, column: int, path: Path, depth: int) -> List[Any]:
+    def sequence(content: str, line: int, column: int, path: Path, depth: int) -> List[Any]:
+        nonlocal i
         if depth > _MAX_NESTING:
             raise _Decline
-        self.lines[path] = line
+        lines[path] = line
         result: List[Any] = []
-        rows = self.rows
         while True:
             rest = content[1:].lstrip(" ")
             child = path + (len(result),)
             if not rest or rest[0] == "#":
-                result.append(self.below(line, column, child, depth, False))
+                result.append(below(line, column, child, depth, False))
             else:
-                match = _KEY.match(rest)
+                match = entry(rest)
                 if match is not None:  # a compact mapping, `- key: value`
-                    result.append(self.mapping(match, rest, line, column + len(content) - len(rest), child, depth + 1))
+                    result.append(mapping(match, rest, line, column + len(content) - len(rest), child, depth + 1))
                 else:
-                    result.append(self.block(rest, line, column + len(content) - len(rest), child, depth))
-            if self.i == len(rows):
+                    result.append(block(rest, line, column + len(content) - len(rest), child, depth))
+            if i == count:
                 return result
-            line, indent, content = rows[self.i]
-            if indent < column:
-                return result
-            if indent > column:
+            line, indent, content = rows[i]
+            if indent != column:
+                if indent < column:
+                    return result
                 raise _Decline
             if not _is_entry(content):
                 return result  # the key after an indentless sequence, or an error PyYAML reports
-            self.i += 1
+            i += 1
 
-    def mapping(self, match: Any, content: str, line: int, column: int, path: Path, depth: int) -> Dict[str, Any]:
+    def mapping(match: Any, content: str, line: int, column: int, path: Path, depth: int) -> Dict[str, Any]:
+        nonlocal i
         if depth > _MAX_NESTING:
             raise _Decline
-        self.lines[path] = line
+        lines[path] = line
         result: Dict[str, Any] = {}
-        rows = self.rows
-        count = len(rows)
-        lines, key_lines, order, raw = self.lines, self.key_lines, self.order, self.raw
-        memo = self.scalars.memo
-        simple = _SIMPLE_VALUE.match
-        key_match = _KEY.match
         while True:
-            plain, double, single = match.groups()
+            plain, double, single, quoted, text, items = match.groups()
             if plain is not None:
                 key = plain
                 if key == "<<":
@@ -207,114 +204,108 @@ class _Composer:
             child = path + (key,)
             key_lines[child] = line
             order[child] = len(result)
-            end = match.end()
-            value = simple(content, end) if end < len(content) else None
-            if value is None:  # the general way
-                rest = content[end:]
-                if not rest or rest[0] == "#":
-                    result[key] = self.below(line, column, child, depth, True)
-                else:
-                    result[key] = self.inline(rest, line, child, depth)
-            else:
-                quoted, text, items = value.groups()
+            if quoted is not None:
                 lines[child] = line
-                if quoted is not None:
-                    result[key] = quoted
-                elif text is not None:
-                    if ": " in text or text[-1] == ":":
+                result[key] = quoted
+            elif text is not None:
+                if ": " in text or text[-1] == ":":
+                    raise _Decline
+                lines[child] = line
+                raw[child] = text
+                result[key] = memo[text] if text in memo else scalar(text)
+            elif items is not None:
+                if depth >= _MAX_NESTING:
+                    raise _Decline
+                lines[child] = line
+                found: List[Any] = []
+                for index, item in enumerate(items.split(",") if "," in items else (items,)):
+                    item = item.strip(" ")
+                    if ": " in item or item[-1] == ":":
                         raise _Decline
-                    raw[child] = text
-                    result[key] = memo[text] if text in memo else self.scalars.value(text)
+                    place = child + (index,)
+                    lines[place] = line
+                    raw[place] = item
+                    found.append(memo[item] if item in memo else scalar(item))
+                result[key] = found
+            else:  # the general way
+                rest = content[match.end():]
+                if not rest or rest[0] == "#":
+                    result[key] = below(line, column, child, depth, True)
                 else:
-                    if depth >= _MAX_NESTING:
-                        raise _Decline
-                    found: List[Any] = []
-                    for index, item in enumerate(items.split(",")):
-                        item = item.strip(" ")
-                        if ": " in item or item[-1] == ":":
-                            raise _Decline
-                        place = child + (index,)
-                        lines[place] = line
-                        raw[place] = item
-                        found.append(memo[item] if item in memo else self.scalars.value(item))
-                    result[key] = found
-            if self.i == count:
+                    result[key] = inline(rest, line, child, depth)
+            if i == count:
                 return result
-            line, indent, content = rows[self.i]
-            if indent < column:
-                return result
-            if indent > column:
+            line, indent, content = rows[i]
+            if indent != column:
+                if indent < column:
+                    return result
                 raise _Decline
-            match = key_match(content)
+            match = entry(content)
             if match is None:
                 raise _Decline
-            self.i += 1
+            i += 1
 
-    def below(self, line: int, column: int, path: Path, depth: int, indentless: bool) -> Any:
+    def below(line: int, column: int, path: Path, depth: int, indentless: bool) -> Any:
         """The value of a key or entry with nothing after it on its line: a node on the next lines,
         indented more (or, after a key, a sequence at the key's column), else null."""
-        if self.i < len(self.rows):
-            next_line, indent, content = self.rows[self.i]
+        nonlocal i
+        if i < count:
+            next_line, indent, content = rows[i]
             if indent > column or (indentless and indent == column and _is_entry(content)):
-                self.i += 1
-                return self.block(content, next_line, indent, path, depth)
-        self.lines[path] = line  # an empty scalar, marked where its key or '-' ends
-        self.raw[path] = ""
-        return self.scalars.value("")
+                i += 1
+                return block(content, next_line, indent, path, depth)
+        lines[path] = line  # an empty scalar, marked where its key or '-' ends
+        raw[path] = ""
+        return scalar("")
 
-    # ---- what fits on one line
-
-    def inline(self, text: str, line: int, path: Path, depth: int) -> Any:
+    def inline(text: str, line: int, path: Path, depth: int) -> Any:
         """A scalar or a one-line flow collection, alone on the rest of its line (a comment aside)."""
         first = text[0]
         if first == "[" or first == "{":
-            return self.flow(text, line, path, depth + 1)
+            value, end = flow_node(text, 0, line, path, depth + 1)
+            if _END.match(text, end) is None:
+                raise _Decline
+            return value
         if first == '"' or first == "'":
             match = _QUOTED.match(text)
             if match is None or _END.match(text, match.end()) is None:
                 raise _Decline
             double, single = match.groups()
-            self.lines[path] = line
+            lines[path] = line
             return _double(double) if double is not None else _single(single)
         cut = text.find(" #")
         plain = _plain(text if cut < 0 else text[:cut].rstrip(" "), False)
-        self.lines[path] = line
-        self.raw[path] = plain
-        return self.scalars.value(plain)
+        lines[path] = line
+        raw[path] = plain
+        return scalar(plain)
 
-    def flow(self, text: str, line: int, path: Path, depth: int) -> Any:
-        value, end = self.flow_node(text, 0, line, path, depth)
-        if _END.match(text, end) is None:
-            raise _Decline
-        return value
-
-    def flow_node(self, text: str, at: int, line: int, path: Path, depth: int) -> Tuple[Any, int]:
+    def flow_node(text: str, at: int, line: int, path: Path, depth: int) -> Tuple[Any, int]:
         """The flow node at ``text[at]`` (not a space) and where it ends, all on this line."""
         first = text[at:at + 1]
         if first == "[" or first == "{":
             if depth > _MAX_NESTING:
                 raise _Decline
-            self.lines[path] = line
+            lines[path] = line
             at = _SPACES.match(text, at + 1).end()
-            return (self.flow_sequence if first == "[" else self.flow_mapping)(text, at, line, path, depth)
+            return (flow_sequence if first == "[" else flow_mapping)(text, at, line, path, depth)
         match = _FLOW_SCALAR.match(text, at)
         if match is None:
             raise _Decline
         double, single, plain = match.groups()
-        self.lines[path] = line
+        lines[path] = line
         if double is not None:
             return _double(double), match.end()
         if single is not None:
             return _single(single), match.end()
-        self.raw[path] = _plain(plain, True)
-        return self.scalars.value(plain), match.end()
+        raw[path] = _plain(plain, True)
+        return scalar(plain), match.end()
 
-    def flow_sequence(self, text: str, at: int, line: int, path: Path, depth: int) -> Tuple[List[Any], int]:
+    def flow_sequence(text: str, at: int, line: int, path: Path, depth: int) -> Tuple[List[Any], int]:
         result: List[Any] = []
         if text[at:at + 1] == "]":
             return result, at + 1
         while True:
-            value, at = self.flow_node(text, at, line, path + (len(result),), depth + 1)
+            value, at = flow_node(text, at, line, path + (len(result),), depth + 1)
             result.append(value)
             at = _SPACES.match(text, at).end()
             stop = text[at:at + 1]
@@ -324,7 +315,7 @@ class _Composer:
                 raise _Decline
             at = _SPACES.match(text, at + 1).end()  # a ']' next (a trailing comma) is declined
 
-    def flow_mapping(self, text: str, at: int, line: int, path: Path, depth: int) -> Tuple[Dict[str, Any], int]:
+    def flow_mapping(text: str, at: int, line: int, path: Path, depth: int) -> Tuple[Dict[str, Any], int]:
         result: Dict[str, Any] = {}
         if text[at:at + 1] == "}":
             return result, at + 1
@@ -344,9 +335,9 @@ class _Composer:
             if key in result or len(key) > _MAX_KEY:
                 raise _Decline
             child = path + (key,)
-            self.key_lines[child] = line
-            self.order[child] = len(result)
-            result[key], at = self.flow_node(text, match.end(), line, child, depth + 1)
+            key_lines[child] = line
+            order[child] = len(result)
+            result[key], at = flow_node(text, match.end(), line, child, depth + 1)
             at = _SPACES.match(text, at).end()
             stop = text[at:at + 1]
             if stop == "}":
@@ -355,17 +346,26 @@ class _Composer:
                 raise _Decline
             at = _SPACES.match(text, at + 1).end()
 
+    line, indent, content = rows[0]
+    data = block(content, line, indent, (), 0)
+    if i != count:
+        raise _Decline  # a row it could not place
+    return data, lines, key_lines, order, raw
+
 
 def _rows(text: str) -> List[Tuple[int, int, str]]:
     """(line, indentation, content) of every line that is not blank or a comment."""
-    rows = []
-    for number, line in enumerate(text.split("\n"), 1):
-        content = line.lstrip(" ")
-        if content and content[0] != "#":
-            if content.startswith(("---", "...")):
-                raise _Decline  # document markers (or a plain scalar PyYAML may read as one)
-            rows.append((number, len(line) - len(content), content.rstrip(" ")))
-    return rows
+    if ("---" in text or "..." in text) and _MARKER.search(text) is not None:
+        raise _Decline  # document markers (or a plain scalar PyYAML may read as one)
+    lines = text.split("\n")
+    # printable (str.isprintable: no tab, no control character, no line break, no BOM, no
+    # non-breaking space, nothing unassigned): a subset of what YAML allows, the rest is PyYAML's
+    if not all(map(str.isprintable, lines)):
+        raise _Decline
+    contents = [line.lstrip(" ") for line in lines]
+    return [(number, len(line) - len(content), content.rstrip(" "))
+            for number, line, content in zip(range(1, len(lines) + 1), lines, contents)
+            if content and content[0] != "#"]
 
 
 def compose(text: str) -> Optional[Composed]:
@@ -374,23 +374,11 @@ def compose(text: str) -> Optional[Composed]:
         if text.count("\r") != text.count("\r\n"):
             return None
         text = text.replace("\r\n", "\n")
-    if _ODD_CHARACTER.search(text) is not None:
-        return None
-    collecting = gc.isenabled()
-    gc.disable()  # a large manifest is a million small objects: no collection finds garbage in them
     try:
         rows = _rows(text)
         if not rows:
             return None
-        line, indent, content = rows[0]
-        composer = _Composer(rows)
-        composer.i = 1
-        data = composer.block(content, line, indent, (), 0)
-        if composer.i != len(rows) or not isinstance(data, dict):
-            return None
-        return data, composer.lines, composer.key_lines, composer.order, composer.raw
+        composed = _compose_rows(rows)
     except (_Decline, RecursionError):
         return None
-    finally:
-        if collecting:
-            gc.enable()
+    return composed if isinstance(composed[0], dict) else None
