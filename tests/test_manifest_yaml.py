@@ -144,17 +144,18 @@ SCALARS = ["x", "s3:GetObject", "s3:Get*", "arn:aws:s3:::bucket/*", "${Bucket.Ar
            "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "123", "111122223333",
            "a b", "a#b", "it's", "say \"hi\"", "a,b", "x]", "{x}", "a: b", "a:b", "-x", "--x", "=", "<<",
            "", " lead", "trail ", "back\\slash", "é", "100%", "@at", "`tick", "*star", "&amp", "!bang",
-           "|pipe", ">gt", "?q", "a?b", "#hash", "...", "---", "%p", ":x", "::", "-", ".5", "a:", "x:y:z"]
+           "|pipe", ">gt", "?q", "a?b", "#hash", "...", "---", "%p", ":x", "::", "-", ".5", "a:", "x:y:z",
+           "a :b", "a ,b", "a[b", "a{b}", "a]b", 'a"', "a'", "'a'b", '"a" b', "a\\nb", "- a", "a -", "a -b",
+           "0.", "+.5", "1:2:3.5", "0o8", "0x", "1__2", "2012-1-2", "~x", "Yes", "yES", "nUll"]
 KEYS = ["version", "settings", "account", "region", "principals", "principal", "needs", "actions",
         "resources", "context", "aws:SourceIp", "s3:max-keys", "on", "yes", "no", "null", "~", "1",
         "010", "a b", "key with spaces", "x-y", "a'b", 'a"b', "k" * 600, "<<", "=", "-dash", "?q", "a:b", "a#b", "é"]
 
-leaves = st.sampled_from(SCALARS) | st.none()
-trees = st.recursive(
-    leaves,
-    lambda children: (st.lists(children, max_size=4)
-                      | st.dictionaries(st.sampled_from(KEYS), children, max_size=4)),
-    max_leaves=25)
+def _nest(children: st.SearchStrategy) -> st.SearchStrategy:
+    return st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(KEYS), children, max_size=4)
+
+
+trees = st.recursive(st.sampled_from(SCALARS) | st.none(), _nest, max_leaves=25)
 
 
 def _plain_ok(text: str, flow: bool) -> bool:
