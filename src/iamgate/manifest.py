@@ -510,7 +510,7 @@ def _collection_paused() -> Iterator[None]:
 
     A 100,000-requirement manifest is millions of small dicts, lists and tuples, none in a cycle;
     the collector, triggered by every 700 of them, walked them all again and again (a second of
-    a two-second load).
+    a two-second load). A cycle made meanwhile (PyYAML's loader) is collected after, as before.
     """
     if not gc.isenabled():
         yield
