@@ -34,10 +34,17 @@ def error(text: str) -> ManifestError:
     return info.value
 
 
-@pytest.fixture(params=["libyaml", "pure-python"])
+def without_the_line_composer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyYAML composes every manifest (the line-based composer declines everything)."""
+    monkeypatch.setattr(manifest_module.manifest_yaml, "compose", lambda text: None)
+
+
+@pytest.fixture(params=["lines", "libyaml", "pure-python"])
 def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "libyaml" and not LIBYAML:
         pytest.skip("PyYAML without libyaml")
+    if request.param != "lines":
+        without_the_line_composer(monkeypatch)
     if request.param == "pure-python":
         monkeypatch.setattr(manifest_module, "_FAST_LOADER", None)
     return request.param
@@ -46,6 +53,8 @@ def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 def test_a_valid_big_manifest_loads_the_same_with_either_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     text = big(2000)
     fast = load_manifest("iamgate.yaml", text)
+    without_the_line_composer(monkeypatch)
+    assert load_manifest("iamgate.yaml", text) == fast
     monkeypatch.setattr(manifest_module, "_FAST_LOADER", None)
     assert load_manifest("iamgate.yaml", text) == fast
     need = fast.principals[17].needs[42]
@@ -84,6 +93,7 @@ def test_a_valid_manifest_is_composed_by_libyaml_and_validated_without_an_error_
             raise AssertionError("the pure-Python loader is for errors only")
 
     validator = manifest_module._validator()
+    without_the_line_composer(monkeypatch)
     monkeypatch.setattr(yaml, "SafeLoader", Pure)
     monkeypatch.setattr(manifest_module, "_validator", lambda: type("V", (), {
         "is_valid": staticmethod(validator.is_valid),

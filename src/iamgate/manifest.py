@@ -20,15 +20,19 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import gc
 import json
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Literal, Mapping, Optional, Tuple, Union
 
 import yaml
+
+from . import manifest_yaml
 
 if TYPE_CHECKING:  # imported where an error is walked: a valid manifest never needs it
     import jsonschema
@@ -124,7 +128,20 @@ def _compose(file: str, text: str) -> Tuple[Any, _Positions]:
     Composed with libyaml when available; a manifest it cannot load is composed again with the
     pure-Python loader, whose error is the one reported (the same message for the same bad input
     whichever loader is installed).
+
+    A manifest in the part of YAML manifests are written in is composed by
+    :func:`manifest_yaml.compose`, a line at a time, into the same data and positions; anything
+    else (or anything it is not sure of) goes to PyYAML.
     """
+    composed = manifest_yaml.compose(text)
+    if composed is not None:
+        data, lines, key_lines, order, raw = composed
+        return data, _Positions(lines=lines, key_lines=key_lines, order=order, raw=raw)
+    return _compose_yaml(file, text)
+
+
+def _compose_yaml(file: str, text: str) -> Tuple[Any, _Positions]:
+    """``text`` composed by PyYAML: libyaml's when available, the pure-Python loader's error."""
     if _FAST_LOADER is not None:
         try:
             return _compose_with(_FAST_LOADER, file, text)
@@ -488,6 +505,29 @@ def load_manifest(path: str, text: str) -> Manifest:
     Raises :class:`ManifestError` for an empty file, invalid YAML, a document that is not a
     mapping, or the first schema violation (in document order).
     """
+    with _collection_paused():
+        return _load(path, text)
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a manifest is loaded (back on after, if it was on).
+
+    A 100,000-requirement manifest is millions of small dicts, lists and tuples, none in a cycle;
+    the collector, triggered by every 700 of them, walked them all again and again (a second of
+    a two-second load). A cycle made meanwhile (PyYAML's loader) is collected after, as before.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _load(path: str, text: str) -> Manifest:
     data, pos = _compose(path, text)
     if not isinstance(data, dict):
         raise ManifestError(path, pos.lines.get(()), "",

@@ -1,0 +1,384 @@
+"""A fast composer for the YAML manifests are written in, line by line, or ``None``.
+
+PyYAML composes a manifest node by node (a resolver call and a node object per scalar, marks,
+events): about 60 µs a requirement even with libyaml, 6 s for a 100,000-requirement manifest.
+Manifests, whether written by hand or by a program, use a small part of YAML: block mappings and
+sequences (``- key: value`` included), one-line flow sequences and mappings of scalars, plain and
+simple quoted scalars, comments. :func:`compose` reads that part a line at a time and gives exactly
+what ``manifest._build`` gives for it: the same data (plain scalars resolved by PyYAML's own
+resolver and safe constructor, keys as written, dates as written) and the same positions (value
+lines, key lines, key order, plain scalars' text, by path).
+
+Anything it is not sure of (anchors, aliases, tags, merge keys, block or multi-line scalars,
+escapes, document markers, tabs, duplicate keys, a line it cannot place) makes it answer ``None``
+at once, and the caller composes with PyYAML, which gives its result or its error unchanged. It
+never raises and never reports an error itself: an unusual manifest is only slower.
+
+Pure: text in, data out.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
+
+__all__ = ["compose", "Composed"]
+
+Path = Tuple[Union[str, int], ...]
+# data, then the positions by path: value lines, key lines, key order, plain scalars' text
+Composed = Tuple[Any, Dict[Path, int], Dict[Path, int], Dict[Path, int], Dict[Path, str]]
+
+# Deeper than this is declined: PyYAML's path measures nesting (64 levels) and gives its error.
+_MAX_NESTING = 48
+# A key longer than this is declined (a YAML simple key is limited to 1024 characters).
+_MAX_KEY = 512
+
+
+class _Decline(Exception):
+    """Not in the subset (or not sure): PyYAML composes this text."""
+
+
+# A block mapping key (plain, or quoted without escapes but \\ \" \/ \n \t), its colon and the
+# spaces after it. A plain key starts with no indicator and holds no '#', no flow indicator, no
+# '?', no ': ' and no space before a colon or '#'.
+_PLAIN_KEY = r"""[^\s\-?:,\[\]{}#&*!|>'"%@`](?:[^\s:,\[\]{}#?]|:(?=[^\s,\[\]{}])|[ ]+(?=[^\s:#]))*"""
+_DOUBLE = r'"([^"\\]*(?:\\[\\"/nt][^"\\]*)*)"'
+_SINGLE = r"'([^']*(?:''[^']*)*)'"
+
+_QUOTED = re.compile(rf"(?:{_DOUBLE}|{_SINGLE})")
+# A block mapping entry whose value is one of the commonest, alone on the rest of its line (a comment
+# aside): a double-quoted scalar without escapes, a plain scalar (not yet checked for ': ' or a final
+# ':'), a flow sequence of plain scalars (the same). Without one, the match ends after the key.
+_SIMPLE_ITEM = r"""[^\s\-?:,\[\]{}#&*!|>'"%@`][^,\[\]{}"'#?]*?"""
+_ENTRY = re.compile(
+    rf"(?:({_PLAIN_KEY})|{_DOUBLE}|{_SINGLE}) *:(?: +|$)"
+    r"""(?:(?:"([^"\\]*)"|([^\s\-?:,\[\]{}#&*!|>'"%@`](?:[^ ]+| +(?=[^ #]))*)"""
+    rf"""|\[ *({_SIMPLE_ITEM}(?: *, *{_SIMPLE_ITEM})*) *\])(?: +#.*)?$)?""")
+# after a value: nothing, or a comment after a space
+_END = re.compile(r"(?: +#.*)?$")
+# a scalar in a one-line flow collection: quoted, or plain up to a flow indicator, a ': ' or a ' #'
+_FLOW_PLAIN = r"[^\s,\[\]{}](?:[^\s,\[\]{}:]|:(?=[^\s,\[\]{}])|[ ]+(?=[^\s,\[\]{}#:]))*"
+_FLOW_SCALAR = re.compile(rf"{_DOUBLE}|{_SINGLE}|({_FLOW_PLAIN})")
+# a key in a one-line flow mapping, its colon and the spaces after it
+_FLOW_KEY = re.compile(rf"(?:{_DOUBLE}|{_SINGLE}|({_FLOW_PLAIN})) *: +")
+_SPACES = re.compile(" *")
+
+_MARKER = re.compile(r"^ *(?:---|\.\.\.)", re.M)
+
+_ESCAPES = {"\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t"}
+_ESCAPE = re.compile(r"\\(.)")
+# characters a plain scalar cannot start with (a '-' can, before a non-space)
+_INDICATORS = frozenset("?:,[]{}#&*!|>'\"%@` ")
+
+
+def _double(text: str) -> str:
+    return _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], text) if "\\" in text else text
+
+
+def _single(text: str) -> str:
+    return text.replace("''", "'")
+
+
+class _Scalars(SafeConstructor, Resolver):
+    """PyYAML's own resolver and safe constructor, for one plain scalar at a time."""
+
+    def __init__(self) -> None:
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self.memo: Dict[str, Any] = {}
+
+    def value(self, text: str) -> Any:
+        """What ``_build`` makes of the plain scalar ``text``: resolved, constructed, a date kept as written."""
+        try:
+            return self.memo[text]
+        except KeyError:
+            pass
+        node = yaml.ScalarNode(self.resolve(yaml.ScalarNode, text, (True, False)), text)
+        try:
+            value = self.construct_object(node)
+        except Exception:  # an integer of 5,000 digits, '=': PyYAML's error to give
+            raise _Decline from None
+        finally:
+            self.constructed_objects.clear()
+            self.recursive_objects.clear()
+        if isinstance(value, datetime.date):
+            value = text
+        elif isinstance(value, (list, dict, set, bytes, bytearray)):  # no implicit tag makes these
+            raise _Decline
+        self.memo[text] = value
+        return value
+
+
+def _plain(text: str, flow: bool) -> str:
+    """``text`` (stripped) if it is a one-line plain scalar both PyYAML and libyaml read as written."""
+    if not text or text[0] in _INDICATORS or (text[0] == "-" and (len(text) == 1 or text[1] == " ")):
+        raise _Decline
+    if ": " in text or text[-1] == ":" or " #" in text or (flow and "?" in text):
+        raise _Decline
+    if text.startswith(("---", "...")):
+        raise _Decline
+    return text
+
+
+def _is_entry(content: str) -> bool:
+    """A block sequence entry: ``-`` alone or before a space."""
+    return content[0] == "-" and (len(content) == 1 or content[1] == " ")
+
+
+def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
+    """The document ``rows`` hold (see :func:`_rows`), or :class:`_Decline`.
+
+    Nested functions over shared locals rather than methods: a manifest of 100,000 requirements
+    goes through ``mapping`` 100,000 times, and attribute look-ups were a good part of its time.
+    """
+    lines: Dict[Path, int] = {}
+    key_lines: Dict[Path, int] = {}
+    order: Dict[Path, int] = {}
+    raw: Dict[Path, str] = {}
+    scalars = _Scalars()
+    memo = scalars.memo
+    scalar = scalars.value
+    entry = _ENTRY.match
+    count = len(rows)
+    i = 1  # the next row to read
+
+    def block(content: str, line: int, column: int, path: Path, depth: int) -> Any:
+        """The node that starts with ``content`` (at ``column`` of ``line``); rows[i] is the next to read."""
+        if _is_entry(content):
+            return sequence(content, line, column, path, depth + 1)
+        match = entry(content)
+        if match is not None:
+            return mapping(match, content, line, column, path, depth + 1)
+        return inline(content, line, path, depth)
+
+    def sequence(content: str, line: int, column: int, path: Path, depth: int) -> List[Any]:
+        nonlocal i
+        if depth > _MAX_NESTING:
+            raise _Decline
+        lines[path] = line
+        result: List[Any] = []
+        while True:
+            rest = content[1:].lstrip(" ")
+            child = path + (len(result),)
+            if not rest or rest[0] == "#":
+                result.append(below(line, column, child, depth, False))
+            else:
+                match = entry(rest)
+                if match is not None:  # a compact mapping, `- key: value`
+                    result.append(mapping(match, rest, line, column + len(content) - len(rest), child, depth + 1))
+                else:
+                    result.append(block(rest, line, column + len(content) - len(rest), child, depth))
+            if i == count:
+                return result
+            line, indent, content = rows[i]
+            if indent != column:
+                if indent < column:
+                    return result
+                raise _Decline
+            if not _is_entry(content):
+                return result  # the key after an indentless sequence, or an error PyYAML reports
+            i += 1
+
+    def mapping(match: Any, content: str, line: int, column: int, path: Path, depth: int) -> Dict[str, Any]:
+        nonlocal i
+        if depth > _MAX_NESTING:
+            raise _Decline
+        lines[path] = line
+        result: Dict[str, Any] = {}
+        while True:
+            plain, double, single, quoted, text, items = match.groups()
+            if plain is not None:
+                key = plain
+                if key == "<<":
+                    raise _Decline
+            elif double is not None:
+                key = _double(double)
+            else:
+                key = _single(single)
+            if key in result or len(key) > _MAX_KEY:
+                raise _Decline  # PyYAML's path names the duplicate
+            child = path + (key,)
+            key_lines[child] = line
+            order[child] = len(result)
+            if quoted is not None:
+                lines[child] = line
+                result[key] = quoted
+            elif text is not None:
+                if ": " in text or text[-1] == ":":
+                    raise _Decline
+                lines[child] = line
+                raw[child] = text
+                result[key] = memo[text] if text in memo else scalar(text)
+            elif items is not None:
+                if depth >= _MAX_NESTING:
+                    raise _Decline
+                lines[child] = line
+                found: List[Any] = []
+                for index, item in enumerate(items.split(",") if "," in items else (items,)):
+                    item = item.strip(" ")
+                    if ": " in item or item[-1] == ":":
+                        raise _Decline
+                    place = child + (index,)
+                    lines[place] = line
+                    raw[place] = item
+                    found.append(memo[item] if item in memo else scalar(item))
+                result[key] = found
+            else:  # the general way
+                rest = content[match.end():]
+                if not rest or rest[0] == "#":
+                    result[key] = below(line, column, child, depth, True)
+                else:
+                    result[key] = inline(rest, line, child, depth)
+            if i == count:
+                return result
+            line, indent, content = rows[i]
+            if indent != column:
+                if indent < column:
+                    return result
+                raise _Decline
+            match = entry(content)
+            if match is None:
+                raise _Decline
+            i += 1
+
+    def below(line: int, column: int, path: Path, depth: int, indentless: bool) -> Any:
+        """The value of a key or entry with nothing after it on its line: a node on the next lines,
+        indented more (or, after a key, a sequence at the key's column), else null."""
+        nonlocal i
+        if i < count:
+            next_line, indent, content = rows[i]
+            if indent > column or (indentless and indent == column and _is_entry(content)):
+                i += 1
+                return block(content, next_line, indent, path, depth)
+        lines[path] = line  # an empty scalar, marked where its key or '-' ends
+        raw[path] = ""
+        return scalar("")
+
+    def inline(text: str, line: int, path: Path, depth: int) -> Any:
+        """A scalar or a one-line flow collection, alone on the rest of its line (a comment aside)."""
+        first = text[0]
+        if first == "[" or first == "{":
+            value, end = flow_node(text, 0, line, path, depth + 1)
+            if _END.match(text, end) is None:
+                raise _Decline
+            return value
+        if first == '"' or first == "'":
+            match = _QUOTED.match(text)
+            if match is None or _END.match(text, match.end()) is None:
+                raise _Decline
+            double, single = match.groups()
+            lines[path] = line
+            return _double(double) if double is not None else _single(single)
+        cut = text.find(" #")
+        plain = _plain(text if cut < 0 else text[:cut].rstrip(" "), False)
+        lines[path] = line
+        raw[path] = plain
+        return scalar(plain)
+
+    def flow_node(text: str, at: int, line: int, path: Path, depth: int) -> Tuple[Any, int]:
+        """The flow node at ``text[at]`` (not a space) and where it ends, all on this line."""
+        first = text[at:at + 1]
+        if first == "[" or first == "{":
+            if depth > _MAX_NESTING:
+                raise _Decline
+            lines[path] = line
+            at = _SPACES.match(text, at + 1).end()
+            return (flow_sequence if first == "[" else flow_mapping)(text, at, line, path, depth)
+        match = _FLOW_SCALAR.match(text, at)
+        if match is None:
+            raise _Decline
+        double, single, plain = match.groups()
+        lines[path] = line
+        if double is not None:
+            return _double(double), match.end()
+        if single is not None:
+            return _single(single), match.end()
+        raw[path] = _plain(plain, True)
+        return scalar(plain), match.end()
+
+    def flow_sequence(text: str, at: int, line: int, path: Path, depth: int) -> Tuple[List[Any], int]:
+        result: List[Any] = []
+        if text[at:at + 1] == "]":
+            return result, at + 1
+        while True:
+            value, at = flow_node(text, at, line, path + (len(result),), depth + 1)
+            result.append(value)
+            at = _SPACES.match(text, at).end()
+            stop = text[at:at + 1]
+            if stop == "]":
+                return result, at + 1
+            if stop != ",":  # a ':' (a one-pair mapping), a comment, the end of the line
+                raise _Decline
+            at = _SPACES.match(text, at + 1).end()  # a ']' next (a trailing comma) is declined
+
+    def flow_mapping(text: str, at: int, line: int, path: Path, depth: int) -> Tuple[Dict[str, Any], int]:
+        result: Dict[str, Any] = {}
+        if text[at:at + 1] == "}":
+            return result, at + 1
+        while True:
+            match = _FLOW_KEY.match(text, at)
+            if match is None:  # no key, or no space after its colon
+                raise _Decline
+            double, single, plain = match.groups()
+            if plain is not None:
+                key = _plain(plain, True)
+                if key == "<<":
+                    raise _Decline
+            elif double is not None:
+                key = _double(double)
+            else:
+                key = _single(single)
+            if key in result or len(key) > _MAX_KEY:
+                raise _Decline
+            child = path + (key,)
+            key_lines[child] = line
+            order[child] = len(result)
+            result[key], at = flow_node(text, match.end(), line, child, depth + 1)
+            at = _SPACES.match(text, at).end()
+            stop = text[at:at + 1]
+            if stop == "}":
+                return result, at + 1
+            if stop != ",":
+                raise _Decline
+            at = _SPACES.match(text, at + 1).end()
+
+    line, indent, content = rows[0]
+    data = block(content, line, indent, (), 0)
+    if i != count:
+        raise _Decline  # a row it could not place
+    return data, lines, key_lines, order, raw
+
+
+def _rows(text: str) -> List[Tuple[int, int, str]]:
+    """(line, indentation, content) of every line that is not blank or a comment."""
+    if ("---" in text or "..." in text) and _MARKER.search(text) is not None:
+        raise _Decline  # document markers (or a plain scalar PyYAML may read as one)
+    lines = text.split("\n")
+    # printable (str.isprintable: no tab, no control character, no line break, no BOM, no
+    # non-breaking space, nothing unassigned): a subset of what YAML allows, the rest is PyYAML's
+    if not all(map(str.isprintable, lines)):
+        raise _Decline
+    contents = [line.lstrip(" ") for line in lines]
+    return [(number, len(line) - len(content), content.rstrip(" "))
+            for number, line, content in zip(range(1, len(lines) + 1), lines, contents)
+            if content and content[0] != "#"]
+
+
+def compose(text: str) -> Optional[Composed]:
+    """``text``'s data and positions when it is a block mapping in the subset, else ``None``."""
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    try:
+        rows = _rows(text)
+        if not rows:
+            return None
+        composed = _compose_rows(rows)
+    except (_Decline, RecursionError):
+        return None
+    return composed if isinstance(composed[0], dict) else None
