@@ -390,10 +390,10 @@ def test_account_export_matches_the_plain_parser() -> None:
                    "Resource": f"arn:aws:s3:::bucket-{i}/${{aws:username}}/*"} for i in range(4)]
     statements.append({"Effect": "Deny", "Action": "*", "Resource": "*",
                        "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}})
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                     "Action": "sts:AssumeRole"}]}
-    roles = [{"RoleName": f"role-{i}", "Arn": f"arn:aws:iam::111122223333:role/role-{i}", "AssumeRolePolicyDocument": trust,
-              "InstanceProfileList": [], "Tags": [{"Key": "team", "Value": "a"}],
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    roles = [{"RoleName": f"role-{i}", "Arn": f"arn:aws:iam::111122223333:role/role-{i}",
+              "AssumeRolePolicyDocument": trust, "InstanceProfileList": [], "Tags": [{"Key": "team", "Value": "a"}],
               "RolePolicyList": [{"PolicyName": "inline", "PolicyDocument": {"Version": "2012-10-17",
                                                                              "Statement": statements}}]}
              for i in range(12)]

@@ -48,10 +48,11 @@ _CONSTANTS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float(
 def _shallow_container() -> "re.Pattern[str]":
     """A list or mapping whose members hold at most flat lists and mappings, strings skipped.
 
-    Only a hint for where the C scanner may decode a whole container: it is trusted only when
-    the scanner ends where it ends. Every quantifier is possessive and every token is decided
-    by its first character (a string is the only place brackets may hide), so a match or a
-    failure costs one pass over the characters it looks at, never backtracking.
+    Where it matches, the C scanner decodes the container, and must end where the match ends
+    (in valid text it does: both skip strings the same way). That is what bounds the depth of
+    what the scanner decoded without a walk over it. Every quantifier is possessive and every
+    token is decided by its first character (a string is the only place brackets may hide), so
+    a match or a failure costs one pass over the characters it looks at, never backtracking.
     """
     flat = r'[^{}\[\]"]*+(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"[^{}\[\]"]*+)*+'
     inner = rf"(?:\[{flat}\]|\{{{flat}\}})"
@@ -60,6 +61,7 @@ def _shallow_container() -> "re.Pattern[str]":
 
 
 _SHALLOW = _shallow_container()
+_SHALLOW_ITEM = re.compile(rf"({_SHALLOW.pattern})(?:[ \t\n\r]*,[ \t\n\r]*)?")  # and the comma after it
 _SHALLOW_DEPTH = 2  # levels of containers a _SHALLOW match may hold, itself included
 
 
@@ -279,6 +281,7 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
     number = _NUMBER.match
     scan = scanstring
     shallow = _SHALLOW.match
+    shallow_item = _SHALLOW_ITEM.match
     decode = _DECODE
     key_colon = _KEY.match
     colon = _COLON.match
@@ -296,9 +299,10 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
                 m = shallow(s, idx)
                 if m is not None:
                     data, end = decode(s, idx)
-                    if end == m.end():
-                        lazy[path] = idx
-                        return data, end
+                    if end != m.end():  # cannot be, for valid text: the hint skips strings as json does
+                        raise _Unusual
+                    lazy[path] = idx
+                    return data, end
             elif depth >= MAX_DEPTH:
                 raise _Unusual
             return obj(idx + 1, path) if ch == "{" else arr(idx + 1, path)
@@ -359,14 +363,28 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
             return result, idx + 1
         append = result.append
         i = 0
+        items_shallow = len(path) < deepest
         while True:
-            item, idx = value(idx, path + (i,))
-            append(item)
-            i += 1
-            m = comma(s, idx)
-            if m is not None:
+            m = shallow_item(s, idx) if items_shallow else None
+            if m is not None:  # value()'s shallow case inline: the many statements of a policy
+                item, end = decode(s, idx)
+                if end != m.end(1):
+                    raise _Unusual
+                here = path + (i,)
+                offsets[here] = lazy[here] = idx
+                append(item)
+                i += 1
                 idx = m.end()
-                continue
+                if idx != end:  # the comma was read
+                    continue
+            else:
+                item, idx = value(idx, path + (i,))
+                append(item)
+                i += 1
+                m = comma(s, idx)
+                if m is not None:
+                    idx = m.end()
+                    continue
             idx = ws(s, idx).end()
             if s[idx:idx + 1] == "]":
                 return result, idx + 1
@@ -381,12 +399,12 @@ def load(text: str) -> Tuple[Any, Positions]:
     offsets: Dict[Path, int] = {}
     lazy: Dict[Path, int] = {}
     collecting = gc.isenabled()
-    gc.disable()  # the parse builds a tree, no cycles: collections during it only cost time (a third)
+    gc.disable()  # the parse builds a tree, no cycles: collecting while it grows only costs time (a third)
     try:
         data, end = _fast_parser(body, offsets, lazy)(_WS.match(body, 0).end(), ())
         if _WS.match(body, end).end() != len(body):
             raise _Unusual
-    except (ValueError, RecursionError, StopIteration, _Unusual):  # ValueError: JSONDecodeError and more
+    except (ValueError, StopIteration, RecursionError, _Unusual):  # StopIteration: the scanner's "no value here"
         return _load_eager(text)
     finally:
         if collecting:
