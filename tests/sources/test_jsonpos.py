@@ -371,9 +371,11 @@ def test_edge_cases_match_the_plain_parser(text: str) -> None:
     assert_same_as_eager(text)
 
 
-@pytest.mark.parametrize("inner", ["[1]", '{"a": [1]}', '[{"a": 1}]', "[]", "1",
-                                   '{"r": ["]", ["]", [1], "["], "["]}'])  # 4 deep, 2 if strings were not skipped
-@pytest.mark.parametrize("levels", [MAX_DEPTH - 3, MAX_DEPTH - 2, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1])
+@pytest.mark.parametrize("inner", [
+    "[1]", '{"a": [1]}', '[{"a": 1}]', "[]", "1", '{"a": {"b": {"c": [1]}}}',
+    '{"r": ["]", ["]", ["]", [1], "["], "["], "["]}',  # 5 deep; 2 if strings were not skipped
+])
+@pytest.mark.parametrize("levels", range(MAX_DEPTH - 5, MAX_DEPTH + 2))
 def test_the_depth_bound_is_the_plain_parsers(levels: int, inner: str) -> None:
     for text in ("[" * levels + inner + "]" * levels, '{"k": ' * levels + inner + "}" * levels):
         assert_same_as_eager(text)
@@ -406,10 +408,13 @@ def test_shallow_containers_are_recorded_on_demand() -> None:
     """Statements are decoded by json's C scanner; what is inside one is recorded when asked for."""
     data, pos = load(POLICY)
     assert pos._lazy == {("Statement", 0): pos.offset(("Statement", 0)),
-                         ("Statement", 1, "Condition"): pos.offset(("Statement", 1, "Condition"))}
+                         ("Statement", 1): pos.offset(("Statement", 1))}
     assert pos[("Statement", 0, "Action", 1)] == (7, 34)
-    assert list(pos._lazy) == [("Statement", 1, "Condition")]
+    assert list(pos._lazy) == [("Statement", 1)]
     check_positions(POLICY, data, pos)
+    data, pos = load(json.dumps({"Tags": [{"Key": "a", "Value": "b"}], "Action": ["s3:*"],
+                                 "Deep": {"a": {"b": {"c": [1]}}}, "Deeper": {"a": {"b": {"c": {"d": 1}}}}}))
+    assert set(pos._lazy) == {("Tags", 0), ("Action",), ("Deep",), ("Deeper", "a")}  # never a list of containers
 
 
 def test_collection_is_left_as_it_was() -> None:

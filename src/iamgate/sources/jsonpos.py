@@ -13,12 +13,13 @@ byte order mark is skipped (columns on line 1 are counted after it). Invalid inp
 ``bounds.MAX_DEPTH`` (what is read after it walks the data recursively).
 
 Speed: recording every value from Python costs ten times ``json.loads`` on a large account
-export. So a container that is small and shallow (a statement: an object holding at most one
-more level of lists and mappings) is decoded by ``json``'s own C scanner, and only its own
-position is recorded; the positions inside it are recorded the first time a query asks for one
-(``Positions`` re-parses just that container then). Anything unusual — invalid text, nesting
-near ``bounds.MAX_DEPTH``, a duplicate key outside such a container — is parsed again by the
-plain recording parser (``_load_eager``), so errors, data and positions are exactly its.
+export. So a container that is small and shallow (a statement with its condition: a mapping at
+most four levels deep whose lists hold no containers; a list of scalars) is decoded by
+``json``'s own C scanner, and only its own position is recorded; the positions inside it are
+recorded the first time a query asks for one (``Positions`` re-parses just that container then).
+Anything unusual — invalid text, nesting near ``bounds.MAX_DEPTH``, a duplicate key outside such
+a container — is parsed again by the plain recording parser (``_load_eager``), so errors, data
+and positions are exactly its.
 
 ``LineIndex`` is the line index behind the positions (offset -> line), for any code that needs
 one over a text it parses itself (the fix writers' spans).
@@ -45,9 +46,12 @@ _NUMBER = re.compile(r"(-?(?:0|[1-9]\d*))(\.\d+)?([eE][-+]?\d+)?")
 _CONSTANTS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
 
-def _shallow_container() -> "re.Pattern[str]":
-    """A list or mapping whose members hold at most flat lists and mappings, strings skipped.
+def _shallow_container(levels: int) -> "re.Pattern[str]":
+    """A mapping ``levels`` deep at most whose lists hold no lists or mappings (a statement with
+    its ``Condition``: up to four levels with the condition's list of values), or such a list.
 
+    A list holding containers is never matched: the positions of its items are what callers ask
+    for (the statements of a policy, the roles of an export), so they are recorded as read.
     Where it matches, the C scanner decodes the container, and must end where the match ends
     (in valid text it does: both skip strings the same way). That is what bounds the depth of
     what the scanner decoded without a walk over it. Every quantifier is possessive and every
@@ -55,14 +59,16 @@ def _shallow_container() -> "re.Pattern[str]":
     a match or a failure costs one pass over the characters it looks at, never backtracking.
     """
     flat = r'[^{}\[\]"]*+(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"[^{}\[\]"]*+)*+'
-    inner = rf"(?:\[{flat}\]|\{{{flat}\}})"
-    members = rf"{flat}(?:{inner}{flat})*+"
-    return re.compile(rf"\{{{members}\}}|\[{members}\]")
+    flat_list = rf"\[{flat}\]"
+    mapping = rf"\{{{flat}(?:{flat_list}{flat})*+\}}"  # 2 levels: its lists are flat
+    for _ in range(levels - 2):
+        mapping = rf"\{{{flat}(?:(?:{flat_list}|{mapping}){flat})*+\}}"
+    return re.compile(rf"{mapping}|{flat_list}")
 
 
-_SHALLOW = _shallow_container()
+_SHALLOW_DEPTH = 4  # levels of containers a _SHALLOW match may hold, itself included
+_SHALLOW = _shallow_container(_SHALLOW_DEPTH)
 _SHALLOW_ITEM = re.compile(rf"({_SHALLOW.pattern})(?:[ \t\n\r]*,[ \t\n\r]*)?")  # and the comma after it
-_SHALLOW_DEPTH = 2  # levels of containers a _SHALLOW match may hold, itself included
 
 
 class JsonError(ValueError):
