@@ -1,6 +1,7 @@
 """Tests for iamgate.sources.jsonpos: same values as json.loads, exact positions, json's errors."""
 from __future__ import annotations
 
+import gc
 import json
 import math
 from pathlib import Path
@@ -10,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iamgate.sources.jsonpos import JsonError, Positions, load
+from iamgate.sources.bounds import MAX_DEPTH
+from iamgate.sources.jsonpos import JsonError, Positions, _load_eager, load
+from ..strategies import examples
 
 CORPUS = Path("/work/shared/corpus")
 
@@ -237,3 +240,194 @@ def test_one_megabyte_export_parses_with_positions() -> None:
     data, pos = load(text)
     assert data == doc
     assert pos[("Policies", 1099, "Document", "Statement", 2)][0] > 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast parse against the plain one (_load_eager, the parser load used before it)
+
+
+def outcome(parse: Any, text: str) -> Any:
+    """What ``parse(text)`` gives: ``("data", repr, positions)`` or ``("error", type, details)``."""
+    try:
+        data, pos = parse(text)
+    except JsonError as e:
+        return "error", JsonError, (e.message, e.line, e.column, str(e))
+    except Exception as e:  # noqa: BLE001 - whatever the plain parser raises, the fast one must too
+        return "error", type(e), str(e)
+    return "data", repr(data), pos  # repr: NaN equals itself, 1 and 1.0 and True differ
+
+
+def probes(paths: list) -> list:
+    """Every recorded path, and paths next to them that are not there: a child, a sibling."""
+    out = []
+    for path in paths:
+        out += [path, path + ("?",), path + (0,), path + (99,), path[:-1] + ("nope",)]
+    return out
+
+
+def assert_same_as_eager(text: str) -> None:
+    """``load`` answers every query as ``_load_eager`` does: data, errors, and every position,
+    whichever query comes first (the insides of a shallow container are recorded on demand)."""
+    expected = outcome(_load_eager, text)
+    got = outcome(load, text)
+    assert got[:2] == expected[:2], text
+    if expected[0] == "error":
+        assert got[2] == expected[2], text
+        return
+    eager: Positions = expected[2]
+    paths = list(eager)
+    queries = probes(paths)
+    # point queries first, deepest first: each reaches into a container not yet recorded
+    pos = load(text)[1]
+    for path in sorted(queries, key=len, reverse=True):
+        assert pos.nearest(path) == eager.nearest(path), (text, path)
+        assert pos.line(path) == eager.line(path), (text, path)
+        assert (path in pos) == (path in eager), (text, path)
+        if path in eager:
+            assert pos[path] == eager[path] and pos.offset(path) == eager.offset(path), (text, path)
+        else:
+            with pytest.raises(KeyError):
+                pos[path]
+    assert list(pos) == paths and len(pos) == len(eager)
+    # iteration first, then the same queries: recorded in the same order, with the same answers
+    pos = load(text)[1]
+    assert list(pos) == paths and len(pos) == len(eager)
+    assert all(pos.get(path) == eager.get(path) for path in queries)
+    assert dict(pos.items()) == dict(eager.items())
+
+
+WHITESPACE = ["", " ", "\n", "\t", "\r\n", "\n    ", " \t "]
+TRICKY = '[]{}",:\\/ \t\n\x00\x1fé😀'
+
+
+def scalars() -> st.SearchStrategy:
+    """A scalar as written: json.dumps of a value (ASCII-only or not) or one of json's constants."""
+    values = (st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=False)
+              | st.text(alphabet=st.sampled_from(TRICKY) | st.characters(), max_size=8))
+    return (st.tuples(values, st.booleans()).map(lambda v: json.dumps(v[0], ensure_ascii=v[1]))
+            | st.sampled_from(["NaN", "-Infinity", "Infinity", "-0", "0.0", "1e5", "-1.5E-3", '"\\u00e9"',
+                               '"[{\\"}]"', '"${aws:username}"', '"\\\\"', '"\\ud83d\\ude00"']))
+
+
+def documents() -> st.SearchStrategy:
+    """JSON text as a tree of containers: keys from a small set (so duplicates), any nesting."""
+    keys = st.sampled_from(["a", "b", "Statement", "x[", "}", '"q"', "é"]).map(json.dumps)
+    return st.recursive(
+        scalars(),
+        lambda children: (st.lists(children, max_size=5).map(lambda items: ("[", items))
+                          | st.lists(st.tuples(keys, children), max_size=5).map(lambda items: ("{", items))),
+        max_leaves=30,
+    )
+
+
+def render(node: Any, gaps: list) -> str:
+    """The text of ``node``, with the whitespace from ``gaps`` (cycled) between its tokens."""
+    count = [0]
+
+    def gap() -> str:
+        count[0] += 1
+        return gaps[count[0] % len(gaps)] if gaps else ""
+
+    def text(n: Any) -> str:
+        if isinstance(n, str):
+            return n
+        kind, items = n
+        if kind == "[":
+            inner = ",".join(gap() + text(item) + gap() for item in items)
+            return "[" + (inner or gap()) + "]"
+        inner = ",".join(gap() + key + gap() + ":" + gap() + text(item) + gap() for key, item in items)
+        return "{" + (inner or gap()) + "}"
+
+    return gap() + text(node) + gap()
+
+
+@examples(300)
+@given(documents(), st.lists(st.sampled_from(WHITESPACE), max_size=6))
+def test_load_matches_the_plain_parser(node: Any, gaps: list) -> None:
+    assert_same_as_eager(render(node, gaps))
+
+
+@examples(300)
+@given(documents(), st.lists(st.sampled_from(WHITESPACE), max_size=3), st.data())
+def test_broken_documents_fail_as_the_plain_parser_fails(node: Any, gaps: list, data: Any) -> None:
+    text = render(node, gaps)
+    at = data.draw(st.integers(0, len(text)))
+    if data.draw(st.booleans()):
+        text = text[:at] + text[at + 1:]
+    else:
+        text = text[:at] + data.draw(st.sampled_from(list('[]{}",:0 \\') + ["nul", "\x01", "١"])) + text[at:]
+    assert_same_as_eager(text)
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": [1], "a": 2}', '{"a": 2, "a": {"b": [1]}}', '{"s": {"a": 1, "a": [2, 3]}}',
+    '[{"a": {"b": 1}}, {"a": {"b": 1}, "a": {"c": 2}}]',
+    '{"Statement": [{"Sid": "]", "Action": ["[", "{"]}, {"x": "\\"]}"}]}',
+    '{"r": ["]", ["]", ["]", [1, "["], "["], "["]}',  # brackets in strings cannot hide depth
+    "[1١]", '[{"a": 1١}]', "[1, 2]]", '\ufeff{"a": [1]}', '\ufeff\ufeff{"a": [1]}', "[12345" + "6" * 5000 + "]",
+    '{"a": [{"b": NaN, "c": -Infinity}]}', "[[], {}, [[]], [{}], {\"a\": {}}]", '{"":{"":[""]}}',
+    ])
+def test_edge_cases_match_the_plain_parser(text: str) -> None:
+    assert_same_as_eager(text)
+
+
+@pytest.mark.parametrize("inner", [
+    "[1]", '{"a": [1]}', '[{"a": 1}]', "[]", "1", '{"a": {"b": {"c": [1]}}}',
+    '{"r": ["]", ["]", ["]", [1], "["], "["], "["]}',  # 5 deep; 2 if strings were not skipped
+])
+@pytest.mark.parametrize("levels", range(MAX_DEPTH - 5, MAX_DEPTH + 2))
+def test_the_depth_bound_is_the_plain_parsers(levels: int, inner: str) -> None:
+    for text in ("[" * levels + inner + "]" * levels, '{"k": ' * levels + inner + "}" * levels):
+        assert_same_as_eager(text)
+
+
+def test_corpus_files_match_the_plain_parser(corpus_json: list) -> None:
+    for path in corpus_json:
+        assert_same_as_eager(path.read_text(encoding="utf-8"))
+
+
+def test_account_export_matches_the_plain_parser() -> None:
+    """The shape of get-account-authorization-details, compact and indented as the AWS CLI writes it."""
+    statements = [{"Sid": f"S{i}", "Effect": "Allow", "Action": ["s3:GetObject", "s3:List*"],
+                   "Resource": f"arn:aws:s3:::bucket-{i}/${{aws:username}}/*"} for i in range(4)]
+    statements.append({"Effect": "Deny", "Action": "*", "Resource": "*",
+                       "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}})
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    roles = [{"RoleName": f"role-{i}", "Arn": f"arn:aws:iam::111122223333:role/role-{i}",
+              "AssumeRolePolicyDocument": trust, "InstanceProfileList": [], "Tags": [{"Key": "team", "Value": "a"}],
+              "RolePolicyList": [{"PolicyName": "inline", "PolicyDocument": {"Version": "2012-10-17",
+                                                                             "Statement": statements}}]}
+             for i in range(12)]
+    export = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": roles, "Policies": []}
+    for indent in (None, 4):
+        assert_same_as_eager(json.dumps(export, indent=indent))
+
+
+def test_shallow_containers_are_recorded_on_demand() -> None:
+    """Statements are decoded by json's C scanner; what is inside one is recorded when asked for."""
+    data, pos = load(POLICY)
+    assert pos._lazy == {("Statement", 0): pos.offset(("Statement", 0)),
+                         ("Statement", 1): pos.offset(("Statement", 1))}
+    assert pos[("Statement", 0, "Action", 1)] == (7, 34)
+    assert list(pos._lazy) == [("Statement", 1)]
+    check_positions(POLICY, data, pos)
+    data, pos = load(json.dumps({"Tags": [{"Key": "a", "Value": "b"}], "Action": ["s3:*"],
+                                 "Deep": {"a": {"b": {"c": [1]}}}, "Deeper": {"a": {"b": {"c": {"d": 1}}}}}))
+    assert set(pos._lazy) == {("Tags", 0), ("Action",), ("Deep",), ("Deeper", "a")}  # never a list of containers
+
+
+def test_collection_is_left_as_it_was() -> None:
+    """load pauses the cyclic garbage collector while it parses (the data has no cycles)."""
+    load(POLICY)
+    with pytest.raises(JsonError):
+        load("[1,]")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load(POLICY)
+        with pytest.raises(JsonError):
+            load("[1,]")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -12,18 +12,29 @@ byte order mark is skipped (columns on line 1 are counted after it). Invalid inp
 ``JsonError`` with the line and column of the problem; so does a document nested deeper than
 ``bounds.MAX_DEPTH`` (what is read after it walks the data recursively).
 
+Speed: recording every value from Python costs ten times ``json.loads`` on a large account
+export. So a container that is small and shallow (a statement with its condition: a mapping at
+most four levels deep whose lists hold no containers; a list of scalars) is decoded by
+``json``'s own C scanner, and only its own position is recorded; the positions inside it are
+recorded the first time a query asks for one (``Positions`` re-parses just that container then).
+Anything unusual — invalid text, nesting near ``bounds.MAX_DEPTH``, a duplicate key outside such
+a container — is parsed again by the plain recording parser (``_load_eager``), so errors, data
+and positions are exactly its.
+
 ``LineIndex`` is the line index behind the positions (offset -> line), for any code that needs
 one over a text it parses itself (the fix writers' spans).
 """
 from __future__ import annotations
 
+import gc
 import re
 from bisect import bisect_right
 from json import JSONDecodeError
-from json.decoder import scanstring
+from json.decoder import JSONDecoder, scanstring
+from json.scanner import make_scanner
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
-from .bounds import TooDeep, check_depth, nested_too_deeply
+from .bounds import MAX_DEPTH, TooDeep, check_depth, nested_too_deeply
 
 __all__ = ["JsonError", "LineIndex", "Path", "Positions", "load"]
 
@@ -33,6 +44,31 @@ Path = Tuple[PathKey, ...]
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"(-?(?:0|[1-9]\d*))(\.\d+)?([eE][-+]?\d+)?")
 _CONSTANTS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def _shallow_container(levels: int) -> "re.Pattern[str]":
+    """A mapping ``levels`` deep at most whose lists hold no lists or mappings (a statement with
+    its ``Condition``: up to four levels with the condition's list of values), or such a list.
+
+    A list holding containers is never matched: the positions of its items are what callers ask
+    for (the statements of a policy, the roles of an export), so they are recorded as read.
+    Where it matches, the C scanner decodes the container, and must end where the match ends
+    (in valid text it does: both skip strings the same way). That is what bounds the depth of
+    what the scanner decoded without a walk over it. Every quantifier is possessive and every
+    token is decided by its first character (a string is the only place brackets may hide), so
+    a match or a failure costs one pass over the characters it looks at, never backtracking.
+    """
+    flat = r'[^{}\[\]"]*+(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"[^{}\[\]"]*+)*+'
+    flat_list = rf"\[{flat}\]"
+    mapping = rf"\{{{flat}(?:{flat_list}{flat})*+\}}"  # 2 levels: its lists are flat
+    for _ in range(levels - 2):
+        mapping = rf"\{{{flat}(?:(?:{flat_list}|{mapping}){flat})*+\}}"
+    return re.compile(rf"{mapping}|{flat_list}")
+
+
+_SHALLOW_DEPTH = 4  # levels of containers a _SHALLOW match may hold, itself included
+_SHALLOW = _shallow_container(_SHALLOW_DEPTH)
+_SHALLOW_ITEM = re.compile(rf"({_SHALLOW.pattern})(?:[ \t\n\r]*,[ \t\n\r]*)?")  # and the comma after it
 
 
 class JsonError(ValueError):
@@ -59,24 +95,58 @@ class LineIndex:
 
 
 class Positions(Mapping[Path, Tuple[int, int]]):
-    """Path of a value -> ``(line, column)`` of its first character, both 1-based."""
+    """Path of a value -> ``(line, column)`` of its first character, both 1-based.
 
-    def __init__(self, text: str, offsets: Dict[Path, int]) -> None:
+    ``lazy`` maps the path of each container whose insides were not recorded yet to its offset;
+    a query that reaches inside one records them first (``_reach``). No path written outside
+    such a container can also be inside one (``load`` falls back to ``_load_eager`` on a
+    duplicate key that could make it so), so a recorded path is already final.
+    """
+
+    def __init__(self, text: str, offsets: Dict[Path, int], lazy: Optional[Dict[Path, int]] = None) -> None:
         self._text = text
         self._offsets = offsets
+        self._lazy: Dict[Path, int] = lazy or {}
+        self._complete = not self._lazy  # every position recorded, in document order
         self._lines: Optional[LineIndex] = None
 
+    def _get(self, path: Path) -> Optional[int]:
+        offset = self._offsets.get(path)
+        if offset is None and self._lazy and isinstance(path, tuple) and self._reach(path):
+            offset = self._offsets.get(path)
+        return offset
+
+    def _reach(self, path: Path) -> bool:
+        """Record the insides of the unrecorded container ``path`` is in; False if none."""
+        for end in range(len(path) - 1, -1, -1):
+            start = self._lazy.pop(path[:end], None)
+            if start is not None:
+                _parser(self._text, self._offsets)(start, path[:end])
+                return True
+        return False
+
+    def _all(self) -> Dict[Path, int]:
+        """Every position, in the order the plain parser records them (document order)."""
+        if not self._complete:  # insides recorded on demand come after everything else: start over
+            offsets: Dict[Path, int] = {}
+            _parser(self._text, offsets)(_WS.match(self._text, 0).end(), ())
+            self._offsets, self._lazy, self._complete = offsets, {}, True
+        return self._offsets
+
     def __getitem__(self, path: Path) -> Tuple[int, int]:
-        return self.linecol(self._offsets[path])
+        offset = self._get(path)
+        if offset is None:
+            raise KeyError(path)
+        return self.linecol(offset)
 
     def __iter__(self) -> Iterator[Path]:
-        return iter(self._offsets)
+        return iter(self._all())
 
     def __len__(self) -> int:
-        return len(self._offsets)
+        return len(self._all())
 
     def __contains__(self, path: object) -> bool:
-        return path in self._offsets
+        return self._get(path) is not None  # type: ignore[arg-type]
 
     def linecol(self, offset: int) -> Tuple[int, int]:
         """The ``(line, column)`` of a character offset into the parsed text."""
@@ -86,15 +156,20 @@ class Positions(Mapping[Path, Tuple[int, int]]):
         return line, offset - self._lines.start(line) + 1
 
     def offset(self, path: Path) -> int:
-        return self._offsets[path]
+        offset = self._get(path)
+        if offset is None:
+            raise KeyError(path)
+        return offset
 
     def line(self, path: Path) -> Optional[int]:
         """The line of ``path``, or ``None`` when nothing was recorded there."""
-        offset = self._offsets.get(path)
+        offset = self._get(path)
         return None if offset is None else self.linecol(offset)[0]
 
     def nearest(self, path: Path) -> Tuple[int, int]:
         """The position of ``path``, or of its closest recorded ancestor (``(1, 1)`` at worst)."""
+        if self._lazy and isinstance(path, tuple) and path not in self._offsets:
+            self._reach(path)
         for end in range(len(path), -1, -1):
             offset = self._offsets.get(path[:end])
             if offset is not None:
@@ -104,6 +179,13 @@ class Positions(Mapping[Path, Tuple[int, int]]):
 
 def _error(message: str, text: str, pos: int) -> JSONDecodeError:
     return JSONDecodeError(message, text, pos)
+
+
+class _Unusual(Exception):
+    """Input the fast parse leaves to the plain one (``_load_eager``), whose answer is the reference."""
+
+
+_DECODE = make_scanner(JSONDecoder())  # json.loads's own C scanner: (value, end) from an offset
 
 
 def _parser(s: str, offsets: Dict[Path, int]) -> Callable[[int, Path], Tuple[Any, int]]:
@@ -185,8 +267,159 @@ def _parser(s: str, offsets: Dict[Path, int]) -> Callable[[int, Path], Tuple[Any
     return value
 
 
+_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')  # a key without escapes, and its colon
+_COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
+_COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+
+
+def _fast_parser(s: str, offsets: Dict[Path, int],
+                 lazy: Dict[Path, int]) -> Callable[[int, Path], Tuple[Any, int]]:
+    """``_parser``, but a shallow container (``_SHALLOW``) is decoded by the C scanner instead:
+    only its own offset is recorded, in ``offsets`` and in ``lazy``.
+
+    It raises ``_Unusual`` where ``_parser`` would raise an error and wherever its answer could
+    differ from ``_parser``'s: on a duplicate key (a later value of a key could then have been
+    recorded before the insides of an earlier one) and on a container ``MAX_DEPTH`` deep (so the
+    depth bound needs no second walk over the data; a shallow container is decoded only where
+    what it holds stays within the bound). Keys without escapes are read by one regex.
+    """
+    ws = _WS.match
+    number = _NUMBER.match
+    scan = scanstring
+    shallow = _SHALLOW.match
+    shallow_item = _SHALLOW_ITEM.match
+    decode = _DECODE
+    key_colon = _KEY.match
+    colon = _COLON.match
+    comma = _COMMA.match
+    deepest = MAX_DEPTH - _SHALLOW_DEPTH  # the deepest path a shallow container may be decoded at
+
+    def value(idx: int, path: Path) -> Tuple[Any, int]:
+        offsets[path] = idx
+        ch = s[idx:idx + 1]
+        if ch == '"':
+            return scan(s, idx + 1, True)
+        if ch == "{" or ch == "[":
+            depth = len(path)
+            if depth <= deepest:
+                m = shallow(s, idx)
+                if m is not None:
+                    data, end = decode(s, idx)
+                    if end != m.end():  # cannot be, for valid text: the hint skips strings as json does
+                        raise _Unusual
+                    lazy[path] = idx
+                    return data, end
+            elif depth >= MAX_DEPTH:
+                raise _Unusual
+            return obj(idx + 1, path) if ch == "{" else arr(idx + 1, path)
+        if ch == "n" and s.startswith("null", idx):
+            return None, idx + 4
+        if ch == "t" and s.startswith("true", idx):
+            return True, idx + 4
+        if ch == "f" and s.startswith("false", idx):
+            return False, idx + 5
+        m = number(s, idx)
+        if m is not None:
+            integer, frac, exp = m.groups()
+            if frac or exp:
+                return float(integer + (frac or "") + (exp or "")), m.end()
+            return int(integer), m.end()
+        for word, constant in _CONSTANTS.items():
+            if s.startswith(word, idx):
+                return constant, idx + len(word)
+        raise _Unusual
+
+    def obj(idx: int, path: Path) -> Tuple[Dict[str, Any], int]:
+        result: Dict[str, Any] = {}
+        idx = ws(s, idx).end()
+        if s[idx:idx + 1] == "}":
+            return result, idx + 1
+        while True:
+            m = key_colon(s, idx)
+            if m is not None:
+                key = m.group(1)
+            elif s[idx:idx + 1] == '"':
+                key, idx = scan(s, idx + 1, True)
+                m = colon(s, idx)
+                if m is None:
+                    raise _Unusual
+            else:
+                raise _Unusual
+            if key in result:
+                raise _Unusual
+            idx = m.end()
+            if s[idx:idx + 1] == '"':
+                offsets[path + (key,)] = idx
+                result[key], idx = scan(s, idx + 1, True)
+            else:
+                result[key], idx = value(idx, path + (key,))
+            m = comma(s, idx)
+            if m is not None:
+                idx = m.end()
+                continue
+            idx = ws(s, idx).end()
+            if s[idx:idx + 1] == "}":
+                return result, idx + 1
+            raise _Unusual
+
+    def arr(idx: int, path: Path) -> Tuple[List[Any], int]:
+        result: List[Any] = []
+        idx = ws(s, idx).end()
+        if s[idx:idx + 1] == "]":
+            return result, idx + 1
+        append = result.append
+        i = 0
+        items_shallow = len(path) < deepest
+        while True:
+            m = shallow_item(s, idx) if items_shallow else None
+            if m is not None:  # value()'s shallow case inline: the many statements of a policy
+                item, end = decode(s, idx)
+                if end != m.end(1):
+                    raise _Unusual
+                here = path + (i,)
+                offsets[here] = lazy[here] = idx
+                append(item)
+                i += 1
+                idx = m.end()
+                if idx != end:  # the comma was read
+                    continue
+            else:
+                item, idx = value(idx, path + (i,))
+                append(item)
+                i += 1
+                m = comma(s, idx)
+                if m is not None:
+                    idx = m.end()
+                    continue
+            idx = ws(s, idx).end()
+            if s[idx:idx + 1] == "]":
+                return result, idx + 1
+            raise _Unusual
+
+    return value
+
+
 def load(text: str) -> Tuple[Any, Positions]:
     """Parse ``text`` as ``json.loads`` would; also return where each value was written."""
+    body = text[1:] if text.startswith("\ufeff") else text
+    offsets: Dict[Path, int] = {}
+    lazy: Dict[Path, int] = {}
+    collecting = gc.isenabled()
+    gc.disable()  # the parse builds a tree, no cycles: collecting while it grows only costs time (a third)
+    try:
+        data, end = _fast_parser(body, offsets, lazy)(_WS.match(body, 0).end(), ())
+        if _WS.match(body, end).end() != len(body):
+            raise _Unusual
+    except (ValueError, StopIteration, RecursionError, _Unusual):  # StopIteration: the scanner's "no value here"
+        return _load_eager(text)
+    finally:
+        if collecting:
+            gc.enable()
+    return data, Positions(body, offsets, lazy)
+
+
+def _load_eager(text: str) -> Tuple[Any, Positions]:
+    """``load`` recording every position as it parses: the reference for its data, positions and errors."""
     if text.startswith("\ufeff"):
         text = text[1:]
     offsets: Dict[Path, int] = {}
