@@ -609,3 +609,30 @@ def test_gaad_with_any_element_replaced_never_raises() -> None:
             assert inv is None or isinstance(inv, Inventory)
             for finding in (inv.problems if inv else ()):
                 assert finding.location.file == "account.json" and finding.location.line
+
+
+@pytest.mark.parametrize("resource", [
+    '"arn:aws:s3:::${bucket_name}/*"',              # as written
+    '"arn:aws:s3:::\\u0024{bucket_name}/*"',        # the dollar as an escape
+])
+def test_a_placeholder_is_unresolved_however_the_file_writes_it(resource: str) -> None:
+    """A file whose text holds no placeholder, no escape and no % is not searched document by
+    document; one that may hold one, written plainly or behind an escape, still is."""
+    text = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", '
+            f'"Resource": {resource}}}]}}')
+    (policy,) = read("p.json", text).policies
+    assert "Resource" in policy.statements[0].unresolved and policy.statements[0].resources == ("arn:aws:s3:::*/*",)
+
+
+def test_a_placeholder_in_a_url_encoded_document_is_unresolved() -> None:
+    from urllib.parse import quote
+
+    doc = quote('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",'
+                '"Resource":"arn:aws:s3:::${bucket_name}/*"}]}')
+    text = ('{"RoleDetailList": [{"RoleName": "r", "Arn": "arn:aws:iam::111122223333:role/r", '
+            '"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}, '
+            f'"RolePolicyList": [{{"PolicyName": "p", "PolicyDocument": "{doc}"}}], '
+            '"AttachedManagedPolicies": []}], "UserDetailList": [], "GroupDetailList": [], "Policies": []}')
+    (role,) = read("gaad.json", text).principals
+    (policy,) = role.identity_policies
+    assert "Resource" in policy.statements[0].unresolved

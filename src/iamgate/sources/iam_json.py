@@ -93,6 +93,9 @@ class _File:
     problems: List[Finding] = field(default_factory=list)
     unresolved: List[Unresolved] = field(default_factory=list)
     policy_documents: List[Policy] = field(default_factory=list)  # every policy read, for Inventory.documents
+    # False when the text holds no placeholder, no escape and no %: then no document of the file,
+    # decoded from a string or not, can hold one (each document need not be written out to look)
+    placeholders_possible: bool = True
 
     @property
     def stem(self) -> str:
@@ -208,7 +211,7 @@ def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where
     Placeholders such as ``${account_id}`` (a ``templatefile()`` template read on its own, a
     documented example) are values not known here: written as ``*`` and marked unresolved.
     """
-    doc, holes = _without_placeholders(doc)
+    doc, holes = _without_placeholders(doc) if file.placeholders_possible else (doc, {})
     grammar = [] if doc.error is not None else validate_document(
         doc.data, kind, lambda path: file.loc(doc.sub(path)), f"{file.path}: {subject}", plain=True)
     try:
@@ -235,6 +238,10 @@ def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where
 
 _HOLE_ELEMENT = {"Action": "Action", "NotAction": "Action", "Resource": "Resource", "NotResource": "Resource",
             "Principal": "Principal", "NotPrincipal": "Principal", "Condition": "Condition"}
+
+
+def _may_hold_placeholders(text: str) -> bool:
+    return "\\u" in text or "%" in text or _PLACEHOLDER.search(text) is not None
 
 
 def _without_placeholders(doc: _Doc) -> Tuple[_Doc, Dict[int, frozenset]]:
@@ -638,7 +645,7 @@ def read(path: str, text: str, options: Any = None) -> Optional[Inventory]:
         data, positions = _load(path, text)
     except SourceError as e:
         return Inventory(problems=(_finding("parse-error", e.message, e.location),))
-    file = _File(path, positions)
+    file = _File(path, positions, placeholders_possible=_may_hold_placeholders(text))
     if is_gaad(data):
         return _read_gaad(file, data)
     entries = _entries(file, data)
@@ -664,7 +671,7 @@ def read_policy_file(path: str, text: str, kind: str) -> Tuple[Policy, ...]:
     clear message when the file is not JSON or not one or more policy documents.
     """
     data, positions = _load(path, text)
-    file = _File(path, positions)
+    file = _File(path, positions, placeholders_possible=_may_hold_placeholders(text))
     if is_gaad(data):
         raise SourceError(f"{path}: an account authorization export (get-account-authorization-details), "
                           "not a policy document", file.loc(()))

@@ -168,6 +168,9 @@ class Positions(Mapping[Path, Tuple[int, int]]):
 
     def nearest(self, path: Path) -> Tuple[int, int]:
         """The position of ``path``, or of its closest recorded ancestor (``(1, 1)`` at worst)."""
+        offset = self._offsets.get(path)
+        if offset is not None:  # recorded: final (see the class's docstring)
+            return self.linecol(offset)
         if self._lazy and isinstance(path, tuple) and path not in self._offsets:
             self._reach(path)
         for end in range(len(path), -1, -1):
