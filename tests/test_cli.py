@@ -298,3 +298,28 @@ def test_inventory_json_lists_resources(tmp_path, monkeypatch, capsys):
     assert resources["module.worker.aws_iam_role.this"]["location"]["file"] == os.path.join(
         "examples", "terraform", "modules", "worker", "main.tf")
     assert not [r for r in resources if r.startswith("data.")]
+
+
+def test_the_program_ends_with_all_its_output_written_and_its_exit_code(capsys, tmp_path):
+    """``python -m iamgate`` ends the process without tearing down what it built (``cli.entry``):
+    whatever it wrote is all there, through a pipe or into a file, and the exit code is main's."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root / "src"))
+    command = [sys.executable, "-m", "iamgate", "rules", "--format", "markdown"]
+    expected_rc, expected, _ = run(capsys, "rules", "--format", "markdown")
+    assert expected_rc == 0 and len(expected) > 100_000  # well over a pipe's buffer (64 KiB)
+    piped = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert piped.returncode == 0 and piped.stdout == expected
+    with open(tmp_path / "out.md", "w") as fh:
+        assert subprocess.run(command, stdout=fh, env=env).returncode == 0
+    assert (tmp_path / "out.md").read_text() == expected
+    examples = str(root / "examples")
+    found = subprocess.run([sys.executable, "-m", "iamgate", "check", examples], capture_output=True, env=env)
+    assert found.returncode == 1 and found.stdout  # findings: exit code 1, as main returns it
+    usage = subprocess.run([sys.executable, "-m", "iamgate", "check", "--no-such-option"],
+                           capture_output=True, text=True, env=env)
+    assert usage.returncode == 2 and "usage" in usage.stderr

@@ -1,6 +1,4 @@
 """``python -m iamgate``: the same command line as the ``iamgate`` script."""
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

@@ -64,6 +64,22 @@ def _version() -> str:
     return f"iamgate {info['version']} (data: {data})"
 
 
+def entry() -> None:
+    """The ``iamgate`` program (the script, ``python -m iamgate``): ``main``, its output flushed,
+    then the process ends without tearing down what the run built. Finalization would collect and
+    free it object by object: 0.4 s after the check of a 2,000-role export had already answered.
+    Under a profiler or a tracer (coverage) the interpreter ends as usual, so that they report."""
+    code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: what main wrote is all that can be written
+            pass
+    os._exit(code)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run one command; its exit code. Python's cyclic garbage collector is paused for the run: a
     run builds millions of long-lived objects (a 100,000-requirement manifest: half its time was

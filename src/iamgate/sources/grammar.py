@@ -113,7 +113,7 @@ def _unique_keys_ok(keys: List[str], instance: Any) -> bool:
         return True
     if len(keys) == 1:  # the common case (Sid): distinct strings are distinct JSON texts
         key = keys[0]
-        values = [item[key] for item in instance if isinstance(item, Mapping) and key in item]
+        values = [item[key] for item in instance if isinstance(item, (dict, Mapping)) and key in item]
         if all(isinstance(value, str) for value in values):
             return len(set(values)) == len(values)
     return next(_repeats(keys, instance), None) is None
