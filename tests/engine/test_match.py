@@ -157,3 +157,30 @@ def test_may_match_rules_out_another_service_and_keeps_wildcards():
     assert not may_match(("arn:aws:s3:::b/*", "arn:aws:sqs:*:*:q"), "arn:aws:dynamodb:us-east-1:1:table/t")
     assert may_match(("arn:aws:s*:::b/*",), "arn:aws:sqs:us-east-1:1:q")
     assert may_match(("arn:aws:s3",), "arn:aws:sqs:us-east-1:1:q")  # short: padded with wildcards
+
+
+def test_the_allow_index_finds_what_a_scan_of_every_statement_finds():
+    """``AllowIndex.covering`` (diagnosis and fixes, per missing permission) is the plain scan:
+    every Allow statement naming resources, not "*", whose Resource matches, in document order."""
+    from iamgate.engine.match import allow_index
+    from iamgate.policy import parse_policy
+
+    doc = {"Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::b/*", "arn:aws:sqs:*:*:q"]},
+        {"Effect": "Allow", "Action": "sqs:*", "Resource": "arn:aws:sqs:us-east-1:111122223333:q"},
+        {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"},
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s*:::b/${aws:username}"},
+        {"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::b/*"},
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "bucket/*"},
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/me"}]}
+    policies = (parse_policy(doc, "p", "identity"), parse_policy(dict(doc, Statement=doc["Statement"][::-1]), "q",
+                                                                     "identity"))
+    context = {"aws:username": "me"}
+    for resource in ("arn:aws:s3:::b/me", "arn:aws:sqs:us-east-1:111122223333:q", "bucket/x", "*",
+                     "arn:aws:dynamodb:us-east-1:1:table/t"):
+        scan = [(p, st) for p in policies for st in p.statements
+                if st.effect == "Allow" and st.resources is not None and "*" not in st.resources
+                and resource_element_applies(st.resources, resource, context, False)]
+        assert allow_index(policies).covering(resource, context) == scan, resource
+    assert len(allow_index(policies).covering("arn:aws:s3:::b/me", context)) == 6

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import FrozenSet, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from ..model import ContextValue  # noqa: E402,F401
 Context = Mapping[str, ContextValue]  # keys lower-cased; a tuple is a multi-valued key
@@ -262,6 +262,54 @@ def element_services(patterns: Tuple[str, ...]) -> Optional[FrozenSet[str]]:
             return None
         services.add(parts[2])
     return frozenset(services)
+
+
+class AllowIndex:
+    """The Allow statements of some policies that name resources (not ``*``), by the service their
+    Resource names (``element_services``), for the question a diagnosis and a fix ask of every
+    missing permission: which of them allow something on this very resource?"""
+
+    def __init__(self, policies: Sequence[Any]) -> None:
+        self.policies = policies
+        self.by_service: Dict[str, List[Tuple[int, Any, Any]]] = {}
+        self.anywhere: List[Tuple[int, Any, Any]] = []
+        n = 0
+        for policy in policies:
+            for st in policy.statements:
+                if st.effect != "Allow" or st.resources is None or "*" in st.resources:
+                    continue
+                n += 1
+                services = element_services(st.resources)
+                if services is None:
+                    self.anywhere.append((n, policy, st))
+                else:
+                    for service in services:
+                        self.by_service.setdefault(service, []).append((n, policy, st))
+
+    def covering(self, resource: str, context: Context) -> List[Tuple[Any, Any]]:
+        """(policy, statement) for each statement whose Resource matches ``resource``, in order."""
+        parts = split_arn(resource)
+        if parts is None:
+            candidates = sorted({e[0]: e for e in self.anywhere + [e for es in self.by_service.values() for e in es]
+                                 }.values(), key=lambda e: e[0])
+        else:
+            candidates = sorted(self.anywhere + self.by_service.get(parts[2], []), key=lambda e: e[0])
+        return [(policy, st) for _, policy, st in candidates
+                if resource_element_applies(st.resources, resource, context, False)]
+
+
+_ALLOW_INDEXES: Dict[int, AllowIndex] = {}
+
+
+def allow_index(policies: Sequence[Any]) -> AllowIndex:
+    """The ``AllowIndex`` of ``policies`` (a principal's identity policies: one tuple for all its
+    requirements), built once; a few hundred are kept."""
+    found = _ALLOW_INDEXES.get(id(policies))
+    if found is None or found.policies is not policies:
+        if len(_ALLOW_INDEXES) >= 512:
+            _ALLOW_INDEXES.clear()
+        found = _ALLOW_INDEXES[id(policies)] = AllowIndex(policies)
+    return found
 
 
 def may_match(patterns: Tuple[str, ...], resource: str) -> bool:

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from ..model import ContextValue, Decision, Policy, Principal, Requirement, ResourcePolicy, Scope
@@ -38,6 +39,7 @@ _PRINCIPAL_TYPES = {"role": "AssumedRole", "assumed-role": "AssumedRole", "user"
                     "root": "Account", "federated-user": "FederatedUser", "anonymous": "Anonymous"}
 
 
+@lru_cache(maxsize=4096)  # one per principal, asked again for each of its requirements
 def _synthetic_id(prefix: str, arn: str) -> str:
     """A stable, made-up unique ID (prefix + 17 characters) in the shape AWS uses: the real one
     is assigned at creation time and cannot be known offline."""

@@ -178,7 +178,7 @@ def check(scope: Scope, unused: bool = False) -> Report:
                         continue
                     ctx = request_context(principal, target, manifest.settings.region, need.context)
                     d, note = account_checked(decide_requirement(scope, principal, req, ctx), principal, req, ctx)
-                    outcomes.append(Outcome(entry.selector, principal, req, d, "; ".join(filter(None, (note, moved)))))
+                    outcomes.append(Outcome(entry.selector, principal, req, _kept(d), "; ".join(filter(None, (note, moved)))))
 
     outcomes += inferred
     findings.extend(_outcome_findings(outcomes, rules))
@@ -326,6 +326,14 @@ def _accounts(value: str) -> List[str]:
         parts = value.split(":")
         return [parts[4]] if len(parts) > 4 and _ACCOUNT.fullmatch(parts[4]) else []
     return [value] if _ACCOUNT.fullmatch(value) else []
+
+
+def _kept(d: Decision) -> Decision:
+    """What the report keeps of a decision: an allowed request's near misses (the statements that
+    nearly applied) explain nothing and are dropped; 100,000 requirements kept a million of them."""
+    if d.result != "allow" or not any(t.outcome == "near-miss" for t in d.trace):
+        return d
+    return Decision(d.result, d.blocked_by, tuple(t for t in d.trace if t.outcome != "near-miss"))
 
 
 def account_checked(decided: Tuple[Decision, str], principal: Principal, req: Requirement,

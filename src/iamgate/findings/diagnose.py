@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import List
 
 from ..engine.evaluate import aws_owned, normalize_context, takes_no_resource
-from ..engine.match import may_match, resource_element_applies
+from ..engine.match import allow_index
 from ..model import Decision, Principal, Requirement, Statement, TraceEntry
 from ..policy import POLICY_WORDS
 
@@ -109,14 +109,6 @@ def _near_line(t: TraceEntry, req: Requirement) -> str:
 
 
 def _same_resource_statements(policies, req: Requirement):
-    ctx = normalize_context(dict(req.context))
-    found = []
-    for policy in policies:
-        for st in policy.statements:
-            if st.effect != "Allow" or st.resources is None:
-                continue
-            if "*" in st.resources:
-                continue  # "allows X on everything" is not a useful hint
-            if may_match(st.resources, req.resource) and resource_element_applies(st.resources, req.resource, ctx, False):
-                found.append((policy, st))
-    return found
+    """The Allow statements of ``policies`` whose Resource (not "*": "allows X on everything" is
+    not a useful hint) matches the request's resource."""
+    return allow_index(policies).covering(req.resource, normalize_context(dict(req.context)))

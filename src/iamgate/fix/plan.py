@@ -32,10 +32,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Type, Union
 
 from ..engine.evaluate import aws_owned
-from ..engine.match import may_match, resource_element_applies
+from ..engine.match import allow_index
 from ..engine.request import resource_policies_for
-from ..model import (Decision, Edit, Finding, Fix, Location, Outcome, Policy, Principal, Report as CheckReport, Scope,
-                     Statement)
+from ..model import Decision, Edit, Finding, Fix, Location, Outcome, Policy, Principal, Report as CheckReport, Scope
 from ..policy import POLICY_WORDS
 from .edits import ReadText, conflicts
 from .spans import Block, Parser, Text, Unparsable
@@ -150,12 +149,6 @@ def _failure_note(failure: _Failure, finding: Finding) -> Finding:
 
 def _aws_managed(policy: Policy) -> bool:
     return bool(policy.arn) and ":iam::aws:policy/" in (policy.arn or "")
-
-
-def _covers(st: Statement, resource: str) -> bool:
-    if st.effect != "Allow" or st.resources is None or "*" in st.resources:
-        return False
-    return may_match(st.resources, resource) and resource_element_applies(st.resources, resource, {}, False)
 
 
 _WIDENABLE = ("StringEquals", "StringLike", "ArnEquals", "ArnLike")
@@ -470,7 +463,8 @@ class _Context:
 
     def _identity_policy(self, p: Principal, resource: str) -> Optional[Policy]:
         candidates = [pol for pol in p.identity_policies if not _aws_managed(pol) and pol.location is not None]
-        same = [pol for pol in candidates if any(_covers(st, resource) for st in pol.statements)]
+        covering = {id(pol) for pol, _ in allow_index(p.identity_policies).covering(resource, {})}
+        same = [pol for pol in candidates if id(pol) in covering]
         inline = [pol for pol in candidates if not pol.arn]
         customer = [pol for pol in candidates if pol.arn]
         for tier in (same, inline, customer):
