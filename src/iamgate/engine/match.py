@@ -273,6 +273,7 @@ class AllowIndex:
         self.policies = policies
         self.by_service: Dict[str, List[Tuple[int, Any, Any]]] = {}
         self.anywhere: List[Tuple[int, Any, Any]] = []
+        self._memo: Dict[Any, List[Tuple[Any, Any]]] = {}
         n = 0
         for policy in policies:
             for st in policy.statements:
@@ -287,7 +288,23 @@ class AllowIndex:
                         self.by_service.setdefault(service, []).append((n, policy, st))
 
     def covering(self, resource: str, context: Context) -> List[Tuple[Any, Any]]:
-        """(policy, statement) for each statement whose Resource matches ``resource``, in order."""
+        """(policy, statement) for each statement whose Resource matches ``resource``, in order
+        (remembered: a diagnosis and then a fix ask it of the same missing permission)."""
+        try:
+            key: Any = (resource, tuple(sorted(context.items())))
+            hash(key)
+        except TypeError:
+            key = None
+        found = self._memo.get(key) if key is not None else None
+        if found is None:
+            found = self._covering(resource, context)
+            if key is not None:
+                if len(self._memo) >= 1024:
+                    self._memo.clear()
+                self._memo[key] = found
+        return list(found)
+
+    def _covering(self, resource: str, context: Context) -> List[Tuple[Any, Any]]:
         parts = split_arn(resource)
         if parts is None:
             candidates = sorted({e[0]: e for e in self.anywhere + [e for es in self.by_service.values() for e in es]
