@@ -114,7 +114,7 @@ def test_compiled_action_element_agrees_with_each_pattern(patterns, action):
 
 from hypothesis import given, strategies as st  # noqa: E402
 
-from iamgate.engine.match import may_match, resource_element_applies  # noqa: E402
+from iamgate.engine.match import may_match  # noqa: E402
 
 from ..strategies import examples  # noqa: E402
 
