@@ -180,6 +180,27 @@ class Positions(Mapping[Path, Tuple[int, int]]):
         return 1, 1
 
 
+def _literal(s: str, idx: int, ch: str) -> Optional[Tuple[Any, int]]:
+    """``null``, ``true``, ``false``, a number or ``NaN``/``Infinity`` at ``idx`` (``ch`` its first
+    character) and where it ends; None when none starts there."""
+    if ch == "n" and s.startswith("null", idx):
+        return None, idx + 4
+    if ch == "t" and s.startswith("true", idx):
+        return True, idx + 4
+    if ch == "f" and s.startswith("false", idx):
+        return False, idx + 5
+    m = _NUMBER.match(s, idx)
+    if m is not None:
+        integer, frac, exp = m.groups()
+        if frac or exp:
+            return float(integer + (frac or "") + (exp or "")), m.end()
+        return int(integer), m.end()
+    for word, constant in _CONSTANTS.items():
+        if s.startswith(word, idx):
+            return constant, idx + len(word)
+    return None
+
+
 def _error(message: str, text: str, pos: int) -> JSONDecodeError:
     return JSONDecodeError(message, text, pos)
 
@@ -194,7 +215,6 @@ _DECODE = make_scanner(JSONDecoder())  # json.loads's own C scanner: (value, end
 def _parser(s: str, offsets: Dict[Path, int]) -> Callable[[int, Path], Tuple[Any, int]]:
     """A recursive-descent parser over ``s`` that records each value's offset in ``offsets``."""
     ws = _WS.match
-    number = _NUMBER.match
     scan = scanstring
 
     def value(idx: int, path: Path) -> Tuple[Any, int]:
@@ -209,22 +229,10 @@ def _parser(s: str, offsets: Dict[Path, int]) -> Callable[[int, Path], Tuple[Any
             return obj(idx + 1, path)
         if ch == "[":
             return arr(idx + 1, path)
-        if ch == "n" and s.startswith("null", idx):
-            return None, idx + 4
-        if ch == "t" and s.startswith("true", idx):
-            return True, idx + 4
-        if ch == "f" and s.startswith("false", idx):
-            return False, idx + 5
-        m = number(s, idx)
-        if m is not None:
-            integer, frac, exp = m.groups()
-            if frac or exp:
-                return float(integer + (frac or "") + (exp or "")), m.end()
-            return int(integer), m.end()
-        for word, constant in _CONSTANTS.items():
-            if s.startswith(word, idx):
-                return constant, idx + len(word)
-        raise _error("Expecting value", s, idx)
+        found = _literal(s, idx, ch)
+        if found is None:
+            raise _error("Expecting value", s, idx)
+        return found
 
     def obj(idx: int, path: Path) -> Tuple[Dict[str, Any], int]:
         result: Dict[str, Any] = {}
@@ -287,7 +295,6 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
     what it holds stays within the bound). Keys without escapes are read by one regex.
     """
     ws = _WS.match
-    number = _NUMBER.match
     scan = scanstring
     shallow = _SHALLOW.match
     shallow_item = _SHALLOW_ITEM.match
@@ -315,22 +322,10 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
             elif depth >= MAX_DEPTH:
                 raise _Unusual
             return obj(idx + 1, path) if ch == "{" else arr(idx + 1, path)
-        if ch == "n" and s.startswith("null", idx):
-            return None, idx + 4
-        if ch == "t" and s.startswith("true", idx):
-            return True, idx + 4
-        if ch == "f" and s.startswith("false", idx):
-            return False, idx + 5
-        m = number(s, idx)
-        if m is not None:
-            integer, frac, exp = m.groups()
-            if frac or exp:
-                return float(integer + (frac or "") + (exp or "")), m.end()
-            return int(integer), m.end()
-        for word, constant in _CONSTANTS.items():
-            if s.startswith(word, idx):
-                return constant, idx + len(word)
-        raise _Unusual
+        found = _literal(s, idx, ch)
+        if found is None:
+            raise _Unusual
+        return found
 
     def obj(idx: int, path: Path) -> Tuple[Dict[str, Any], int]:
         result: Dict[str, Any] = {}
