@@ -73,3 +73,18 @@ def test_a_wildcards_actions_read_back_from_the_cache_are_those_computed(cache_d
     s3 = lint._taking_resources("s3:*")  # from the cache now
     assert "s3:PutObject" in s3 and "s3:ListAllMyBuckets" not in s3  # that one takes no resource
     lint._taking_resources.cache_clear()
+
+
+def test_the_unknown_actions_of_an_aws_managed_policy_read_back_equal(cache_dir):
+    """IG3004 on an AWS managed policy (thousands of actions) is kept per catalog version: the next
+    run's findings are this run's, message and path included."""
+    from iamgate.model import Statement
+    from iamgate.rules import builtin
+
+    statement = Statement(effect="Allow", actions=("s3:GetObject", "nosuchservice:Get*", "s3:GetObjekt"),
+                          resources=("*",))
+    computed = [(a, m, p) for a, m, p in builtin._unknown_actions(2, statement)]
+    assert builtin._unknown_aws_actions(2, statement) == computed and len(computed) == 2
+    assert builtin._unknown_aws_actions(2, statement) == computed  # now from the cache
+    assert len(os.listdir(cache_dir / "aws-unknown-actions")) == 1
+    assert computed[1][2] == ("Statement", 2, "Action") and "GetObject" in computed[1][1]  # did you mean

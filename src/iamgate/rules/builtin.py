@@ -127,7 +127,8 @@ def unknown_action(policy: Policy, index: int, statement: Statement) -> List[Fin
 def unknown_action_in_aws_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     """SAM's templates name few actions: one finding each. An AWS managed policy may name dozens the
     catalog no longer has (ReadOnlyAccess names retired services): one finding per element."""
-    unknown = list(_unknown_actions(index, statement))
+    unknown = _unknown_aws_actions(index, statement) if policy.origin == "aws-managed" \
+        else list(_unknown_actions(index, statement))
     if policy.origin == "sam-policy-template":
         source = f"SAM policy template {policy.origin_name or '(unnamed)'}"
         return [_finding("IG3004", f"{message} (in {source})", _where(policy, statement), path, action)
@@ -224,6 +225,21 @@ def _unknown_actions(index: int, statement: Statement) -> Iterator[Tuple[str, st
             if not result.ok:
                 yield (action, _action_message(action, result.problem or "unknown action", result.suggestion),
                        ("Statement", index, element))
+
+
+def _unknown_aws_actions(index: int, statement: Statement) -> List[Tuple[str, str, Path]]:
+    """``_unknown_actions`` of a statement of an AWS managed policy, kept in the cache directory
+    per catalog version and code: ReadOnlyAccess names thousands of actions of hundreds of
+    services, whose catalog files every run that met it read again."""
+    import json
+
+    from ..cache import cached_json, code_digest
+    from ..catalog import actions, data_version
+    source = json.dumps([code_digest(__file__, actions.__file__), data_version(), index, statement.actions,
+                         statement.not_actions, sorted(statement.unresolved)])
+    found = cached_json("aws-unknown-actions", source,
+                        lambda: [[a, m, list(p)] for a, m, p in _unknown_actions(index, statement)])
+    return [(a, m, tuple(p)) for a, m, p in found]
 
 
 def _action_message(action: str, problem: str, suggestion: Optional[str]) -> str:
