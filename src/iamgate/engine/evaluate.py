@@ -128,12 +128,13 @@ class PolicySet:
 class _Compiled:
     """A policy's statements indexed by the service prefix their actions are confined to."""
 
-    __slots__ = ("policy", "by_service", "anywhere")
+    __slots__ = ("policy", "by_service", "anywhere", "_applying")
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.by_service: Dict[str, List[Statement]] = {}
         self.anywhere: List[Statement] = []
+        self._applying: Dict[str, List[Statement]] = {}
         for st in policy.statements:
             if st.actions is None:  # NotAction (or no action at all) may reach any service
                 self.anywhere.append(st)
@@ -152,6 +153,17 @@ class _Compiled:
         if not self.anywhere:
             return own
         return [st for st in self.policy.statements if st in own or st in self.anywhere]
+
+    def applying(self, action: str) -> List[Statement]:
+        """The statements whose Action (or NotAction) covers ``action``, in order: remembered, since
+        a principal's requirements ask for the same few actions again and again."""
+        found = self._applying.get(action)
+        if found is None:
+            if len(self._applying) >= 4096:
+                self._applying.clear()
+            found = self._applying[action] = [st for st in self.candidates(action.partition(":")[0].lower())
+                                              if _action_applies(st, action)]
+        return found
 
 
 _CACHE: Dict[int, _Compiled] = {}
@@ -217,13 +229,10 @@ _MATCH_TYPE = {"identity": "identity", "boundary": "pb", "session": "session", "
 
 def _evaluate_group(policies: Sequence[Policy], kind: str, req: Request, context: Context,
                     principal: RequestPrincipal, out: _Outcome, check_principal: bool) -> None:
-    service = req.action.partition(":")[0].lower()
     match_type = _MATCH_TYPE.get(kind, "identity")
     for policy in policies:
         variables = policy.version == "2012-10-17"
-        for st in _compiled(policy).candidates(service):
-            if not _action_applies(st, req.action):
-                continue
+        for st in _compiled(policy).applying(req.action):
             if not _resource_applies(st, req, context, match_type, variables):
                 if "Resource" in st.unresolved:
                     out.maybe.append(TraceEntry(kind, policy.name, st, "unresolved", "resource unresolved"))
