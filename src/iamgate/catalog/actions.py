@@ -140,7 +140,7 @@ def _resource_types(service: str) -> dict[str, dict[str, Any]]:
 def _clear_caches() -> None:
     """Forget everything loaded (for benchmarks and tests)."""
     for cached in (_data_dir, _services, _service_set, _actions, _resource_types,
-                   data_version, expand_action, check_action):
+                   data_version, expand_action, check_action, canonical_action):
         cached.cache_clear()
 
 
@@ -231,6 +231,7 @@ def service_exists(prefix: str) -> bool:
     return prefix.lower() in _service_set()
 
 
+@functools.lru_cache(maxsize=8192)  # a manifest names the same few actions in thousands of needs
 def canonical_action(action: str) -> str | None:
     """``"S3:getobject"`` -> ``"s3:GetObject"``; None for unknown services or actions."""
     found = _record(action)
