@@ -71,14 +71,22 @@ def emit(command: str, result: Any, targets: Sequence[Output]) -> None:
         write_output(text, file)
 
 
+_CHUNK = 1 << 20  # written a megabyte at a time: a 30 MB report is not encoded into one more copy
+
+
 def write_output(text: str, file: Optional[str]) -> None:
     if file is None:
-        sys.stdout.write(text)
+        _write_chunks(sys.stdout, text)
         return
     tmp = f"{file}.iamgate-tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
+        _write_chunks(fh, text)
     os.replace(tmp, file)
+
+
+def _write_chunks(stream: Any, text: str) -> None:
+    for start in range(0, len(text), _CHUNK):
+        stream.write(text[start:start + _CHUNK])
 
 
 def read_text(path: str) -> Optional[str]:

@@ -57,7 +57,8 @@ def render(report: Report, color: bool = False) -> str:
     lines.append(_summary(report))
     if any(ASSUMED_ACCOUNT in (f.resource or "") + f.message for f in report.findings if f.suppressed is None):
         lines.append(f"{ASSUMED_ACCOUNT} stands for the account the code deploys into (settings.account is not set)")
-    return "\n".join(lines) + "\n"
+    lines.append("")  # the final newline, joined in: not a second copy of a report of 100,000 findings
+    return "\n".join(lines)
 
 
 def _finding_lines(f: Finding, indent: str, color: bool) -> List[str]:
