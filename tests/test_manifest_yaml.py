@@ -341,3 +341,27 @@ def test_every_scalar_and_key_in_every_place(place: str) -> None:
     for text in SCALARS + KEYS + ["a #b", "a  b", "[a]", "- a", "a - b", "'", '"', "''", "x # y"]:
         for written in {text, "'" + text.replace("'", "''") + "'", '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'}:
             check("version: 1\n" + place.replace("@", written) + "\n")
+
+
+def test_composing_leaves_nothing_for_the_garbage_collector() -> None:
+    """The composer's nested functions call each other: they are unlinked when it returns, so its
+    rows and positions go with their last reference (a run pauses the collector: ``cli.main``)."""
+    import gc
+
+    from iamgate import manifest_yaml
+
+    text = ("version: 1\nprincipals:\n" + "".join(
+        f"  - principal: r{i}\n    needs:\n      - actions: [s3:GetObject]\n        resources: 'arn:aws:s3:::b/{i}'\n"
+        for i in range(50)))
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        composed = manifest_yaml.compose(text)
+        assert composed is not None
+        del composed
+        assert manifest_yaml.compose("version: 1\nx: &a [1]\n") is None  # declined: unlinked too
+        assert gc.collect() == 0
+    finally:
+        if was:
+            gc.enable()

@@ -346,11 +346,16 @@ def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
                 raise _Decline
             at = _SPACES.match(text, at + 1).end()
 
-    line, indent, content = rows[0]
-    data = block(content, line, indent, (), 0)
-    if i != count:
-        raise _Decline  # a row it could not place
-    return data, lines, key_lines, order, raw
+    try:
+        line, indent, content = rows[0]
+        data = block(content, line, indent, (), 0)
+        if i != count:
+            raise _Decline  # a row it could not place
+        return data, lines, key_lines, order, raw
+    finally:  # the nested functions call each other: unlinked, they go now, not at a collection
+        for function in (block, sequence, mapping, below, inline, flow_node, flow_sequence, flow_mapping):
+            for cell in function.__closure__ or ():
+                cell.cell_contents = None
 
 
 def _rows(text: str) -> List[Tuple[int, int, str]]:

@@ -431,3 +431,28 @@ def test_collection_is_left_as_it_was() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_load_leaves_nothing_for_the_garbage_collector() -> None:
+    """A run of iamgate pauses the cyclic collector (``cli.main``): the parsers' closures, which
+    call each other, are unlinked after each parse, so the text and its offsets go with their
+    last reference instead of waiting for a collection that never comes."""
+    import gc
+
+    from iamgate.sources.jsonpos import _load_eager, load
+
+    text = json.dumps({"RoleDetailList": [{"RoleName": f"r{i}", "RolePolicyList": [{"PolicyDocument": {
+        "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}] * 3}}]}
+        for i in range(20)]}, indent=2)
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        data, positions = load(text)
+        positions.line(("RoleDetailList", 3, "RolePolicyList", 0, "PolicyDocument", "Statement", 1, "Effect"))
+        _load_eager(text)
+        del data, positions
+        assert gc.collect() == 0
+    finally:
+        if was:
+            gc.enable()

@@ -121,7 +121,7 @@ class Positions(Mapping[Path, Tuple[int, int]]):
         for end in range(len(path) - 1, -1, -1):
             start = self._lazy.pop(path[:end], None)
             if start is not None:
-                _parser(self._text, self._offsets)(start, path[:end])
+                _once(_parser(self._text, self._offsets), start, path[:end])
                 return True
         return False
 
@@ -129,7 +129,7 @@ class Positions(Mapping[Path, Tuple[int, int]]):
         """Every position, in the order the plain parser records them (document order)."""
         if not self._complete:  # insides recorded on demand come after everything else: start over
             offsets: Dict[Path, int] = {}
-            _parser(self._text, offsets)(_WS.match(self._text, 0).end(), ())
+            _once(_parser(self._text, offsets), _WS.match(self._text, 0).end(), ())
             self._offsets, self._lazy, self._complete = offsets, {}, True
         return self._offsets
 
@@ -199,6 +199,17 @@ def _literal(s: str, idx: int, ch: str) -> Optional[Tuple[Any, int]]:
         if s.startswith(word, idx):
             return constant, idx + len(word)
     return None
+
+
+def _once(parse: Callable[[int, Path], Tuple[Any, int]], idx: int, path: Path) -> Tuple[Any, int]:
+    """``parse(idx, path)``, then the parser's closures unlinked: its functions call each other, a
+    cycle that would keep the text and every offset alive until a garbage collection, which a run
+    of iamgate does not make (``cli.main`` pauses the collector)."""
+    try:
+        return parse(idx, path)
+    finally:
+        for cell in parse.__closure__ or ():
+            cell.cell_contents = None
 
 
 def _error(message: str, text: str, pos: int) -> JSONDecodeError:
@@ -405,7 +416,7 @@ def load(text: str) -> Tuple[Any, Positions]:
     collecting = gc.isenabled()
     gc.disable()  # the parse builds a tree, no cycles: collecting while it grows only costs time (a third)
     try:
-        data, end = _fast_parser(body, offsets, lazy)(_WS.match(body, 0).end(), ())
+        data, end = _once(_fast_parser(body, offsets, lazy), _WS.match(body, 0).end(), ())
         if _WS.match(body, end).end() != len(body):
             raise _Unusual
     except (ValueError, StopIteration, RecursionError, _Unusual):  # StopIteration: the scanner's "no value here"
@@ -423,7 +434,7 @@ def _load_eager(text: str) -> Tuple[Any, Positions]:
     offsets: Dict[Path, int] = {}
     positions = Positions(text, offsets)
     try:
-        data, end = _parser(text, offsets)(_WS.match(text, 0).end(), ())
+        data, end = _once(_parser(text, offsets), _WS.match(text, 0).end(), ())
         end = _WS.match(text, end).end()
         if end != len(text):
             raise _error("Extra data", text, end)
