@@ -17,7 +17,7 @@ import os
 import tempfile
 from typing import Any, Callable, Optional
 
-__all__ = ["cached_json", "code_digest", "default_cache_dir", "disabled"]
+__all__ = ["cached_json", "code_digest", "default_cache_dir", "disabled", "store"]
 
 
 def disabled() -> bool:
@@ -68,16 +68,29 @@ def cached_json(namespace: str, source: str, compute: Callable[[], Any]) -> Any:
     value = compute()
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        if json.loads(text) != value:  # a tuple, a date, a key 1: would not read back the same
-            return value
+    except (TypeError, ValueError, RecursionError):
+        return value
+    if json.loads(text) == value:  # not a tuple, a date, a key 1: reads back the same
+        store(path, text.encode("utf-8"))
+    return value
+
+
+def store(path: str, data: bytes) -> None:
+    """Write a cache entry atomically (a temporary file renamed over it); a failure only means
+    no entry."""
+    tmp = None
+    try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=os.path.dirname(path))
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except OSError:
-            os.unlink(tmp)
-    except (OSError, TypeError, ValueError, RecursionError):
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError:
         pass
-    return value
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import datetime
 import difflib
-import gc
 import json
 import os
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -505,29 +503,6 @@ def load_manifest(path: str, text: str) -> Manifest:
     Raises :class:`ManifestError` for an empty file, invalid YAML, a document that is not a
     mapping, or the first schema violation (in document order).
     """
-    with _collection_paused():
-        return _load(path, text)
-
-
-@contextmanager
-def _collection_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a manifest is loaded (back on after, if it was on).
-
-    A 100,000-requirement manifest is millions of small dicts, lists and tuples, none in a cycle;
-    the collector, triggered by every 700 of them, walked them all again and again (a second of
-    a two-second load). A cycle made meanwhile (PyYAML's loader) is collected after, as before.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-def _load(path: str, text: str) -> Manifest:
     data, pos = _compose(path, text)
     if not isinstance(data, dict):
         raise ManifestError(path, pos.lines.get(()), "",

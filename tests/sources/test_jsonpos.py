@@ -418,7 +418,7 @@ def test_shallow_containers_are_recorded_on_demand() -> None:
 
 
 def test_collection_is_left_as_it_was() -> None:
-    """load pauses the cyclic garbage collector while it parses (the data has no cycles)."""
+    """load leaves the cyclic garbage collector as it found it (a run pauses it: ``cli.main``)."""
     load(POLICY)
     with pytest.raises(JsonError):
         load("[1,]")

@@ -59,6 +59,9 @@ def _load() -> Dict[str, Any]:
     return _snapshot
 
 
+_HEAD = '":{"arn":"arn:aws:iam::aws:policy/'  # what follows an entry's name in the compact snapshot
+
+
 def _entry(name: str) -> Optional[Dict[str, Any]]:
     """One policy's entry (``arn``, ``version``, ``document``), decoding only that entry.
 
@@ -68,7 +71,7 @@ def _entry(name: str) -> Optional[Dict[str, Any]]:
     if _snapshot is not None:
         return _snapshot["policies"].get(name)
     text = _raw()
-    key = json.dumps(name) + ':{"arn":"arn:aws:iam::aws:policy/'
+    key = json.dumps(name)[:-1] + _HEAD
     at = text.find(key)
     if at < 0:
         return None
@@ -92,7 +95,6 @@ def policy_names() -> Tuple[str, ...]:
     return _names()
 
 
-_HEAD = '":{"arn":"arn:aws:iam::aws:policy/'  # what follows an entry's name in the compact snapshot
 _NAME = re.compile(r"[\w+=,.@-]+")  # IAM's characters for a policy name
 
 

@@ -329,16 +329,6 @@ def allow_index(policies: Sequence[Any]) -> AllowIndex:
     return found
 
 
-def may_match(patterns: Tuple[str, ...], resource: str) -> bool:
-    """False only when no pattern of a Resource element can match ``resource`` (a full ARN of a
-    service none of them names): a cheap test before ``resource_element_applies``."""
-    services = element_services(patterns)
-    if services is None:
-        return True
-    parts = split_arn(resource)
-    return parts is None or parts[2] in services
-
-
 RESOURCE_POLICY_TYPES = ("resource",)
 
 

@@ -26,7 +26,6 @@ one over a text it parses itself (the fix writers' spans).
 """
 from __future__ import annotations
 
-import gc
 import re
 from bisect import bisect_right
 from json import JSONDecodeError
@@ -413,17 +412,12 @@ def load(text: str) -> Tuple[Any, Positions]:
     body = text[1:] if text.startswith("\ufeff") else text
     offsets: Dict[Path, int] = {}
     lazy: Dict[Path, int] = {}
-    collecting = gc.isenabled()
-    gc.disable()  # the parse builds a tree, no cycles: collecting while it grows only costs time (a third)
     try:
         data, end = _once(_fast_parser(body, offsets, lazy), _WS.match(body, 0).end(), ())
         if _WS.match(body, end).end() != len(body):
             raise _Unusual
     except (ValueError, StopIteration, RecursionError, _Unusual):  # StopIteration: the scanner's "no value here"
         return _load_eager(text)
-    finally:
-        if collecting:
-            gc.enable()
     return data, Positions(body, offsets, lazy)
 
 

@@ -860,7 +860,7 @@ def _code_digest() -> str:
     return _CODE_DIGEST
 
 
-from ...cache import default_cache_dir, disabled as _disabled  # noqa: E402 - shared with every cache
+from ...cache import default_cache_dir, disabled as _disabled, store  # noqa: E402 - shared with every cache
 
 
 def _cache_root(cache_dir: Optional[str]) -> Optional[str]:
@@ -913,25 +913,7 @@ def _write_entry(root: str, key: str, payload: Mapping[str, Any]) -> None:
         return
     header = json.dumps({"format": FORMAT_VERSION, "key": key, "size": len(body),
                          "sha256": hashlib.sha256(body).hexdigest()}).encode()
-    import tempfile
-
-    target = _entry_path(root, key)
-    tmp = None
-    try:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=os.path.dirname(target))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(header + b"\n" + body)
-        os.replace(tmp, target)
-        tmp = None
-    except OSError:
-        pass
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    store(_entry_path(root, key), header + b"\n" + body)
 
 
 def parse_cached(path: str, text: str, cache_dir: Optional[str] = None) -> ParsedFile:
