@@ -57,8 +57,17 @@ DRAFT202012_KEYWORDS = frozenset({
     "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems"})
 
 
-# a $ref target whose checks take at most this many lines is written in place, a larger one is a call
-_INLINE_LINES = 12
+# a $ref target of at most this many keywords (``_weight``) is written in place, a larger one is a call
+_INLINE_WEIGHT = 6
+
+
+def _weight(schema: Any) -> int:
+    """How many keywords ``schema`` holds, its subschemas' included ($ref targets not followed)."""
+    if isinstance(schema, Mapping):
+        return sum(1 + _weight(v) for k, v in schema.items() if k not in _NOT_CHECKED)
+    if isinstance(schema, list):
+        return sum(_weight(v) for v in schema)
+    return 0
 
 
 class Unsupported(Exception):
@@ -178,13 +187,11 @@ class _Writer:
                 out.append(f"{pad}if not ({test}): return False")
             elif key == "$ref":
                 target, target_base = self.resolve(value, base)
-                small: List[str] = []
-                if not any(t is target for t in self.inlining):  # (recursive: always a call)
+                recursive = any(t is target for t in self.inlining)
+                if not recursive and _weight(target) <= _INLINE_WEIGHT:  # in place: no call per value
                     self.inlining.append(target)
-                    self.body(target, v, target_base, small, depth, counter)
+                    self.body(target, v, target_base, out, depth, counter)
                     self.inlining.pop()
-                if small and len(small) <= _INLINE_LINES:  # written in place: no call per value
-                    out.extend(small)
                 else:  # a call: a large target written once, not at each place it is used
                     out.append(f"{pad}if not {self.ref(value, base)}({v}): return False")
             elif key == "type":
