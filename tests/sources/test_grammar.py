@@ -339,3 +339,23 @@ def test_a_finding_whose_message_names_an_unresolved_element_but_whose_path_does
                                  ("Statement", 0, "Sid"))
     assert not about_unresolved(elsewhere, policy)
     assert not about_unresolved(_grammar_finding("app: Statement[0].Action in Version", ("Version",)), policy)
+
+
+def test_documents_equal_but_for_a_values_type_each_get_their_own_verdict() -> None:
+    """The verdict is remembered per distinct document: 1, 1.0, True and "1" are four documents."""
+    from iamgate.sources import grammar as g
+
+    def doc(sid: Any) -> Any:
+        return {"Version": "2012-10-17",
+                "Statement": [{"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+
+    sids = ["1", 1, 1.0, True, None, "1"]
+    where = lambda path: Location(FILE, 1)  # noqa: E731
+    remembered = [[f.message for f in validate_document(doc(s), "identity", where, "app", plain=True)]
+                  for s in sids]
+    fresh = []
+    for s in sids:
+        g._CACHE.clear()
+        fresh.append([f.message for f in validate_document(doc(s), "identity", where, "app", plain=True)])
+    assert remembered == fresh
+    assert remembered[0] == [] and all(remembered[k] for k in (1, 2, 3, 4))

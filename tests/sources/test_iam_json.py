@@ -636,3 +636,13 @@ def test_a_placeholder_in_a_url_encoded_document_is_unresolved() -> None:
     (role,) = read("gaad.json", text).principals
     (policy,) = role.identity_policies
     assert "Resource" in policy.statements[0].unresolved
+
+
+@pytest.mark.parametrize("text", [
+    '"arn:aws:s3:::${bucket}"', '"${ bucket }"', '"$${bucket}"', '"$ {bucket}"', '"%{bucket}"', '"100%"',
+    '"\\u0024{bucket}"', '"arn:aws:s3:::bucket"', '"${"', '"${1x}"', '"{bucket}$"', "",
+])
+def test_the_placeholder_prefilter_agrees_with_the_placeholder_pattern(text: str) -> None:
+    from iamgate.sources.iam_json import _PLACEHOLDER, _may_hold_placeholders
+
+    assert _may_hold_placeholders(text) == ("\\u" in text or "%" in text or _PLACEHOLDER.search(text) is not None)
