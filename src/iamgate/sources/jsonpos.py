@@ -293,6 +293,29 @@ _COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
 _COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 
 
+def _decoded_shallow(value: Any, levels: int) -> bool:
+    """Whether ``value``, decoded from a list or mapping, is one ``_SHALLOW`` matches: a list whose
+    items are no containers, or a mapping at most ``levels`` deep (itself included) whose lists are
+    such lists. (Under a repeated key the text may have held more than the decoded value shows:
+    ``Positions`` re-parses the container's text for its insides, as the plain parser would.)"""
+    if type(value) is list:
+        for x in value:
+            if type(x) is list or type(x) is dict:
+                return False
+        return True
+    for x in value.values():
+        t = type(x)
+        if t is list:
+            if levels < 2:
+                return False
+            for y in x:
+                if type(y) is list or type(y) is dict:
+                    return False
+        elif t is dict and (levels < 2 or not _decoded_shallow(x, levels - 1)):
+            return False
+    return True
+
+
 def _fast_parser(s: str, offsets: Dict[Path, int],
                  lazy: Dict[Path, int]) -> Callable[[int, Path], Tuple[Any, int]]:
     """``_parser``, but a shallow container (``_SHALLOW``) is decoded by the C scanner instead:
@@ -313,6 +336,7 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
     colon = _COLON.match
     comma = _COMMA.match
     deepest = MAX_DEPTH - _SHALLOW_DEPTH  # the deepest path a shallow container may be decoded at
+    decoded_first: Dict[Optional[str], None] = {}  # the keys whose lists' last item was shallow
 
     def value(idx: int, path: Path) -> Tuple[Any, int]:
         offsets[path] = idx
@@ -378,27 +402,49 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
         append = result.append
         i = 0
         items_shallow = len(path) < deepest
+        # the lists under one key hold one kind of item (statements, roles): when the last such item
+        # was shallow, the next one is decoded first and what came out looked at (quicker than
+        # matching its text, but a waste on a role, which is parsed again)
+        kind = path[-1] if path and type(path[-1]) is str else None
         while True:
-            m = shallow_item(s, idx) if items_shallow else None
-            if m is not None:  # value()'s shallow case inline: the many statements of a policy
+            ch = s[idx:idx + 1]
+            if items_shallow and kind in decoded_first and (ch == "{" or ch == "["):
                 item, end = decode(s, idx)
-                if end != m.end(1):
-                    raise _Unusual
-                here = path + (i,)
-                offsets[here] = lazy[here] = idx
-                append(item)
-                i += 1
-                idx = m.end()
-                if idx != end:  # the comma was read
-                    continue
-            else:
-                item, idx = value(idx, path + (i,))
+                if _decoded_shallow(item, _SHALLOW_DEPTH):
+                    here = path + (i,)
+                    offsets[here] = lazy[here] = idx
+                    idx = end
+                else:  # recorded as it is parsed again
+                    del decoded_first[kind]
+                    item, idx = value(idx, path + (i,))
                 append(item)
                 i += 1
                 m = comma(s, idx)
                 if m is not None:
                     idx = m.end()
                     continue
+            else:
+                m = shallow_item(s, idx) if items_shallow else None
+                if m is not None:  # value()'s shallow case inline: the many statements of a policy
+                    decoded_first[kind] = None
+                    item, end = decode(s, idx)
+                    if end != m.end(1):
+                        raise _Unusual
+                    here = path + (i,)
+                    offsets[here] = lazy[here] = idx
+                    append(item)
+                    i += 1
+                    idx = m.end()
+                    if idx != end:  # the comma was read
+                        continue
+                else:
+                    item, idx = value(idx, path + (i,))
+                    append(item)
+                    i += 1
+                    m = comma(s, idx)
+                    if m is not None:
+                        idx = m.end()
+                        continue
             idx = ws(s, idx).end()
             if s[idx:idx + 1] == "]":
                 return result, idx + 1
