@@ -62,7 +62,13 @@ class Condition:
     values: Tuple[str, ...]
 
 
-@dataclass(frozen=True)
+# A statement is made by the ten thousand (an account export holds a few hundred thousand): its
+# ``__init__`` is written out (``init=False``) to store the fields straight into the instance's
+# ``__dict__``, where a frozen dataclass's own ``__init__`` makes one ``object.__setattr__`` call
+# per field: three times quicker (2.0 -> 0.6 us), for 64 bytes more per statement (the dictionary
+# is made at once instead of on first use). Same parameters and defaults: tests/test_model.py
+# holds them to what ``dataclass`` would write.
+@dataclass(frozen=True, init=False)
 class Statement:
     """One policy statement. ``None`` means the element is absent (not the same as empty).
 
@@ -86,6 +92,26 @@ class Statement:
     sid: Optional[str] = None
     location: Optional[Location] = None
     unresolved: frozenset = frozenset()
+
+    def __init__(self, effect: Effect, actions: Optional[Tuple[str, ...]] = None,
+                 not_actions: Optional[Tuple[str, ...]] = None, resources: Optional[Tuple[str, ...]] = None,
+                 not_resources: Optional[Tuple[str, ...]] = None,
+                 principals: Optional[Mapping[str, Tuple[str, ...]]] = None,
+                 not_principals: Optional[Mapping[str, Tuple[str, ...]]] = None,
+                 conditions: Tuple[Condition, ...] = (), sid: Optional[str] = None,
+                 location: Optional[Location] = None, unresolved: frozenset = frozenset()) -> None:
+        d = self.__dict__
+        d["effect"] = effect
+        d["actions"] = actions
+        d["not_actions"] = not_actions
+        d["resources"] = resources
+        d["not_resources"] = not_resources
+        d["principals"] = principals
+        d["not_principals"] = not_principals
+        d["conditions"] = conditions
+        d["sid"] = sid
+        d["location"] = location
+        d["unresolved"] = unresolved
 
     def __hash__(self) -> int:  # mappings are not hashable; statements are compared by identity of content
         return hash((self.effect, self.actions, self.not_actions, self.resources, self.not_resources,

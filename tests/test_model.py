@@ -1,0 +1,47 @@
+"""Tests for iamgate.model: the hand-written ``__init__`` of the classes made by the ten thousand
+is the one ``dataclass`` would write."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+
+from iamgate.model import Condition, Location, Statement
+
+WRITTEN_OUT = [Statement]
+
+
+def _twin(cls: type) -> type:
+    """``cls`` as ``@dataclass(frozen=True)`` makes it: same fields, generated ``__init__``."""
+    return dataclasses.make_dataclass(cls.__name__, [(f.name, f.type, f) for f in dataclasses.fields(cls)],
+                                      frozen=True)
+
+
+def _shape(cls: type) -> list:
+    return [(p.name, p.kind, p.default) for p in inspect.signature(cls.__init__).parameters.values()]
+
+
+@pytest.mark.parametrize("cls", WRITTEN_OUT)
+def test_the_written_init_takes_what_the_generated_one_takes(cls: type) -> None:
+    assert _shape(cls) == _shape(_twin(cls))
+
+
+SAMPLES = {
+    Statement: [("Allow",), ("Deny", ("s3:*",), None, ("*",), None, {"AWS": ("*",)}, None,
+                             (Condition("StringEquals", "aws:SourceVpc", ("vpc-1",)),), "S1",
+                             Location("p.json", 2), frozenset({"Action"}))],
+}
+
+
+@pytest.mark.parametrize("cls", WRITTEN_OUT)
+def test_the_written_init_stores_what_the_generated_one_stores(cls: type) -> None:
+    twin = _twin(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for args in SAMPLES[cls]:
+        made, expected = cls(*args), twin(*args)
+        assert vars(made) == vars(expected)
+        assert cls(**dict(zip(names, args))) == made and hash(cls(*args)) == hash(made)
+        assert dataclasses.replace(made) == made
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(made, names[0], None)
