@@ -238,3 +238,16 @@ def test_the_keyword_lists_are_jsonschemas() -> None:
 
     assert DRAFT7_KEYWORDS == set(Draft7Validator.VALIDATORS)
     assert DRAFT202012_KEYWORDS == set(Draft202012Validator.VALIDATORS)
+
+
+@pytest.mark.parametrize("instance, valid", [({"a": 1}, True), ({"b": 1}, True), ({"a": 1, "b": 2}, False),
+                                             ({}, False), ([], True), ("a", True)])
+def test_a_written_keyword_is_the_expression_its_value_writes(instance: Any, valid: bool) -> None:
+    from iamgate.sources.compiled_schema import Written
+
+    def one_of(v: str, names: Any, const: Any) -> str:
+        return f"not isinstance({v}, dict) or (" + " + ".join(f"({const(n)} in {v})" for n in names) + ") == 1"
+
+    check = compile_schema({"oneKey": ["a", "b"]}, lambda ref, base: ({}, base), known=(),
+                           extra={"oneKey": Written(one_of)})
+    assert check(instance) is valid

@@ -23,8 +23,9 @@ test against that class on generated documents and on every policy in the corpus
   raises ``Unsupported``, and the caller keeps jsonschema; a keyword the class does not know is
   ignored, as jsonschema ignores it;
 - ``extra`` gives the compiler the class's own keywords (``grammar.py``: ``requiredXor``,
-  ``uniqueKeys``), each a function ``(keyword value, instance) -> bool`` or the source of a Python
-  expression over ``{v}`` (the instance) and ``{value}`` (the keyword's value), true when it holds.
+  ``uniqueKeys``), each a function ``(keyword value, instance) -> bool``, the source of a Python
+  expression over ``{v}`` (the instance) and ``{value}`` (the keyword's value), true when it holds,
+  or a ``Written`` that writes such an expression from the keyword's value.
 """
 from __future__ import annotations
 
@@ -32,10 +33,23 @@ import numbers
 import re
 from typing import Any, Callable, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-__all__ = ["DRAFT7_KEYWORDS", "DRAFT202012_KEYWORDS", "Unsupported", "compile_schema", "equal", "pointer"]
+__all__ = ["DRAFT7_KEYWORDS", "DRAFT202012_KEYWORDS", "Unsupported", "Written", "compile_schema", "equal",
+           "pointer"]
 
 Predicate = Callable[[Any], bool]
-Keyword = Union[Callable[[Any, Any], bool], str]
+
+
+class Written:
+    """A keyword written into the source from its value: ``write(v, value, const)`` returns a Python
+    expression over the instance named ``v``, true when the keyword holds, in which every value
+    appears as ``const(value)`` (the name of a constant). What a template cannot say: one test per
+    item of the value, without a loop at run time."""
+
+    def __init__(self, write: Callable[[str, Any, Callable[[Any], str]], str]) -> None:
+        self.write = write
+
+
+Keyword = Union[Callable[[Any, Any], bool], str, Written]
 
 # what is not a constraint: annotations, and the keywords a sibling keyword reads
 _NOT_CHECKED = frozenset({"$id", "$schema", "$comment", "definitions", "$defs", "title", "description",
@@ -182,6 +196,8 @@ class _Writer:
                 extra = self.extra[key]
                 if isinstance(extra, str):  # an expression template over {v} and {value}
                     test = extra.format(v=v, value=self.const(value))
+                elif isinstance(extra, Written):
+                    test = extra.write(v, value, self.const)
                 else:
                     test = f"{self.const(extra)}({self.const(value)}, {v})"
                 out.append(f"{pad}if not ({test}): return False")
