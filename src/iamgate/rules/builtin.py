@@ -147,7 +147,8 @@ def unknown_action_in_aws_policy(policy: Policy, index: int, statement: Statemen
     return out
 
 
-@check("IG3005", when=lambda policy: policy.kind in IDENTITY_KINDS)
+@check("IG3005", when=lambda policy: policy.kind in IDENTITY_KINDS and any(
+    s.principals is not None or s.not_principals is not None for s in policy.statements))
 def principal_in_identity_policy(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if (statement.principals is None and statement.not_principals is None) or policy.kind not in IDENTITY_KINDS \
             or "Principal" in statement.unresolved:
@@ -170,7 +171,7 @@ def missing_principal(policy: Policy, index: int, statement: Statement) -> List[
                      _where(policy, statement), ("Statement", index))]
 
 
-@check("IG3009")
+@check("IG3009", when=lambda policy: any(s.conditions for s in policy.statements))
 def unknown_condition_operator(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not statement.conditions:
         return []

@@ -189,7 +189,8 @@ def grants(statement: Statement, action: str) -> bool:
 # ------------------------------------------------------------------------------ NotAction / NotResource
 
 
-@_users_check("IG3101", when=lambda policy: policy.kind in ("identity", "resource"))
+@_users_check("IG3101", when=lambda policy: policy.kind in ("identity", "resource") and any(
+    s.not_actions is not None for s in policy.statements))
 def allow_not_action(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not _allow(statement) or statement.not_actions is None or policy.kind not in ("identity", "resource"):
         return []
@@ -199,7 +200,8 @@ def allow_not_action(policy: Policy, index: int, statement: Statement) -> List[F
                      _where(policy, statement), ("Statement", index, "NotAction"))]
 
 
-@_users_check("IG3102", when=lambda policy: policy.kind in ("identity", "resource"))
+@_users_check("IG3102", when=lambda policy: policy.kind in ("identity", "resource") and any(
+    s.not_resources is not None for s in policy.statements))
 def allow_not_resource(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not _allow(statement) or statement.not_resources is None or policy.kind not in ("identity", "resource"):
         return []
@@ -209,7 +211,7 @@ def allow_not_resource(policy: Policy, index: int, statement: Statement) -> List
                      _where(policy, statement), ("Statement", index, "NotResource"))]
 
 
-@_users_check("IG3103")
+@_users_check("IG3103", when=lambda policy: any(s.not_actions for s in policy.statements))
 def not_action_unknown(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     if not _allow(statement) or not statement.not_actions or "NotAction" in statement.unresolved:
         return []
@@ -591,11 +593,11 @@ def _key_findings(rule: str, policy: Policy, index: int, statement: Statement) -
     return out
 
 
-@_users_check("IG3109")
+@_users_check("IG3109", when=lambda policy: any(s.conditions for s in policy.statements))
 def allow_condition_key_not_applicable(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     return _key_findings("IG3109", policy, index, statement) if _allow(statement) else []
 
 
-@_users_check("IG3110")
+@_users_check("IG3110", when=lambda policy: any(s.conditions for s in policy.statements))
 def deny_condition_key_not_applicable(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     return _key_findings("IG3110", policy, index, statement) if statement.effect == "Deny" else []
