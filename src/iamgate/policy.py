@@ -210,24 +210,22 @@ def parse_statement(raw: Any, index: int = 0, location: Optional[Location] = Non
                     unresolved: frozenset = frozenset()) -> Statement:
     if not isinstance(raw, (dict, Mapping)):  # dict first: typing.Mapping's isinstance is slow
         raise PolicyError(f"Statement[{index}]: expected an object")
-    effect = _effect(raw.get("Effect"), index)
+    # the elements in this order: it decides which error a statement with several gets. An element
+    # is looked for before a call is made to read it (most statements have half of them)
+    effect = raw.get("Effect")
+    if effect != "Allow" and effect != "Deny":
+        effect = _effect(effect, index)
     principals = _principal(raw["Principal"], f"Statement[{index}].Principal") if "Principal" in raw else None
     not_principals = (_principal(raw["NotPrincipal"], f"Statement[{index}].NotPrincipal")
                       if "NotPrincipal" in raw else None)
+    actions = _element(raw, "Action", index) if "Action" in raw else None
+    not_actions = _element(raw, "NotAction", index) if "NotAction" in raw else None
+    resources = _element(raw, "Resource", index) if "Resource" in raw else None
+    not_resources = _element(raw, "NotResource", index) if "NotResource" in raw else None
+    conditions = _conditions(raw["Condition"]) if "Condition" in raw else ()
     sid = raw.get("Sid")
-    return Statement(  # the elements in this order: it decides which error a statement with several gets
-        effect=effect,
-        actions=_element(raw, "Action", index),
-        not_actions=_element(raw, "NotAction", index),
-        resources=_element(raw, "Resource", index),
-        not_resources=_element(raw, "NotResource", index),
-        principals=principals,
-        not_principals=not_principals,
-        conditions=_conditions(raw["Condition"]) if "Condition" in raw else (),
-        sid=str(sid) if sid is not None else None,
-        location=location,
-        unresolved=unresolved,
-    )
+    return Statement(effect, actions, not_actions, resources, not_resources, principals, not_principals,
+                     conditions, str(sid) if sid is not None and type(sid) is not str else sid, location, unresolved)
 
 
 def parse_policy(doc: Any, name: str, kind: str, location: Optional[Location] = None,

@@ -151,8 +151,9 @@ class Positions(Mapping[Path, Tuple[int, int]]):
         """The ``(line, column)`` of a character offset into the parsed text."""
         if self._lines is None:
             self._lines = LineIndex(self._text)
-        line = self._lines.line_of(offset)
-        return line, offset - self._lines.start(line) + 1
+        starts = self._lines.starts  # LineIndex.line_of and .start, without two calls per position
+        line = bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
 
     def offset(self, path: Path) -> int:
         offset = self._get(path)
