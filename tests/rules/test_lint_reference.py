@@ -10,6 +10,7 @@ each action, ``_strings`` for each element. The inputs are a varied synthetic in
 IG30xx/IG31xx rule reports something in it) and the shared real-world corpus where present."""
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -228,3 +229,22 @@ def test_an_element_is_what_strings_makes_of_it(value):
     assert outcome(lambda: _element({"Action": value}, "Action", 4)) == \
         outcome(lambda: _strings(value, "Statement[4].Action"))
     assert _element({}, "Action", 4) is None
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lint_over_forked_processes_equals_lint_in_one(seed, monkeypatch):
+    """However many processes check the policies, the findings and their order are the same."""
+    from iamgate import parallel
+
+    inventory = varied_inventory(seed)
+    monkeypatch.setattr(parallel, "WORKERS", 1)
+    alone = lint(inventory)
+    monkeypatch.setattr(builtin, "_AHEAD", 0)
+    forks: list = []
+    fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or fork())
+    for workers in (2, 3, 7):
+        monkeypatch.setattr(parallel, "WORKERS", workers)
+        assert lint(inventory) == alone
+    assert len(forks) == 1 + 2 + 6
+    assert len({f.rule for f in alone}) >= 15

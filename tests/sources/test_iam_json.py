@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -646,3 +647,42 @@ def test_the_placeholder_prefilter_agrees_with_the_placeholder_pattern(text: str
     from iamgate.sources.iam_json import _PLACEHOLDER, _may_hold_placeholders
 
     assert _may_hold_placeholders(text) == ("\\u" in text or "%" in text or _PLACEHOLDER.search(text) is not None)
+
+
+def test_an_export_validated_over_forked_processes_reads_as_in_one(monkeypatch) -> None:
+    """The grammar's verdicts on a large export come from several processes: the same inventory,
+    problems (their order included) and grammar-rejected policies as when one process reads it."""
+    from iamgate import parallel
+    from iamgate.sources import grammar
+
+    def statement(r: int, s: int) -> dict:
+        st = {"Sid": f"S{s}", "Effect": "Allow", "Action": ["s3:GetObject", "s3:List*"],
+              "Resource": f"arn:aws:s3:::bucket-{r}-{s}/*"}
+        if (r * 7 + s) % 23 == 0:
+            st["Effect"] = "Alow"
+        if (r * 5 + s) % 31 == 0:
+            st["Acton"] = st.pop("Action")
+        if (r + s) % 37 == 0:
+            st["Resource"] = "bucket"
+        return st
+
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    export = {"UserDetailList": [], "GroupDetailList": [], "Policies": [], "RoleDetailList": [
+        {"RoleName": f"r{r}", "Arn": f"arn:aws:iam::111122223333:role/r{r}", "AttachedManagedPolicies": [],
+         "AssumeRolePolicyDocument": trust if r % 9 else {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]},
+         "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": {
+             "Version": "2012-10-17", "Statement": [statement(r, s) for s in range(6)]}}]} for r in range(60)]}
+    text = json.dumps(export, indent=2)
+    monkeypatch.setattr(parallel, "WORKERS", 1)
+    alone = read("gaad.json", text)
+    assert len(alone.problems) > 20 and any(p.grammar_rejected for p in alone.documents)
+    monkeypatch.setattr(grammar, "_AHEAD", 0)
+    forks: list = []
+    fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or fork())
+    for workers in (2, 3):
+        monkeypatch.setattr(parallel, "WORKERS", workers)
+        grammar._CACHE.clear()
+        assert read("gaad.json", text) == alone
+    assert len(forks) == 1 + 2

@@ -34,7 +34,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="check only shard K (1-based) of N: the stacks and Terraform root modules whose path's "
                         "sha256 modulo N is K-1; merge the shards' --format json reports with merge-reports")
     p.add_argument("--jobs", type=int, metavar="N",
-                   help="processes that parse Terraform files in parallel (default: the number of CPUs)")
+                   help="processes that read in parallel: Terraform files parsed, a large account export's policies "
+                        "validated, many policies linted (default: the number of CPUs)")
 
 
 def analyse(args: argparse.Namespace):
@@ -81,8 +82,9 @@ def run(args: argparse.Namespace, analyse=analyse) -> int:
         if args.jobs < 1:
             from .common import UsageError
             raise UsageError(f"--jobs takes a number of processes (1 or more), got {args.jobs}")
+        from .. import parallel
         from ..sources.terraform import hcl
-        hcl.WORKERS = args.jobs
+        hcl.WORKERS = parallel.WORKERS = args.jobs
     if getattr(args, "shard", None) and analyse is globals()["analyse"]:
         analyse = _sharded(args)
     from .progress import Progress

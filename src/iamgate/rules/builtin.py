@@ -325,11 +325,11 @@ def _policies(inventory: Inventory) -> Iterator[Policy]:
         yield from level
 
 
-def _document_key(policy: Policy) -> Hashable:
+def _document_key(policy: Policy) -> Tuple[Any, ...]:
     """What makes two policies one document: all but the kind it is attached as (a managed policy
-    used as a permissions boundary is the policy its definition was read as)."""
-    return (policy.name, policy.location, policy.version, policy.arn, policy.statements, policy.origin,
-            policy.origin_name, policy.grammar_rejected)
+    used as a permissions boundary is the policy its definition was read as). The statements last."""
+    return (policy.name, policy.location, policy.version, policy.arn, policy.origin, policy.origin_name,
+            policy.grammar_rejected, policy.statements)
 
 
 def _source_key(policy: Policy, finding: Finding) -> Hashable:
@@ -383,31 +383,60 @@ def _kinds_by_path(kinds: Mapping[str, str]) -> Dict[str, str]:
 
 
 def _lint(inventory: Inventory, checks: List[Check], kinds: Mapping[str, str]) -> Tuple[Finding, ...]:
-    seen: Dict[Hashable, None] = {}
-    met: set = set()  # id() of each policy object met (the inventory holds them all while this runs)
+    distinct = _distinct(inventory, kinds)
     reported: Dict[Hashable, None] = {}
     findings: List[Finding] = []
-    for policy in _policies(inventory):
-        # the key hashes every statement: not again for a policy object met before (the documents
-        # are met again as the principals' policies), and once, not twice, for a new one
-        if id(policy) in met:
-            continue
-        met.add(id(policy))
-        before = len(seen)
-        seen.setdefault(_document_key(policy))
-        if len(seen) == before:
-            continue
-        if all_unknown(policy):
-            continue
-        named = kinds.get(os.path.realpath(policy.location.file)) if kinds and policy.location else None
-        if named is not None and policy.kind == "identity" and named != "identity":
-            policy = replace(policy, kind=named)  # type: ignore[arg-type]
-        for finding in check_policy(policy, checks):
+    for policy, found in zip(distinct, _checked(distinct, checks)):
+        for finding in found:
             where = _source_key(policy, finding)
             if where not in reported:
                 reported[where] = None
                 findings.append(finding)
     return tuple(findings)
+
+
+def _distinct(inventory: Inventory, kinds: Mapping[str, str]) -> List[Policy]:
+    """The policies ``lint`` checks, in order: each document once, none whose content is unknown,
+    each of the kind the manifest gives its file."""
+    # policies by their document key but the statements (``_document_key``): the statements of a
+    # policy are compared only with those of the policies that share the rest of its key, which few
+    # do, instead of each statement being hashed for a key
+    seen: Dict[Hashable, List[Tuple[Statement, ...]]] = {}
+    met: set = set()  # id() of each policy object met (the inventory holds them all while this runs)
+    out: List[Policy] = []
+    for policy in _policies(inventory):
+        if id(policy) in met:  # the documents are met again as the principals' policies
+            continue
+        met.add(id(policy))
+        key = _document_key(policy)[:-1] + (len(policy.statements),)
+        alike = seen.setdefault(key, [])
+        if any(statements == policy.statements for statements in alike):
+            continue
+        alike.append(policy.statements)
+        if all_unknown(policy):
+            continue
+        named = kinds.get(os.path.realpath(policy.location.file)) if kinds and policy.location else None
+        if named is not None and policy.kind == "identity" and named != "identity":
+            policy = replace(policy, kind=named)  # type: ignore[arg-type]
+        out.append(policy)
+    return out
+
+
+_AHEAD = 20_000  # statements below which forking (its cost grows with the process) saves too little
+
+
+def _checked(policies: List[Policy], checks: List[Check]) -> List[List[Finding]]:
+    """``check_policy`` of each policy; for many statements (an account export) spread over forked
+    processes (``parallel.fork_map``), each checking a run of the policies: the same findings."""
+    from .. import parallel
+
+    def weight(policy: Policy) -> int:
+        return len(policy.statements) + 1
+
+    count = parallel.workers() if sum(map(weight, policies)) >= _AHEAD else 1
+    runs = parallel.chunks_by_weight(policies, weight, count)
+    found = parallel.fork_map(lambda run: [check_policy(p, checks) for p in run], runs)
+    return [findings for run in found for findings in run]
 
 
 # the policy lint rules of rules/policy-lint.yaml (IG31xx) register after the checks above

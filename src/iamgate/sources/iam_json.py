@@ -41,7 +41,7 @@ from ..catalog.managed import is_aws_managed_arn
 from ..model import Finding, FindingKind, Inventory, Location, Policy, Principal, Unresolved
 from ..policy import PolicyError, parse_policy, parse_statement, unresolved_policy
 from .bounds import loads
-from .grammar import about_unresolved, validate_document
+from .grammar import Verdict, about_unresolved, validate_document, verdicts
 from .jsonpos import JsonError, Path, Positions, load
 
 __all__ = ["SIGNS", "TRUST_ACTIONS", "SourceError", "is_gaad", "looks_like_iam_json", "read", "read_policy_file"]
@@ -96,6 +96,8 @@ class _File:
     # False when the text holds no placeholder, no escape and no %: then no document of the file,
     # decoded from a string or not, can hold one (each document need not be written out to look)
     placeholders_possible: bool = True
+    # the grammar's verdict on documents validated ahead (``_validate_ahead``), by (id, kind)
+    verdicts: Dict[Tuple[int, str], Verdict] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -166,6 +168,9 @@ def _statement_locations(file: _File, doc: _Doc) -> Callable[[int], Location]:
     """The location of the i-th statement of ``doc`` (``_statement_path``), with what the path
     depends on (is Statement a list?) looked at once per document instead of once per statement."""
     statements = doc.data.get("Statement") if isinstance(doc.data, Mapping) else None
+    if isinstance(statements, list) and not doc.encoded:  # file.loc(doc.sub(("Statement", i))), unrolled
+        base, nearest, name = doc.path + ("Statement",), file.positions.nearest, file.path
+        return lambda i: Location(name, *nearest(base + (i,)))
     if isinstance(statements, list):
         return lambda i: file.loc(doc.sub(("Statement", i)))
     return lambda i: file.loc(doc.sub(("Statement",)))
@@ -213,7 +218,8 @@ def _try_build(file: _File, doc: _Doc, name: str, kind: str, subject: str, where
     """
     doc, holes = _without_placeholders(doc) if file.placeholders_possible else (doc, {})
     grammar = [] if doc.error is not None else validate_document(
-        doc.data, kind, lambda path: file.loc(doc.sub(path)), f"{file.path}: {subject}", plain=True)
+        doc.data, kind, lambda path: file.loc(doc.sub(path)), f"{file.path}: {subject}", plain=True,
+        verdict=file.verdicts.get((id(doc.data), kind)))
     try:
         policy = _build(file, doc, name, kind, subject, where, arn)
     except SourceError as e:
@@ -595,7 +601,39 @@ def _role(file: _File, path: Path, role: Mapping[str, Any], managed: Mapping[str
                      aliases=_unique([name, arn] + [n for n in profile_names if isinstance(n, str)]))
 
 
+def _gaad_documents(data: Mapping[str, Any]) -> List[Tuple[Any, str]]:
+    """The policy documents of an export written as objects, with the kind each is read as: what
+    ``_validate_ahead`` validates. A document missed here, or the wrong shape, is only validated
+    where it is read, as any document."""
+    out: List[Tuple[Any, str]] = []
+
+    def each(key: str, within: Any = data) -> List[Any]:
+        items = within.get(key) if isinstance(within, dict) else None
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+    for entry in each("Policies"):
+        k = _default_version(entry)  # the version read
+        if k is not None and isinstance(entry["PolicyVersionList"][k].get("Document"), dict):
+            out.append((entry["PolicyVersionList"][k]["Document"], "identity"))
+    for key, policies in (("GroupDetailList", "GroupPolicyList"), ("UserDetailList", "UserPolicyList"),
+                          ("RoleDetailList", "RolePolicyList")):
+        for owner in each(key):
+            out += [(p["PolicyDocument"], "identity") for p in each(policies, owner)
+                    if isinstance(p.get("PolicyDocument"), dict)]
+            if key == "RoleDetailList" and isinstance(owner.get("AssumeRolePolicyDocument"), dict):
+                out.append((owner["AssumeRolePolicyDocument"], "trust"))
+    return out
+
+
+def _validate_ahead(file: _File, data: Mapping[str, Any]) -> None:
+    """The grammar's verdicts on the export's documents, all at once: spread over the CPUs when the
+    export is large (``grammar.verdicts``), then taken by ``_try_build`` as it meets each document."""
+    documents = _gaad_documents(data)
+    file.verdicts = {(id(doc), kind): verdict for (doc, kind), verdict in zip(documents, verdicts(documents))}
+
+
 def _read_gaad(file: _File, data: Mapping[str, Any]) -> Inventory:
+    _validate_ahead(file, data)
     managed = _managed_policies(file, data)
     groups = _groups(file, data, managed)
     principals = [_user(file, path, user, managed, groups)

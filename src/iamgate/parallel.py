@@ -1,0 +1,106 @@
+"""Work spread over forked processes, for the few steps whose cost grows with a large input: the
+grammar of every policy of an account export, the lint of every policy read.
+
+``fork_map(function, chunks)`` is ``[function(c) for c in chunks]``; when forking is safe (Linux, no
+other thread running) and ``workers()`` allows it, the chunks after the first are computed by forked
+children, which see the parent's memory as it was and send their results back through a pipe; the
+parent computes the first chunk meanwhile. A child that fails in any way (an exception, a result
+that cannot be sent, a crash) only means the parent computes that chunk itself: the answer is always
+``[function(c) for c in chunks]``, computed in one process or several. Children write nothing and
+end with ``os._exit``: no output buffer is flushed twice, no cleanup runs twice.
+
+``WORKERS`` is ``--jobs``: None means the CPUs this process may run on. (A leaf: it imports no
+iamgate module, so that readers and rules may use it.)
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
+
+__all__ = ["WORKERS", "chunks_by_weight", "fork_map", "workers"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+WORKERS: Optional[int] = None
+
+
+def workers() -> int:
+    """How many processes a step may use: ``WORKERS``, else the CPUs this process may run on."""
+    if WORKERS is not None:
+        return max(1, WORKERS)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _can_fork() -> bool:
+    # fork copies only the calling thread: with another thread running (one holding a lock the
+    # child would need) the child could hang, so it is not done then; nor where fork is not the
+    # platform's safe default (macOS's system libraries are not fork-safe)
+    return hasattr(os, "fork") and sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def chunks_by_weight(items: Sequence[T], weight: Callable[[T], int], count: int) -> List[List[T]]:
+    """``items`` in ``count`` runs (or fewer) of about equal total weight, in order."""
+    total = sum(weight(item) for item in items)
+    out: List[List[T]] = [[]]
+    share, done = total / max(1, count), 0
+    for item in items:
+        if done >= share * len(out) and len(out) < count and out[-1]:
+            out.append([])
+        out[-1].append(item)
+        done += weight(item)
+    return out
+
+
+def fork_map(function: Callable[[T], R], chunks: Sequence[T]) -> List[R]:
+    """``[function(c) for c in chunks]``, the chunks after the first computed in forked children
+    when that is safe (see the module's docstring)."""
+    if len(chunks) < 2 or not _can_fork():
+        return [function(c) for c in chunks]
+    from multiprocessing.connection import Connection, Pipe
+
+    children: List[Tuple[int, Optional[Connection]]] = []
+    for chunk in chunks[1:]:
+        receiving, sending = Pipe(duplex=False)
+        try:
+            pid = os.fork()
+        except OSError:  # no process to be had: this chunk is computed here, later
+            receiving.close()
+            sending.close()
+            children.append((0, None))
+            continue
+        if pid == 0:  # the child: compute, send, end without any of the parent's cleanup
+            code = 0
+            try:
+                receiving.close()
+                sending.send(function(chunk))
+            except BaseException:  # noqa: BLE001 - whatever it is, the parent computes the chunk again
+                code = 1
+            finally:
+                os._exit(code)
+        sending.close()
+        children.append((pid, receiving))
+    results: List[Any] = [function(chunks[0])]
+    for chunk, (pid, receiving) in zip(chunks[1:], children):
+        result: Any = _MISSING
+        if receiving is not None:
+            try:
+                result = receiving.recv()
+            except Exception:  # noqa: BLE001 - the child failed before sending all of it
+                result = _MISSING
+            finally:
+                receiving.close()
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        results.append(function(chunk) if result is _MISSING else result)
+    return results
+
+
+_MISSING = object()
