@@ -440,7 +440,7 @@ def _read_all(paths: Sequence[str], files: Sequence[str], explicit: set, skipped
     if terraform:
         from .terraform.config import read_modules
         roots = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
-        parts.append(read_modules(terraform, options, display_path, roots))
+        parts.append(read_modules(terraform, options, display_path, roots, cached=True))
     inventory = merge(parts)
     return inventory
 
