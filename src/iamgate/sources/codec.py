@@ -4,8 +4,11 @@ It exists for caches that keep a reader's result between runs (``terraform/rootc
 cached result must read back as exactly what was computed, to the type (a tuple stays a tuple, a
 ``True`` never becomes a ``1``, a dict keeps its order), so every container is written with its
 type. Only the classes of ``CLASSES`` are ever built back (never a name read from the file turned
-into code); anything else (a ``Decimal``, a mapping proxy, ``NO_VALUE``) cannot be encoded and
-raises ``TypeError``, which a cache takes as "do not store".
+into code); anything else (a ``Decimal``, a mapping proxy, ``NO_VALUE``, a str subclass, an object
+carrying attributes besides its fields) cannot be encoded and raises ``TypeError``, which a cache
+takes as "do not store". So what ``encode`` accepts reads back equal by construction — every type
+is matched exactly, every field and attribute written — and a cache need not decode what it has
+just encoded to know that (tests/sources/terraform/test_rootcache.py checks it on real inputs).
 
 The form: ``None``, booleans, integers, finite floats and strings are themselves; a tuple is a
 JSON list; a list is ``{"l": [...]}``; a dict with string keys ``{"o": {...}}``, any other dict
@@ -28,12 +31,19 @@ from .values import Partial, Unknown
 
 __all__ = ["CLASSES", "decode", "dumps", "encode", "loads"]
 
+
+def _plain_dataclass(cls: Any) -> bool:
+    """A dataclass built back from its fields' values alone, in order (none computed after init)."""
+    return (isinstance(cls, type) and dataclasses.is_dataclass(cls) and not hasattr(cls, "__post_init__")
+            and not hasattr(cls, "__slots__") and all(f.init for f in dataclasses.fields(cls)))
+
+
 # every dataclass of the model (Inventory and all it holds, Settings) and the reader's Unknown
 CLASSES: Dict[str, Type[Any]] = {
-    cls.__name__: cls for cls in vars(model).values()
-    if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == model.__name__}
-CLASSES[Unknown.__name__] = Unknown
+    cls.__name__: cls for cls in list(vars(model).values()) + [Unknown]
+    if _plain_dataclass(cls) and getattr(cls, "__module__", None) in (model.__name__, Unknown.__module__)}
 assert CLASSES.get("Inventory") is Inventory and CLASSES.get("ResourceRef") is ResourceRef
+assert CLASSES.get("Unknown") is Unknown
 
 _FIELDS: Dict[Type[Any], Tuple[str, ...]] = {
     cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in CLASSES.values()}
@@ -62,7 +72,7 @@ def encode(value: Any) -> Any:
     if kind is frozenset:
         return {"f": sorted((encode(v) for v in value), key=_text)}
     names = _FIELDS.get(kind)
-    if names is not None and CLASSES.get(kind.__name__) is kind:
+    if names is not None and len(vars(value)) == len(names):
         return {"c": kind.__name__, "v": [encode(getattr(value, n)) for n in names]}
     rendered = _rendered()
     if kind is rendered[0] and set(vars(value)) <= {"statement_locations"}:

@@ -130,7 +130,18 @@ def test_what_json_cannot_hold_faithfully_is_refused(value):
         codec.encode(value)
 
 
+def test_an_object_with_attributes_besides_its_fields_is_refused():
+    location = Location("a.tf", 1)
+    object.__setattr__(location, "note", "kept nowhere")
+    document = RenderedJson("{}")
+    document.other = 1
+    for value in (location, document, (Location("b.tf"), location)):
+        with pytest.raises(TypeError):
+            codec.encode(value)
+
+
 @pytest.mark.parametrize("data", [{"c": "Popen", "v": []}, {"c": "Location", "v": ["a"]}, {"x": 1},
+                                  {"c": "Location", "v": ["a", 1, 2, 3, 4, 5]},
                                   {"l": [1], "o": {}, "f": []}, {"c": "Location", "v": {"file": "a"}}])
 def test_what_the_encoder_never_writes_is_refused(data):
     with pytest.raises((KeyError, TypeError, ValueError)):

@@ -169,13 +169,10 @@ def evaluate_cached(reader: Any, mf: Any, evaluate: Callable[[], Inventory]) -> 
 
 
 def _store(path: str, key: str, deps: List[List[str]], value: Tuple[Any, ...]) -> None:
-    """Write the entry, if what it holds reads back exactly as computed (the same JSON again)."""
+    """Write the entry, if the codec can hold what it holds (it then reads back equal: see
+    ``sources/codec.py``; what it cannot hold exactly it refuses, and nothing is stored)."""
     try:
-        encoded = codec.encode(value)
-        text = json.dumps(encoded, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-        if json.dumps(codec.encode(codec.decode(json.loads(text))), ensure_ascii=True, separators=(",", ":"),
-                      allow_nan=False) != text:
-            return
+        text = codec.dumps(value)
         body = json.dumps({"format": FORMAT, "key": key, "deps": deps}, ensure_ascii=True,
                           separators=(",", ":"))
     except (TypeError, ValueError, KeyError, RecursionError):
