@@ -169,12 +169,12 @@ def test_every_root_stored_reads_back_equal(monkeypatch, tmp_path):
     """What each root of the examples, the corpus and a generated repository stores (its inventory,
     notes, unresolved values, excluded resources) is what was computed, field by field."""
     stored = []
-    real = rootcache._store
+    real = rootcache.RootCache.entry_data
 
-    def keep(path, key, deps, value):
+    def keep(deps, value):
         stored.append(value)
-        real(path, key, deps, value)
-    monkeypatch.setattr(rootcache, "_store", keep)
+        return real(deps, value)
+    monkeypatch.setattr(rootcache.RootCache, "entry_data", staticmethod(keep))
     monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path / "cache"))
     folders = [ROOT / "examples" / "terraform", generated(tmp_path / "gen", 5)]
     folders += [CORPUS / name for name in CORPUS_FOLDERS]
@@ -319,7 +319,7 @@ def test_a_damaged_or_foreign_entry_is_evaluated_again(tmp_path, monkeypatch, ca
     argv = ["--manifest", "iamgate.yaml", "live"]
     cache = tmp_path / "cache"
     before = check(capsys, monkeypatch, cache, *argv)
-    (entry,) = [p for p in (cache / "tfroots").rglob("*.json")]
+    (entry,) = [p for p in (cache / "tfroots").rglob("*.json")]  # the pack of this scan
     for damage in (b"", b"{not json", json.dumps({"format": rootcache.FORMAT, "key": "other"}).encode(),
                    entry.read_bytes().replace(b'"c":"Principal"', b'"c":"Popen"'),
                    entry.read_bytes().replace(b'"deps":[', b'"deps":[["nonsense","x","y"],')):

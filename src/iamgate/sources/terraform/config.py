@@ -1017,16 +1017,20 @@ def read_modules(files: Sequence[str], options: Optional[ReadOptions] = None,
             if isinstance(source, str) and source.startswith(("./", "../")):
                 called.add(os.path.normpath(os.path.join(directory, source)))
     inventories: List[Inventory] = []
+    if cached:
+        from .rootcache import RootCache
+        cache = RootCache(reader)
     for directory in sorted(modules):
         mf = modules[directory]
         inventories.append(Inventory(problems=tuple(mf.problems)))
         if directory in called or not mf.blocks:
             continue
         if cached:
-            from .rootcache import evaluate_cached
-            inventories.append(evaluate_cached(reader, mf, lambda mf=mf: _evaluate_root(reader, mf, options)))
+            inventories.append(cache.evaluate(mf, lambda mf=mf: _evaluate_root(reader, mf, options)))
         else:
             inventories.append(_evaluate_root(reader, mf, options))
+    if cached:
+        cache.close()
     inventories.append(Inventory(problems=noted(reader.problems), unresolved=tuple(_dedupe(reader.unresolved)),
                                  excluded=tuple(dict.fromkeys(reader.excluded)),
                                  # every module read, also those read from outside the scanned paths

@@ -3,13 +3,16 @@
 A warm run of a large repository otherwise spends most of its time evaluating every root module
 again (expressions, instances, the inventory built from them) although nothing changed. Here the
 result of ``config._evaluate_root`` for one root, with what the evaluation added to the reader
-(notes, unresolved values, excluded resources), is stored as JSON (``sources/codec.py``) under
-``<cache>/tfroots/``, keyed by:
+(notes, unresolved values, excluded resources), is stored as JSON (``sources/codec.py``) in a
+pack, ``<cache>/tfroots/<key>.json``, one per scan, whose key holds:
 
-- the root's folder, the digest of its files (``ModuleFiles.digest``), the reader's settings, the
-  scanned paths, the working directory (paths are shown relative to it), the file size limit;
+- the reader's settings, the scanned paths, the working directory (paths are shown relative to
+  it), the file size limit;
 - the code that computes it: the readers, the model, the catalog and its data, the IAM grammar's
-  schemas, python-hcl2's version, Python's.
+  schemas, python-hcl2's version, Python's;
+
+and in it each root's entry is keyed by the root's folder and the digest of its files
+(``ModuleFiles.digest``).
 
 Everything else the evaluation read is recorded while it runs (``TreeReader.depend``): each module
 it called (also from outside the scanned paths, or installed by ``terraform init``), each
@@ -36,7 +39,7 @@ from .. import codec
 FORMAT = "iamgate-tfroot/1"
 NAMESPACE = "tfroots"
 
-__all__ = ["FORMAT", "evaluate_cached", "root_key"]
+__all__ = ["FORMAT", "RootCache", "root_key"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,31 +68,21 @@ def _grammar_schemas() -> List[str]:
     return sorted(glob.glob(os.path.join(folder, "*")))
 
 
-def root_key(reader: Any, mf: Any) -> Optional[str]:
-    """The key of a root's entry: everything but the dependencies recorded in it (None when the
-    settings cannot be written as JSON: then nothing is cached)."""
-    common = _common_key(reader)
-    if common is None:
-        return None
-    return hashlib.sha256("\0".join([common, mf.directory, mf.digest()]).encode("utf-8", "surrogatepass")
-                          ).hexdigest()
-
-
 def _common_key(reader: Any) -> Optional[str]:
-    """The part of the key every root of one reading shares (worked out once per reader)."""
-    if "_rootcache_key" not in reader.__dict__:
-        from .. import max_bytes
-        try:
-            settings = codec.dumps(reader.options)
-        except (TypeError, ValueError, RecursionError):
-            settings = None
-        reader.__dict__["_rootcache_key"] = None if settings is None else "\0".join(
-            [FORMAT, _code(), os.getcwd(), json.dumps(list(reader.roots)), str(max_bytes()), settings])
-    return reader.__dict__["_rootcache_key"]
+    """What every root of one reading shares in its key: None when the settings cannot be written
+    as JSON (then nothing is cached)."""
+    from .. import max_bytes
+    try:
+        settings = codec.dumps(reader.options)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    text = "\0".join([FORMAT, _code(), os.getcwd(), json.dumps(list(reader.roots)), str(max_bytes()), settings])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _entry_path(base: str, key: str) -> str:
-    return os.path.join(base, NAMESPACE, key[:2], key + ".json")
+def root_key(mf: Any) -> str:
+    """A root's key in its reading's pack: its folder and the digest of its files."""
+    return hashlib.sha256(f"{mf.directory}\0{mf.digest()}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _check(reader: Any, dependency: Sequence[str]) -> Optional[str]:
@@ -115,66 +108,101 @@ def _check(reader: Any, dependency: Sequence[str]) -> Optional[str]:
     return None
 
 
-def _load(path: str, key: str) -> Optional[Tuple[List[List[str]], Tuple[Any, ...]]]:
-    """(dependencies, (inventory, notes, unresolved, excluded)) of an entry, or None when there is
-    none or it cannot be trusted."""
+def _entry(raw: Any) -> Optional[Tuple[List[List[str]], Tuple[Any, ...]]]:
+    """(dependencies, (inventory, notes, unresolved, excluded)) of an entry as read from the pack,
+    or None when it cannot be trusted."""
     try:
-        with open(path, "rb") as fh:
-            data = json.loads(fh.read())
-        if not (isinstance(data, dict) and data.get("format") == FORMAT and data.get("key") == key):
+        deps = raw["deps"]
+        if not (isinstance(deps, list) and all(isinstance(d, list) and len(d) >= 2
+                                               and all(isinstance(x, str) for x in d) for d in deps)):
             return None
-        deps = data["deps"]
-        if not (isinstance(deps, list) and all(isinstance(d, list) and d and all(isinstance(x, str) for x in d)
-                                               for d in deps)):
-            return None
-        value = codec.decode(data["value"])
+        value = codec.decode(raw["value"])
         if not (isinstance(value, tuple) and len(value) == 4 and isinstance(value[0], Inventory)
                 and all(isinstance(v, tuple) for v in value[1:])):
             return None
         return deps, value
-    except (OSError, ValueError, KeyError, TypeError, RecursionError, AttributeError):
+    except (ValueError, KeyError, TypeError, RecursionError, AttributeError):
         return None
 
 
-def evaluate_cached(reader: Any, mf: Any, evaluate: Callable[[], Inventory]) -> Inventory:
-    """``evaluate()`` (the root ``mf`` evaluated by ``reader``), or what it gave in an earlier run
-    whose inputs were the same; either way the reader holds what the evaluation adds to it."""
-    base = default_cache_dir()
-    key = root_key(reader, mf) if base is not None else None
-    if base is None or key is None:
-        return evaluate()
-    path = _entry_path(base, key)
-    entry = _load(path, key)
-    if entry is not None:
-        deps, (inventory, notes, unresolved, excluded) = entry
-        if all(_check(reader, dep[:-1]) == dep[-1] for dep in deps):
-            for dep in deps:  # the modules it read from outside the scanned paths, in the same order
-                if dep[0] == "module":
-                    reader.local_module(dep[1])
-            reader.problems.extend(notes)
-            reader.unresolved.extend(unresolved)
-            reader.excluded.extend(excluded)
-            return inventory
-    marks = (len(reader.problems), len(reader.unresolved), len(reader.excluded))
-    reader.deps = {}
-    try:
-        inventory = evaluate()
-        recorded: Dict[Tuple[str, ...], str] = reader.deps
-    finally:
-        reader.deps = None
-    value = (inventory, tuple(reader.problems[marks[0]:]), tuple(reader.unresolved[marks[1]:]),
-             tuple(reader.excluded[marks[2]:]))
-    _store(path, key, [list(dep) + [digest] for dep, digest in recorded.items()], value)
-    return inventory
+class RootCache:
+    """The roots of one reading, through the cache: one file (a pack) per scan (its key is what
+    all its roots share), holding an entry per root, so that a run reads and writes one file, not
+    one per root (creating a file costs about a millisecond of system time on a slow disk: a second
+    for 1,000 roots). The pack is written again, with the entries of this run's roots only, when
+    one of them was evaluated or the roots changed."""
 
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        base = default_cache_dir()
+        common = _common_key(reader) if base is not None else None
+        self.key = common
+        self.path = os.path.join(base, NAMESPACE, common + ".json") if base is not None and common else None
+        self.old: Dict[str, Any] = self._read() if self.path is not None else {}
+        self.new: Dict[str, Any] = {}
+        self.evaluated = False
 
-def _store(path: str, key: str, deps: List[List[str]], value: Tuple[Any, ...]) -> None:
-    """Write the entry, if the codec can hold what it holds (it then reads back equal: see
-    ``sources/codec.py``; what it cannot hold exactly it refuses, and nothing is stored)."""
-    try:
-        text = codec.dumps(value)
-        body = json.dumps({"format": FORMAT, "key": key, "deps": deps}, ensure_ascii=True,
-                          separators=(",", ":"))
-    except (TypeError, ValueError, KeyError, RecursionError):
-        return
-    store(path, (body[:-1] + ',"value":' + text + "}").encode("ascii"))
+    def _read(self) -> Dict[str, Any]:
+        """The entries of the pack (as JSON data: each is decoded when its root is met)."""
+        try:
+            with open(self.path or "", "rb") as fh:
+                data = json.loads(fh.read())
+        except (OSError, ValueError, RecursionError):
+            return {}
+        if not (isinstance(data, dict) and data.get("format") == FORMAT and data.get("key") == self.key
+                and isinstance(data.get("roots"), dict)):
+            return {}
+        return data["roots"]
+
+    def evaluate(self, mf: Any, evaluate: Callable[[], Inventory]) -> Inventory:
+        """``evaluate()`` (the root ``mf`` evaluated by the reader), or what it gave in an earlier
+        run whose inputs were the same; either way the reader holds what the evaluation adds to it."""
+        if self.path is None:
+            return evaluate()
+        reader = self.reader
+        key = root_key(mf)
+        raw = self.old.get(key)
+        entry = _entry(raw) if isinstance(raw, dict) else None
+        if entry is not None:
+            deps, (inventory, notes, unresolved, excluded) = entry
+            if all(_check(reader, dep[:-1]) == dep[-1] for dep in deps):
+                for dep in deps:  # the modules it read from outside the scanned paths, in the same order
+                    if dep[0] == "module":
+                        reader.local_module(dep[1])
+                reader.problems.extend(notes)
+                reader.unresolved.extend(unresolved)
+                reader.excluded.extend(excluded)
+                self.new[key] = raw
+                return inventory
+        marks = (len(reader.problems), len(reader.unresolved), len(reader.excluded))
+        reader.deps = {}
+        try:
+            inventory = evaluate()
+            recorded: Dict[Tuple[str, ...], str] = reader.deps
+        finally:
+            reader.deps = None
+        self.evaluated = True
+        value = (inventory, tuple(reader.problems[marks[0]:]), tuple(reader.unresolved[marks[1]:]),
+                 tuple(reader.excluded[marks[2]:]))
+        try:  # what the codec cannot hold exactly it refuses (sources/codec.py): then no entry
+            self.new[key] = self.entry_data([list(dep) + [digest] for dep, digest in recorded.items()], value)
+        except (TypeError, ValueError, RecursionError):
+            pass
+        return inventory
+
+    @staticmethod
+    def entry_data(deps: List[List[str]], value: Tuple[Any, ...]) -> Dict[str, Any]:
+        """A root's entry as JSON data: its dependencies and what it gave (``TypeError`` when the
+        codec cannot hold that exactly)."""
+        return {"deps": deps, "value": codec.encode(value)}
+
+    def close(self) -> None:
+        """Write the pack, when this run evaluated a root or has other roots than the pack."""
+        if self.path is None or not (self.evaluated or self.new.keys() != self.old.keys()):
+            return
+        try:
+            text = json.dumps({"format": FORMAT, "key": self.key, "roots": self.new}, ensure_ascii=True,
+                              separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            return
+        store(self.path, text.encode("ascii"))
