@@ -327,3 +327,14 @@ def test_a_damaged_or_foreign_entry_is_evaluated_again(tmp_path, monkeypatch, ca
         count = len(evaluations)
         assert check(capsys, monkeypatch, cache, *argv) == before
         assert len(evaluations) == count + 1
+
+
+def test_a_revision_checked_out_elsewhere_is_not_root_cached(tmp_path, monkeypatch, evaluations):
+    """``diff`` reads the base revision from a new temporary folder at every run: entries for it
+    would never be read again, only pile up."""
+    monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("IAMGATE_NO_CACHE", raising=False)
+    read_inventory([str(ROOT / "examples" / "terraform")], ReadOptions(), cwd=str(ROOT))
+    assert evaluations and not (tmp_path / "cache" / "tfroots").exists()
+    read_inventory([str(ROOT / "examples" / "terraform")], ReadOptions())
+    assert (tmp_path / "cache" / "tfroots").exists()
