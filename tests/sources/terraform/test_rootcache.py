@@ -176,11 +176,11 @@ def test_every_root_stored_reads_back_equal(monkeypatch, tmp_path):
         return real(deps, value)
     monkeypatch.setattr(rootcache.RootCache, "entry_data", staticmethod(keep))
     monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path / "cache"))
-    folders = [ROOT / "examples" / "terraform", generated(tmp_path / "gen", 5)]
+    folders = [ROOT / "examples" / "terraform", generated(tmp_path / "gen", 5), write(tmp_path / "tree", TREE) / "live"]
     folders += [CORPUS / name for name in CORPUS_FOLDERS]
     for folder in folders:
-        read_inventory([str(folder)], ReadOptions())
-    assert len(stored) >= 6
+        read_inventory([str(folder)], ReadOptions(variables={"env": "prod"}))
+    assert len(stored) >= 7
     for value in stored:
         same(round_trip(value), value)
     assert all(isinstance(v[0], Inventory) for v in stored)

@@ -931,7 +931,7 @@ class TreeReader:
         if key not in self._files:
             self._files[key] = self._load(path, base)
         found = self._files[key]
-        if self.deps is not None:
+        if self.deps is not None and ("file", path, base) not in self.deps:
             self.depend(("file", path, base), file_digest(found))
         return found
 
@@ -971,7 +971,7 @@ class TreeReader:
         return values.get(name, _MISSING)
 
     def _tfvars_for(self, directory: str) -> Dict[str, Any]:
-        if self.deps is not None:
+        if self.deps is not None and ("tfvars", directory) not in self.deps:  # read once per root
             self.depend(("tfvars", directory), self.tfvars_digest(directory))
         if directory in self._tfvars:
             return self._tfvars[directory]
