@@ -19,8 +19,8 @@ from .commands.common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, UsageError
 
 ENVIRONMENT = """environment:
   IAMGATE_MAX_FILE_SIZE  largest input file read (bytes, or 512K, 50M, 1G; default 20M)
-  IAMGATE_CACHE_DIR      where parsed Terraform files are cached (default ~/.cache/iamgate)
-  IAMGATE_NO_CACHE=1     no parse cache: nothing is written but the outputs asked for
+  IAMGATE_CACHE_DIR      where parsed and evaluated Terraform is cached (default ~/.cache/iamgate)
+  IAMGATE_NO_CACHE=1     no cache: nothing is written but the outputs asked for
   IAMGATE_DEBUG=1        show the traceback of an internal error"""
 
 

@@ -416,7 +416,8 @@ def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None,
                    exclude: Optional[Exclude] = None, cwd: Optional[str] = None) -> Inventory:
     """Read every input under ``paths`` but those ``exclude`` names (see ``walk``; ``cwd`` stands
     for the working directory, for a revision checked out elsewhere); raises InputError for a path
-    that does not exist."""
+    that does not exist. Terraform root modules go through the root cache, but for a revision
+    checked out elsewhere: its folder is new at every run, so its entries would never be read."""
     limit = max_bytes()  # a bad setting is an input error before anything is read
     found = walk(paths, exclude, cwd)
     if found.missing:
@@ -426,13 +427,13 @@ def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None,
     token = _ROOTS.set(tuple(os.path.realpath(p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)))
                              for p in paths))
     try:
-        return _read_all(paths, files, explicit, found.skipped, options, limit)
+        return _read_all(paths, files, explicit, found.skipped, options, limit, cached=cwd is None)
     finally:
         _ROOTS.reset(token)
 
 
 def _read_all(paths: Sequence[str], files: Sequence[str], explicit: set, skipped: Sequence[Tuple[str, str]],
-              options: Optional[ReadOptions], limit: int) -> Inventory:
+              options: Optional[ReadOptions], limit: int, cached: bool = True) -> Inventory:
     terraform = [f for f in files if f.lower().endswith(TERRAFORM)]
     others = [f for f in files if not f.lower().endswith(TERRAFORM)]
     parts = [Inventory(problems=tuple(skipped_link(p, why) for p, why in skipped))]
@@ -440,7 +441,7 @@ def _read_all(paths: Sequence[str], files: Sequence[str], explicit: set, skipped
     if terraform:
         from .terraform.config import read_modules
         roots = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
-        parts.append(read_modules(terraform, options, display_path, roots))
+        parts.append(read_modules(terraform, options, display_path, roots, cached=cached))
     inventory = merge(parts)
     return inventory
 

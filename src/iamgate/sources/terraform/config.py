@@ -54,9 +54,22 @@ class ModuleFiles:
     blocks: List[Any] = field(default_factory=list)  # hcl.Block
     problems: List[Finding] = field(default_factory=list)
     suppressions: List[Any] = field(default_factory=list)  # model.Suppression: # iamgate:ignore comments
+    # (display path, sha256 of the text, or "!" and why it was not read) of each file, in order:
+    # what the blocks were parsed from, so what a cached evaluation of the module depends on
+    sources: List[Tuple[str, str]] = field(default_factory=list)
 
     def of(self, kind: str) -> List[Any]:
         return [b for b in self.blocks if b.kind == kind]
+
+    def digest(self) -> str:
+        """A digest of the folder and of what its blocks were parsed from (computed once: the
+        files of a module are all parsed before anything asks)."""
+        found = self.__dict__.get("_digest")
+        if found is None:
+            import hashlib
+            text = "\0".join([self.directory] + [f"{path}\1{what}" for path, what in self.sources])
+            found = self.__dict__["_digest"] = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return found
 
 
 class Lazy(dict):
@@ -165,6 +178,9 @@ class Module:
         self.resources: List[Any] = []  # resources.TfResource, filled by instances()
         self._blocks: Optional[Dict[Tuple[str, str], Any]] = None  # (type, name) -> resource block
         self._roots: Dict[str, Any] = {}
+        # (mode, type, name) -> instances: kept by the module, not by id() in the reader, where an
+        # id could be reused by a later module once this one is collected
+        self._instances: Dict[Tuple[str, str, str], Any] = {}
         self.children: Dict[str, Any] = {}  # filled below; references to module.* made meanwhile wait
         self._outputs: Optional[Lazy] = None
         self.variables = self._variables()
@@ -410,8 +426,8 @@ class Module:
 
     def instances(self, block: Any, mode: str = "managed") -> Any:
         """("single" | "count" | "for_each", [(index, attributes)]) for a resource or data block."""
-        cache = self.reader.instance_cache
-        key = (id(self), mode, block.labels[0], block.labels[1])
+        cache = self._instances
+        key = (mode, block.labels[0], block.labels[1])
         make = self._instance if mode == "managed" else (lambda b, i, scope: self._data_value(b, scope))
         if key in cache:
             return cache[key]
@@ -724,12 +740,21 @@ class TreeReader:
         self.roots = [os.path.realpath(r) for r in roots]
         self.unresolved: List[Unresolved] = []
         self.excluded: List[Excluded] = []  # resources count = 0 or an empty for_each leaves out
-        self.instance_cache: Dict[Any, Any] = {}
         self._tfvars: Dict[str, Dict[str, Any]] = {}
         self._roots: Dict[int, str] = {}
         self._files: Dict[Tuple[str, str], Tuple[Optional[str], Optional[str]]] = {}
         self._manifests: Dict[str, Tuple[Optional[Dict[str, str]], Optional[str]]] = {}
-        self.problems: List[Finding] = []  # notes on .terraform/modules/modules.json
+        # notes on .terraform/modules/modules.json; the same message twice is shown once (the first)
+        self.problems: List[Finding] = []
+        # while a root is evaluated for the root cache: what it read from outside its own files,
+        # (kind, *arguments) -> a digest of what was read, in the order first read (rootcache.py)
+        self.deps: Optional[Dict[Tuple[str, ...], str]] = None
+        self._peeked: Dict[str, Optional[ModuleFiles]] = {}  # module folders read, not yet used
+
+    def depend(self, dependency: Tuple[str, ...], digest: str) -> None:
+        """Record that the root being evaluated read ``dependency`` and found what ``digest`` says."""
+        if self.deps is not None:
+            self.deps.setdefault(dependency, digest)
 
     def root_dir(self, module: Module) -> str:
         return module.root_directory
@@ -756,11 +781,28 @@ class TreeReader:
     def local_module(self, path: str) -> Optional[ModuleFiles]:
         """A module folder: from the scanned files, or read from disk (a module is part of its
         caller's configuration even when it lives outside the scanned paths)."""
-        if path not in self.modules and os.path.isdir(path):
-            names = sorted(n for n in os.listdir(path) if n.endswith((".tf", ".tf.json")))
-            self.modules[path] = _parse_files([os.path.join(path, n) for n in names], self.display).get(
-                path, ModuleFiles(path))
-        return self.modules.get(path)
+        if path not in self.modules:
+            found = self.peek_module(path)
+            self._peeked.pop(path, None)
+            if found is not None:
+                self.modules[path] = found
+        files = self.modules.get(path)
+        self.depend(("module", path), files.digest() if files is not None else "-")
+        return files
+
+    def peek_module(self, path: str) -> Optional[ModuleFiles]:
+        """What ``local_module(path)`` would give, without making it one of the modules read (whose
+        order is the order of their suppressions): a cached root checks its modules with it."""
+        if path in self.modules:
+            return self.modules[path]
+        if path not in self._peeked:
+            found = None
+            if os.path.isdir(path):
+                names = sorted(n for n in os.listdir(path) if n.endswith((".tf", ".tf.json")))
+                found = _parse_files([os.path.join(path, n) for n in names], self.display).get(
+                    path, ModuleFiles(path))
+            self._peeked[path] = found
+        return self._peeked[path]
 
     def _installed_module(self, caller: Module, address: str, source: str
                           ) -> Tuple[Optional[Tuple[ModuleFiles, bool]], str]:
@@ -790,7 +832,9 @@ class TreeReader:
         if refusal:
             self._note_once(shown, f"{shown}: the folder of {address} ({given}) {refusal}; not read")
             return None, f"is not read: its folder in {shown} ({given}) {refusal}"
-        files = self.local_module(path) if os.path.isdir(path) else None
+        is_dir = os.path.isdir(path)
+        self.depend(("isdir", path), str(is_dir))
+        files = self.local_module(path) if is_dir else None
         if files is None:
             return None, f"is not installed ({shown} gives {given}, which does not exist): {fix}"
         return (files, True), ""
@@ -798,6 +842,12 @@ class TreeReader:
     def _outside_root(self, path: str, root: str) -> Optional[str]:
         """Why a module folder is refused: it leads outside the root module's folder (``..`` or
         a symbolic link, itself or a file in it); None when it stays inside."""
+        why = self.outside_root(path, root)
+        self.depend(("outside", path, root), repr(why))
+        return why
+
+    def outside_root(self, path: str, root: str) -> Optional[str]:
+        """``_outside_root`` without recording it (what a cached root checks)."""
         real_root = os.path.realpath(root)
 
         def inside(p: str) -> bool:
@@ -813,11 +863,23 @@ class TreeReader:
     def _modules_json(self, path: str) -> Tuple[Optional[Dict[str, str]], Optional[str]]:
         """``.terraform/modules/modules.json`` as {key: Dir}: (None, None) when there is none
         (``terraform init`` has not run), (None, why) when it cannot be used (noted once)."""
-        if path in self._manifests:
-            return self._manifests[path]
+        if path not in self._manifests:
+            result, note = self.read_modules_json(path)
+            if note is not None:
+                self._note_once(self.display(path), note)
+            self._manifests[path] = result
+        result = self._manifests[path]
+        self.depend(("modules.json", path), repr(result))
+        return result
+
+    def read_modules_json(self, path: str
+                          ) -> Tuple[Tuple[Optional[Dict[str, str]], Optional[str]], Optional[str]]:
+        """``_modules_json``'s answer, and the note to make about the file (None: no note); reads
+        the file, changes nothing."""
         from .. import read_text
         from ..bounds import loads
         result: Tuple[Optional[Dict[str, str]], Optional[str]] = (None, None)
+        note: Optional[str] = None
         if os.path.isfile(path):
             shown = self.display(path)
             text, problem = read_text(path, shown)
@@ -846,14 +908,12 @@ class TreeReader:
                 result = (records, None)
             else:
                 result = (None, why)
-                self._note_once(shown, f"{shown}: {why}; the modules it lists are not read "
-                                       "(run `terraform init` again)")
-        self._manifests[path] = result
-        return result
+                note = f"{shown}: {why}; the modules it lists are not read (run `terraform init` again)"
+        return result, note
 
     def _note_once(self, shown: str, message: str) -> None:
-        if any(p.message == message for p in self.problems):
-            return
+        """A note on ``.terraform/modules``; repeats are dropped when the notes are reported
+        (``noted``), so that what each root adds does not depend on the roots before it."""
         self.problems.append(Finding(kind="parse-error", rule="IG0006", severity="note", message=message,
                                      location=Location(shown)))
 
@@ -870,7 +930,10 @@ class TreeReader:
         key = (path, base)
         if key not in self._files:
             self._files[key] = self._load(path, base)
-        return self._files[key]
+        found = self._files[key]
+        if self.deps is not None and ("file", path, base) not in self.deps:
+            self.depend(("file", path, base), file_digest(found))
+        return found
 
     def _load(self, path: str, base: str) -> Tuple[Optional[str], Optional[str]]:
         from .. import max_bytes, show_size
@@ -908,6 +971,8 @@ class TreeReader:
         return values.get(name, _MISSING)
 
     def _tfvars_for(self, directory: str) -> Dict[str, Any]:
+        if self.deps is not None and ("tfvars", directory) not in self.deps:  # read once per root
+            self.depend(("tfvars", directory), self.tfvars_digest(directory))
         if directory in self._tfvars:
             return self._tfvars[directory]
         from .tfvars import read_tfvars_files
@@ -916,12 +981,30 @@ class TreeReader:
         self.unresolved.extend(unknowns)
         return values
 
+    def tfvars_digest(self, directory: str) -> str:
+        """A digest of the variable files of a root module folder: which files, and their bytes."""
+        import hashlib
+        from .tfvars import variable_files
+        digest = hashlib.sha256()
+        for path in variable_files(directory, self.options.var_files):
+            digest.update(path.encode("utf-8", "surrogatepass") + b"\0")
+            try:
+                with open(path, "rb") as fh:
+                    digest.update(hashlib.sha256(fh.read()).digest())
+            except OSError as e:
+                digest.update(f"!{e.errno}".encode())
+        return digest.hexdigest()
+
 
 def read_modules(files: Sequence[str], options: Optional[ReadOptions] = None,
-                 display: Callable[[str], str] = lambda p: p, roots: Sequence[str] = ()) -> Inventory:
+                 display: Callable[[str], str] = lambda p: p, roots: Sequence[str] = (),
+                 cached: bool = False) -> Inventory:
     """Every Terraform file given, grouped into modules (directories) and evaluated.
 
     ``roots`` are the scanned paths: ``file()`` and ``templatefile()`` read nothing outside them.
+    ``cached``: each root's evaluation goes through the root cache (``rootcache.py``), whose key
+    holds the working directory: only with ``display`` showing paths relative to it
+    (``sources.display_path``).
     """
     options = options or ReadOptions()
     modules = _parse_files(files, display)
@@ -934,13 +1017,21 @@ def read_modules(files: Sequence[str], options: Optional[ReadOptions] = None,
             if isinstance(source, str) and source.startswith(("./", "../")):
                 called.add(os.path.normpath(os.path.join(directory, source)))
     inventories: List[Inventory] = []
+    if cached:
+        from .rootcache import RootCache
+        cache = RootCache(reader)
     for directory in sorted(modules):
         mf = modules[directory]
         inventories.append(Inventory(problems=tuple(mf.problems)))
         if directory in called or not mf.blocks:
             continue
-        inventories.append(_evaluate_root(reader, mf, options))
-    inventories.append(Inventory(problems=tuple(reader.problems), unresolved=tuple(_dedupe(reader.unresolved)),
+        if cached:
+            inventories.append(cache.evaluate(mf, lambda mf=mf: _evaluate_root(reader, mf, options)))
+        else:
+            inventories.append(_evaluate_root(reader, mf, options))
+    if cached:
+        cache.close()
+    inventories.append(Inventory(problems=noted(reader.problems), unresolved=tuple(_dedupe(reader.unresolved)),
                                  excluded=tuple(dict.fromkeys(reader.excluded)),
                                  # every module read, also those read from outside the scanned paths
                                  suppressions=tuple(s for mf in modules.values() for s in mf.suppressions)))
@@ -957,13 +1048,17 @@ def _parse_files(paths: Sequence[str], display: Callable[[str], str]) -> Dict[st
         return modules.setdefault(directory, ModuleFiles(directory))
 
     from .. import read_text  # the same limits and messages as every other input (size, UTF-8)
+    import hashlib
     texts: List[Tuple[str, str]] = []
     for path in paths:
         text, problem = read_text(path, display(path))
         if problem is not None:
             module_of(path).problems.append(problem)
+            module_of(path).sources.append((display(path), "!" + problem.message))
         else:
             texts.append((path, text or ""))
+            module_of(path).sources.append(
+                (display(path), hashlib.sha256((text or "").encode("utf-8", "surrogatepass")).hexdigest()))
     for (path, text), result in zip(texts, parse_many([(display(p), t) for p, t in texts])):
         mf = module_of(path)
         if isinstance(result, HclError):
@@ -983,7 +1078,9 @@ def _parse_files(paths: Sequence[str], display: Callable[[str], str]) -> Dict[st
 
 
 def _evaluate_root(reader: TreeReader, mf: ModuleFiles, options: ReadOptions) -> Inventory:
+    from .evaluate import forget_derivations
     from .inventory import build_inventory
+    forget_derivations()  # what a root finds never depends on the roots evaluated before it
     root = Module(reader, mf, "", {}, True, 0)
     root.evaluate_all()
     resources = root.all_resources()
@@ -1032,6 +1129,25 @@ def _output_references(module: Module) -> Tuple[Tuple[str, str], ...]:
             value = outputs[key]
             if isinstance(value, str):
                 out.append((f"module.{name}.{key}", value))
+    return tuple(out)
+
+
+def file_digest(found: Tuple[Optional[str], Optional[str]]) -> str:
+    """A digest of what ``TreeReader._file`` gave: the text, or why there is none."""
+    import hashlib
+    text, why = found
+    what = ("=" + text) if text is not None else ("!" + str(why))
+    return hashlib.sha256(what.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def noted(problems: Sequence[Finding]) -> Tuple[Finding, ...]:
+    """The notes in order, each message once (its first)."""
+    seen: set = set()
+    out = []
+    for p in problems:
+        if p.message not in seen:
+            seen.add(p.message)
+            out.append(p)
     return tuple(out)
 
 

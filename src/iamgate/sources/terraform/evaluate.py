@@ -217,6 +217,13 @@ def _unknown(node: Node, env: _Env, why: Optional[str] = None) -> Unknown:
 _ROOTS: Dict[str, str] = {}  # expression of an Unknown derived here -> its root cause
 
 
+def forget_derivations() -> None:
+    """Forget the root causes noted so far (before each root module is evaluated: what is noted
+    while evaluating one root is never needed by another, and a root's result must not depend on
+    how many were noted before it, which decides when the table is cleared)."""
+    _ROOTS.clear()
+
+
 def _derive(text: str, env: _Env, cause: Value) -> Unknown:
     """An Unknown for an expression whose value depends on an unknown ``cause``; it names the
     root unknown (a variable without a value, a computed attribute) unless the text already does."""
