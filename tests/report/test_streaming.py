@@ -191,10 +191,15 @@ def test_over_the_size_limit_sarif_keeps_as_many_results_as_before() -> None:
         same(report, max_gzipped=empty + extra)
 
 
-def test_the_gzipped_size_is_gzips(tmp_path) -> None:
-    pieces = list(sarif.chunks(many(500)))
+def test_the_gzipped_size_is_gzips_and_the_text_comes_back_whole() -> None:
+    report = Report(many(500).findings + (lint(3, "note", message="policy ü ✗ \u2028 " + "é" * 70_000),))
+    from iamgate.rules.registry import default_rules
+    pieces = list(sarif._document(list(default_rules()), sorted(report.findings, key=sort_key), 501))
     assert len(pieces) > 3  # in pieces of about 64K characters
-    assert sarif._gzipped_size(pieces) == len(gzip.compress("".join(pieces).encode("utf-8")))
+    whole = "".join(pieces)
+    deflated = sarif._deflated(iter(pieces))
+    assert sarif.gzipped_size(deflated) == len(gzip.compress(whole.encode("utf-8")))
+    assert "".join(sarif._inflated(deflated)) == whole
 
 
 def test_encoding_in_pieces_leaves_no_garbage_per_finding() -> None:

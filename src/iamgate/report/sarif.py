@@ -17,6 +17,7 @@ by severity are kept and one result of rule ``iamgate/truncated`` says how many 
 """
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import zlib
@@ -46,25 +47,42 @@ def render(report: Report, max_results: int = MAX_RESULTS, max_gzipped: int = MA
 
 def chunks(report: Report, max_results: int = MAX_RESULTS, max_gzipped: int = MAX_GZIPPED) -> Iterator[str]:
     """``render``'s text in pieces. Whether the document fits GitHub's gzipped limit is known only
-    once all of it is made: its pieces are kept (and compressed as they come, to measure) until
-    then, but never its results as dicts, one joined string or its UTF-8 bytes whole."""
+    once all of it is made: it is compressed as it is made, to measure it, and kept compressed
+    (a 45 MB document is 1 MB deflated) until then; never its results as dicts, one joined string
+    or its UTF-8 bytes whole."""
     from ..rules.registry import default_rules
     rules = list(report.rules if report.rules is not None else default_rules())  # with --rules packs
     findings = sorted(report.findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 3),) + tuple(sort_key(f)))
     keep = len(findings) if len(findings) <= max_results else max_results - 1
     while True:
-        pieces = list(_document(rules, findings, keep))
-        if _gzipped_size(pieces) <= max_gzipped or keep == 0:
-            return iter(pieces)
+        deflated = _deflated(_document(rules, findings, keep))
+        if gzipped_size(deflated) <= max_gzipped or keep == 0:
+            return _inflated(deflated)
         keep = keep // 2  # rare (25,000 results are about 2 MB gzipped): halve until it fits
 
 
-def _gzipped_size(pieces: Iterable[str]) -> int:
-    """``len(gzip.compress("".join(pieces).encode()))``, without the joined text or its bytes:
-    the gzip header and trailer (18 bytes) and the raw deflate stream at the same level, which
+def _deflated(pieces: Iterable[str]) -> List[bytes]:
+    """The pieces' UTF-8 bytes as the raw deflate stream ``gzip.compress`` writes (level 9), which
     does not depend on how its input is cut."""
     deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
-    return 18 + sum(len(deflate.compress(p.encode("utf-8"))) for p in pieces) + len(deflate.flush())
+    out = [deflate.compress(p.encode("utf-8")) for p in pieces]
+    out.append(deflate.flush())
+    return out
+
+
+def gzipped_size(deflated: Sequence[bytes]) -> int:
+    """``len(gzip.compress(text))`` for the text ``deflated`` holds: its gzip header and trailer
+    (18 bytes) around the same deflate stream."""
+    return 18 + sum(len(block) for block in deflated)
+
+
+def _inflated(deflated: Sequence[bytes]) -> Iterator[str]:
+    """The text again, a block at a time (a character's bytes may straddle two blocks)."""
+    inflate = zlib.decompressobj(-15)
+    decode = codecs.getincrementaldecoder("utf-8")().decode
+    for block in deflated:
+        yield decode(inflate.decompress(block))
+    yield decode(inflate.flush(), final=True)
 
 
 def fingerprints(findings: Sequence[Finding]) -> List[str]:
