@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from itertools import islice
+from typing import Any, Dict, Iterable, Iterator, Optional
 
 from ..model import Finding, Location, Report
 from . import counts, sort_key, tool_info
@@ -79,22 +80,18 @@ class Lazy(list):  # type: ignore[type-arg]
         return self._count
 
 
-_PIECE = 1 << 16
+_TOKENS = 8192  # json's encoder gives a token at a time (a key, a comma): pieces of some 100K characters
 
 
 def encode(doc: Any) -> Iterator[str]:
-    """``json.dumps(doc, indent=2) + "\\n"`` in pieces of about 64K characters. One encoder for the
-    whole document, as ``json.dumps`` does: with an indent, json's encoder is made of nested
-    functions that refer to each other, a cycle each call leaves for the paused collector
-    (``cli.main``), so an encoding per item would leave 100,000 of them."""
-    batch: List[str] = []
-    size = 0
-    for token in json.JSONEncoder(indent=2).iterencode(doc):
-        batch.append(token)
-        size += len(token)
-        if size >= _PIECE:
-            yield "".join(batch)
-            batch.clear()
-            size = 0
-    batch.append("\n")
-    yield "".join(batch)
+    """``json.dumps(doc, indent=2) + "\\n"`` in pieces. One encoder for the whole document, as
+    ``json.dumps`` does: with an indent, json's encoder is made of nested functions that refer to
+    each other, a cycle each call leaves for the paused collector (``cli.main``), so an encoding
+    per item would leave 100,000 of them."""
+    tokens = json.JSONEncoder(indent=2).iterencode(doc)
+    while True:
+        batch = list(islice(tokens, _TOKENS))
+        if not batch:
+            break
+        yield "".join(batch)
+    yield "\n"
