@@ -36,7 +36,7 @@ def error(text: str) -> ManifestError:
 
 def without_the_line_composer(monkeypatch: pytest.MonkeyPatch) -> None:
     """PyYAML composes every manifest (the line-based composer declines everything)."""
-    monkeypatch.setattr(manifest_module.manifest_yaml, "compose", lambda text: None)
+    monkeypatch.setattr(manifest_module.manifest_yaml, "compose", lambda text, keep=None: None)
 
 
 @pytest.fixture(params=["lines", "libyaml", "pure-python"])

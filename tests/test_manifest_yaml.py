@@ -326,7 +326,7 @@ def test_what_is_outside_the_subset_is_declined(text: str) -> None:
 def test_load_manifest_is_the_same_through_either_path(monkeypatch: pytest.MonkeyPatch) -> None:
     text = _generator().manifest(5, 3, 60)
     fast = manifest_module.load_manifest("iamgate.yaml", text)
-    monkeypatch.setattr(manifest_module.manifest_yaml, "compose", lambda text: None)
+    monkeypatch.setattr(manifest_module.manifest_yaml, "compose", lambda text, keep=None: None)
     assert manifest_module.load_manifest("iamgate.yaml", text) == fast
 
 

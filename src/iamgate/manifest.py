@@ -89,6 +89,7 @@ class _Positions:
     key_lines: Dict[Path, int] = field(default_factory=dict)  # the key naming the value
     order: Dict[Path, int] = field(default_factory=dict)      # index of a key in its mapping
     raw: Dict[Path, str] = field(default_factory=dict)        # source text of plain scalars
+    complete: bool = True  # every position; else only those a valid manifest's loading reads (_KEEP)
 
     def line_of(self, path: Path) -> Optional[int]:
         """The line of ``path``, or of its nearest ancestor that has one."""
@@ -120,8 +121,21 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> ManifestError:
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 
 
-def _compose(file: str, text: str) -> Tuple[Any, _Positions]:
-    """Parse ``text`` into plain Python data and the position of every element.
+def _raw_kept(path: Path) -> bool:
+    """The plain scalars whose text a valid manifest's loading reads: under ``settings``
+    (the account, parameters) and in a need's ``context`` (numbers as written)."""
+    return path[:1] == ("settings",) or path[4:5] == ("context",)
+
+
+# What loading a valid manifest reads of its positions: the lines of principals[i],
+# principals[i].needs[j] and ignore[i], and the raw text above. An error's message reads any
+# position: the manifest is composed again with all of them (manifest_yaml.Keep).
+_KEEP = manifest_yaml.Keep(4, _raw_kept)
+
+
+def _compose(file: str, text: str, keep: Optional[manifest_yaml.Keep] = None) -> Tuple[Any, _Positions]:
+    """Parse ``text`` into plain Python data and the position of every element (or only those
+    ``keep`` asks for, when the line-based composer reads it: ``_Positions.complete`` says which).
 
     Composed with libyaml when available; a manifest it cannot load is composed again with the
     pure-Python loader, whose error is the one reported (the same message for the same bad input
@@ -131,10 +145,10 @@ def _compose(file: str, text: str) -> Tuple[Any, _Positions]:
     :func:`manifest_yaml.compose`, a line at a time, into the same data and positions; anything
     else (or anything it is not sure of) goes to PyYAML.
     """
-    composed = manifest_yaml.compose(text)
+    composed = manifest_yaml.compose(text, keep)
     if composed is not None:
         data, lines, key_lines, order, raw = composed
-        return data, _Positions(lines=lines, key_lines=key_lines, order=order, raw=raw)
+        return data, _Positions(lines=lines, key_lines=key_lines, order=order, raw=raw, complete=keep is None)
     return _compose_yaml(file, text)
 
 
@@ -486,15 +500,16 @@ def _principal(value: Mapping[str, Any], path: Path, pos: _Positions) -> Princip
     )
 
 
-def _fix_account(data: Dict[str, Any], pos: _Positions) -> None:
-    """``account: 011122223333`` unquoted is a YAML int: take the digits as written."""
+def _fixed_account(data: Dict[str, Any], pos: _Positions) -> Dict[str, Any]:
+    """``data``, where ``account: 011122223333`` unquoted (a YAML int) is made the digits as written."""
     settings = data.get("settings")
     if not isinstance(settings, dict):
-        return
+        return data
     account = settings.get("account")
     if isinstance(account, int) and not isinstance(account, bool):
         raw = pos.raw.get(("settings", "account"))
         settings["account"] = raw if raw is not None and raw.isdigit() else str(account)
+    return data
 
 
 def load_manifest(path: str, text: str) -> Manifest:
@@ -503,12 +518,15 @@ def load_manifest(path: str, text: str) -> Manifest:
     Raises :class:`ManifestError` for an empty file, invalid YAML, a document that is not a
     mapping, or the first schema violation (in document order).
     """
-    data, pos = _compose(path, text)
-    if not isinstance(data, dict):
-        raise ManifestError(path, pos.lines.get(()), "",
-                            f"the manifest must be a mapping with 'version: 1', got {_describe(data)}")
-    _fix_account(data, pos)
-    _validate(path, data, pos)
+    data, pos = _compose(path, text, _KEEP)
+    if not isinstance(data, dict) or not _is_valid(_fixed_account(data, pos)):
+        if not pos.complete:  # an error to report: where it is, from every position
+            del data, pos
+            data, pos = _compose(path, text)
+        if not isinstance(data, dict):
+            raise ManifestError(path, pos.lines.get(()), "",
+                                f"the manifest must be a mapping with 'version: 1', got {_describe(data)}")
+        _validate(path, _fixed_account(data, pos), pos)
     guardrails = data.get("guardrails", {})
     return Manifest(
         file=path,

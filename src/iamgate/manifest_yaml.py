@@ -20,17 +20,29 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-__all__ = ["compose", "Composed"]
+__all__ = ["compose", "Composed", "Keep"]
 
 Path = Tuple[Union[str, int], ...]
 # data, then the positions by path: value lines, key lines, key order, plain scalars' text
 Composed = Tuple[Any, Dict[Path, int], Dict[Path, int], Dict[Path, int], Dict[Path, str]]
+
+
+
+class Keep(NamedTuple):
+    """The positions to record when not all of them: the value lines of the paths at most
+    ``depth`` long, the plain scalars' text of the paths ``raw`` accepts, no key lines and no key
+    order. A 100,000-requirement manifest has a million positions, of which loading a valid one
+    reads a hundred thousand (issue 15: 140 MB of them, under a limit of 300 for the whole run)."""
+
+    depth: int
+    raw: Callable[[Path], bool]
+
 
 # Deeper than this is declined: PyYAML's path measures nesting (64 levels) and gives its error.
 _MAX_NESTING = 48
@@ -129,8 +141,9 @@ def _is_entry(content: str) -> bool:
     return content[0] == "-" and (len(content) == 1 or content[1] == " ")
 
 
-def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
-    """The document ``rows`` hold (see :func:`_rows`), or :class:`_Decline`.
+def _compose_rows(rows: List[Tuple[int, int, str]], keep: Optional[Keep] = None) -> Composed:
+    """The document ``rows`` hold (see :func:`_rows`), or :class:`_Decline`; the positions
+    ``keep`` asks for (all without it): what is declined does not depend on them.
 
     Nested functions over shared locals rather than methods: a manifest of 100,000 requirements
     goes through ``mapping`` 100,000 times, and attribute look-ups were a good part of its time.
@@ -139,6 +152,9 @@ def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
     key_lines: Dict[Path, int] = {}
     order: Dict[Path, int] = {}
     raw: Dict[Path, str] = {}
+    deepest = 1 << 30 if keep is None else keep.depth  # every path, without it
+    raw_of = None if keep is None else keep.raw
+    keys = keep is None
     scalars = _Scalars()
     memo = scalars.memo
     scalar = scalars.value
@@ -159,7 +175,8 @@ def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
         nonlocal i
         if depth > _MAX_NESTING:
             raise _Decline
-        lines[path] = line
+        if len(path) <= deepest:
+            lines[path] = line
         result: List[Any] = []
         while True:
             rest = content[1:].lstrip(" ")
@@ -187,7 +204,8 @@ def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
         nonlocal i
         if depth > _MAX_NESTING:
             raise _Decline
-        lines[path] = line
+        if len(path) <= deepest:
+            lines[path] = line
         result: Dict[str, Any] = {}
         while True:
             plain, double, single, quoted, text, items = match.groups()
@@ -202,29 +220,36 @@ def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
             if key in result or len(key) > _MAX_KEY:
                 raise _Decline  # PyYAML's path names the duplicate
             child = path + (key,)
-            key_lines[child] = line
-            order[child] = len(result)
+            if keys:
+                key_lines[child] = line
+                order[child] = len(result)
             if quoted is not None:
-                lines[child] = line
+                if len(child) <= deepest:
+                    lines[child] = line
                 result[key] = quoted
             elif text is not None:
                 if ": " in text or text[-1] == ":":
                     raise _Decline
-                lines[child] = line
-                raw[child] = text
+                if len(child) <= deepest:
+                    lines[child] = line
+                if raw_of is None or raw_of(child):
+                    raw[child] = text
                 result[key] = memo[text] if text in memo else scalar(text)
             elif items is not None:
                 if depth >= _MAX_NESTING:
                     raise _Decline
-                lines[child] = line
+                if len(child) <= deepest:
+                    lines[child] = line
                 found: List[Any] = []
                 for index, item in enumerate(items.split(",") if "," in items else (items,)):
                     item = item.strip(" ")
                     if ": " in item or item[-1] == ":":
                         raise _Decline
                     place = child + (index,)
-                    lines[place] = line
-                    raw[place] = item
+                    if len(place) <= deepest:
+                        lines[place] = line
+                    if raw_of is None or raw_of(place):
+                        raw[place] = item
                     found.append(memo[item] if item in memo else scalar(item))
                 result[key] = found
             else:  # the general way
@@ -254,8 +279,10 @@ def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
             if indent > column or (indentless and indent == column and _is_entry(content)):
                 i += 1
                 return block(content, next_line, indent, path, depth)
-        lines[path] = line  # an empty scalar, marked where its key or '-' ends
-        raw[path] = ""
+        if len(path) <= deepest:
+            lines[path] = line  # an empty scalar, marked where its key or '-' ends
+        if raw_of is None or raw_of(path):
+            raw[path] = ""
         return scalar("")
 
     def inline(text: str, line: int, path: Path, depth: int) -> Any:
@@ -271,12 +298,15 @@ def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
             if match is None or _END.match(text, match.end()) is None:
                 raise _Decline
             double, single = match.groups()
-            lines[path] = line
+            if len(path) <= deepest:
+                lines[path] = line
             return _double(double) if double is not None else _single(single)
         cut = text.find(" #")
         plain = _plain(text if cut < 0 else text[:cut].rstrip(" "), False)
-        lines[path] = line
-        raw[path] = plain
+        if len(path) <= deepest:
+            lines[path] = line
+        if raw_of is None or raw_of(path):
+            raw[path] = plain
         return scalar(plain)
 
     def flow_node(text: str, at: int, line: int, path: Path, depth: int) -> Tuple[Any, int]:
@@ -285,19 +315,23 @@ def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
         if first == "[" or first == "{":
             if depth > _MAX_NESTING:
                 raise _Decline
-            lines[path] = line
+            if len(path) <= deepest:
+                lines[path] = line
             at = _SPACES.match(text, at + 1).end()
             return (flow_sequence if first == "[" else flow_mapping)(text, at, line, path, depth)
         match = _FLOW_SCALAR.match(text, at)
         if match is None:
             raise _Decline
         double, single, plain = match.groups()
-        lines[path] = line
+        if len(path) <= deepest:
+            lines[path] = line
         if double is not None:
             return _double(double), match.end()
         if single is not None:
             return _single(single), match.end()
-        raw[path] = _plain(plain, True)
+        plain = _plain(plain, True)
+        if raw_of is None or raw_of(path):
+            raw[path] = plain
         return scalar(plain), match.end()
 
     def flow_sequence(text: str, at: int, line: int, path: Path, depth: int) -> Tuple[List[Any], int]:
@@ -335,8 +369,9 @@ def _compose_rows(rows: List[Tuple[int, int, str]]) -> Composed:
             if key in result or len(key) > _MAX_KEY:
                 raise _Decline
             child = path + (key,)
-            key_lines[child] = line
-            order[child] = len(result)
+            if keys:
+                key_lines[child] = line
+                order[child] = len(result)
             result[key], at = flow_node(text, match.end(), line, child, depth + 1)
             at = _SPACES.match(text, at).end()
             stop = text[at:at + 1]
@@ -373,8 +408,9 @@ def _rows(text: str) -> List[Tuple[int, int, str]]:
             if content and content[0] != "#"]
 
 
-def compose(text: str) -> Optional[Composed]:
-    """``text``'s data and positions when it is a block mapping in the subset, else ``None``."""
+def compose(text: str, keep: Optional[Keep] = None) -> Optional[Composed]:
+    """``text``'s data and positions (those ``keep`` asks for, else all) when it is a block
+    mapping in the subset, else ``None``."""
     if "\r" in text:
         if text.count("\r") != text.count("\r\n"):
             return None
@@ -383,7 +419,7 @@ def compose(text: str) -> Optional[Composed]:
         rows = _rows(text)
         if not rows:
             return None
-        composed = _compose_rows(rows)
+        composed = _compose_rows(rows, keep)
     except (_Decline, RecursionError):
         return None
     return composed if isinstance(composed[0], dict) else None

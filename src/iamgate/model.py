@@ -183,7 +183,7 @@ class Unresolved:
     synthesized: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Requirement:
     """Something a principal must be able to do: from a manifest, a rule or the deploy catalog."""
 
@@ -201,7 +201,7 @@ class Requirement:
         return hash((self.principal, self.action, self.resource, tuple(sorted(self.context.items()))))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TraceEntry:
     """One statement the engine looked at and why it mattered.
 
@@ -223,7 +223,7 @@ class TraceEntry:
         return self.statement.location
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     result: DecisionResult
     blocked_by: Tuple[str, ...] = ()
@@ -451,7 +451,7 @@ def merge(inventories: "Iterable[Inventory]") -> Inventory:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """One requirement and how it was decided."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 SEVERITIES = ("error", "warning", "note")
@@ -63,30 +63,51 @@ def outputs(command: str, specs: Optional[Sequence[str]]) -> List[Output]:
 
 
 def emit(command: str, result: Any, targets: Sequence[Output]) -> None:
-    """Render ``result`` once per output: to standard output (in colour on a terminal) or a file."""
-    from ..report import render
+    """Render ``result`` once per output: to standard output (in colour on a terminal) or a file,
+    each piece written as the renderer makes it."""
+    from ..report import render_chunks
     from ..report.text import use_color
     for fmt, file in targets:
-        text = render(command, fmt, result, color=file is None and use_color(sys.stdout))
-        write_output(text, file)
+        write_output(render_chunks(command, fmt, result, color=file is None and use_color(sys.stdout)), file)
 
 
 _CHUNK = 1 << 20  # written a megabyte at a time: a 30 MB report is not encoded into one more copy
 
 
-def write_output(text: str, file: Optional[str]) -> None:
+def write_output(text: Union[str, Iterable[str]], file: Optional[str]) -> None:
+    """``text`` (a string, or pieces of one) to ``file``, written atomically, or to standard output."""
     if file is None:
         _write_chunks(sys.stdout, text)
         return
     tmp = f"{file}.iamgate-tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        _write_chunks(fh, text)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            _write_chunks(fh, text)
+    except BaseException:  # the pieces are made while written: a failure leaves no half file behind
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     os.replace(tmp, file)
 
 
-def _write_chunks(stream: Any, text: str) -> None:
-    for start in range(0, len(text), _CHUNK):
-        stream.write(text[start:start + _CHUNK])
+def _write_chunks(stream: Any, text: Union[str, Iterable[str]]) -> None:
+    """``text`` a megabyte at a time: a long string sliced, small pieces gathered (one write per
+    finding's lines would be 100,000 writes)."""
+    if isinstance(text, str):
+        for start in range(0, len(text), _CHUNK):
+            stream.write(text[start:start + _CHUNK])
+        return
+    batch: List[str] = []
+    size = 0
+    for piece in text:
+        batch.append(piece)
+        size += len(piece)
+        if size >= _CHUNK:
+            stream.write("".join(batch))
+            batch.clear()
+            size = 0
+    if batch:
+        stream.write("".join(batch))
 
 
 def read_text(path: str) -> Optional[str]:

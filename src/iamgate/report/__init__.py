@@ -10,7 +10,7 @@ this table, so a new format is one module here and one row per command it serves
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Callable, Dict, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Tuple
 
 if TYPE_CHECKING:  # iamgate --version renders nothing: it need not build the model's classes
     from ..model import Finding
@@ -41,6 +41,15 @@ RENDERERS: Dict[Tuple[str, str], str] = {
 
 COLORED = frozenset({("check", "text"), ("simulate", "text"), ("explain", "text")})
 
+# the renderers that also give their text in pieces as they make it (``chunks`` beside ``render``,
+# which joins them): a check's report of 100,000 findings is written while it is made, never held
+# whole as one string (issue 15: 100,000 requirements under 300 MB)
+CHUNKED: Dict[Tuple[str, str], str] = {
+    ("check", "text"): "iamgate.report.text:chunks",
+    ("check", "json"): "iamgate.report.json:chunks",
+    ("check", "sarif"): "iamgate.report.sarif:chunks",
+}
+
 
 def formats_of(command: str) -> Tuple[str, ...]:
     """The formats ``command`` can print, in the table's order."""
@@ -48,13 +57,27 @@ def formats_of(command: str) -> Tuple[str, ...]:
 
 
 def renderer(command: str, fmt: str) -> Callable[..., str]:
-    module, _, name = RENDERERS[(command, fmt)].partition(":")
+    return _function(RENDERERS[(command, fmt)])
+
+
+def _function(where: str) -> Callable[..., Any]:
+    module, _, name = where.partition(":")
     return getattr(importlib.import_module(module), name)
 
 
 def render(command: str, fmt: str, result: Any, color: bool = False) -> str:
     """``result`` of ``command`` in format ``fmt`` (colour only where the renderer offers it)."""
     fn = renderer(command, fmt)
+    return fn(result, color=True) if color and (command, fmt) in COLORED else fn(result)
+
+
+def render_chunks(command: str, fmt: str, result: Any, color: bool = False) -> Iterable[str]:
+    """``render``'s text in pieces that join to it: made one by one where the renderer can
+    (``CHUNKED``), else the whole text as one piece."""
+    where = CHUNKED.get((command, fmt))
+    if where is None:
+        return (render(command, fmt, result, color),)
+    fn = _function(where)
     return fn(result, color=True) if color and (command, fmt) in COLORED else fn(result)
 
 

@@ -17,13 +17,16 @@ by severity are kept and one result of rule ``iamgate/truncated`` says how many 
 """
 from __future__ import annotations
 
-import gzip
+import codecs
 import json
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+import zlib
+from itertools import chain
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..model import Finding, Location, Report, fingerprint
 from . import SEVERITY_ORDER, sort_key
+from .json import Lazy, encode
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/iamgate/iamgate"
@@ -39,15 +42,47 @@ def category() -> str:
 
 
 def render(report: Report, max_results: int = MAX_RESULTS, max_gzipped: int = MAX_GZIPPED) -> str:
+    return "".join(chunks(report, max_results, max_gzipped))
+
+
+def chunks(report: Report, max_results: int = MAX_RESULTS, max_gzipped: int = MAX_GZIPPED) -> Iterator[str]:
+    """``render``'s text in pieces. Whether the document fits GitHub's gzipped limit is known only
+    once all of it is made: it is compressed as it is made, to measure it, and kept compressed
+    (a 45 MB document is 1 MB deflated) until then; never its results as dicts, one joined string
+    or its UTF-8 bytes whole."""
     from ..rules.registry import default_rules
     rules = list(report.rules if report.rules is not None else default_rules())  # with --rules packs
     findings = sorted(report.findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 3),) + tuple(sort_key(f)))
     keep = len(findings) if len(findings) <= max_results else max_results - 1
     while True:
-        text = _document(rules, findings, keep)
-        if len(gzip.compress(text.encode("utf-8"))) <= max_gzipped or keep == 0:
-            return text
+        deflated = _deflated(_document(rules, findings, keep))
+        if gzipped_size(deflated) <= max_gzipped or keep == 0:
+            return _inflated(deflated)
         keep = keep // 2  # rare (25,000 results are about 2 MB gzipped): halve until it fits
+
+
+def _deflated(pieces: Iterable[str]) -> List[bytes]:
+    """The pieces' UTF-8 bytes as the raw deflate stream ``gzip.compress`` writes (level 9), which
+    does not depend on how its input is cut."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    out = [deflate.compress(p.encode("utf-8")) for p in pieces]
+    out.append(deflate.flush())
+    return out
+
+
+def gzipped_size(deflated: Sequence[bytes]) -> int:
+    """``len(gzip.compress(text))`` for the text ``deflated`` holds: its gzip header and trailer
+    (18 bytes) around the same deflate stream."""
+    return 18 + sum(len(block) for block in deflated)
+
+
+def _inflated(deflated: Sequence[bytes]) -> Iterator[str]:
+    """The text again, a block at a time (a character's bytes may straddle two blocks)."""
+    inflate = zlib.decompressobj(-15)
+    decode = codecs.getincrementaldecoder("utf-8")().decode
+    for block in deflated:
+        yield decode(inflate.decompress(block))
+    yield decode(inflate.flush(), final=True)
 
 
 def fingerprints(findings: Sequence[Finding]) -> List[str]:
@@ -65,7 +100,7 @@ def fingerprints(findings: Sequence[Finding]) -> List[str]:
     return out
 
 
-def _document(rules: Sequence[Any], findings: Sequence[Finding], keep: int) -> str:
+def _document(rules: Sequence[Any], findings: Sequence[Finding], keep: int) -> Iterator[str]:
     from . import tool_info
     info = tool_info()
     declared = [_rule(r) for r in rules]
@@ -76,7 +111,6 @@ def _document(rules: Sequence[Any], findings: Sequence[Finding], keep: int) -> s
             declared.append({"id": f.rule, "shortDescription": {"text": f.rule},
                              "defaultConfiguration": {"level": _LEVEL.get(f.severity, "warning")}})
     prints = fingerprints(findings)
-    results = [_result(f, index[f.rule], fp) for f, fp in zip(findings[:keep], prints)]
     left = findings[keep:]
     if left:
         index[TRUNCATED] = len(declared)
@@ -87,7 +121,6 @@ def _document(rules: Sequence[Any], findings: Sequence[Finding], keep: int) -> s
                                              "findings by severity and summarizes the rest in one result."},
                          "helpUri": INFORMATION_URI,
                          "defaultConfiguration": {"level": "note"}})
-        results.append(_summary(left, index[TRUNCATED]))
     run: Dict[str, Any] = {
         "tool": {"driver": {"name": "iamgate", "version": str(info["version"]),
                             "semanticVersion": str(info["version"]), "informationUri": INFORMATION_URI,
@@ -96,9 +129,10 @@ def _document(rules: Sequence[Any], findings: Sequence[Finding], keep: int) -> s
         "automationDetails": {"id": f"iamgate/{category()}/"},
         "originalUriBaseIds": {"%SRCROOT%": {"uri": _dir_uri(os.getcwd())}},
         "columnKind": "unicodeCodePoints",
-        "results": results,
+        "results": Lazy(chain((_result(f, index[f.rule], fp) for f, fp in zip(findings[:keep], prints)),
+                              (_summary(left, index[TRUNCATED]),) if left else ()), keep + (1 if left else 0)),
     }
-    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
+    return encode({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})
 
 
 def _rule(r: Any) -> Dict[str, Any]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 from .. import catalog
 from ..model import ASSUMED_ACCOUNT, Finding, Fix, Principal, Report
@@ -32,6 +32,12 @@ def _principal_label(p: Optional[Principal], f: Finding) -> str:
 
 
 def render(report: Report, color: bool = False) -> str:
+    return "".join(chunks(report, color))
+
+
+def chunks(report: Report, color: bool = False) -> Iterator[str]:
+    """``render``'s text in pieces, each line with its newline, made as they are written: a report
+    of 100,000 findings (30 MB of text) is never held whole, nor its lines all at once."""
     # the principal each selector of the manifest chose, for its heading
     chosen: Dict[str, Principal] = {o.selector: o.principal for o in report.outcomes}
     groups: "OrderedDict[str, OrderedDict[str, List[Finding]]]" = OrderedDict()
@@ -41,24 +47,21 @@ def render(report: Report, color: bool = False) -> str:
         file = f.location.file if f.location else "(no file)"
         groups.setdefault(file, OrderedDict()).setdefault(f.principal or "", []).append(f)
 
-    lines: List[str] = []
     for file, by_principal in groups.items():
-        lines.append(_paint(file, "1", color))
+        yield _paint(file, "1", color) + "\n"
         for principal, findings in by_principal.items():
             indent = "  "
             if principal:
                 first = findings[0]
                 shown = chosen.get(principal) if first.kind == "missing-permission" else None
-                lines.append(f"  {_principal_label(shown, first)}")
+                yield f"  {_principal_label(shown, first)}\n"
                 indent = "    "
             for f in findings:
-                lines.extend(_finding_lines(f, indent, color))
-        lines.append("")
-    lines.append(_summary(report))
+                yield "".join(line + "\n" for line in _finding_lines(f, indent, color))
+        yield "\n"
+    yield _summary(report) + "\n"
     if any(ASSUMED_ACCOUNT in (f.resource or "") + f.message for f in report.findings if f.suppressed is None):
-        lines.append(f"{ASSUMED_ACCOUNT} stands for the account the code deploys into (settings.account is not set)")
-    lines.append("")  # the final newline, joined in: not a second copy of a report of 100,000 findings
-    return "\n".join(lines)
+        yield f"{ASSUMED_ACCOUNT} stands for the account the code deploys into (settings.account is not set)\n"
 
 
 def _finding_lines(f: Finding, indent: str, color: bool) -> List[str]:
