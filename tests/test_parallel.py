@@ -77,3 +77,20 @@ def test_workers_is_jobs_when_given(monkeypatch) -> None:
     assert parallel.workers() == 3
     monkeypatch.setattr(parallel, "WORKERS", None)
     assert parallel.workers() >= 1
+
+
+def test_a_call_forked_early_gives_its_result_or_the_default(monkeypatch) -> None:
+    from iamgate.parallel import fork_call
+
+    monkeypatch.setattr(parallel, "WORKERS", 2)
+    pending = fork_call(lambda: (os.getpid(), [1, 2, 3]))
+    assert pending is not None
+    pid, value = pending.result()
+    assert pid != PARENT and value == [1, 2, 3]
+    assert fork_call(lambda: 1 / 0).result("default") == "default"
+    assert fork_call(lambda: os._exit(3)).result("default") == "default"
+    assert fork_call(lambda: (lambda: None)).result("default") == "default"  # cannot be sent
+    waiting = fork_call(lambda: threading.Event().wait(60))
+    waiting.cancel()  # ended at once, not waited for
+    monkeypatch.setattr(parallel, "WORKERS", 1)
+    assert fork_call(lambda: 1) is None

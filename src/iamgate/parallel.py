@@ -1,6 +1,12 @@
 """Work spread over forked processes, for the few steps whose cost grows with a large input: the
 grammar of every policy of an account export, the lint of every policy read.
 
+``fork_call(function)`` starts ``function()`` in a forked child and returns at once; the parent
+goes on with its own work and later takes the child's result (``Pending.result``), or computes
+what it needs itself when the child could not give it. Forking early, while the process is small,
+is what makes it pay: after a fork every page either process writes is copied first (CPython
+writes to an object to count a reference to it), a cost that grows with what the parent holds.
+
 ``fork_map(function, chunks)`` is ``[function(c) for c in chunks]``; when forking is safe (Linux, no
 other thread running) and ``workers()`` allows it, the chunks after the first are computed by forked
 children, which see the parent's memory as it was and send their results back through a pipe; the
@@ -19,7 +25,7 @@ import sys
 import threading
 from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
-__all__ = ["WORKERS", "chunks_by_weight", "fork_map", "workers"]
+__all__ = ["WORKERS", "Pending", "chunks_by_weight", "fork_call", "fork_map", "workers"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -104,3 +110,69 @@ def fork_map(function: Callable[[T], R], chunks: Sequence[T]) -> List[R]:
 
 
 _MISSING = object()
+
+
+class Pending:
+    """The result a forked child is computing (``fork_call``)."""
+
+    def __init__(self, pid: int, receiving: Any) -> None:
+        self._pid = pid
+        self._receiving = receiving
+
+    def result(self, default: Any = None) -> Any:
+        """What the child computed (waiting for it), or ``default`` when it failed in any way."""
+        if self._receiving is None:
+            return default
+        result: Any = default
+        try:
+            result = self._receiving.recv()
+        except Exception:  # noqa: BLE001 - the child failed before sending all of it
+            result = default
+        finally:
+            self._close()
+        return result
+
+    def cancel(self) -> None:
+        """The result is not needed: the child is ended."""
+        if self._receiving is not None:
+            try:
+                os.kill(self._pid, 9)
+            except OSError:
+                pass
+            self._close()
+
+    def _close(self) -> None:
+        self._receiving.close()
+        self._receiving = None
+        try:
+            os.waitpid(self._pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def fork_call(function: Callable[[], R]) -> Optional[Pending]:
+    """``function()`` started in a forked child, or None when forking is not safe or not allowed
+    (``workers()`` is 1) or fails: the caller then computes what it needs itself."""
+    if workers() < 2 or not _can_fork():
+        return None
+    from multiprocessing.connection import Pipe
+
+    receiving, sending = Pipe(duplex=False)
+    try:
+        pid = os.fork()
+    except OSError:
+        receiving.close()
+        sending.close()
+        return None
+    if pid == 0:  # the child: compute, send, end without any of the parent's cleanup
+        code = 0
+        try:
+            receiving.close()
+            sending.send(function())
+        except BaseException:  # noqa: BLE001 - whatever it is, the parent computes it itself
+            code = 1
+        finally:
+            os._exit(code)
+    sending.close()
+    return Pending(pid, receiving)
+

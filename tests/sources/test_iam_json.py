@@ -650,10 +650,11 @@ def test_the_placeholder_prefilter_agrees_with_the_placeholder_pattern(text: str
 
 
 def test_an_export_validated_over_forked_processes_reads_as_in_one(monkeypatch) -> None:
-    """The grammar's verdicts on a large export come from several processes: the same inventory,
-    problems (their order included) and grammar-rejected policies as when one process reads it."""
+    """The grammar's verdicts on a large export come from a forked child: the same inventory,
+    problems (their order included) and grammar-rejected policies as when one process reads it,
+    also when the child fails."""
     from iamgate import parallel
-    from iamgate.sources import grammar
+    from iamgate.sources import grammar, iam_json
 
     def statement(r: int, s: int) -> dict:
         st = {"Sid": f"S{s}", "Effect": "Allow", "Action": ["s3:GetObject", "s3:List*"],
@@ -677,12 +678,21 @@ def test_an_export_validated_over_forked_processes_reads_as_in_one(monkeypatch) 
     monkeypatch.setattr(parallel, "WORKERS", 1)
     alone = read("gaad.json", text)
     assert len(alone.problems) > 20 and any(p.grammar_rejected for p in alone.documents)
-    monkeypatch.setattr(grammar, "_AHEAD", 0)
+    monkeypatch.setattr(iam_json, "_AHEAD", 0)
     forks: list = []
     fork = os.fork
     monkeypatch.setattr(os, "fork", lambda: forks.append(1) or fork())
-    for workers in (2, 3):
-        monkeypatch.setattr(parallel, "WORKERS", workers)
-        grammar._CACHE.clear()
-        assert read("gaad.json", text) == alone
-    assert len(forks) == 1 + 2
+    grammar._CACHE.clear()
+    assert read("gaad.json", text) == alone  # still one process: WORKERS is 1
+    monkeypatch.setattr(parallel, "WORKERS", 2)
+    grammar._CACHE.clear()
+    assert read("gaad.json", text) == alone and len(forks) == 1
+    taken = []
+    given = iam_json._validate_ahead
+    monkeypatch.setattr(iam_json, "_validate_ahead",
+                        lambda file, data, pending: (given(file, data, pending), taken.append(len(file.verdicts))))
+    assert read("gaad.json", text) == alone and taken == [120]  # every document's verdict from the child
+    monkeypatch.setattr(iam_json, "_verdicts_of", lambda text: 1 / 0)  # a child that fails
+    assert read("gaad.json", text) == alone and taken == [120, 0]
+    assert read("gaad.json", text[:-3]).problems[0].rule == "IG0001"  # not JSON: the child is ended
+    assert len(forks) == 4

@@ -523,23 +523,12 @@ def validate_document(doc: Any, kind: str, location_of: LocationOf, policy_name:
 
 
 Verdict = _Outcome  # what the grammar says of one document, for validate_document
-_AHEAD = 20_000  # statements below which forking (its cost grows with the process) saves too little
 
 
 def verdicts(documents: Sequence[Tuple[Any, str]]) -> List[Verdict]:
-    """What the grammar says of each plain-JSON ``(document, kind)``, for ``validate_document``:
-    for many documents (an account export) spread over forked processes (``parallel.fork_map``),
-    each validating a run of them. The verdicts are the same whichever process gave them."""
-    from .. import parallel
-
-    def weight(item: Tuple[Any, str]) -> int:
-        statements = item[0].get("Statement") if isinstance(item[0], dict) else None
-        return len(statements) if isinstance(statements, list) else 1
-
-    count = parallel.workers() if sum(weight(d) for d in documents) >= _AHEAD else 1
-    runs = parallel.chunks_by_weight(documents, weight, count)
-    found = parallel.fork_map(lambda run: [_outcome(doc, kind, True) for doc, kind in run], runs)
-    return [verdict for run in found for verdict in run]
+    """What the grammar says of each plain-JSON ``(document, kind)``, for ``validate_document``
+    (``iam_json`` has a forked child compute those of a large export while it parses the file)."""
+    return [_outcome(doc, kind, True) for doc, kind in documents]
 
 
 def _finding(path: Path, text: str, location_path: Path, location_of: LocationOf, policy_name: str) -> Finding:
