@@ -94,3 +94,25 @@ def test_a_call_forked_early_gives_its_result_or_the_default(monkeypatch) -> Non
     waiting.cancel()  # ended at once, not waited for
     monkeypatch.setattr(parallel, "WORKERS", 1)
     assert fork_call(lambda: 1) is None
+
+
+def test_a_stream_gives_the_pieces_in_order_then_none(monkeypatch) -> None:
+    from iamgate.parallel import fork_stream
+
+    monkeypatch.setattr(parallel, "WORKERS", 2)
+
+    def produce(send) -> None:
+        for k in range(5):
+            send((k, os.getpid()))
+
+    stream = fork_stream(produce)
+    first = stream.next()
+    assert first[0] == 0 and first[1] != PARENT
+    pieces = []
+    while len(pieces) < 4:
+        pieces += [p for p in stream.ready() if p is not None]
+    assert [k for k, _ in pieces] == [1, 2, 3, 4]
+    stream.cancel()
+    assert stream.next() is None and stream.ready() == []
+    broken = fork_stream(lambda send: os._exit(1))
+    assert broken.next() is None

@@ -3,17 +3,20 @@ grammar of every policy of an account export, the lint of every policy read.
 
 ``fork_call(function)`` starts ``function()`` in a forked child and returns at once; the parent
 goes on with its own work and later takes the child's result (``Pending.result``), or computes
-what it needs itself when the child could not give it. Forking early, while the process is small,
-is what makes it pay: after a fork every page either process writes is copied first (CPython
-writes to an object to count a reference to it), a cost that grows with what the parent holds.
+what it needs itself when the child could not give it. ``fork_stream(produce)`` is the same for a
+child that sends its results a piece at a time, which the parent takes as they come (``Stream``).
+Forking early, while the process is small, is what makes it pay: after a fork every page either
+process writes is copied first (CPython writes to an object to count a reference to it), a cost
+that grows with what the parent holds.
 
-``fork_map(function, chunks)`` is ``[function(c) for c in chunks]``; when forking is safe (Linux, no
-other thread running) and ``workers()`` allows it, the chunks after the first are computed by forked
-children, which see the parent's memory as it was and send their results back through a pipe; the
-parent computes the first chunk meanwhile. A child that fails in any way (an exception, a result
-that cannot be sent, a crash) only means the parent computes that chunk itself: the answer is always
-``[function(c) for c in chunks]``, computed in one process or several. Children write nothing and
-end with ``os._exit``: no output buffer is flushed twice, no cleanup runs twice.
+``fork_map(function, chunks)`` is ``[function(c) for c in chunks]``, the chunks after the first
+computed by forked children, which see the parent's memory as it was and send their results back
+through a pipe; the parent computes the first chunk meanwhile.
+
+In every case a child that fails in any way (an exception, a result that cannot be sent, a crash)
+only means the parent computes that part itself: the answer is always the one-process answer.
+Children write nothing and end with ``os._exit``: no output buffer is flushed twice, no cleanup
+runs twice.
 
 ``WORKERS`` is ``--jobs``: None means the CPUs this process may run on. (A leaf: it imports no
 iamgate module, so that readers and rules may use it.)
@@ -25,7 +28,7 @@ import sys
 import threading
 from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
-__all__ = ["WORKERS", "Pending", "chunks_by_weight", "fork_call", "fork_map", "workers"]
+__all__ = ["WORKERS", "Pending", "Stream", "chunks_by_weight", "fork_call", "fork_map", "fork_stream", "workers"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -150,9 +153,10 @@ class Pending:
             pass
 
 
-def fork_call(function: Callable[[], R]) -> Optional[Pending]:
+def fork_call(function: Callable[[], R], sending_into: Optional[List[Any]] = None) -> Optional[Pending]:
     """``function()`` started in a forked child, or None when forking is not safe or not allowed
-    (``workers()`` is 1) or fails: the caller then computes what it needs itself."""
+    (``workers()`` is 1) or fails: the caller then computes what it needs itself. (``sending_into``:
+    where the child finds its end of the pipe, for ``fork_stream``.)"""
     if workers() < 2 or not _can_fork():
         return None
     from multiprocessing.connection import Pipe
@@ -168,6 +172,8 @@ def fork_call(function: Callable[[], R]) -> Optional[Pending]:
         code = 0
         try:
             receiving.close()
+            if sending_into is not None:
+                sending_into[:] = [sending]
             sending.send(function())
         except BaseException:  # noqa: BLE001 - whatever it is, the parent computes it itself
             code = 1
@@ -175,4 +181,50 @@ def fork_call(function: Callable[[], R]) -> Optional[Pending]:
             os._exit(code)
     sending.close()
     return Pending(pid, receiving)
+
+
+class Stream:
+    """What a forked child sends a piece at a time (``fork_stream``)."""
+
+    def __init__(self, pending: Pending) -> None:
+        self._pending = pending
+
+    def next(self) -> Any:
+        """The next piece the child sends (waiting for it), or None when it has ended or failed."""
+        receiving = self._pending._receiving
+        if receiving is None:
+            return None
+        try:
+            return receiving.recv()
+        except Exception:  # noqa: BLE001 - ended, or failed: nothing more comes
+            self.cancel()
+            return None
+
+    def ready(self) -> List[Any]:
+        """The pieces the child has sent and not yet taken, without waiting for more."""
+        out: List[Any] = []
+        receiving = self._pending._receiving
+        try:
+            while receiving is not None and receiving.poll():
+                out.append(receiving.recv())
+        except Exception:  # noqa: BLE001 - ended, or failed: nothing more comes
+            self.cancel()
+        return out
+
+    def cancel(self) -> None:
+        """Nothing more is needed: the child is ended."""
+        self._pending.cancel()
+
+
+def fork_stream(produce: Callable[[Callable[[Any], None]], None]) -> Optional[Stream]:
+    """``produce(send)`` started in a forked child, each ``send(piece)`` reaching the parent's
+    ``Stream``; None as for ``fork_call``."""
+    def run() -> None:
+        produce(_SENDING[0].send)
+
+    pending = fork_call(run, _SENDING)
+    return Stream(pending) if pending is not None else None
+
+
+_SENDING: List[Any] = []  # in a child of fork_stream: its end of the pipe
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List
@@ -687,12 +688,25 @@ def test_an_export_validated_over_forked_processes_reads_as_in_one(monkeypatch) 
     monkeypatch.setattr(parallel, "WORKERS", 2)
     grammar._CACHE.clear()
     assert read("gaad.json", text) == alone and len(forks) == 1
-    taken = []
-    given = iam_json._validate_ahead
-    monkeypatch.setattr(iam_json, "_validate_ahead",
-                        lambda file, data, pending: (given(file, data, pending), taken.append(len(file.verdicts))))
-    assert read("gaad.json", text) == alone and taken == [120]  # every document's verdict from the child
-    monkeypatch.setattr(iam_json, "_verdicts_of", lambda text: 1 / 0)  # a child that fails
-    assert read("gaad.json", text) == alone and taken == [120, 0]
+    here: list = []  # the documents this process validated itself, per read
+    counted = iam_json.verdicts
+    monkeypatch.setattr(iam_json, "verdicts", lambda docs: (here.append(len(docs)), counted(docs))[1])
+    loading = iam_json._load
+    monkeypatch.setattr(iam_json, "_load", lambda *a: (time.sleep(0.5), loading(*a))[1])  # the child is done first
+    here.clear()
+    assert read("gaad.json", text) == alone and sum(here) == 0  # every verdict from the child
+
+    def dies_after_one_run(text: str, send: Any) -> None:
+        send(120)
+        send((120 - 64, counted([]) or iam_json.verdicts(iam_json._gaad_documents(json.loads(text))[-64:])))
+        os._exit(0)
+
+    # a child that ends half way: the rest validated here; one that fails or counts otherwise:
+    # its verdicts are not taken, each document is validated where it is read (not ahead)
+    for child, validated_here in ((dies_after_one_run, 120 - 64), (lambda text, send: 1 / 0, 0),
+                                  (lambda text, send: send(7), 0)):
+        monkeypatch.setattr(iam_json, "_send_verdicts", child)
+        here.clear()
+        assert read("gaad.json", text) == alone and sum(here) == validated_here
     assert read("gaad.json", text[:-3]).problems[0].rule == "IG0001"  # not JSON: the child is ended
-    assert len(forks) == 4
+    assert len(forks) == 1 + 1 + 3 + 1
