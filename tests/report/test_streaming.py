@@ -15,7 +15,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from iamgate.model import ASSUMED_ACCOUNT, Finding, Location, Report
+from iamgate.model import ASSUMED_ACCOUNT, Finding, Report
 from iamgate.report import counts, render_chunks, sarif, sort_key, text, tool_info
 from iamgate.report import json as json_report
 

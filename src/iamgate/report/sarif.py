@@ -18,7 +18,6 @@ by severity are kept and one result of rule ``iamgate/truncated`` says how many 
 from __future__ import annotations
 
 import codecs
-import json
 import os
 import zlib
 from itertools import chain

@@ -409,6 +409,7 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
         kind = path[-1] if path and type(path[-1]) is str else None
         while True:
             ch = s[idx:idx + 1]
+            m = shallow_item(s, idx) if items_shallow and kind not in decoded_first else None
             if items_shallow and kind in decoded_first and (ch == "{" or ch == "["):
                 item, end = decode(s, idx)
                 if _decoded_shallow(item, _SHALLOW_DEPTH):
@@ -418,34 +419,25 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
                 else:  # recorded as it is parsed again
                     del decoded_first[kind]
                     item, idx = value(idx, path + (i,))
-                append(item)
-                i += 1
+            elif m is not None:  # value()'s shallow case inline, and the comma after the item
+                decoded_first[kind] = None
+                item, end = decode(s, idx)
+                if end != m.end(1):
+                    raise _Unusual
+                here = path + (i,)
+                offsets[here] = lazy[here] = idx
+                idx = m.end()
+            else:
+                item, idx = value(idx, path + (i,))
+            append(item)
+            i += 1
+            if m is not None and idx != end:  # the match read the comma
+                continue
+            if m is None:
                 m = comma(s, idx)
                 if m is not None:
                     idx = m.end()
                     continue
-            else:
-                m = shallow_item(s, idx) if items_shallow else None
-                if m is not None:  # value()'s shallow case inline: the many statements of a policy
-                    decoded_first[kind] = None
-                    item, end = decode(s, idx)
-                    if end != m.end(1):
-                        raise _Unusual
-                    here = path + (i,)
-                    offsets[here] = lazy[here] = idx
-                    append(item)
-                    i += 1
-                    idx = m.end()
-                    if idx != end:  # the comma was read
-                        continue
-                else:
-                    item, idx = value(idx, path + (i,))
-                    append(item)
-                    i += 1
-                    m = comma(s, idx)
-                    if m is not None:
-                        idx = m.end()
-                        continue
             idx = ws(s, idx).end()
             if s[idx:idx + 1] == "]":
                 return result, idx + 1
