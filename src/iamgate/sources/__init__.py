@@ -76,7 +76,7 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".terraform", "node_modules", "cdk
 # (file name endings, "module:function") — the function takes (display path, text, ReadOptions)
 # and returns an Inventory, or None when the file is not of its kind. Readers are tried in order.
 READERS: Tuple[Tuple[Tuple[str, ...], str], ...] = (
-    ((".json",), "iamgate.sources.terraform.plan:read"),
+    ((".json",), "iamgate.sources.terraform:read_plan"),
     ((".json",), "iamgate.sources.iam_json:read"),
     ((".yaml", ".yml", ".json", ".template"), "iamgate.sources.cloudformation:read"),
 )
