@@ -88,3 +88,15 @@ def test_the_unknown_actions_of_an_aws_managed_policy_read_back_equal(cache_dir)
     assert builtin._unknown_aws_actions(2, statement) == computed  # now from the cache
     assert len(os.listdir(cache_dir / "aws-unknown-actions")) == 1
     assert computed[1][2] == ("Statement", 2, "Action") and "GetObject" in computed[1][1]  # did you mean
+
+
+def test_the_aws_managed_policy_names_read_back_from_the_cache_are_the_snapshots(cache_dir):
+    from iamgate.catalog.managed import policy_names
+    from iamgate.rules import lint
+
+    expected = frozenset(policy_names())
+    for _ in ("computed and stored", "read back"):
+        lint._managed_names.cache_clear()
+        assert lint._managed_names() == expected and len(expected) > 1000
+    assert [p.name for p in (cache_dir / "aws-managed-names").iterdir()]
+    lint._managed_names.cache_clear()
