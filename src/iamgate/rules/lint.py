@@ -288,7 +288,8 @@ def _wildcards(policy: Policy, index: int, statement: Statement) -> List[Finding
                      _where(policy, statement), ("Statement", index, "Action"))]
 
 
-@_users_check("IG3104", when=_grants, body=_wildcards)
+@_users_check("IG3104", when=lambda policy: _grants(policy) and any(map(_all_resources, policy.statements)),
+              body=_wildcards)
 def wildcard_on_all_resources(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     return _wildcards(policy, index, statement) if _grants(policy) else []
 
@@ -325,7 +326,8 @@ def _pass_role(policy: Policy, index: int, statement: Statement) -> List[Finding
                      _where(policy, statement), ("Statement", index, "Resource"), "iam:PassRole")]
 
 
-@_users_check("IG3105", when=_grants, body=_pass_role)
+@_users_check("IG3105", when=lambda policy: _grants(policy) and any(
+    r == "*" or _EVERY_ROLE.match(r) for s in policy.statements for r in s.resources or ()), body=_pass_role)
 def pass_role_on_all_roles(policy: Policy, index: int, statement: Statement) -> List[Finding]:
     return _pass_role(policy, index, statement) if _grants(policy) else []
 
