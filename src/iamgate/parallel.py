@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, List, Optional, Sequence, TypeVar
 
 __all__ = ["WORKERS", "Pending", "Stream", "chunks_by_weight", "fork_call", "fork_map", "fork_stream", "workers"]
 
@@ -71,43 +71,16 @@ def fork_map(function: Callable[[T], R], chunks: Sequence[T]) -> List[R]:
     when that is safe (see the module's docstring)."""
     if len(chunks) < 2 or not _can_fork():
         return [function(c) for c in chunks]
-    from multiprocessing.connection import Connection, Pipe
-
-    children: List[Tuple[int, Optional[Connection]]] = []
-    for chunk in chunks[1:]:
-        receiving, sending = Pipe(duplex=False)
-        try:
-            pid = os.fork()
-        except OSError:  # no process to be had: this chunk is computed here, later
-            receiving.close()
-            sending.close()
-            children.append((0, None))
-            continue
-        if pid == 0:  # the child: compute, send, end without any of the parent's cleanup
-            code = 0
-            try:
-                receiving.close()
-                sending.send(function(chunk))
-            except BaseException:  # noqa: BLE001 - whatever it is, the parent computes the chunk again
-                code = 1
-            finally:
-                os._exit(code)
-        sending.close()
-        children.append((pid, receiving))
-    results: List[Any] = [function(chunks[0])]
-    for chunk, (pid, receiving) in zip(chunks[1:], children):
-        result: Any = _MISSING
-        if receiving is not None:
-            try:
-                result = receiving.recv()
-            except Exception:  # noqa: BLE001 - the child failed before sending all of it
-                result = _MISSING
-            finally:
-                receiving.close()
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+    children = [_fork(lambda chunk=chunk: function(chunk)) for chunk in chunks[1:]]
+    try:
+        results: List[Any] = [function(chunks[0])]
+    except BaseException:
+        for child in children:
+            if child is not None:
+                child.cancel()
+        raise
+    for chunk, child in zip(chunks[1:], children):
+        result = child.result(_MISSING) if child is not None else _MISSING
         results.append(function(chunk) if result is _MISSING else result)
     return results
 
@@ -159,6 +132,11 @@ def fork_call(function: Callable[[], R], sending_into: Optional[List[Any]] = Non
     where the child finds its end of the pipe, for ``fork_stream``.)"""
     if workers() < 2 or not _can_fork():
         return None
+    return _fork(function, sending_into)
+
+
+def _fork(function: Callable[[], R], sending_into: Optional[List[Any]] = None) -> Optional[Pending]:
+    """``fork_call`` once forking is known to be safe: None when the fork fails."""
     from multiprocessing.connection import Pipe
 
     receiving, sending = Pipe(duplex=False)
