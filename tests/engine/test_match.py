@@ -192,3 +192,28 @@ def test_the_allow_index_finds_what_a_scan_of_every_statement_finds():
                 and resource_element_applies(st.resources, resource, context, False)]
         assert allow_index(policies).covering(resource, context) == scan, resource
     assert len(allow_index(policies).covering("arn:aws:s3:::b/me", context)) == 6
+
+
+from iamgate.engine.match import literal_arns, resource_element_applies  # noqa: E402
+
+_ARNS = ["arn:aws:sqs:us-east-1:111122223333:queue-1", "arn:aws:sqs:us-east-1:111122223333:Queue-1",
+         "arn:aws:dynamodb:us-east-1:111122223333:table/t", "arn:aws:dynamodb:us-east-1:111122223333:table/t/index/i",
+         "arn:aws:s3:::bucket", "arn:aws:s3:::bucket/key", "arn:aws:iam::111122223333:role/a:b",
+         "arn:aws-cn:sqs:cn-north-1:111122223333:queue-1", "arn:aws:sqs:us-east-1:111122223333:queue-1:x",
+         "arn:aws:SQS:us-east-1:111122223333:queue-1", "arn:aws:kms:us-east-1:111122223333:key/k"]
+_WRITTEN = st.sampled_from(_ARNS + ["arn:aws:sqs:us-east-1:111122223333:*", "arn:aws:s3:::bucket/${aws:username}",
+                                    "arn:aws:s3", "*", "queue-1", "arn:aws:s3:::b?cket"])
+_ASKED = st.sampled_from(_ARNS + ["*", "queue-1", "arn:aws:s3:::bucket/", "arn:aws:sqs:us-east-1:111122223333"])
+
+
+@examples(400)
+@given(st.lists(_WRITTEN, min_size=1, max_size=3).map(tuple), _ASKED, st.booleans(),
+       st.sampled_from(["identity", "resource", "scp"]))
+def test_a_resource_element_of_written_out_arns_is_a_set_membership(patterns, resource, negated, kind) -> None:
+    """``literal_arns`` answers for an element only where every pattern is a full ARN without a
+    wildcard, variable or escape, and then as ``resource_element_applies`` does."""
+    literal = literal_arns(patterns)
+    expected = resource_element_applies(patterns, resource, {"aws:username": "me"}, negated, kind)
+    if literal is not None:
+        assert ((resource in literal) != negated) == expected
+    assert (literal is None) == any(p not in _ARNS for p in patterns)

@@ -67,9 +67,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from ..catalog.actions import is_wildcard_only
 from ..model import Decision, Policy, Statement, TraceEntry
 from .conditions import conditions_match
-from .match import (Context, RequestPrincipal, action_service, actions_regex, principal_element_applies,
-                    principal_value_matches, resource_element_applies, resource_element_applies_to_pattern,
-                    split_arn)
+from .match import (Context, RequestPrincipal, action_service, actions_regex, literal_arns,
+                    principal_element_applies, principal_value_matches, resource_element_applies,
+                    resource_element_applies_to_pattern, split_arn)
 
 PRINCIPAL_TYPES = ("iam-user", "iam-role", "assumed-role", "federated-user", "root", "service",
                    "anonymous", "web-identity", "saml", "other")
@@ -209,6 +209,10 @@ def _resource_applies(st: Statement, req: "Request", context: Context, policy_ty
     if req.resource_is_pattern:
         return resource_element_applies_to_pattern(patterns, req.resource, context, negated, st.effect,
                                                    policy_type, variables)
+    # ARNs written out (most statements of an export): a set decides
+    literal = literal_arns(patterns) if type(patterns) is tuple else None
+    if literal is not None:
+        return (req.resource in literal) != negated
     return resource_element_applies(patterns, req.resource, context, negated, policy_type, variables)
 
 

@@ -329,6 +329,19 @@ def allow_index(policies: Sequence[Any]) -> AllowIndex:
     return found
 
 
+@lru_cache(maxsize=16384)
+def literal_arns(patterns: Tuple[str, ...]) -> Optional[FrozenSet[str]]:
+    """A Resource element's patterns as a set when every one is a full ARN written without a
+    wildcard, a policy variable or an escape, else None. Such a pattern matches a resource exactly
+    when it is that resource (``resource_matches``: segment by segment, each a glob without a
+    wildcard, case-sensitive; a resource that is not an ARN, or ``*``, compared whole), and can
+    be no error: the set answers for the element at once."""
+    for p in patterns:
+        if not p.startswith("arn:") or p.count(":") < 5 or "*" in p or "?" in p or "$" in p or "\x00" in p:
+            return None
+    return frozenset(patterns)
+
+
 RESOURCE_POLICY_TYPES = ("resource",)
 
 
