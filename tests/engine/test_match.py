@@ -194,7 +194,7 @@ def test_the_allow_index_finds_what_a_scan_of_every_statement_finds():
     assert len(allow_index(policies).covering("arn:aws:s3:::b/me", context)) == 6
 
 
-from iamgate.engine.match import literal_arns, resource_element_applies  # noqa: E402
+from iamgate.engine.match import literal_arns  # noqa: E402
 
 _ARNS = ["arn:aws:sqs:us-east-1:111122223333:queue-1", "arn:aws:sqs:us-east-1:111122223333:Queue-1",
          "arn:aws:dynamodb:us-east-1:111122223333:table/t", "arn:aws:dynamodb:us-east-1:111122223333:table/t/index/i",
