@@ -727,8 +727,8 @@ def test_a_change_to_the_parsers_code_changes_every_cache_key(monkeypatch: pytes
     newer one, even when FORMAT_VERSION was not bumped."""
     from iamgate.sources.terraform import hcl as module
     before = module.cache_key("tf", 'resource "aws_iam_role" "r" {}\n')
-    monkeypatch.setattr(module, "_CODE_DIGEST", "another-parser")
+    monkeypatch.setattr(module, "code_digest", lambda *files: "another-parser")
     after = module.cache_key("tf", 'resource "aws_iam_role" "r" {}\n')
     assert before != after
-    monkeypatch.setattr(module, "_CODE_DIGEST", None)
+    monkeypatch.undo()
     assert module.cache_key("tf", 'resource "aws_iam_role" "r" {}\n') == before

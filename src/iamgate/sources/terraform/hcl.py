@@ -840,27 +840,12 @@ def cache_key(kind: str, text: str) -> str:
 
     The module's own source is part of the key, so that a change to how files are parsed (a new
     pre-pass, a fix) never replays what an older parser cached, even if FORMAT_VERSION was not bumped."""
-    digest = hashlib.sha256(f"{FORMAT_VERSION}\0{_code_digest()}\0{_hcl2_version()}\0{kind}\0".encode())
+    digest = hashlib.sha256(f"{FORMAT_VERSION}\0{code_digest(__file__)}\0{_hcl2_version()}\0{kind}\0".encode())
     digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
-_CODE_DIGEST: Optional[str] = None
-
-
-def _code_digest() -> str:
-    """A digest of this module's source (read once; "" when it cannot be read, e.g. a zipped install)."""
-    global _CODE_DIGEST
-    if _CODE_DIGEST is None:
-        try:
-            with open(__file__, "rb") as fh:
-                _CODE_DIGEST = hashlib.sha256(fh.read()).hexdigest()[:16]
-        except OSError:
-            _CODE_DIGEST = ""
-    return _CODE_DIGEST
-
-
-from ...cache import default_cache_dir, disabled as _disabled, store  # noqa: E402 - shared with every cache
+from ...cache import code_digest, default_cache_dir, disabled as _disabled, store  # noqa: E402 - shared with every cache
 
 
 def _cache_root(cache_dir: Optional[str]) -> Optional[str]:
