@@ -87,6 +87,23 @@ _ESCAPE = re.compile(r"\\(.)")
 _INDICATORS = frozenset("?:,[]{}#&*!|>'\"%@` ")
 
 
+def _key(plain: Optional[str], double: Optional[str], single: Optional[str], taken: Dict[str, Any]) -> str:
+    """A mapping's key as written (plain, double- or single-quoted); declined where PyYAML is to
+    answer: a merge key, a key the mapping already has (PyYAML's path names the duplicate), one
+    longer than ``_MAX_KEY``."""
+    if plain is not None:
+        if plain == "<<":
+            raise _Decline
+        key = plain
+    elif double is not None:
+        key = _double(double)
+    else:
+        key = _single(single)
+    if key in taken or len(key) > _MAX_KEY:
+        raise _Decline
+    return key
+
+
 def _double(text: str) -> str:
     return _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], text) if "\\" in text else text
 
@@ -171,12 +188,28 @@ def _compose_rows(rows: List[Tuple[int, int, str]], keep: Optional[Keep] = None)
             return mapping(match, content, line, column, path, depth + 1)
         return inline(content, line, path, depth)
 
-    def sequence(content: str, line: int, column: int, path: Path, depth: int) -> List[Any]:
-        nonlocal i
+    def opened(path: Path, line: int, depth: int) -> None:
+        """A sequence or mapping starts at ``line``: within the nesting bound, its line recorded."""
         if depth > _MAX_NESTING:
             raise _Decline
         if len(path) <= deepest:
             lines[path] = line
+
+    def next_at(column: int) -> Optional[Tuple[int, str]]:
+        """(line, content) of the next row when it goes on the node at ``column`` (not taken yet);
+        None when the node ends there; a row indented deeper is not something this composer reads."""
+        if i == count:
+            return None
+        line, indent, content = rows[i]
+        if indent != column:
+            if indent < column:
+                return None
+            raise _Decline
+        return line, content
+
+    def sequence(content: str, line: int, column: int, path: Path, depth: int) -> List[Any]:
+        nonlocal i
+        opened(path, line, depth)
         result: List[Any] = []
         while True:
             rest = content[1:].lstrip(" ")
@@ -189,36 +222,21 @@ def _compose_rows(rows: List[Tuple[int, int, str]], keep: Optional[Keep] = None)
                     result.append(mapping(match, rest, line, column + len(content) - len(rest), child, depth + 1))
                 else:
                     result.append(block(rest, line, column + len(content) - len(rest), child, depth))
-            if i == count:
+            following = next_at(column)
+            if following is None:
                 return result
-            line, indent, content = rows[i]
-            if indent != column:
-                if indent < column:
-                    return result
-                raise _Decline
+            line, content = following
             if not _is_entry(content):
                 return result  # the key after an indentless sequence, or an error PyYAML reports
             i += 1
 
     def mapping(match: Any, content: str, line: int, column: int, path: Path, depth: int) -> Dict[str, Any]:
         nonlocal i
-        if depth > _MAX_NESTING:
-            raise _Decline
-        if len(path) <= deepest:
-            lines[path] = line
+        opened(path, line, depth)
         result: Dict[str, Any] = {}
         while True:
             plain, double, single, quoted, text, items = match.groups()
-            if plain is not None:
-                key = plain
-                if key == "<<":
-                    raise _Decline
-            elif double is not None:
-                key = _double(double)
-            else:
-                key = _single(single)
-            if key in result or len(key) > _MAX_KEY:
-                raise _Decline  # PyYAML's path names the duplicate
+            key = _key(plain, double, single, result)
             child = path + (key,)
             if keys:
                 key_lines[child] = line
@@ -258,13 +276,10 @@ def _compose_rows(rows: List[Tuple[int, int, str]], keep: Optional[Keep] = None)
                     result[key] = below(line, column, child, depth, True)
                 else:
                     result[key] = inline(rest, line, child, depth)
-            if i == count:
+            following = next_at(column)
+            if following is None:
                 return result
-            line, indent, content = rows[i]
-            if indent != column:
-                if indent < column:
-                    return result
-                raise _Decline
+            line, content = following
             match = entry(content)
             if match is None:
                 raise _Decline
@@ -358,16 +373,7 @@ def _compose_rows(rows: List[Tuple[int, int, str]], keep: Optional[Keep] = None)
             if match is None:  # no key, or no space after its colon
                 raise _Decline
             double, single, plain = match.groups()
-            if plain is not None:
-                key = _plain(plain, True)
-                if key == "<<":
-                    raise _Decline
-            elif double is not None:
-                key = _double(double)
-            else:
-                key = _single(single)
-            if key in result or len(key) > _MAX_KEY:
-                raise _Decline
+            key = _key(_plain(plain, True) if plain is not None else None, double, single, result)
             child = path + (key,)
             if keys:
                 key_lines[child] = line
