@@ -203,10 +203,10 @@ def test_merge_reports_rejects_what_is_not_a_report(repo, capsys):
 
 
 def test_jobs_sets_the_parse_pool_size(repo, capsys, monkeypatch):
-    from iamgate.sources.terraform import hcl
-    monkeypatch.setattr(hcl, "WORKERS", None)
+    from iamgate import parallel
+    monkeypatch.setattr(parallel, "WORKERS", None)
     rc, _, err = run(capsys, "check", "--jobs", "1", "--format", "json:../out/j.json")
     assert rc == 2, err
-    assert hcl.WORKERS == 1
+    assert parallel.WORKERS == 1
     rc, _, err = run(capsys, "check", "--jobs", "0")
     assert rc == 2 and "--jobs" in err

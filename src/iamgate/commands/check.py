@@ -83,8 +83,7 @@ def run(args: argparse.Namespace, analyse=analyse) -> int:
             from .common import UsageError
             raise UsageError(f"--jobs takes a number of processes (1 or more), got {args.jobs}")
         from .. import parallel
-        from ..sources.terraform import hcl
-        hcl.WORKERS = parallel.WORKERS = args.jobs
+        parallel.WORKERS = args.jobs
     if getattr(args, "shard", None) and analyse is globals()["analyse"]:
         analyse = _sharded(args)
     from .progress import Progress

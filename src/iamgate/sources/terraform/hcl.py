@@ -100,8 +100,6 @@ LINE_KEY = "__line__"
 ATTR_LINES_KEY = "__attr_lines__"
 FORMAT_VERSION = "iamgate-hcl/2"  # 2: a split object for is parsed (an error cached by 1 is stale)
 
-# The pool's size when the caller gives none (check --jobs N); None: os.cpu_count()
-WORKERS: Optional[int] = None
 # Pool thresholds: a pool is worth starting for two or more files with at least this many lines
 # in all (python-hcl2 parses ~8,000 lines a second here; a forked worker starts in milliseconds,
 # a spawned one imports iamgate and python-hcl2 first, ~0.3 s).
@@ -1009,7 +1007,8 @@ def parse_many(items: Sequence[Tuple[str, str]], cache_dir: Optional[str] = None
 def _parse_jobs(jobs: List[Tuple[str, str, Optional[str], Optional[str]]], workers: Optional[int]
                 ) -> List[Dict[str, Any]]:
     """Payloads of ``jobs``, in order: from a pool when it pays off, else in this process."""
-    count = min(workers if workers is not None else (WORKERS or os.cpu_count() or 1), len(jobs))
+    from ... import parallel  # check --jobs N, else the CPUs this process may run on
+    count = min(workers if workers is not None else parallel.workers(), len(jobs))
     results: List[Optional[Dict[str, Any]]] = [None] * len(jobs)
     if count >= 2 and len(jobs) >= PARALLEL_MIN_FILES:
         lines = sum(text.count("\n") + 1 for _, text, _, _ in jobs)
