@@ -249,3 +249,13 @@ def test_the_names_found_in_the_text_are_the_snapshots(monkeypatch):
     finally:
         monkeypatch.undo()
         managed._names.cache_clear()
+
+
+def test_a_policy_asked_for_by_a_readers_string_is_held_by_plain_text() -> None:
+    """The cached policy holds the name it was first asked by: a reader's str subclass would be
+    what every later reader gets (and what the Terraform root cache cannot hold)."""
+    from iamgate.catalog.managed import managed_policy
+    from iamgate.sources.cloudformation.loader import LStr
+    name = "AWSLambdaSQSQueueExecutionRole"
+    first = managed_policy(LStr(name))
+    assert first is not None and type(first.name) is str and managed_policy(name) is first

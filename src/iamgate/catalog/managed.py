@@ -144,7 +144,7 @@ def managed_policy(ref: str) -> Optional[Policy]:
         return None
     if path is not None and entry["arn"] != _AWS_PREFIX + path + name:
         return None
-    return _policy(name, partition)
+    return _policy(str(name), partition)  # cached: the plain text, not a reader's str subclass
 
 
 @lru_cache(maxsize=None)

@@ -429,6 +429,27 @@ def test_parse_is_cached() -> None:
     assert parse.cache_info().hits >= before + 3
 
 
+def test_what_the_parse_cache_holds_is_plain_text_whoever_asked_first() -> None:
+    """A reader's str subclass (the CloudFormation loader's strings carry their line) asked first
+    must not be what a later caller gets back: the Terraform root cache cannot hold it."""
+    from iamgate.sources.cloudformation.loader import LStr
+    from iamgate.sources.terraform.expressions import parse_template
+    import dataclasses
+
+    def strings(node: Any) -> list:
+        if isinstance(node, str):
+            return [node]
+        if dataclasses.is_dataclass(node):
+            return [s for f in dataclasses.fields(node) for s in strings(getattr(node, f.name))]
+        return [s for item in node for s in strings(item)] if isinstance(node, tuple) else []
+
+    text = '{"Version": "2012-10-17", "Statement": []} and a never-seen-before 5e1c'
+    for parser in (parse_template, parse):
+        first = parser(LStr(text))
+        assert parser(text) is first and text in strings(first)
+        assert {type(s) for s in strings(first)} == {str}
+
+
 # ------------------------------------------------------------------------------------------ real modules
 
 

@@ -15,12 +15,13 @@ Parsed trees are cached by source text.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from ..values import Value
 
@@ -649,7 +650,23 @@ def number_literal(text: str) -> Union[int, float]:
         raise EvalError("number out of range") from None
 
 
-@lru_cache(maxsize=8192)
+def _text_keyed(maxsize: int) -> Callable[[Callable[[str], Any]], Any]:
+    """``lru_cache`` keyed by the text as a plain ``str``: what is cached holds the text it was
+    first called with, and a reader's str subclass (the CloudFormation loader's, which carries a
+    line) would otherwise be what every later caller gets back (the Terraform root cache's codec
+    refuses it, so such a root was evaluated again on every run)."""
+    def wrap(fn: Callable[[str], Any]) -> Any:
+        cached = lru_cache(maxsize=maxsize)(fn)
+
+        @functools.wraps(fn)
+        def call(text: str) -> Any:
+            return cached(text if type(text) is str else str(text))
+        call.cache_info, call.cache_clear = cached.cache_info, cached.cache_clear  # type: ignore[attr-defined]
+        return call
+    return wrap
+
+
+@_text_keyed(maxsize=8192)
 def parse(raw: str) -> Node:
     """The syntax tree of a raw string as python-hcl2 returns it (a quoted template or heredoc,
     a ``${…}``-wrapped expression, or bare template text). Raises HclSyntaxError."""
@@ -665,7 +682,7 @@ def parse(raw: str) -> Node:
         raise HclSyntaxError("expression nested too deeply", raw) from None
 
 
-@lru_cache(maxsize=1024)
+@_text_keyed(maxsize=1024)
 def parse_template(text: str) -> Template:
     """A bare template (a ``templatefile`` file, a manifest string): no quotes, no backslash
     escapes. Raises HclSyntaxError."""
@@ -676,7 +693,7 @@ def parse_template(text: str) -> Template:
         raise HclSyntaxError("template nested too deeply", text) from None
 
 
-@lru_cache(maxsize=4096)
+@_text_keyed(maxsize=4096)
 def parse_expression(text: str) -> Node:
     """The syntax tree of plain expression source (``var.a[0]``, no ``${…}``). Raises HclSyntaxError."""
     try:
