@@ -45,3 +45,36 @@ def test_the_written_init_stores_what_the_generated_one_stores(cls: type) -> Non
         assert dataclasses.replace(made) == made
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(made, names[0], None)
+
+
+def test_a_deferred_location_is_found_once_when_first_read() -> None:
+    """``Statement(..., location=Deferred(find))`` calls ``find`` the first time ``location`` is
+    read, and is then the statement made with what it found: equal, same hash, same repr, and
+    pickled, copied and replaced as that one."""
+    import copy
+    import pickle
+
+    from iamgate.model import Deferred
+
+    where = Location("export.json", 7, 9)
+    calls: list = []
+
+    def find() -> Location:
+        calls.append(1)
+        return where
+
+    args = ("Allow", ("s3:GetObject",), None, ("*",))
+    plain = Statement(*args, location=where)
+    assert Statement.location is None  # the field's default, on the class
+    made = Statement(*args, location=Deferred(find))
+    assert not calls and "location" not in vars(made)
+    assert made.location == where and made.location is where and calls == [1]
+    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain) and calls == [1]
+    for fresh in (lambda: pickle.loads(pickle.dumps(Statement(*args, location=Deferred(find)))),
+                  lambda: copy.deepcopy(Statement(*args, location=Deferred(find))),
+                  lambda: dataclasses.replace(Statement(*args, location=Deferred(find))),
+                  lambda: Statement(*args, location=Deferred(find))):
+        other = fresh()
+        assert other == plain and vars(other) == vars(Statement(*args, location=where)) | {"location": where}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.location = None  # type: ignore[misc]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Tuple, Union
 
 Effect = Literal["Allow", "Deny"]
 PolicyKind = Literal["identity", "resource", "boundary", "session", "scp", "rcp", "trust", "vpc_endpoint"]
@@ -62,6 +62,18 @@ class Condition:
     values: Tuple[str, ...]
 
 
+class Deferred:
+    """A location a reader can find but has not looked up: a Statement made with
+    ``location=Deferred(find)`` calls ``find()`` the first time its ``location`` is read, and keeps
+    what it gives. An account export holds tens of thousands of statements and a report names a few:
+    where each begins is worth finding for those only (finding it means parsing the text around it)."""
+
+    __slots__ = ("find",)
+
+    def __init__(self, find: Callable[[], Optional[Location]]) -> None:
+        self.find = find
+
+
 # A statement is made by the ten thousand (an account export holds a few hundred thousand): its
 # ``__init__`` is written out (``init=False``) to store the fields straight into the instance's
 # ``__dict__``, where a frozen dataclass's own ``__init__`` makes one ``object.__setattr__`` call
@@ -110,12 +122,35 @@ class Statement:
         d["not_principals"] = not_principals
         d["conditions"] = conditions
         d["sid"] = sid
-        d["location"] = location
+        if type(location) is Deferred:
+            d["_find"] = location.find  # read on first use: _FoundLocation
+        else:
+            d["location"] = location
         d["unresolved"] = unresolved
+
+    def __getstate__(self) -> Dict[str, Any]:  # pickled (a forked child's answer) with its location found
+        if "_find" in self.__dict__:
+            self.location
+        return self.__dict__
 
     def __hash__(self) -> int:  # mappings are not hashable; statements are compared by identity of content
         return hash((self.effect, self.actions, self.not_actions, self.resources, self.not_resources,
                      self.conditions, self.sid, self.location))
+
+
+class _FoundLocation:
+    """``Statement.location`` of a statement made with a ``Deferred`` location: found when first
+    read, and stored in the instance, whose own value a non-data descriptor never shadows."""
+
+    def __get__(self, statement: Optional[Statement], owner: Any = None) -> Optional[Location]:
+        if statement is None:
+            return None  # the field's default, where dataclass left it on the class
+        d = statement.__dict__
+        found = d["location"] = d.pop("_find")()
+        return found
+
+
+Statement.location = _FoundLocation()  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

@@ -710,3 +710,31 @@ def test_an_export_validated_over_forked_processes_reads_as_in_one(monkeypatch) 
         assert read("gaad.json", text) == alone and sum(here) == validated_here
     assert read("gaad.json", text[:-3]).problems[0].rule == "IG0001"  # not JSON: the child is ended
     assert len(forks) == 1 + 1 + 3 + 1
+
+
+def test_the_statement_locations_of_an_export_are_found_when_read() -> None:
+    """An export's statements carry where they are written, found the first time a location is
+    read (a report names few of them): the positions the plain parser records."""
+    from iamgate.sources.jsonpos import _load_eager
+    statements = [{"Sid": f"S{j}", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"arn:aws:s3:::b{j}/*"}
+                  for j in range(3)]
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    export = {"UserDetailList": [], "GroupDetailList": [], "Policies": [], "RoleDetailList": [
+        {"RoleName": f"r{i}", "Arn": f"arn:aws:iam::{ACCOUNT}:role/r{i}", "AssumeRolePolicyDocument": trust,
+         "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}]}
+        for i in range(4)]}
+    for indent in (None, 2):
+        text = json.dumps(export, indent=indent)
+        inventory = read("export.json", text)
+        eager = _load_eager(text)[1]
+        read_statements = [(("RoleDetailList", i, "RolePolicyList", 0, "PolicyDocument", "Statement", j), st)
+                           for i, p in enumerate(inventory.principals)
+                           for j, st in enumerate(p.identity_policies[0].statements)]
+        read_statements += [(("RoleDetailList", i, "AssumeRolePolicyDocument", "Statement", 0),
+                             p.trust_policy.statements[0]) for i, p in enumerate(inventory.principals)]
+        assert len(read_statements) == 16
+        assert all("location" not in vars(st) for _, st in read_statements)  # none looked up yet
+        for path, st in reversed(read_statements):
+            assert st.location == Location("export.json", *eager[path]), path
+            assert vars(st)["location"] is st.location  # found once, then kept

@@ -417,6 +417,27 @@ def test_shallow_containers_are_recorded_on_demand() -> None:
     assert set(pos._lazy) == {("Tags", 0), ("Action",), ("Deep",), ("Deeper", "a")}  # never a list of containers
 
 
+def test_lists_of_statements_after_the_first_are_decoded_whole() -> None:
+    """Once a key's list held only shallow containers, the next list under that key is decoded in
+    one call, and where its items begin is found when a query reaches into it."""
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"},
+                                                     {"Effect": "Deny", "Action": "s3:*", "NotResource": ["a"]}]}
+    odd = {"Statement": [{"Effect": "Allow"}, [[{"deep": 1}]]]}  # not every item shallow: item by item
+    text = json.dumps({"Policies": [policy, policy, odd, policy, policy]}, indent=2)
+    data, pos = load(text)
+    eager = _load_eager(text)[1]
+    # the first list and the one after the odd list item by item; the others whole
+    assert set(pos._lazy_lists) == {("Policies", 1, "Statement"), ("Policies", 4, "Statement")}
+    assert ("Policies", 3, "Statement", 1) in pos._offsets and ("Policies", 1, "Statement", 0) not in pos._offsets
+    path = ("Policies", 1, "Statement", 1, "Action")
+    assert pos[path] == eager[path]
+    assert set(pos._lazy_lists) == {("Policies", 4, "Statement")}
+    path = ("Policies", 4, "Statement", 1, "NotResource", 0)
+    assert pos.nearest(path) == eager.nearest(path) and pos.nearest(path[:-2]) == eager.nearest(path[:-2])
+    assert not pos._lazy_lists
+    assert_same_as_eager(text)
+
+
 def test_collection_is_left_as_it_was() -> None:
     """load leaves the cyclic garbage collector as it found it (a run pauses it: ``cli.main``)."""
     load(POLICY)

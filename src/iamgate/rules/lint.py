@@ -99,8 +99,10 @@ def _users_check(rule: str, *, origins: Iterable[str] = _CODE, per_statement: bo
 
 
 def _key(policy: Policy) -> Tuple[object, ...]:
-    """What makes a policy met twice (a managed policy read, then as a role's boundary) one document."""
-    return (policy.location, tuple((st.location, st.effect, st.actions, st.not_actions, st.resources,
+    """What makes a policy met twice (a managed policy read, then as a role's boundary) one document:
+    where it is written and what its statements say. (Not where each statement is written: within
+    one document that follows from what they say, and a reader may find it only when asked.)"""
+    return (policy.location, tuple((st.effect, st.actions, st.not_actions, st.resources,
                                     st.not_resources, st.conditions) for st in policy.statements))
 
 

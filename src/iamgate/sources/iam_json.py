@@ -39,7 +39,7 @@ from urllib.parse import unquote
 
 from .. import parallel
 from ..catalog.managed import is_aws_managed_arn
-from ..model import Finding, FindingKind, Inventory, Location, Policy, Principal, Unresolved
+from ..model import Deferred, Finding, FindingKind, Inventory, Location, Policy, Principal, Unresolved
 from ..policy import PolicyError, parse_policy, parse_statement, unresolved_policy
 from .bounds import loads
 from .grammar import Verdict, about_unresolved, validate_document, verdicts
@@ -165,13 +165,15 @@ def _statement_path(doc: _Doc, index: int) -> Path:
     return doc.sub(("Statement", index) if isinstance(statements, list) else ("Statement",))
 
 
-def _statement_locations(file: _File, doc: _Doc) -> Callable[[int], Location]:
+def _statement_locations(file: _File, doc: _Doc) -> Callable[[int], Union[Location, Deferred]]:
     """The location of the i-th statement of ``doc`` (``_statement_path``), with what the path
-    depends on (is Statement a list?) looked at once per document instead of once per statement."""
+    depends on (is Statement a list?) looked at once per document instead of once per statement.
+    Written in the file: found when first read (``Deferred``): a report names few statements, and
+    the positions of the others are never recorded (``jsonpos`` decodes a list of them whole)."""
     statements = doc.data.get("Statement") if isinstance(doc.data, Mapping) else None
     if isinstance(statements, list) and not doc.encoded:  # file.loc(doc.sub(("Statement", i))), unrolled
         base, nearest, name = doc.path + ("Statement",), file.positions.nearest, file.path
-        return lambda i: Location(name, *nearest(base + (i,)))
+        return lambda i: Deferred(lambda: Location(name, *nearest(base + (i,))))
     if isinstance(statements, list):
         return lambda i: file.loc(doc.sub(("Statement", i)))
     return lambda i: file.loc(doc.sub(("Statement",)))

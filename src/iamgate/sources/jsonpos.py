@@ -17,6 +17,10 @@ export. So a container that is small and shallow (a statement with its condition
 most four levels deep whose lists hold no containers; a list of scalars) is decoded by
 ``json``'s own C scanner, and only its own position is recorded; the positions inside it are
 recorded the first time a query asks for one (``Positions`` re-parses just that container then).
+A list of such containers under a key whose previous list was one too (the statements of each
+policy of an account export, after the first) is decoded in one call, and where its items begin is
+also found on demand: a reader that asks for a statement's position only when it reports on it
+(``model.Deferred``) has most of them never recorded.
 Anything unusual — invalid text, nesting near ``bounds.MAX_DEPTH``, a duplicate key outside such
 a container — is parsed again by the plain recording parser (``_load_eager``), so errors, data
 and positions are exactly its.
@@ -102,25 +106,34 @@ class Positions(Mapping[Path, Tuple[int, int]]):
     duplicate key that could make it so), so a recorded path is already final.
     """
 
-    def __init__(self, text: str, offsets: Dict[Path, int], lazy: Optional[Dict[Path, int]] = None) -> None:
+    def __init__(self, text: str, offsets: Dict[Path, int], lazy: Optional[Dict[Path, int]] = None,
+                 lazy_lists: Optional[Dict[Path, int]] = None) -> None:
         self._text = text
         self._offsets = offsets
         self._lazy: Dict[Path, int] = lazy or {}
-        self._complete = not self._lazy  # every position recorded, in document order
+        # lists of shallow containers decoded whole (the statements of a policy): reaching into one
+        # records the offset of each item, and each item as a container in ``_lazy``
+        self._lazy_lists: Dict[Path, int] = lazy_lists or {}
+        self._complete = not self._lazy and not self._lazy_lists  # every position recorded, in document order
         self._lines: Optional[LineIndex] = None
 
     def _get(self, path: Path) -> Optional[int]:
         offset = self._offsets.get(path)
-        if offset is None and self._lazy and isinstance(path, tuple) and self._reach(path):
+        while offset is None and (self._lazy or self._lazy_lists) and isinstance(path, tuple) and self._reach(path):
             offset = self._offsets.get(path)
         return offset
 
     def _reach(self, path: Path) -> bool:
-        """Record the insides of the unrecorded container ``path`` is in; False if none."""
+        """Record the insides of the unrecorded container ``path`` is in, the innermost first (a
+        list decoded whole: only its items); False if there is none."""
         for end in range(len(path) - 1, -1, -1):
             start = self._lazy.pop(path[:end], None)
             if start is not None:
                 _once(_parser(self._text, self._offsets), start, path[:end])
+                return True
+            start = self._lazy_lists.pop(path[:end], None) if self._lazy_lists else None
+            if start is not None:
+                _record_items(self._text, start, path[:end], self._offsets, self._lazy)
                 return True
         return False
 
@@ -129,7 +142,7 @@ class Positions(Mapping[Path, Tuple[int, int]]):
         if not self._complete:  # insides recorded on demand come after everything else: start over
             offsets: Dict[Path, int] = {}
             _once(_parser(self._text, offsets), _WS.match(self._text, 0).end(), ())
-            self._offsets, self._lazy, self._complete = offsets, {}, True
+            self._offsets, self._lazy, self._lazy_lists, self._complete = offsets, {}, {}, True
         return self._offsets
 
     def __getitem__(self, path: Path) -> Tuple[int, int]:
@@ -171,8 +184,9 @@ class Positions(Mapping[Path, Tuple[int, int]]):
         offset = self._offsets.get(path)
         if offset is not None:  # recorded: final (see the class's docstring)
             return self.linecol(offset)
-        if self._lazy and isinstance(path, tuple) and path not in self._offsets:
-            self._reach(path)
+        if (self._lazy or self._lazy_lists) and isinstance(path, tuple):
+            while path not in self._offsets and self._reach(path):
+                pass
         for end in range(len(path), -1, -1):
             offset = self._offsets.get(path[:end])
             if offset is not None:
@@ -294,6 +308,24 @@ _COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
 _COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 
 
+def _record_items(s: str, idx: int, path: Path, offsets: Dict[Path, int], lazy: Dict[Path, int]) -> None:
+    """Record where each item of the list at ``idx`` (decoded whole before: valid text, shallow
+    items) begins, and each container item as one whose insides are recorded on demand."""
+    ws = _WS.match
+    idx = ws(s, idx + 1).end()
+    i = 0
+    while s[idx] != "]":
+        here = path + (i,)
+        offsets[here] = idx
+        if s[idx] == "{" or s[idx] == "[":
+            lazy[here] = idx
+        _, idx = _DECODE(s, idx)
+        idx = ws(s, idx).end()
+        if s[idx] == ",":
+            idx = ws(s, idx + 1).end()
+        i += 1
+
+
 def _decoded_shallow(value: Any, levels: int) -> bool:
     """Whether ``value``, decoded from a list or mapping, is one ``_SHALLOW`` matches: a list whose
     items are no containers, or a mapping at most ``levels`` deep (itself included) whose lists are
@@ -317,10 +349,12 @@ def _decoded_shallow(value: Any, levels: int) -> bool:
     return True
 
 
-def _fast_parser(s: str, offsets: Dict[Path, int],
-                 lazy: Dict[Path, int]) -> Callable[[int, Path], Tuple[Any, int]]:
+def _fast_parser(s: str, offsets: Dict[Path, int], lazy: Dict[Path, int],
+                 lazy_lists: Dict[Path, int]) -> Callable[[int, Path], Tuple[Any, int]]:
     """``_parser``, but a shallow container (``_SHALLOW``) is decoded by the C scanner instead:
-    only its own offset is recorded, in ``offsets`` and in ``lazy``.
+    only its own offset is recorded, in ``offsets`` and in ``lazy``. A list of such containers
+    under a key whose last list was one (the statements of each policy of an export) is decoded
+    whole, and recorded in ``lazy_lists``: where its items begin is looked for on demand too.
 
     It raises ``_Unusual`` where ``_parser`` would raise an error and wherever its answer could
     differ from ``_parser``'s: on a duplicate key (a later value of a key could then have been
@@ -338,6 +372,7 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
     comma = _COMMA.match
     deepest = MAX_DEPTH - _SHALLOW_DEPTH  # the deepest path a shallow container may be decoded at
     decoded_first: Dict[Optional[str], None] = {}  # the keys whose lists' last item was shallow
+    whole: Dict[Optional[str], None] = {}  # the keys whose last list held only shallow containers
 
     def value(idx: int, path: Path) -> Tuple[Any, int]:
         offsets[path] = idx
@@ -407,6 +442,16 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
         # was shallow, the next one is decoded first and what came out looked at (quicker than
         # matching its text, but a waste on a role, which is parsed again)
         kind = path[-1] if path and type(path[-1]) is str else None
+        if items_shallow and kind in whole:  # decoded whole, if every item is a shallow container
+            items, end = decode(s, offsets[path])
+            for item in items:
+                if (type(item) is not dict and type(item) is not list) or not _decoded_shallow(item, _SHALLOW_DEPTH):
+                    del whole[kind]  # parsed again, item by item
+                    break
+            else:
+                lazy_lists[path] = offsets[path]
+                return items, end
+        every = items_shallow  # every item so far a shallow container
         while True:
             ch = s[idx:idx + 1]
             m = shallow_item(s, idx) if items_shallow and kind not in decoded_first else None
@@ -418,6 +463,7 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
                     idx = end
                 else:  # recorded as it is parsed again
                     del decoded_first[kind]
+                    every = False
                     item, idx = value(idx, path + (i,))
             elif m is not None:  # value()'s shallow case inline, and the comma after the item
                 decoded_first[kind] = None
@@ -428,6 +474,7 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
                 offsets[here] = lazy[here] = idx
                 idx = m.end()
             else:
+                every = False
                 item, idx = value(idx, path + (i,))
             append(item)
             i += 1
@@ -440,6 +487,8 @@ def _fast_parser(s: str, offsets: Dict[Path, int],
                     continue
             idx = ws(s, idx).end()
             if s[idx:idx + 1] == "]":
+                if every:
+                    whole[kind] = None
                 return result, idx + 1
             raise _Unusual
 
@@ -451,13 +500,14 @@ def load(text: str) -> Tuple[Any, Positions]:
     body = text[1:] if text.startswith("\ufeff") else text
     offsets: Dict[Path, int] = {}
     lazy: Dict[Path, int] = {}
+    lazy_lists: Dict[Path, int] = {}
     try:
-        data, end = _once(_fast_parser(body, offsets, lazy), _WS.match(body, 0).end(), ())
+        data, end = _once(_fast_parser(body, offsets, lazy, lazy_lists), _WS.match(body, 0).end(), ())
         if _WS.match(body, end).end() != len(body):
             raise _Unusual
     except (ValueError, StopIteration, RecursionError, _Unusual):  # StopIteration: the scanner's "no value here"
         return _load_eager(text)
-    return data, Positions(body, offsets, lazy)
+    return data, Positions(body, offsets, lazy, lazy_lists)
 
 
 def _load_eager(text: str) -> Tuple[Any, Positions]:
