@@ -68,9 +68,14 @@ def entry() -> None:
     """The ``iamgate`` program (the script, ``python -m iamgate``): ``main``, its output flushed,
     then the process ends without tearing down what the run built. Finalization would collect and
     free it object by object: 0.4 s after the check of a 2,000-role export had already answered.
-    Under a profiler or a tracer (coverage) the interpreter ends as usual, so that they report."""
+    Under a profiler or a tracer (coverage) the interpreter ends as usual, so that they report.
+    What the command built is left for that end too (``common.KEPT``), not freed as it returns."""
+    from .commands import common
+    ending = sys.getprofile() is None and sys.gettrace() is None
+    if ending:
+        common.KEPT = []
     code = main()
-    if sys.getprofile() is not None or sys.gettrace() is not None:
+    if not ending:
         sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         try:

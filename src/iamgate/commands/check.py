@@ -5,7 +5,7 @@ import argparse
 import sys
 from dataclasses import replace
 
-from .common import (EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, add_common, emit, fails, gather, outputs, read_text,
+from .common import (EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, add_common, emit, fails, gather, keep, outputs, read_text,
                      write_atomically, write_output)
 
 
@@ -72,7 +72,7 @@ def configured(args: argparse.Namespace):
 
 def run(args: argparse.Namespace, analyse=analyse) -> int:
     """``analyse``: (args) -> (scope, report); ``hook`` passes its own, which reads only a part."""
-    args, settings, manifest = configured(args)
+    args, settings, manifest = keep(configured(args))
     targets = outputs("check", args.format)
     if args.show_config:
         from .config import render
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, analyse=analyse) -> int:
     from .progress import Progress
     progress = Progress()
     progress.phase(f"reading {', '.join(args.paths)}")
-    _, report = analyse(args)
+    _, report = keep(analyse(args))
     progress.done()
     # a suppressed finding was accepted as it is: --fix does not grant it
     fixes = list({id(f.fix): f.fix for f in report.findings if f.fix is not None and f.suppressed is None}.values())
