@@ -381,6 +381,14 @@ def test_the_depth_bound_is_the_plain_parsers(levels: int, inner: str) -> None:
         assert_same_as_eager(text)
 
 
+@pytest.mark.parametrize("levels", range(MAX_DEPTH - 12, MAX_DEPTH + 2))
+def test_a_list_decoded_whole_keeps_the_depth_bound(levels: int) -> None:
+    """The second list under a key is decoded whole: as deep as the bound allows, or deeper."""
+    for inner in ("[" * levels + "]" * levels, "[" + '{"k": ' * levels + "1" + "}" * levels + "]"):
+        assert_same_as_eager('{"S": [[1]], "x": {"S": ' + inner + "}}")
+        assert_same_as_eager('{"S": [[1]], "x": {"y": {"S": [[' + "[" * levels + "]" * levels + "]]}}}")
+
+
 def test_corpus_files_match_the_plain_parser(corpus_json: list) -> None:
     for path in corpus_json:
         assert_same_as_eager(path.read_text(encoding="utf-8"))
@@ -422,7 +430,8 @@ def test_lists_of_statements_after_the_first_are_decoded_whole() -> None:
     one call, and where its items begin is found when a query reaches into it."""
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"},
                                                      {"Effect": "Deny", "Action": "s3:*", "NotResource": ["a"]}]}
-    odd = {"Statement": [{"Effect": "Allow"}, [[{"deep": 1}]]]}  # not every item shallow: item by item
+    # not every item shallow, and too many brackets to know without a walk (they may hide in strings)
+    odd = {"Statement": [{"Sid": "[" * 60}, [[{"deep": 1}]]]}
     text = json.dumps({"Policies": [policy, policy, odd, policy, policy]}, indent=2)
     data, pos = load(text)
     eager = _load_eager(text)[1]
@@ -435,6 +444,11 @@ def test_lists_of_statements_after_the_first_are_decoded_whole() -> None:
     path = ("Policies", 4, "Statement", 1, "NotResource", 0)
     assert pos.nearest(path) == eager.nearest(path) and pos.nearest(path[:-2]) == eager.nearest(path[:-2])
     assert not pos._lazy_lists
+    assert_same_as_eager(text)
+    # few brackets: decoded whole without a walk, however deep its items (their depth is bounded)
+    deep = {"Statement": [{"Effect": "Allow", "Condition": {"a": {"b": {"c": {"d": ["e"]}}}}}]}
+    text = json.dumps({"Policies": [policy, deep]})
+    assert set(load(text)[1]._lazy_lists) == {("Policies", 1, "Statement")}
     assert_same_as_eager(text)
 
 

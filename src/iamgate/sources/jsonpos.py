@@ -442,14 +442,19 @@ def _fast_parser(s: str, offsets: Dict[Path, int], lazy: Dict[Path, int],
         # was shallow, the next one is decoded first and what came out looked at (quicker than
         # matching its text, but a waste on a role, which is parsed again)
         kind = path[-1] if path and type(path[-1]) is str else None
-        if items_shallow and kind in whole:  # decoded whole, if every item is a shallow container
-            items, end = decode(s, offsets[path])
+        if items_shallow and kind in whole:  # decoded whole, if what it holds is shallow enough
+            start = offsets[path]
+            items, end = decode(s, start)
+            # no deeper than the brackets it holds, strings' included: when they are few, no walk
+            if s.count("{", start, end) + s.count("[", start, end) <= deepest - len(path):
+                lazy_lists[path] = start
+                return items, end
             for item in items:
                 if (type(item) is not dict and type(item) is not list) or not _decoded_shallow(item, _SHALLOW_DEPTH):
                     del whole[kind]  # parsed again, item by item
                     break
             else:
-                lazy_lists[path] = offsets[path]
+                lazy_lists[path] = start
                 return items, end
         every = items_shallow  # every item so far a shallow container
         while True:
