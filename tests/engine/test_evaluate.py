@@ -213,3 +213,23 @@ def test_a_deny_naming_an_arn_does_not_reach_an_action_that_takes_no_resource():
         {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::secret"})]),))
     assert decide(req("s3:ListAllMyBuckets", "*", resource_is_pattern=True), allow_and_deny).result == "allow"
     assert decide(req("s3:GetObject", "*", resource_is_pattern=True), allow_and_deny).result == "explicit_deny"
+
+
+def test_an_allowed_decision_may_leave_its_near_misses_out_and_nothing_else():
+    """``allowed_near_misses=False``: an allowed request's trace without its near misses, every
+    other entry in the same order; any other decision's trace whole."""
+    other = {"Sid": "Other", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::other/*"}
+    deny = {"Sid": "NoSecrets", "Effect": "Deny", "Action": "s3:*", "Resource": f"{BUCKET}/secret/*"}
+    ps = PolicySet(identity=(pol("identity", other, READ, deny, name="worker"),),
+                   scp=((pol("scp", {"Effect": "Allow", "Action": "*", "Resource": "*"}, other),),))
+    for resource in (f"{BUCKET}/2026/a.pdf", f"{BUCKET}/secret/a.pdf", "arn:aws:s3:::elsewhere/a"):
+        whole = decide(req("s3:GetObject", resource), ps)
+        kept = decide(req("s3:GetObject", resource), ps, allowed_near_misses=False)
+        assert (kept.result, kept.blocked_by) == (whole.result, whole.blocked_by) and whole.near_misses()
+        if whole.result == "allow":
+            assert kept.trace == tuple(t for t in whole.trace if t.outcome != "near-miss")
+        else:
+            assert kept.trace == whole.trace
+    assert {decide(req("s3:GetObject", r), ps).result for r in (f"{BUCKET}/a", f"{BUCKET}/secret/a",
+                                                                 "arn:aws:s3:::elsewhere/a")} == {
+        "allow", "explicit_deny", "implicit_deny"}

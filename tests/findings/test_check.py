@@ -216,3 +216,25 @@ def test_the_selector_for_a_principal_is_its_id_when_that_is_unique():
     # the same name twice, and nothing else tells them apart: no selector
     twin = Inventory(principals=(a, role("worker")))
     assert selector_for(twin, a) is None
+
+
+def test_an_allowed_request_keeps_no_near_miss_unless_the_account_check_reads_them():
+    """An allowed request's near misses explain nothing and are not kept, not even made; but with
+    the stand-in account a near-missed statement naming another account could apply in the real
+    one, and the decision is unknown (``account_checked``), as it was when every one was made."""
+    from iamgate.model import ASSUMED_ACCOUNT
+    read_it = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::orders/*"}
+    guard = {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::orders/*",
+             "Condition": {"StringEquals": {"aws:ResourceAccount": "444455556666"}}}
+    needs = "principals:\n  - principal: worker\n    needs:\n      - actions: s3:GetObject\n" \
+            "        resources: arn:aws:s3:::orders/a.pdf\n"
+    real = Inventory(principals=(role("worker", read_it, guard),))
+    (outcome,) = check(real, manifest(needs)).outcomes
+    assert outcome.decision.result == "allow" and outcome.decision.near_misses() == ()
+    assert [t.outcome for t in outcome.decision.trace] == ["applied"]
+    arn = f"arn:aws:iam::{ASSUMED_ACCOUNT}:role/worker"
+    stand_in = Inventory(principals=(Principal(id="worker", type="role", arn=arn, account=ASSUMED_ACCOUNT,
+                                               identity_policies=real.principals[0].identity_policies,
+                                               location=Location("infra.json", 5), aliases=("worker", arn)),))
+    (outcome,) = check(stand_in, load_manifest("iamgate.yaml", "version: 1\n" + needs)).outcomes
+    assert outcome.decision.result == "unknown" and "names account 444455556666" in outcome.note

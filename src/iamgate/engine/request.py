@@ -200,8 +200,9 @@ def policies_considered(scope: Scope, principal: Principal, action: str, resourc
 
 
 def decide_requirement(scope: Scope, principal: Principal, req: Requirement,
-                       context: Mapping[str, object]) -> Tuple[Decision, str]:
-    """Decide one requirement; a decision that hinges on a policy outside the code is unknown."""
+                       context: Mapping[str, object], allowed_near_misses: bool = True) -> Tuple[Decision, str]:
+    """Decide one requirement; a decision that hinges on a policy outside the code is unknown.
+    (``allowed_near_misses``: ``decide``'s.)"""
     ps, note = policy_set(scope, principal, req.action, req.resource)
     res_account = _resource_account(req.resource, principal.account)
     request = Request(action=req.action, resource=req.resource,
@@ -209,7 +210,7 @@ def decide_requirement(scope: Scope, principal: Principal, req: Requirement,
                       principal_arn=principal.arn, principal_account=principal.account,
                       resource_account=res_account, context=context,
                       resource_is_pattern="*" in req.resource or "?" in req.resource)
-    d = decide(request, ps)
+    d = decide(request, ps, allowed_near_misses)
     if d.result == "implicit_deny":
         if note and set(d.blocked_by) & {"trust", "kms-key-policy"}:
             return replace(d, result="unknown"), note

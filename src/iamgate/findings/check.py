@@ -177,7 +177,10 @@ def check(scope: Scope, unused: bool = False) -> Report:
                                                 f"the resource {raw} could not be resolved"))
                         continue
                     ctx = request_context(principal, target, manifest.settings.region, need.context)
-                    d, note = account_checked(decide_requirement(scope, principal, req, ctx), principal, req, ctx)
+                    # an allowed request's near misses are dropped (_kept): not even made, unless the
+                    # account check reads them
+                    d, note = account_checked(decide_requirement(scope, principal, req, ctx, stand_in_account(
+                        principal, req, ctx)), principal, req, ctx)
                     outcomes.append(Outcome(entry.selector, principal, req, _kept(d), "; ".join(filter(None, (note, moved)))))
 
     outcomes += inferred
@@ -336,14 +339,20 @@ def _kept(d: Decision) -> Decision:
     return Decision(d.result, d.blocked_by, tuple(t for t in d.trace if t.outcome != "near-miss"))
 
 
+def stand_in_account(principal: Principal, req: Requirement, context: Mapping[str, object]) -> bool:
+    """Whether the request involves the stand-in account (``account_checked`` then reads every
+    statement of the trace, near misses too: one naming another account might apply in the real one)."""
+    involved = [req.resource, principal.arn or ""] + [str(v) for v in context.values()]
+    return any(ASSUMED_ACCOUNT in v for v in involved)
+
+
 def account_checked(decided: Tuple[Decision, str], principal: Principal, req: Requirement,
                     context: Mapping[str, object]) -> Tuple[Decision, str]:
     """The decision, unless the request involves the stand-in account (``model.ASSUMED_ACCOUNT``:
     settings.account is not set) while a statement that took part names another account: then
     whether it applies depends on the account the code deploys into, and the decision is unknown."""
     d, note = decided
-    involved = [req.resource, principal.arn or ""] + [str(v) for v in context.values()]
-    if not any(ASSUMED_ACCOUNT in v for v in involved):
+    if not stand_in_account(principal, req, context):
         return d, note
     for t in d.trace:
         st = t.statement
