@@ -179,8 +179,9 @@ def check(scope: Scope, unused: bool = False) -> Report:
                     ctx = request_context(principal, target, manifest.settings.region, need.context)
                     # an allowed request's near misses are dropped (_kept): not even made, unless the
                     # account check reads them
-                    d, note = account_checked(decide_requirement(scope, principal, req, ctx, stand_in_account(
-                        principal, req, ctx)), principal, req, ctx)
+                    stand_in = stand_in_account(principal, req, ctx)
+                    d, note = account_checked(decide_requirement(scope, principal, req, ctx, stand_in),
+                                              principal, req, ctx, stand_in)
                     outcomes.append(Outcome(entry.selector, principal, req, _kept(d), "; ".join(filter(None, (note, moved)))))
 
     outcomes += inferred
@@ -342,17 +343,17 @@ def _kept(d: Decision) -> Decision:
 def stand_in_account(principal: Principal, req: Requirement, context: Mapping[str, object]) -> bool:
     """Whether the request involves the stand-in account (``account_checked`` then reads every
     statement of the trace, near misses too: one naming another account might apply in the real one)."""
-    involved = [req.resource, principal.arn or ""] + [str(v) for v in context.values()]
-    return any(ASSUMED_ACCOUNT in v for v in involved)
+    return (ASSUMED_ACCOUNT in req.resource or ASSUMED_ACCOUNT in (principal.arn or "")
+            or ASSUMED_ACCOUNT in "\0".join(map(str, context.values())))
 
 
 def account_checked(decided: Tuple[Decision, str], principal: Principal, req: Requirement,
-                    context: Mapping[str, object]) -> Tuple[Decision, str]:
+                    context: Mapping[str, object], stand_in: Optional[bool] = None) -> Tuple[Decision, str]:
     """The decision, unless the request involves the stand-in account (``model.ASSUMED_ACCOUNT``:
     settings.account is not set) while a statement that took part names another account: then
     whether it applies depends on the account the code deploys into, and the decision is unknown."""
     d, note = decided
-    if not stand_in_account(principal, req, context):
+    if not (stand_in_account(principal, req, context) if stand_in is None else stand_in):
         return d, note
     for t in d.trace:
         st = t.statement
