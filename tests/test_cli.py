@@ -351,3 +351,24 @@ def test_what_a_run_built_is_kept_only_for_a_process_that_ends_without_freeing_i
     assert ended == [1]
     held = [v for value in kept for v in (value if isinstance(value, tuple) else (value,))]
     assert any(isinstance(v, Scope) for v in held) and any(isinstance(v, Report) for v in held)
+
+
+def test_a_check_without_a_manifest_does_not_import_yaml(tmp_path):
+    """Without a manifest (none named, none in the folder) a Terraform check needs no YAML: the
+    shipped rule packs come back from the cache, and the manifest's loading is not imported."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = ("import sys; from iamgate.cli import main; main(['check', sys.argv[1]]); "
+            "print(sorted(m for m in ('yaml', 'iamgate.manifest', 'iamgate.manifest_yaml') if m in sys.modules))")
+    env = dict(os.environ, PYTHONPATH=os.path.join(root, "src"), IAMGATE_CACHE_DIR=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, "-c", code, os.path.join(root, "examples", "terraform")], cwd=tmp_path,
+                           capture_output=True, text=True, env=env) for _ in range(2)]
+    assert all("missing" in r.stdout for r in runs), runs
+    assert runs[0].stdout.strip().splitlines()[-1] == "['yaml']"  # the packs parsed once
+    assert runs[1].stdout.strip().splitlines()[-1] == "[]"
+    with_manifest = subprocess.run([sys.executable, "-c", code, os.path.join(root, "examples", "account-export")],
+                                   cwd=os.path.join(root, "examples", "account-export"), capture_output=True,
+                                   text=True, env=env)
+    assert with_manifest.stdout.strip().splitlines()[-1] == "['iamgate.manifest', 'iamgate.manifest_yaml', 'yaml']"

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Literal, 
 import yaml
 
 from . import manifest_yaml
+from .manifest_files import MANIFEST_NAMES, find_manifest
 
 if TYPE_CHECKING:  # imported where an error is walked: a valid manifest never needs it
     import jsonschema
@@ -43,8 +44,6 @@ __all__ = [
     "load_manifest", "find_manifest", "expand_references", "substitute",
     "MANIFEST_NAMES",
 ]
-
-MANIFEST_NAMES = ("iamgate.yaml", ".iamgate.yaml")
 
 Path = Tuple[Union[str, int], ...]
 
@@ -66,15 +65,6 @@ class ManifestError(Exception):
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-def find_manifest(cwd: str) -> Optional[str]:
-    """``iamgate.yaml`` or else ``.iamgate.yaml`` in ``cwd``; ``None`` when there is neither."""
-    for name in MANIFEST_NAMES:
-        candidate = os.path.join(cwd, name)
-        if os.path.isfile(candidate):
-            return candidate
-    return None
 
 
 # --------------------------------------------------------------------------------------------

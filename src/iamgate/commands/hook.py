@@ -91,7 +91,7 @@ def targets(changed: Sequence[str], manifest, exclude, rule_dirs: Sequence[str] 
 
 
 def _touches_manifest(changed: Sequence[str], manifest, rule_dirs: Sequence[str]) -> bool:
-    from ..manifest import MANIFEST_NAMES
+    from ..manifest_files import MANIFEST_NAMES
     from ..sources import manifest_kinds
     named: Set[str] = set()
     folders = [os.path.normpath(d) for d in rule_dirs]

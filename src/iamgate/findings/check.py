@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import catalog
 from ..engine.evaluate import takes_no_resource
 from ..engine.request import decide_requirement, request_context, resource_policies_for
-from ..manifest import Reference, substitute
 from ..model import (ASSUMED_ACCOUNT, Decision, Finding, Inventory, Location, Manifest, Outcome, Principal, PrincipalEntry, Report,
                      Requirement, Scope, Unresolved, find_principals, selector_for)
 from ..rules.registry import RuleSet, default_rules, roles, stamp
 from .diagnose import cause_lines
 from .unused import unused_findings
+
+if TYPE_CHECKING:  # the manifest's module loads PyYAML: imported where a manifest is checked
+    from ..manifest import Reference
 
 # ----------------------------------------------------------------------------- requirements
 
@@ -54,7 +56,7 @@ def pseudo_parameters(manifest: Manifest) -> Dict[str, str]:
     return out
 
 
-Resolver = Callable[[Reference], Optional[str]]
+Resolver = Callable[["Reference"], Optional[str]]
 
 
 def make_resolver(manifest: Manifest, inventory: Inventory) -> Resolver:
@@ -139,6 +141,8 @@ def check(scope: Scope, unused: bool = False) -> Report:
         return _suppressed(Report(_stamped(findings, rules), tuple(inferred), checked or len(read.principals), read,
                                   rules=rules),
                            scope, rules)
+
+    from ..manifest import substitute
 
     def mloc(line: Optional[int]) -> Location:
         return Location(manifest.file, line)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -125,28 +126,54 @@ def _inference(raw: Mapping[str, Any]) -> Inference:
         for_each=raw.get("for_each"))
 
 
-def load_pack(file: str, text: Optional[str] = None, validate: bool = True) -> Pack:
-    """One pack file, validated (the shipped packs are validated by the tests instead: at start-up
-    that costs more than everything else a one-template check does). Raises PackError naming the
-    file and the problem."""
+def _parsed(file: str, text: str) -> Any:
+    """The pack's YAML as data, by libyaml's safe loader where PyYAML was built with it."""
     import yaml
+    _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # a safe loader (tests/commands/test_safety.py)
     try:
-        if text is None:
-            with open(file, encoding="utf-8") as fh:
-                text = fh.read()
-        _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader where built
-        if validate:
-            data = yaml.load(text, Loader=_Loader)
-        else:  # a shipped pack: parsed once, then read as JSON (YAML parsing was a fifth of a hook run)
-            from ..cache import cached_json
-            data = cached_json("packs", f"{yaml.__version__}\0{text}", lambda: yaml.load(text, Loader=_Loader))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PackError(f"{file}: cannot read the rule pack ({exc})") from None
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         raise PackError(f"{file}{where}: not a valid YAML rule pack ({getattr(exc, 'problem', None) or exc})") \
             from None
+
+
+def _yaml_version() -> str:
+    """PyYAML's version, for the key of a shipped pack's parse, read without importing it (the
+    import alone costs more than reading every shipped pack back from the cache)."""
+    module = sys.modules.get("yaml")
+    if module is not None:
+        return str(getattr(module, "__version__", "?"))
+    from importlib.util import find_spec
+    try:
+        spec = find_spec("yaml")
+        with open(spec.origin if spec and spec.origin else "", encoding="utf-8") as fh:
+            found = re.search(r"""^__version__\s*=\s*['"]([^'"]+)['"]""", fh.read(), re.M)
+    except (OSError, ImportError, ValueError):
+        found = None
+    if found is None:
+        import yaml
+        return str(getattr(yaml, "__version__", "?"))
+    return found.group(1)
+
+
+def load_pack(file: str, text: Optional[str] = None, validate: bool = True) -> Pack:
+    """One pack file, validated (the shipped packs are validated by the tests instead: at start-up
+    that costs more than everything else a one-template check does). Raises PackError naming the
+    file and the problem."""
+    try:
+        if text is None:
+            with open(file, encoding="utf-8") as fh:
+                text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackError(f"{file}: cannot read the rule pack ({exc})") from None
+    if validate:
+        data = _parsed(file, text)
+    else:  # a shipped pack: parsed once, then read as JSON (YAML parsing was a fifth of a hook run)
+        from ..cache import cached_json
+        source = text
+        data = cached_json("packs", f"{_yaml_version()}\0{source}", lambda: _parsed(file, source))
     errors = sorted(_validator().iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.message))) \
         if validate else []
     if errors:
