@@ -97,8 +97,8 @@ class _File:
     # False when the text holds no placeholder, no escape and no %: then no document of the file,
     # decoded from a string or not, can hold one (each document need not be written out to look)
     placeholders_possible: bool = True
-    # the grammar's verdict on documents validated ahead (``_validate_ahead``), by (id, kind)
-    verdicts: Dict[Tuple[int, str], Verdict] = field(default_factory=dict)
+    # the grammar's verdict on documents validated ahead by a child (``_Ahead``), by (id, kind)
+    verdicts: Any = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -606,7 +606,7 @@ def _role(file: _File, path: Path, role: Mapping[str, Any], managed: Mapping[str
 
 def _gaad_documents(data: Mapping[str, Any]) -> List[Tuple[Any, str]]:
     """The policy documents of an export written as objects, with the kind each is read as: what
-    ``_validate_ahead`` validates. A document missed here, or the wrong shape, is only validated
+    a child validates ahead (``_send_verdicts``). A document missed here, or the wrong shape, is only validated
     where it is read, as any document."""
     out: List[Tuple[Any, str]] = []
 
@@ -628,73 +628,84 @@ def _gaad_documents(data: Mapping[str, Any]) -> List[Tuple[Any, str]]:
     return out
 
 
-# An export this large (in characters) has its documents validated by two processes: a child
-# forked before this one parses the file reads it with json.loads (four times quicker than parsing
-# with positions) and validates from the last document back, sending verdicts as it goes, while
-# this one, once it has parsed the file, validates from the first on, until they meet. Below this
-# size a fork costs more than it saves.
+# An export this large (in characters) has its documents validated by a child forked before this
+# process parses the file: it reads the text with json.loads (four times quicker than parsing with
+# positions) and validates the documents in the order this process reads them, sending verdicts
+# as it goes; this process, once it has parsed the file, takes each verdict as it meets the
+# document, waiting for it if the child is not there yet (it started first and is rarely caught).
+# Below this size a fork costs more than it saves.
 _AHEAD = 2_000_000
-_BATCH = 64  # documents a verdict message holds, and validated between two looks at the child's
+_BATCH = 64  # documents a verdict message holds
 
 
 def _send_verdicts(text: str, send: Callable[[Any], None]) -> None:
     """What the forked child does: the number of documents of the export ``text``
-    (``_gaad_documents``), then ``(start, verdicts)`` for runs of them, from the last back."""
+    (``_gaad_documents``), then ``(start, verdicts)`` for runs of them, from the first on."""
     data = loads(text[1:] if text.startswith("\ufeff") else text)
     if not is_gaad(data):
         return
     documents = _gaad_documents(data)
     send(len(documents))
-    end = len(documents)
-    while end > 0:
-        start = max(0, end - _BATCH)
-        send((start, verdicts(documents[start:end])))
-        end = start
+    for start in range(0, len(documents), _BATCH):
+        send((start, verdicts(documents[start:start + _BATCH])))
 
 
 def _validating(text: str) -> Optional[parallel.Stream]:
-    """The child validating a large export from its end (``_send_verdicts``), started before this
-    process parses ``text``; None for a smaller file (every document is validated where it is read)."""
+    """The child validating a large export (``_send_verdicts``), started before this process
+    parses ``text``; None for a smaller file (every document is validated where it is read)."""
     if len(text) < _AHEAD or not any(f'"{key}"' in text for key in _GAAD_LISTS):
         return None
     return parallel.fork_stream(lambda send: _send_verdicts(text, send))
 
 
-def _validate_ahead(file: _File, data: Mapping[str, Any], child: Optional[parallel.Stream]) -> None:
-    """The grammar's verdicts on the export's documents, for ``_try_build`` to take as it meets
-    each: from the first on validated here, from the last back taken from the child, until the two
-    meet. The child read the same text into the same data (it says how many documents it found);
-    whatever it does not give is validated here."""
-    if child is None:
-        return
-    documents = _gaad_documents(data)
-    if child.next() != len(documents):
-        child.cancel()
-        return
-    found: List[Any] = [None] * len(documents)
-    here, there = 0, len(documents)  # validated here: [0, here); by the child: [there, n)
-    while here < there:
-        for piece in child.ready():
+class _Ahead:
+    """The child's verdicts on the export's documents (``_send_verdicts``), for ``_try_build`` to
+    take as it meets each: ``get((id(document), kind))``, waiting for the run that holds it. The
+    child read the same text into the same data (it says how many documents it found, which must
+    be the number found here); a document it does not give (it failed, ended, sent something
+    else, or the document is not one of them) gets None: it is validated where it is read."""
+
+    def __init__(self, data: Mapping[str, Any], child: parallel.Stream) -> None:
+        documents = _gaad_documents(data)
+        self._index = {(id(doc), kind): i for i, (doc, kind) in enumerate(documents)}
+        self._found: List[Verdict] = []
+        self._child: Optional[parallel.Stream] = child
+        if child.next() != len(documents):
+            self.close()
+
+    def get(self, key: Tuple[int, str]) -> Optional[Verdict]:
+        i = self._index.get(key)
+        if i is None:
+            return None
+        while i >= len(self._found) and self._child is not None:
+            piece = self._child.next()
             start, given = piece if isinstance(piece, tuple) and len(piece) == 2 else (None, None)
-            if start is None or not isinstance(given, list) or start + len(given) != there:
-                continue  # not the next run back: left to this process
-            found[max(start, here):there] = given[max(start, here) - start:]
-            there = max(start, here)
-        end = min(there, here + _BATCH)
-        found[here:end] = verdicts(documents[here:end])
-        here = end
-    child.cancel()
-    file.verdicts = {(id(doc), kind): verdict for (doc, kind), verdict in zip(documents, found)}
+            if start != len(self._found) or not isinstance(given, list) or not given:
+                self.close()  # not the next run: the rest is validated here
+                break
+            self._found += given
+        return self._found[i] if i < len(self._found) else None
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.cancel()
+            self._child = None
 
 
 def _read_gaad(file: _File, data: Mapping[str, Any], child: Optional[parallel.Stream] = None) -> Inventory:
-    _validate_ahead(file, data, child)
-    managed = _managed_policies(file, data)
-    groups = _groups(file, data, managed)
-    principals = [_user(file, path, user, managed, groups)
-                  for path, user in _items(file, data, "UserDetailList", "UserName")]
-    principals += [_role(file, path, role, managed)
-                   for path, role in _items(file, data, "RoleDetailList", "RoleName")]
+    ahead = _Ahead(data, child) if child is not None else None
+    if ahead is not None:
+        file.verdicts = ahead
+    try:
+        managed = _managed_policies(file, data)
+        groups = _groups(file, data, managed)
+        principals = [_user(file, path, user, managed, groups)
+                      for path, user in _items(file, data, "UserDetailList", "UserName")]
+        principals += [_role(file, path, role, managed)
+                       for path, role in _items(file, data, "RoleDetailList", "RoleName")]
+    finally:
+        if ahead is not None:
+            ahead.close()
     return Inventory(principals=tuple(principals),
                      policies=tuple(m.policy for m in managed.values() if m.policy is not None),
                      unresolved=tuple(file.unresolved), problems=tuple(file.problems),
