@@ -688,43 +688,45 @@ def test_an_export_validated_over_forked_processes_reads_as_in_one(monkeypatch) 
     monkeypatch.setattr(parallel, "WORKERS", 2)
     grammar._CACHE.clear()
     assert read("gaad.json", text) == alone and len(forks) == 1
-    here: list = []  # the documents this process validated itself (no verdict from the child), per read
-    validate = iam_json.validate_document
+    here: list = []  # the documents this process validated itself, per read: ahead, or where read
+    validate, counted = iam_json.validate_document, iam_json.verdicts
     monkeypatch.setattr(iam_json, "validate_document", lambda *a, verdict=None, **k: (
         here.append(int(verdict is None)), validate(*a, verdict=verdict, **k))[1])
-    here.clear()
-    assert read("gaad.json", text) == alone and sum(here) == 0  # every verdict from the child
+    monkeypatch.setattr(iam_json, "verdicts", lambda docs: (here.append(len(docs)), counted(docs))[1])
     loading = iam_json._load
     monkeypatch.setattr(iam_json, "_load", lambda *a: (time.sleep(0.5), loading(*a))[1])  # the child is done first
     here.clear()
-    assert read("gaad.json", text) == alone and sum(here) == 0
-    monkeypatch.setattr(iam_json, "_load", loading)
+    assert read("gaad.json", text) == alone and sum(here) == 0  # every verdict from the child
     sent = iam_json._send_verdicts
 
-    def slow(text: str, send: Any) -> None:  # this process waits for each run
-        sent(text, lambda piece: (time.sleep(0.05), send(piece)))
+    def slow(text: str, send: Any) -> None:  # not there yet: this process validates from the back
+        sent(text, lambda piece: (time.sleep(0.2), send(piece)))
 
     def dies_after_one_run(text: str, send: Any) -> None:
         send(120)
-        send((0, iam_json.verdicts(iam_json._gaad_documents(json.loads(text))[:64])))
+        send((0, counted(iam_json._gaad_documents(json.loads(text))[:64])))
         os._exit(0)
 
     def skips_a_run(text: str, send: Any) -> None:
         documents = iam_json._gaad_documents(json.loads(text))
         send(120)
-        send((0, iam_json.verdicts(documents[:64])))
-        send((100, iam_json.verdicts(documents[100:])))
+        send((0, counted(documents[:64])))
+        send((100, counted(documents[100:])))
 
-    # a slow child is waited for; one that ends half way or skips a run: the rest validated here;
-    # one that fails or counts otherwise: its verdicts are not taken, each document is validated
-    # where it is read
-    for child, validated_here in ((slow, 0), (dies_after_one_run, 120 - 64), (skips_a_run, 120 - 64),
-                                  (lambda text, send: 1 / 0, 120), (lambda text, send: send(7), 120)):
+    # however the child does, the same inventory; what it did not give was validated here, ahead
+    # from the back or where read: a child that fails or counts otherwise gives nothing
+    for child, validated_here in ((slow, range(1, 121)), (dies_after_one_run, range(56, 121)),
+                                  (skips_a_run, range(56, 121)), (lambda text, send: 1 / 0, [120]),
+                                  (lambda text, send: send(7), [120])):
         monkeypatch.setattr(iam_json, "_send_verdicts", child)
-        here.clear()
-        assert read("gaad.json", text) == alone and sum(here) == validated_here, child
+        for parse_first in (False, True):  # and with the child done before this process asks
+            monkeypatch.setattr(iam_json, "_load", (lambda *a: (time.sleep(0.5), loading(*a))[1]) if parse_first
+                                else loading)
+            here.clear()
+            assert read("gaad.json", text) == alone and sum(here) in validated_here, (child, here)
+    monkeypatch.setattr(iam_json, "_load", loading)
     assert read("gaad.json", text[:-3]).problems[0].rule == "IG0001"  # not JSON: the child is ended
-    assert len(forks) == 1 + 2 + 5 + 1
+    assert len(forks) == 1 + 1 + 2 * 5 + 1
 
 
 def test_the_statement_locations_of_an_export_are_found_when_read() -> None:

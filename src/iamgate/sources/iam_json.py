@@ -632,8 +632,8 @@ def _gaad_documents(data: Mapping[str, Any]) -> List[Tuple[Any, str]]:
 # process parses the file: it reads the text with json.loads (four times quicker than parsing with
 # positions) and validates the documents in the order this process reads them, sending verdicts
 # as it goes; this process, once it has parsed the file, takes each verdict as it meets the
-# document, waiting for it if the child is not there yet (it started first and is rarely caught).
-# Below this size a fork costs more than it saves.
+# document, and where the child has not got there yet validates from the last document back
+# (``_Ahead``). Below this size a fork costs more than it saves.
 _AHEAD = 2_000_000
 _BATCH = 64  # documents a verdict message holds
 
@@ -659,32 +659,48 @@ def _validating(text: str) -> Optional[parallel.Stream]:
 
 
 class _Ahead:
-    """The child's verdicts on the export's documents (``_send_verdicts``), for ``_try_build`` to
-    take as it meets each: ``get((id(document), kind))``, waiting for the run that holds it. The
-    child read the same text into the same data (it says how many documents it found, which must
-    be the number found here); a document it does not give (it failed, ended, sent something
-    else, or the document is not one of them) gets None: it is validated where it is read."""
+    """The grammar's verdicts on the export's documents, for ``_try_build`` to take as it meets
+    each (``get((id(document), kind))``): from the first on from the child (``_send_verdicts``);
+    when the next one has not come yet, this process validates a run from the last back instead of
+    waiting, until what the two have covered meets. The child read the same text into the same
+    data (it says how many documents it found, which must be the number found here); a document
+    not covered (the child failed, ended or sent something else; a document that is not one of
+    them) gets None: it is validated where it is read."""
 
     def __init__(self, data: Mapping[str, Any], child: parallel.Stream) -> None:
-        documents = _gaad_documents(data)
-        self._index = {(id(doc), kind): i for i, (doc, kind) in enumerate(documents)}
-        self._found: List[Verdict] = []
+        self._documents = _gaad_documents(data)
+        self._index = {(id(doc), kind): i for i, (doc, kind) in enumerate(self._documents)}
+        self._found: List[Verdict] = []  # the child's, from the first on
+        self._there = len(self._documents)  # validated here: [there, n), in _tail
+        self._tail: List[Verdict] = []
         self._child: Optional[parallel.Stream] = child
-        if child.next() != len(documents):
+        if child.next() != len(self._documents):
             self.close()
 
     def get(self, key: Tuple[int, str]) -> Optional[Verdict]:
         i = self._index.get(key)
         if i is None:
             return None
-        while i >= len(self._found) and self._child is not None:
-            piece = self._child.next()
+        while len(self._found) <= i < self._there and self._child is not None:
+            if not self._take(self._child.ready()) and len(self._found) <= i:
+                start = max(len(self._found), self._there - _BATCH)  # not come yet: a run from the back
+                self._tail[:0] = verdicts(self._documents[start:self._there])
+                self._there = start
+        if len(self._found) >= self._there:
+            self.close()  # all covered
+        if i < len(self._found):
+            return self._found[i]
+        return self._tail[i - self._there] if i >= self._there else None
+
+    def _take(self, pieces: List[Any]) -> bool:
+        """The child's runs, in order; False when none came. One out of order ends the child."""
+        for piece in pieces:
             start, given = piece if isinstance(piece, tuple) and len(piece) == 2 else (None, None)
             if start != len(self._found) or not isinstance(given, list) or not given:
                 self.close()  # not the next run: the rest is validated here
-                break
-            self._found += given
-        return self._found[i] if i < len(self._found) else None
+                return False
+            self._found += given[:max(0, self._there - start)]
+        return bool(pieces)
 
     def close(self) -> None:
         if self._child is not None:
