@@ -13,7 +13,8 @@ Imports ``model`` only, so that readers, the engine and the rules can all import
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping  # isinstance: four times quicker than typing.Mapping's
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .model import Condition, Location, Policy, Statement
 
@@ -196,14 +197,17 @@ def _element(raw: Mapping[str, Any], name: str, index: int) -> Optional[Tuple[st
     """The statement's element ``name`` as strings (``_strings``), None when absent. A large export
     has tens of thousands of statements: what they nearly all hold, a string or a list of strings,
     is taken as it is, without building an error message's element name or converting each value."""
-    if name not in raw:
-        return None
-    value = raw[name]
+    value = raw.get(name, _ABSENT)
     if type(value) is str:
         return (value,)
+    if value is _ABSENT:
+        return None
     if type(value) is list and _STR.issuperset(map(type, value)):
         return tuple(value)
     return _strings(value, f"Statement[{index}].{name}")
+
+
+_ABSENT = object()
 
 
 def parse_statement(raw: Any, index: int = 0, location: Optional[Location] = None,
@@ -218,9 +222,9 @@ def parse_statement(raw: Any, index: int = 0, location: Optional[Location] = Non
     principals = _principal(raw["Principal"], f"Statement[{index}].Principal") if "Principal" in raw else None
     not_principals = (_principal(raw["NotPrincipal"], f"Statement[{index}].NotPrincipal")
                       if "NotPrincipal" in raw else None)
-    actions = _element(raw, "Action", index) if "Action" in raw else None
+    actions = _element(raw, "Action", index)
     not_actions = _element(raw, "NotAction", index) if "NotAction" in raw else None
-    resources = _element(raw, "Resource", index) if "Resource" in raw else None
+    resources = _element(raw, "Resource", index)
     not_resources = _element(raw, "NotResource", index) if "NotResource" in raw else None
     conditions = _conditions(raw["Condition"]) if "Condition" in raw else ()
     sid = raw.get("Sid")
@@ -235,7 +239,7 @@ def parse_policy(doc: Any, name: str, kind: str, location: Optional[Location] = 
 
     ``statement_location(i)`` gives the location of the i-th statement where the reader knows it.
     """
-    if not isinstance(doc, Mapping):
+    if type(doc) is not dict and not isinstance(doc, Mapping):  # dict first: typing.Mapping's isinstance is slow
         raise PolicyError("a policy document must be a JSON object")
     if "Statement" not in doc:
         raise PolicyError('a policy document needs a "Statement" element')

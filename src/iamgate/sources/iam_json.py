@@ -32,9 +32,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Mapping  # isinstance: four times quicker than typing.Mapping's
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import unquote
 
 from .. import parallel
