@@ -139,6 +139,7 @@ def _parsed(file: str, text: str) -> Any:
             from None
 
 
+@lru_cache(maxsize=None)
 def _yaml_version() -> str:
     """PyYAML's version, for the key of a shipped pack's parse, read without importing it (the
     import alone costs more than reading every shipped pack back from the cache)."""
