@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime
 import difflib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
