@@ -607,8 +607,8 @@ def _role(file: _File, path: Path, role: Mapping[str, Any], managed: Mapping[str
 
 def _gaad_documents(data: Mapping[str, Any]) -> List[Tuple[Any, str]]:
     """The policy documents of an export written as objects, with the kind each is read as: what
-    a child validates ahead (``_send_verdicts``). A document missed here, or the wrong shape, is only validated
-    where it is read, as any document."""
+    a child validates ahead (``_send_verdicts``). A document missed here, or the wrong shape, is
+    only validated where it is read, as any document."""
     out: List[Tuple[Any, str]] = []
 
     def each(key: str, within: Any = data) -> List[Any]:
@@ -672,8 +672,8 @@ class _Ahead:
         self._documents = _gaad_documents(data)
         self._index = {(id(doc), kind): i for i, (doc, kind) in enumerate(self._documents)}
         self._found: List[Verdict] = []  # the child's, from the first on
-        self._there = len(self._documents)  # validated here: [there, n), in _tail
-        self._tail: List[Verdict] = []
+        self._there = len(self._documents)  # validated here: [there, n)
+        self._tail: List[Optional[Verdict]] = [None] * len(self._documents)  # their verdicts, by index
         self._child: Optional[parallel.Stream] = child
         if child.next() != len(self._documents):
             self.close()
@@ -685,13 +685,13 @@ class _Ahead:
         while len(self._found) <= i < self._there and self._child is not None:
             if not self._take(self._child.ready()) and len(self._found) <= i:
                 start = max(len(self._found), self._there - _BATCH)  # not come yet: a run from the back
-                self._tail[:0] = verdicts(self._documents[start:self._there])
+                self._tail[start:self._there] = verdicts(self._documents[start:self._there])
                 self._there = start
         if len(self._found) >= self._there:
             self.close()  # all covered
         if i < len(self._found):
             return self._found[i]
-        return self._tail[i - self._there] if i >= self._there else None
+        return self._tail[i] if i >= self._there else None
 
     def _take(self, pieces: List[Any]) -> bool:
         """The child's runs, in order; False when none came. One out of order ends the child."""
