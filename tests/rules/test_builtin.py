@@ -422,3 +422,16 @@ def test_a_policy_attached_to_three_roles_is_reported_once(tree, capsys) -> None
     # one inline policy for three roles, one AWS managed policy attached three times
     assert sorted((f["rule"], f["action"]) for f in found) == [
         ("IG3003", "s3:GetObjekt"), ("IG3004", "elastic-inference:Connect")]
+
+
+def test_an_action_entry_without_a_wildcard_matches_the_escalation_actions_as_its_glob_would():
+    """``_escalation_matches`` compares an entry without ``*`` or ``?`` as written (no pattern
+    compiled): the same actions as the glob, whatever its case or the characters a regex would read."""
+    from iamgate.rules import lint
+    entries = [e for a in sorted(lint._ESCALATION_ACTIONS) for e in (a, a.upper(), a + "x", a[:-1])]
+    entries += ["s3:GetObject", "iam:Pass.Role", "iam:pass[r]ole", "iam:PassRole ", "", "iam:*Role", "*", "iam:?assRole"]
+    for entry in entries:
+        glob = frozenset(a for a in lint._ESCALATION_ACTIONS if lint._glob(entry).fullmatch(a.lower()))
+        assert lint._escalation_matches(entry) == glob, entry
+    assert lint._escalation_matches("IAM:PASSROLE") == {a for a in lint._ESCALATION_ACTIONS if a.lower() == "iam:passrole"}
+    assert lint._escalation_matches("iam:PassRole")

@@ -383,7 +383,11 @@ def _escalating_resource(action: str, statement: Statement) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _escalation_matches(pattern: str) -> FrozenSet[str]:
     """The actions of ``ESCALATIONS`` an Action or NotAction entry matches. A policy names the same
-    few entries over and over: each is matched against the list once, not once per statement."""
+    few entries over and over: each is matched against the list once, not once per statement. An
+    entry without a wildcard (most are) is compared as it is: no pattern compiled for it."""
+    if "*" not in pattern and "?" not in pattern:
+        lowered = pattern.lower()
+        return frozenset(a for a in _ESCALATION_ACTIONS if a.lower() == lowered)
     compiled = _glob(pattern)
     return frozenset(a for a in _ESCALATION_ACTIONS if compiled.fullmatch(a.lower()))
 
@@ -516,6 +520,7 @@ _ISSUER_KEYS = frozenset(k.lower() for k in (
     "s3:DataAccessPointArn", "s3:DataAccessPointAccount", "s3:AccessPointNetworkOrigin"))
 
 
+@functools.lru_cache(maxsize=None)  # a service's actions share their keys: each compiled once, not per action
 def _key_pattern(key: str) -> "re.Pattern[str]":
     """A catalog key (``aws:ResourceTag/${TagKey}``, ``s3:ExistingObjectTag/<key>``) as a pattern."""
     parts = re.split(r"\$\{[^}]*\}|<[^>]*>", key.lower())
