@@ -140,23 +140,18 @@ def _parsed(file: str, text: str) -> Any:
 
 
 @lru_cache(maxsize=None)
-def _yaml_version() -> str:
-    """PyYAML's version, for the key of a shipped pack's parse, read without importing it (the
-    import alone costs more than reading every shipped pack back from the cache)."""
+def _yaml_digest() -> str:
+    """PyYAML's source (``cache.code_digest`` of its package file), for the key of a shipped pack's
+    parse: another version is another key, and it is found without importing PyYAML (the import
+    alone costs more than reading every shipped pack back from the cache)."""
+    from ..cache import code_digest
     module = sys.modules.get("yaml")
-    if module is not None:
-        return str(getattr(module, "__version__", "?"))
-    from importlib.util import find_spec
-    try:
+    origin = getattr(module, "__file__", None)
+    if origin is None:
+        from importlib.util import find_spec
         spec = find_spec("yaml")
-        with open(spec.origin if spec and spec.origin else "", encoding="utf-8") as fh:
-            found = re.search(r"""^__version__\s*=\s*['"]([^'"]+)['"]""", fh.read(), re.M)
-    except (OSError, ImportError, ValueError):
-        found = None
-    if found is None:
-        import yaml
-        return str(getattr(yaml, "__version__", "?"))
-    return found.group(1)
+        origin = spec.origin if spec is not None else None
+    return code_digest(origin or "?")
 
 
 def load_pack(file: str, text: Optional[str] = None, validate: bool = True) -> Pack:
@@ -174,7 +169,7 @@ def load_pack(file: str, text: Optional[str] = None, validate: bool = True) -> P
     else:  # a shipped pack: parsed once, then read as JSON (YAML parsing was a fifth of a hook run)
         from ..cache import cached_json
         source = text
-        data = cached_json("packs", f"{_yaml_version()}\0{source}", lambda: _parsed(file, source))
+        data = cached_json("packs", f"{_yaml_digest()}\0{source}", lambda: _parsed(file, source))
     errors = sorted(_validator().iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.message))) \
         if validate else []
     if errors:

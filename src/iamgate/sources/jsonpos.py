@@ -181,13 +181,10 @@ class Positions(Mapping[Path, Tuple[int, int]]):
 
     def nearest(self, path: Path) -> Tuple[int, int]:
         """The position of ``path``, or of its closest recorded ancestor (``(1, 1)`` at worst)."""
-        offset = self._offsets.get(path)
-        if offset is not None:  # recorded: final (see the class's docstring)
+        offset = self._get(path)  # recorded (final: see the class's docstring), or reached into
+        if offset is not None:
             return self.linecol(offset)
-        if (self._lazy or self._lazy_lists) and isinstance(path, tuple):
-            while path not in self._offsets and self._reach(path):
-                pass
-        for end in range(len(path), -1, -1):
+        for end in range(len(path) - 1, -1, -1):
             offset = self._offsets.get(path[:end])
             if offset is not None:
                 return self.linecol(offset)
