@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..catalog import action_info, expand_action, service_exists
 from ..catalog.actions import check_action
@@ -520,38 +520,62 @@ _ISSUER_KEYS = frozenset(k.lower() for k in (
     "s3:DataAccessPointArn", "s3:DataAccessPointAccount", "s3:AccessPointNetworkOrigin"))
 
 
-@functools.lru_cache(maxsize=None)  # a service's actions share their keys: each compiled once, not per action
+class _Keys(NamedTuple):
+    """Condition keys of the catalog, lowercased: those written as they are set (most of them), and
+    those with a placeholder (``aws:ResourceTag/${TagKey}``, ``s3:ExistingObjectTag/<key>``) as
+    patterns, compiled once per run (a service's actions share their keys)."""
+
+    literal: FrozenSet[str]
+    patterns: Tuple["re.Pattern[str]", ...]
+
+    def match(self, key: str) -> bool:
+        """Whether ``key`` (lowercased) is one of these."""
+        return key in self.literal or any(p.fullmatch(key) for p in self.patterns)
+
+
+@functools.lru_cache(maxsize=None)
 def _key_pattern(key: str) -> "re.Pattern[str]":
-    """A catalog key (``aws:ResourceTag/${TagKey}``, ``s3:ExistingObjectTag/<key>``) as a pattern."""
+    """A catalog key with a placeholder as a pattern."""
     parts = re.split(r"\$\{[^}]*\}|<[^>]*>", key.lower())
     return re.compile(".+".join(re.escape(p) for p in parts))
 
 
+def _keys(keys: Iterable[str]) -> _Keys:
+    literal, patterns = set(), []
+    for k in dict.fromkeys(keys):
+        if "${" in k or "<" in k:
+            patterns.append(_key_pattern(k))
+        else:
+            literal.add(k.lower())
+    return _Keys(frozenset(literal), tuple(dict.fromkeys(patterns)))
+
+
 @functools.lru_cache(maxsize=None)
-def _action_keys(action: str) -> Tuple["re.Pattern[str]", ...]:
+def _action_keys(action: str) -> _Keys:
     info = action_info(action)
     if info is None:
-        return ()
-    keys = list(info.condition_keys) + [k for r in info.resource_types for k in r.condition_keys]
-    return tuple(_key_pattern(k) for k in dict.fromkeys(keys))
+        return _Keys(frozenset(), ())
+    return _keys(list(info.condition_keys) + [k for r in info.resource_types for k in r.condition_keys])
 
 
 @functools.lru_cache(maxsize=None)
 def _applies(key: str, action: str) -> bool:
-    return any(p.fullmatch(key) for p in _action_keys(action))
+    return _action_keys(action).match(key)
 
 
 @functools.lru_cache(maxsize=256)
-def _service_keys(service: str) -> Tuple["re.Pattern[str]", ...]:
-    """Every key pattern the catalog attaches to an action of ``service``."""
-    return tuple(dict.fromkeys(p for a in expand_action(f"{service}:*") for p in _action_keys(a)))
+def _service_keys(service: str) -> _Keys:
+    """Every key the catalog attaches to an action of ``service``."""
+    found = [_action_keys(a) for a in expand_action(f"{service}:*")]
+    return _Keys(frozenset().union(*(k.literal for k in found)),
+                 tuple(dict.fromkeys(p for k in found for p in k.patterns)))
 
 
 def _attached(key: str, service: str) -> bool:
     """Whether the catalog attaches ``key`` to some action of its service. A key it attaches to none
     (states:HTTPEndpoint in the 2026 data, which AWS documents for states:InvokeHTTPEndpoint) is one
     whose actions the data does not record: it is not judged."""
-    return any(p.fullmatch(key) for p in _service_keys(service))
+    return _service_keys(service).match(key)
 
 
 def _never_set(key: str, statement: Statement) -> List[str]:
