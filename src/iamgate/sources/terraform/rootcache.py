@@ -39,20 +39,26 @@ from .. import codec
 FORMAT = "iamgate-tfroot/1"
 NAMESPACE = "tfroots"
 
-__all__ = ["FORMAT", "RootCache", "root_key"]
+__all__ = ["FORMAT", "RootCache", "readers_code", "root_key"]
 
 
 @functools.lru_cache(maxsize=1)
-def _code() -> str:
-    """A digest of the code and data a root's evaluation runs on."""
+def readers_code() -> str:
+    """A digest of the code and data the readers run on (the plan cache's, ``plancache.py``): every
+    reader, the model, the catalog and its data, the IAM grammar's schemas, Python's version."""
     package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     files: List[str] = sorted(glob.glob(os.path.join(package, "sources", "**", "*.py"), recursive=True))
     files += [os.path.join(package, name) for name in ("model.py", "policy.py", "cache.py")]
     files += sorted(glob.glob(os.path.join(package, "catalog", "*.py")))
     files += sorted(glob.glob(os.path.join(package, "data", "*")))
     files += _grammar_schemas()
+    return f"{code_digest(*files)}/{sys.version}"
+
+
+def _code() -> str:
+    """A digest of the code and data a root's evaluation runs on: the readers', python-hcl2's version."""
     from .hcl import _hcl2_version
-    return f"{code_digest(*files)}/{_hcl2_version()}/{sys.version}"
+    return f"{readers_code()}/{_hcl2_version()}"
 
 
 def _grammar_schemas() -> List[str]:
