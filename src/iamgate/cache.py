@@ -17,7 +17,7 @@ import os
 import tempfile
 from typing import Any, Callable, Optional
 
-__all__ = ["cached_json", "code_digest", "default_cache_dir", "disabled", "store"]
+__all__ = ["cached_json", "code_digest", "default_cache_dir", "disabled", "module_digest", "store"]
 
 
 def disabled() -> bool:
@@ -50,6 +50,24 @@ def code_digest(*files: str) -> str:
         except OSError:
             digest.update(b"?")
     return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def module_digest(name: str) -> str:
+    """``code_digest`` of a module's file (a library's version, for a key: PyYAML's ``__init__``
+    holds its version), found without importing it (PyYAML's import alone costs more than reading
+    back what it would parse)."""
+    import sys
+    module = sys.modules.get(name)
+    origin = getattr(module, "__file__", None)
+    if origin is None:
+        from importlib.util import find_spec
+        try:
+            spec = find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        origin = spec.origin if spec is not None else None
+    return code_digest(origin or "?")
 
 
 def cached_json(namespace: str, source: str, compute: Callable[[], Any]) -> Any:

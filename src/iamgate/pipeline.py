@@ -33,13 +33,13 @@ def load_manifest(path: Optional[str], cwd: Optional[str] = None) -> Optional[Ma
             return None  # PyYAML and the manifest's loading not even imported
     elif not os.path.isfile(path):
         raise InputError(f"{path}: no such manifest file")
-    from .manifest import load_manifest as parse
+    from .manifest_files import load
     from .sources import display_path, read_text
     shown = display_path(path)
     text, problem = read_text(path, shown)
     if problem is not None:
         raise InputError(problem.message)
-    return parse(shown, text or "")
+    return load(shown, text or "")  # through the cache: a manifest read before is not parsed again
 
 
 def read_settings(manifest: Optional[Manifest], var_files: Sequence[str] = ()) -> Settings:
@@ -230,14 +230,14 @@ def _existing(paths: Sequence[str], to_base: Callable[[str], str], ref: str) -> 
 
 def _load_manifest_file(path: str, shown: Optional[str] = None) -> Manifest:
     """The manifest at ``path`` (shown as ``shown``); DiffError when it cannot be read."""
-    from .manifest import load_manifest
+    from .manifest_files import load
     from .sources import display_path, read_text
     from .sources.git import DiffError
     shown = shown or display_path(path)
     text, problem = read_text(path, shown)
     if problem is not None:
         raise DiffError(problem.message)
-    return load_manifest(shown, text or "")
+    return load(shown, text or "")
 
 
 def _file_mapper(root: str, dest: str, cwd: str) -> Callable[[str], str]:

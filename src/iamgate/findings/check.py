@@ -142,7 +142,7 @@ def check(scope: Scope, unused: bool = False) -> Report:
                                   rules=rules),
                            scope, rules)
 
-    from ..manifest import substitute
+    from ..references import substitute
 
     def mloc(line: Optional[int]) -> Location:
         return Location(manifest.file, line)

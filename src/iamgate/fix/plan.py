@@ -375,7 +375,7 @@ class _Context:
                 data = json.loads(stripped)
             except ValueError:
                 return "none"
-            from ..sources.cloudformation.loader import looks_like_template
+            from ..sources.cloudformation import looks_like_template
             from ..sources.iam_json import is_gaad
             if is_gaad(data):
                 return "gaad"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -139,21 +138,6 @@ def _parsed(file: str, text: str) -> Any:
             from None
 
 
-@lru_cache(maxsize=None)
-def _yaml_digest() -> str:
-    """PyYAML's source (``cache.code_digest`` of its package file), for the key of a shipped pack's
-    parse: another version is another key, and it is found without importing PyYAML (the import
-    alone costs more than reading every shipped pack back from the cache)."""
-    from ..cache import code_digest
-    module = sys.modules.get("yaml")
-    origin = getattr(module, "__file__", None)
-    if origin is None:
-        from importlib.util import find_spec
-        spec = find_spec("yaml")
-        origin = spec.origin if spec is not None else None
-    return code_digest(origin or "?")
-
-
 def load_pack(file: str, text: Optional[str] = None, validate: bool = True) -> Pack:
     """One pack file, validated (the shipped packs are validated by the tests instead: at start-up
     that costs more than everything else a one-template check does). Raises PackError naming the
@@ -167,9 +151,9 @@ def load_pack(file: str, text: Optional[str] = None, validate: bool = True) -> P
     if validate:
         data = _parsed(file, text)
     else:  # a shipped pack: parsed once, then read as JSON (YAML parsing was a fifth of a hook run)
-        from ..cache import cached_json
+        from ..cache import cached_json, module_digest
         source = text
-        data = cached_json("packs", f"{_yaml_digest()}\0{source}", lambda: _parsed(file, source))
+        data = cached_json("packs", f"{module_digest('yaml')}\0{source}", lambda: _parsed(file, source))
     errors = sorted(_validator().iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.message))) \
         if validate else []
     if errors:

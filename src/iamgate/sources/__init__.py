@@ -474,11 +474,11 @@ def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict
                                                                          List[Finding]]:
     """The policy documents of files a manifest names (guardrails, policies, boundary)."""
     from ..policy import PolicyError
-    from .iam_json import read_policy_file
 
     out: Dict[str, Tuple[Policy, ...]] = {}
     problems: List[Finding] = []
     for path in paths:
+        from .iam_json import read_policy_file  # here: a manifest that names no file does not load the reader
         shown = display_path(path)
         if not os.path.isfile(path):
             problems.append(Finding(kind="manifest-error", rule="IG0101", severity="error",

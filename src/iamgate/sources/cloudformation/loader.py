@@ -191,16 +191,3 @@ def load_template_text(text: str, json_first: bool = False) -> Any:
         else:
             return _from_json(data, positions, ())
     return load_yaml(text)
-
-
-def looks_like_template(data: Any) -> bool:
-    """A CloudFormation or SAM template: ``Resources`` of typed resources, or the format version."""
-    if not isinstance(data, dict):
-        return False
-    if "AWSTemplateFormatVersion" in data and isinstance(data.get("Resources", {}), dict):
-        return True
-    resources = data.get("Resources")
-    if not isinstance(resources, dict) or not resources:
-        return False
-    return any(isinstance(r, dict) and isinstance(r.get("Type"), str) and "::" in r["Type"]
-               for r in resources.values())

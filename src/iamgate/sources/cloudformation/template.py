@@ -44,7 +44,8 @@ from ..documents import Attached, build_policy, managed_policy_for, starred, unk
 from ..grammar import about_unresolved, validate_document
 from ..values import NO_VALUE, Partial, Unknown, plain_data, unknowns_in
 from .intrinsics import Resolver, Settings
-from .loader import LDict, LList, TemplateError, line_of, load_template_text, looks_like_template
+from . import looks_like_template
+from .loader import LDict, LList, TemplateError, line_of, load_template_text
 from .resources import Names
 
 SERVERLESS = "AWS::Serverless-2016-10-31"
