@@ -85,6 +85,16 @@ def test_a_manifest_with_an_error_is_never_stored(tmp_path, loads):
     assert len(loads) == 2 and entries(tmp_path) == []
 
 
+def test_a_large_manifest_is_not_stored(tmp_path, loads):
+    need = "      - actions: [s3:GetObject]\n        resources: arn:aws:s3:::bucket-{}/*\n"
+    text = "version: 1\nprincipals:\n  - principal: Worker\n    needs:\n"
+    text += "".join(need.format(i) for i in range(manifest_files.MAX_CACHED // len(need) + 1))
+    assert len(text) > manifest_files.MAX_CACHED
+    first = manifest_files.load("iamgate.yaml", text)
+    assert manifest_files.load("iamgate.yaml", text) == first and len(first.principals[0].needs) > 3000
+    assert len(loads) == 2 and entries(tmp_path) == []
+
+
 def test_a_manifest_the_codec_cannot_hold_is_not_stored(tmp_path, loads, monkeypatch):
     from iamgate.sources import codec
 

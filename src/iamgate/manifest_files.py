@@ -10,8 +10,8 @@ The cache entry, ``<cache>/manifests/<key>.json``, is keyed by the sha256 of eve
 loading depends on: the path it is shown as (messages and ``Manifest.resolve`` use it), the text,
 and the code and data that load it (``manifest.py``, its YAML reader and schema, the model, PyYAML,
 Python). Its value is the :class:`~iamgate.model.Manifest` written by ``sources/codec.py`` (which
-refuses what would not read back equal). Only a valid manifest is stored: one with an error is
-loaded (and its error raised) every time. As every cache of iamgate (``iamgate.cache``): an entry
+refuses what would not read back equal). Only a valid manifest is stored (one with an error is
+loaded, and its error raised, every time), and only one of everyday size (``MAX_CACHED``). As every cache of iamgate (``iamgate.cache``): an entry
 that cannot be read or trusted means loading again; ``IAMGATE_NO_CACHE=1`` turns it off.
 """
 from __future__ import annotations
@@ -56,11 +56,17 @@ def manifest_key(shown: str, text: str) -> str:
     return digest.hexdigest()
 
 
+# the largest manifest kept (in characters): what the cache saves is PyYAML's import and the
+# schema's compiling (about 25 ms); beyond that, reading an entry back costs nearly what loading
+# does (1 MB, 10,000 needs: 70 ms against 99 ms), and writing it costs more (60 ms a megabyte)
+MAX_CACHED = 256 * 1024
+
+
 def load(shown: str, text: str) -> "Manifest":
-    """``manifest.load_manifest(shown, text)``, or what it gave an earlier run for the same; raises
-    ``ManifestError`` as it does."""
+    """``manifest.load_manifest(shown, text)``, or what it gave an earlier run for the same (a
+    manifest of at most ``MAX_CACHED`` characters); raises ``ManifestError`` as it does."""
     from .cache import default_cache_dir, store
-    base = default_cache_dir()
+    base = default_cache_dir() if len(text) <= MAX_CACHED else None
     key = manifest_key(shown, text) if base is not None else None
     file = os.path.join(base, NAMESPACE, key + ".json") if base is not None and key is not None else None
     if file is not None:
