@@ -14,7 +14,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any, Callable, Optional
 
 __all__ = ["cached_json", "code_digest", "default_cache_dir", "disabled", "module_digest", "store"]
@@ -98,6 +97,7 @@ def store(path: str, data: bytes) -> None:
     no entry."""
     tmp = None
     try:
+        import tempfile  # here: a run that writes no entry does not load it (nor ``random``)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=os.path.dirname(path))
         with os.fdopen(fd, "wb") as fh:

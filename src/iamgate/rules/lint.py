@@ -66,11 +66,10 @@ def _managed_names() -> FrozenSet[str]:
     """The names of the AWS managed policies, kept in the cache folder per snapshot: finding them
     means decompressing the 3 MB snapshot, 20 ms of every run (every policy is asked about)."""
     import json
-    from importlib import resources
 
     from ..cache import cached_json, code_digest
     from ..catalog import managed
-    snapshot = str(resources.files("iamgate").joinpath("data", managed.DATA_FILE))
+    snapshot = managed.snapshot_path()
     source = json.dumps([code_digest(managed.__file__, snapshot), managed.snapshot_info()], sort_keys=True)
     return frozenset(cached_json("aws-managed-names", source, lambda: list(policy_names())))
 

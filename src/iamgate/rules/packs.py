@@ -15,7 +15,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:  # imported to validate a user's pack: the shipped ones are checked by the tests
@@ -98,6 +97,7 @@ class Pack:
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
     import jsonschema
+    from importlib import resources
     text = resources.files("iamgate").joinpath("data", "rule-pack.schema.json").read_text("utf-8")
     return jsonschema.Draft202012Validator(json.loads(text))
 
@@ -192,6 +192,7 @@ def builtin_packs() -> Tuple[Pack, ...]:
     the wheel carries them in."""
     if os.path.isdir(REPO_PACKS):
         return tuple(load_pack(f, validate=False) for f in pack_files(REPO_PACKS))
+    from importlib import resources
     root = resources.files("iamgate.packs")
     names = sorted(p.name for p in root.iterdir() if p.name.endswith((".yaml", ".yml")))
     return tuple(load_pack(f"iamgate/packs/{n}", root.joinpath(n).read_text("utf-8"), validate=False)

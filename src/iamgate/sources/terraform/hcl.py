@@ -75,11 +75,12 @@ import sys
 import threading
 from types import SimpleNamespace
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..bounds import TooDeep, check_hcl_text
-from ..jsonpos import JsonError, Positions
-from ..jsonpos import load as load_json
+
+if TYPE_CHECKING:  # read where a .tf.json file is parsed: not from the parse cache, not for .tf files
+    from ..jsonpos import Positions
 
 __all__ = [
     "ATTR_LINES_KEY",
@@ -590,6 +591,7 @@ _NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')
 
 def _parse_json(text: str, tfvars: bool) -> Tuple[List[Json], Dict[str, Any]]:
     """Blocks (as ``[kind, labels, body, line]``) and attributes of a Terraform JSON file."""
+    from ..jsonpos import JsonError, load as load_json
     try:
         data, positions = load_json(text)
     except JsonError as e:
