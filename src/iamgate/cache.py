@@ -16,7 +16,8 @@ import json
 import os
 from typing import Any, Callable, Optional
 
-__all__ = ["cached_json", "code_digest", "default_cache_dir", "disabled", "module_digest", "store"]
+__all__ = ["cached_json", "code_digest", "default_cache_dir", "disabled", "entry_value", "module_digest", "store",
+           "store_entry"]
 
 
 def disabled() -> bool:
@@ -90,6 +91,28 @@ def cached_json(namespace: str, source: str, compute: Callable[[], Any]) -> Any:
     if json.loads(text) == value:  # not a tuple, a date, a key 1: reads back the same
         store(path, text.encode("utf-8"))
     return value
+
+
+def entry_value(path: str, form: str, key: str) -> Any:
+    """The value of the entry ``path`` written by ``store_entry`` with ``form`` and ``key``; raises
+    (OSError, ValueError…) when there is none, or it is another's (a damaged file, a key that is not
+    its name)."""
+    with open(path, "rb") as fh:
+        data = json.loads(fh.read())
+    if not (isinstance(data, dict) and data.get("format") == form and data.get("key") == key and "value" in data):
+        raise ValueError("not this entry")
+    return data["value"]
+
+
+def store_entry(path: str, form: str, key: str, value: Any) -> None:
+    """Write ``value`` (JSON data: the caller's codec has made it so) as the entry ``path`` of
+    ``form`` and ``key`` (``entry_value`` reads it back); nothing when it is not JSON data."""
+    try:
+        text = json.dumps({"format": form, "key": key, "value": value}, ensure_ascii=True, separators=(",", ":"),
+                          allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return
+    store(path, text.encode("ascii"))
 
 
 def store(path: str, data: bytes) -> None:

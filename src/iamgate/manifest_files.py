@@ -17,7 +17,6 @@ that cannot be read or trusted means loading again; ``IAMGATE_NO_CACHE=1`` turns
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from typing import TYPE_CHECKING, Optional
@@ -65,7 +64,7 @@ MAX_CACHED = 256 * 1024
 def load(shown: str, text: str) -> "Manifest":
     """``manifest.load_manifest(shown, text)``, or what it gave an earlier run for the same (a
     manifest of at most ``MAX_CACHED`` characters); raises ``ManifestError`` as it does."""
-    from .cache import default_cache_dir, store
+    from .cache import default_cache_dir, store_entry
     base = default_cache_dir() if len(text) <= MAX_CACHED else None
     key = manifest_key(shown, text) if base is not None else None
     file = os.path.join(base, NAMESPACE, key + ".json") if base is not None and key is not None else None
@@ -78,24 +77,19 @@ def load(shown: str, text: str) -> "Manifest":
     if file is not None:
         from .sources import codec
         try:  # what the codec cannot hold exactly it refuses: then no entry
-            entry = json.dumps({"format": FORMAT, "key": key, "value": codec.encode(manifest)}, ensure_ascii=True,
-                               separators=(",", ":"), allow_nan=False)
+            store_entry(file, FORMAT, key or "", codec.encode(manifest))
         except (TypeError, ValueError, RecursionError):
-            return manifest
-        store(file, entry.encode("ascii"))
+            pass
     return manifest
 
 
 def _stored(file: str, key: str) -> Optional["Manifest"]:
     """The manifest of the entry ``file``, or None when there is none or it cannot be trusted."""
+    from .cache import entry_value
     from .model import Manifest
     from .sources import codec
     try:
-        with open(file, "rb") as fh:
-            data = json.loads(fh.read())
-        if not (isinstance(data, dict) and data.get("format") == FORMAT and data.get("key") == key):
-            return None
-        value = codec.decode(data["value"])
+        value = codec.decode(entry_value(file, FORMAT, key))
     except (OSError, ValueError, KeyError, TypeError, RecursionError, AttributeError):
         return None
     return value if isinstance(value, Manifest) else None

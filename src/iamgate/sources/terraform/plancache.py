@@ -17,11 +17,10 @@ turns it off.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from typing import Any, Callable, Optional
 
-from ...cache import default_cache_dir, store
+from ...cache import default_cache_dir, entry_value, store_entry
 from ...model import Inventory
 from .. import codec
 
@@ -47,11 +46,7 @@ def plan_key(path: str, text: str, options: Any) -> Optional[str]:
 def _stored(file: str, key: str) -> Any:
     """The value of the entry ``file``; raises (OSError, ValueError, KeyError, TypeError…) when there
     is none or it cannot be trusted."""
-    with open(file, "rb") as fh:
-        data = json.loads(fh.read())
-    if not (isinstance(data, dict) and data.get("format") == FORMAT and data.get("key") == key):
-        raise ValueError("another entry")
-    value = codec.decode(data["value"])
+    value = codec.decode(entry_value(file, FORMAT, key))
     if value is not None and not isinstance(value, Inventory):
         raise TypeError("not an inventory")
     return value
@@ -71,9 +66,7 @@ def read_cached(path: str, text: str, options: Any, read: Callable[[], Optional[
         pass
     value = read()
     try:  # what the codec cannot hold exactly it refuses (sources/codec.py): then no entry
-        entry = json.dumps({"format": FORMAT, "key": key, "value": codec.encode(value)}, ensure_ascii=True,
-                           separators=(",", ":"), allow_nan=False)
+        store_entry(file, FORMAT, key, codec.encode(value))
     except (TypeError, ValueError, RecursionError):
-        return value
-    store(file, entry.encode("ascii"))
+        pass
     return value
