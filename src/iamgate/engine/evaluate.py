@@ -60,6 +60,7 @@ the string ``*`` (``"*"``; ``arn:aws:codepipeline:us-east-1:111122223333:*`` doe
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -355,6 +356,7 @@ def _direct_grant(entry: TraceEntry, principal: RequestPrincipal) -> str:
     return "account"
 
 
+@functools.lru_cache(maxsize=8192)  # asked for each requirement's action: a manifest repeats few actions
 def takes_no_resource(action: str) -> bool:
     """Whether the catalog lists ``action`` with no resource type (``s3:ListAllMyBuckets``,
     ``codepipeline:ListPipelines``, ``ec2:DescribeInstances``): AWS authorizes it against ``*``."""
