@@ -187,7 +187,8 @@ def gather_revisions(base_ref: str, paths: Sequence[str] = (), manifest_path: Op
                     base_reqs = None
                 else:
                     try:
-                        base_settings = base_reqs = _load_manifest_file(base_file, base_file)
+                        # not kept in the cache: shown under a folder that is new at every run
+                        base_settings = base_reqs = _load_manifest_file(base_file, base_file, kept=False)
                     except (ManifestError, DiffError) as e:
                         notes.append(f"the manifest in {base_ref} cannot be used ({e}); "
                                      "the working tree's manifest was used for both sides")
@@ -228,8 +229,10 @@ def _existing(paths: Sequence[str], to_base: Callable[[str], str], ref: str) -> 
     return head, base
 
 
-def _load_manifest_file(path: str, shown: Optional[str] = None) -> Manifest:
-    """The manifest at ``path`` (shown as ``shown``); DiffError when it cannot be read."""
+def _load_manifest_file(path: str, shown: Optional[str] = None, kept: bool = True) -> Manifest:
+    """The manifest at ``path`` (shown as ``shown``), through the cache when ``kept``; DiffError when
+    it cannot be read."""
+    from .manifest import load_manifest
     from .manifest_files import load
     from .sources import display_path, read_text
     from .sources.git import DiffError
@@ -237,7 +240,7 @@ def _load_manifest_file(path: str, shown: Optional[str] = None) -> Manifest:
     text, problem = read_text(path, shown)
     if problem is not None:
         raise DiffError(problem.message)
-    return load(shown, text or "")
+    return (load if kept else load_manifest)(shown, text or "")
 
 
 def _file_mapper(root: str, dest: str, cwd: str) -> Callable[[str], str]:

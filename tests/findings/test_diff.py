@@ -341,6 +341,19 @@ def test_manifest_missing_in_base_makes_failing_requirements_new(repo):
 
 
 @needs_git
+def test_only_the_working_tree_is_kept_in_the_cache(repo, monkeypatch, tmp_path):
+    """The base revision is read from a new temporary folder at every run: its manifest and plans
+    are not kept (entries shown under that folder would never be read again); the working tree's
+    manifest is."""
+    monkeypatch.delenv("IAMGATE_NO_CACHE")
+    monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path / "cache"))
+    for _ in range(2):
+        run_diff("base")
+    assert len(list((tmp_path / "cache" / "manifests").iterdir())) == 1
+    assert len(list((tmp_path / "cache" / "tfroots").iterdir())) == 1  # the working tree's scan
+
+
+@needs_git
 def test_removed_principal_fails_its_requirements(repo):
     edit(repo / "tf" / "main.tf", 'resource "aws_iam_role" "app"', 'resource "aws_iam_role" "application"')
     edit(repo / "tf" / "main.tf", "role = aws_iam_role.app.id", "role = aws_iam_role.application.id")

@@ -338,6 +338,16 @@ def scanned_roots() -> Tuple[str, ...]:
     return _ROOTS.get() or (os.path.realpath(os.getcwd()),)
 
 
+_KEPT: ContextVar[bool] = ContextVar("iamgate_results_kept", default=True)
+
+
+def results_kept() -> bool:
+    """Whether a reader may keep what it read in the cache for the next run (``plancache``): not
+    while ``read_inventory`` reads a revision checked out elsewhere (``diff``), whose folder is new
+    at every run: entries shown under it would never be read again, only pile up."""
+    return _KEPT.get()
+
+
 def inside_roots(path: str, roots: Optional[Sequence[str]] = None) -> bool:
     """Whether ``path``, its symbolic links resolved, lies inside the scanned tree."""
     return _inside(os.path.realpath(path), roots if roots is not None else scanned_roots())
@@ -417,7 +427,8 @@ def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None,
     """Read every input under ``paths`` but those ``exclude`` names (see ``walk``; ``cwd`` stands
     for the working directory, for a revision checked out elsewhere); raises InputError for a path
     that does not exist. Terraform root modules go through the root cache, but for a revision
-    checked out elsewhere: its folder is new at every run, so its entries would never be read."""
+    checked out elsewhere: its folder is new at every run, so its entries would never be read (nor
+    are its plans kept: ``results_kept``)."""
     limit = max_bytes()  # a bad setting is an input error before anything is read
     found = walk(paths, exclude, cwd)
     if found.missing:
@@ -426,9 +437,11 @@ def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None,
     explicit = {p for p in paths if os.path.isfile(p)}
     token = _ROOTS.set(tuple(os.path.realpath(p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)))
                              for p in paths))
+    kept = _KEPT.set(cwd is None)
     try:
         return _read_all(paths, files, explicit, found.skipped, options, limit, cached=cwd is None)
     finally:
+        _KEPT.reset(kept)
         _ROOTS.reset(token)
 
 

@@ -103,6 +103,19 @@ def test_a_damaged_or_foreign_entry_is_read_again(tmp_path, monkeypatch, reads):
     assert entry.read_bytes() == good  # written again as it was
 
 
+def test_a_revision_checked_out_elsewhere_keeps_no_plan(tmp_path, monkeypatch, reads):
+    """``diff`` reads the base revision from a new temporary folder at every run, shown under it:
+    entries for its plans would never be read again, only pile up."""
+    monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path / "cache"))
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "plan.json").write_text(small_plan())
+    for _ in range(2):
+        inv = read_inventory([str(checkout / "plan.json")], cwd=str(checkout))
+        assert [p.id for p in inv.principals] == ["aws_iam_role.worker"]
+    assert len(reads) == 2 and not (tmp_path / "cache" / plancache.NAMESPACE).exists()
+
+
 def test_no_cache_means_no_plan_entries(tmp_path, monkeypatch, reads):
     monkeypatch.setenv("IAMGATE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("IAMGATE_NO_CACHE", "1")

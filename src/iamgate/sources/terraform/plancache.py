@@ -54,8 +54,9 @@ def _stored(file: str, key: str) -> Any:
 
 def read_cached(path: str, text: str, options: Any, read: Callable[[], Optional[Inventory]]) -> Optional[Inventory]:
     """``read()`` (the plan ``text`` shown as ``path`` read with ``options``), or what it gave in an
-    earlier run that read the same."""
-    base = default_cache_dir()
+    earlier run that read the same (not for a revision checked out elsewhere: ``results_kept``)."""
+    from .. import results_kept
+    base = default_cache_dir() if results_kept() else None
     key = plan_key(path, text, options) if base is not None else None
     if base is None or key is None:
         return read()
