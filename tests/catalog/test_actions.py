@@ -319,3 +319,19 @@ def test_the_suggestion_is_difflibs_for_misspelt_services_and_actions():
     for word in words:
         for candidates, cutoff in ((services, 0.5), (names, 0.6), (("",), 0.5)):
             assert actions._closest(word, candidates, cutoff) == _closest_by_difflib(word, candidates, cutoff), word
+
+
+@pytest.mark.parametrize("service", ["s3", "ec2", "sqs", "kms", "iam", "states"])
+def test_the_condition_keys_of_actions_and_services_are_those_action_info_lists(service):
+    """``condition_keys_of`` and ``service_condition_keys`` read the records directly (lint asks them
+    of every action of a service): the keys ``action_info`` gives, action by action, and their union."""
+    union = set()
+    for action in expand_action(f"{service}:*"):
+        info = action_info(action)
+        keys = tuple(info.condition_keys) + tuple(k for r in info.resource_types for k in r.condition_keys)
+        assert catalog_actions.condition_keys_of(action) == keys
+        union |= set(keys)
+    assert set(catalog_actions.service_condition_keys(service)) == union and union
+    assert len(set(catalog_actions.service_condition_keys(service))) == len(catalog_actions.service_condition_keys(service))
+    assert catalog_actions.condition_keys_of(f"{service}:NoSuchAction") is None
+    assert catalog_actions.service_condition_keys("nosuchservice") == ()

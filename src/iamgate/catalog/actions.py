@@ -32,10 +32,12 @@ __all__ = [
     "action_info",
     "canonical_action",
     "check_action",
+    "condition_keys_of",
     "data_version",
     "expand_action",
     "is_wildcard_only",
     "repair_action",
+    "service_condition_keys",
     "service_exists",
 ]
 
@@ -287,6 +289,26 @@ def action_info(action: str) -> ActionInfo | None:
         condition_keys=tuple(record["conditionKeys"]),
         dependent_actions=tuple(dict.fromkeys(dependents)),
     )
+
+
+def _record_keys(record: dict[str, Any]) -> list[str]:
+    return [*record["conditionKeys"], *(k for rt in record["resourceTypes"] for k in rt["conditionKeys"])]
+
+
+def condition_keys_of(action: str) -> tuple[str, ...] | None:
+    """The condition keys the catalog lists with ``action``: its own, then its resource types' (as
+    ``action_info`` has them, without building it); None if unknown."""
+    found = _record(action)
+    return None if found is None else tuple(_record_keys(found[1]))
+
+
+@functools.lru_cache(maxsize=None)
+def service_condition_keys(service: str) -> tuple[str, ...]:
+    """Every condition key the catalog lists with some action of ``service`` (a prefix), once each
+    in the order first met; () for an unknown service."""
+    if not service_exists(service):
+        return ()
+    return tuple(dict.fromkeys(k for record in _actions(service.lower()).values() for k in _record_keys(record)))
 
 
 def is_wildcard_only(action: str) -> bool | None:

@@ -33,7 +33,7 @@ import re
 from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..catalog import action_info, expand_action, service_exists
-from ..catalog.actions import check_action
+from ..catalog.actions import check_action, condition_keys_of, service_condition_keys
 from ..catalog.managed import managed_policy, policy_names
 from ..engine.evaluate import takes_no_resource
 from ..model import ASSUMED_ACCOUNT, Condition, Finding, Inventory, Policy, Statement
@@ -551,10 +551,7 @@ def _keys(keys: Iterable[str]) -> _Keys:
 
 @functools.lru_cache(maxsize=None)
 def _action_keys(action: str) -> _Keys:
-    info = action_info(action)
-    if info is None:
-        return _Keys(frozenset(), ())
-    return _keys(list(info.condition_keys) + [k for r in info.resource_types for k in r.condition_keys])
+    return _keys(condition_keys_of(action) or ())
 
 
 @functools.lru_cache(maxsize=None)
@@ -564,10 +561,9 @@ def _applies(key: str, action: str) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _service_keys(service: str) -> _Keys:
-    """Every key the catalog attaches to an action of ``service``."""
-    found = [_action_keys(a) for a in expand_action(f"{service}:*")]
-    return _Keys(frozenset().union(*(k.literal for k in found)),
-                 tuple(dict.fromkeys(p for k in found for p in k.patterns)))
+    """Every key the catalog attaches to an action of ``service`` (from the catalog's records: not
+    an ``ActionInfo`` built for each of the service's actions, 700 for ec2)."""
+    return _keys(service_condition_keys(service))
 
 
 def _attached(key: str, service: str) -> bool:
