@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import os
+import sys
 from typing import Any, Callable, Optional
 
 __all__ = ["cached_json", "code_digest", "default_cache_dir", "disabled", "entry_value", "module_digest", "store",
@@ -57,7 +58,6 @@ def module_digest(name: str) -> str:
     """``code_digest`` of a module's file (a library's version, for a key: PyYAML's ``__init__``
     holds its version), found without importing it (PyYAML's import alone costs more than reading
     back what it would parse)."""
-    import sys
     module = sys.modules.get(name)
     origin = getattr(module, "__file__", None)
     if origin is None:

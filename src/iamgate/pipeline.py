@@ -26,14 +26,13 @@ from .sources import InputError
 def load_manifest(path: Optional[str], cwd: Optional[str] = None) -> Optional[Manifest]:
     """The manifest at ``path``, else ``iamgate.yaml`` / ``.iamgate.yaml`` in the working directory
     (``None`` when there is none). Raises InputError (no such file, unreadable) or ManifestError."""
-    from .manifest_files import find_manifest
+    from .manifest_files import find_manifest, load
     if path is None:
         path = find_manifest(cwd or os.getcwd())
         if path is None:
             return None  # PyYAML and the manifest's loading not even imported
     elif not os.path.isfile(path):
         raise InputError(f"{path}: no such manifest file")
-    from .manifest_files import load
     from .sources import display_path, read_text
     shown = display_path(path)
     text, problem = read_text(path, shown)

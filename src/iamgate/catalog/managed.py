@@ -46,9 +46,8 @@ def _raw() -> str:
     if _text is None:
         with _lock:
             if _text is None:
-                from importlib import resources
-                _text = gzip.decompress(resources.files("iamgate").joinpath("data", DATA_FILE).read_bytes()
-                                        ).decode("utf-8")
+                with open(snapshot_path(), "rb") as fh:
+                    _text = gzip.decompress(fh.read()).decode("utf-8")
     return _text
 
 

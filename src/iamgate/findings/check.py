@@ -21,8 +21,8 @@ from ..rules.registry import RuleSet, default_rules, roles, stamp
 from .diagnose import cause_lines
 from .unused import unused_findings
 
-if TYPE_CHECKING:  # the manifest's module loads PyYAML: imported where a manifest is checked
-    from ..manifest import Reference
+if TYPE_CHECKING:  # imported where a manifest is checked: a check without one needs none of it
+    from ..references import Reference
 
 # ----------------------------------------------------------------------------- requirements
 

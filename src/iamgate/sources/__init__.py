@@ -342,7 +342,8 @@ _KEPT: ContextVar[bool] = ContextVar("iamgate_results_kept", default=True)
 
 
 def results_kept() -> bool:
-    """Whether a reader may keep what it read in the cache for the next run (``plancache``): not
+    """Whether a reader may keep what it read in the cache for the next run (the root and plan
+    caches): not
     while ``read_inventory`` reads a revision checked out elsewhere (``diff``), whose folder is new
     at every run: entries shown under it would never be read again, only pile up."""
     return _KEPT.get()
@@ -426,9 +427,9 @@ def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None,
                    exclude: Optional[Exclude] = None, cwd: Optional[str] = None) -> Inventory:
     """Read every input under ``paths`` but those ``exclude`` names (see ``walk``; ``cwd`` stands
     for the working directory, for a revision checked out elsewhere); raises InputError for a path
-    that does not exist. Terraform root modules go through the root cache, but for a revision
-    checked out elsewhere: its folder is new at every run, so its entries would never be read (nor
-    are its plans kept: ``results_kept``)."""
+    that does not exist. What is read goes through the caches (Terraform roots, plans), but for a
+    revision checked out elsewhere: its folder is new at every run, so its entries would never be
+    read (``results_kept``)."""
     limit = max_bytes()  # a bad setting is an input error before anything is read
     found = walk(paths, exclude, cwd)
     if found.missing:
@@ -439,14 +440,14 @@ def read_inventory(paths: Sequence[str], options: Optional[ReadOptions] = None,
                              for p in paths))
     kept = _KEPT.set(cwd is None)
     try:
-        return _read_all(paths, files, explicit, found.skipped, options, limit, cached=cwd is None)
+        return _read_all(paths, files, explicit, found.skipped, options, limit)
     finally:
         _KEPT.reset(kept)
         _ROOTS.reset(token)
 
 
 def _read_all(paths: Sequence[str], files: Sequence[str], explicit: set, skipped: Sequence[Tuple[str, str]],
-              options: Optional[ReadOptions], limit: int, cached: bool = True) -> Inventory:
+              options: Optional[ReadOptions], limit: int) -> Inventory:
     terraform = [f for f in files if f.lower().endswith(TERRAFORM)]
     others = [f for f in files if not f.lower().endswith(TERRAFORM)]
     parts = [Inventory(problems=tuple(skipped_link(p, why) for p, why in skipped))]
@@ -454,7 +455,7 @@ def _read_all(paths: Sequence[str], files: Sequence[str], explicit: set, skipped
     if terraform:
         from .terraform.config import read_modules
         roots = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
-        parts.append(read_modules(terraform, options, display_path, roots, cached=cached))
+        parts.append(read_modules(terraform, options, display_path, roots, cached=results_kept()))
     inventory = merge(parts)
     return inventory
 
@@ -490,8 +491,10 @@ def read_policy_files(paths: Iterable[str], kinds: Dict[str, str]) -> Tuple[Dict
 
     out: Dict[str, Tuple[Policy, ...]] = {}
     problems: List[Finding] = []
+    paths = list(paths)
+    if paths:  # a manifest that names no file does not load the reader
+        from .iam_json import read_policy_file
     for path in paths:
-        from .iam_json import read_policy_file  # here: a manifest that names no file does not load the reader
         shown = display_path(path)
         if not os.path.isfile(path):
             problems.append(Finding(kind="manifest-error", rule="IG0101", severity="error",
